@@ -1,0 +1,262 @@
+"""`${ … }` templates and their JMESPath expressions: the one place that knows the syntax.
+
+A string that is exactly one `${ … }` evaluates to the expression's value with its JSON type;
+`${ … }` inside longer text is replaced by the value as text (strings as they are, anything else
+as compact JSON). Containers are templated value by value (keys stay as written).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+from jmespath import exceptions as jexc
+from jmespath.parser import ParsedResult
+
+__all__ = [
+    "TemplateSyntaxError",
+    "Segment",
+    "split_template",
+    "has_expressions",
+    "compile_expression",
+    "evaluate",
+    "render",
+    "truthy",
+    "iter_expressions",
+    "root_references",
+    "step_references",
+    "check_template",
+]
+
+
+class TemplateSyntaxError(ValueError):
+    """A `${ }` that is unclosed or holds an expression that does not parse.
+
+    `offset` is the character offset inside the template string where the problem is.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a template: literal text, or an expression (`expr` set) at `offset`."""
+
+    text: str
+    expr: str | None = None
+    offset: int = 0
+
+
+def _scan_close(s: str, start: int) -> int:
+    """Index of the `}` closing the `${` whose body starts at `start`, or -1.
+
+    Braces inside JMESPath strings ('…', "…") and JSON literals (`…`) do not count, and the
+    expression may itself use braces (multi-select hashes `{a: b}`).
+    """
+    depth = 0
+    i = start
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if c in "'\"`":
+            j = i + 1
+            while j < n and s[j] != c:
+                j += 2 if s[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return -1
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(s: str) -> tuple[Segment, ...]:
+    out: list[Segment] = []
+    pos = 0
+    while True:
+        k = s.find("${", pos)
+        if k < 0:
+            if pos < len(s):
+                out.append(Segment(s[pos:]))
+            return tuple(out)
+        if k > pos:
+            out.append(Segment(s[pos:k]))
+        end = _scan_close(s, k + 2)
+        if end < 0:
+            raise TemplateSyntaxError("'${' is never closed: add the closing '}'", k)
+        body = s[k + 2 : end]
+        if not body.strip():
+            raise TemplateSyntaxError("'${ }' is empty: put a JMESPath expression inside", k)
+        out.append(Segment(s[k : end + 1], body.strip(), k + 2 + (len(body) - len(body.lstrip()))))
+        pos = end + 1
+
+
+def split_template(s: str) -> tuple[Segment, ...]:
+    """Split a string into literal and expression segments. Raises TemplateSyntaxError."""
+    return _split_cached(s)
+
+
+def has_expressions(s: str) -> bool:
+    return "${" in s
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expr: str) -> ParsedResult:
+    """Compile a JMESPath expression; raises TemplateSyntaxError (offset inside `expr`)."""
+    try:
+        return jmespath.compile(expr)
+    except jexc.ParseError as e:
+        pos = e.lex_position if isinstance(e.lex_position, int) else 0
+        token = e.token_value
+        if isinstance(e, jexc.IncompleteExpressionError):
+            msg = f"the expression '{expr}' ends too early"
+        elif isinstance(e, jexc.LexerError):
+            msg = f"the expression '{expr}' has an unexpected character at {pos + 1}"
+        else:
+            msg = f"the expression '{expr}' does not parse near {token!r}"
+        hint = ""
+        if '"' in expr:
+            hint = " (JMESPath strings take single quotes: 'text'; backticks for JSON literals)"
+        raise TemplateSyntaxError(msg + hint, pos) from None
+    except jexc.JMESPathError as e:  # pragma: no cover - other parse-time failures
+        raise TemplateSyntaxError(str(e), 0) from None
+
+
+_OPTIONS = jmespath.Options(dict_cls=dict)
+
+
+def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
+    """Evaluate one expression (without `${ }`) over `scope`."""
+    return compile_expression(expr).search(scope, options=_OPTIONS)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def render(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Template a value: strings with `${ }` are evaluated, containers recursively."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+        segs = _split_cached(value)
+        if len(segs) == 1 and segs[0].expr is not None:
+            return evaluate(segs[0].expr, scope)
+        return "".join(
+            _as_text(evaluate(seg.expr, scope)) if seg.expr is not None else seg.text
+            for seg in segs
+        )
+    if isinstance(value, dict):
+        return {k: render(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, scope) for v in value]
+    return value
+
+
+def truthy(value: Any) -> bool:
+    """JMESPath's truth: false, null, and empty strings, lists and objects are false."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (str, list, dict)) and len(value) == 0:
+        return False
+    return True
+
+
+def iter_expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[
+        tuple[tuple[str | int, ...], str]]:
+    """Yield (path, string) for every string holding `${` inside a value."""
+    if isinstance(value, str):
+        if "${" in value:
+            yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from iter_expressions(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from iter_expressions(v, path + (i,))
+
+
+# Node types whose first child is evaluated against the current scope and whose other children
+# are evaluated against each element of its result.
+_LEFT_ONLY = {"projection", "filter_projection", "value_projection", "index_expression",
+              "flatten", "pipe"}
+
+
+def _chain(node: dict[str, Any]) -> list[str]:
+    """Field names along a plain dotted chain (`steps.check.output`), stopping at anything else."""
+    if node["type"] == "field":
+        return [node["value"]]
+    if node["type"] == "subexpression":
+        out: list[str] = []
+        for child in node["children"]:
+            if child["type"] != "field":
+                if not out:
+                    out.extend(_chain(child))
+                break
+            out.append(child["value"])
+        return out
+    if node["type"] in _LEFT_ONLY and node["children"]:
+        return _chain(node["children"][0])
+    return []
+
+
+def _roots(node: dict[str, Any], out: list[list[str]]) -> None:
+    t = node["type"]
+    if t in ("field", "subexpression"):
+        chain = _chain(node)
+        if chain:
+            out.append(chain)
+        if t == "subexpression" and node["children"] and node["children"][0]["type"] != "field":
+            _roots(node["children"][0], out)
+        return
+    if t in _LEFT_ONLY:
+        if node["children"]:
+            _roots(node["children"][0], out)
+        return
+    for child in node.get("children", ()):
+        if isinstance(child, dict):
+            _roots(child, out)
+
+
+def root_references(expr: str) -> list[list[str]]:
+    """The dotted name chains an expression reads from its scope (`[['steps','check',…]]`)."""
+    parsed = compile_expression(expr).parsed
+    out: list[list[str]] = []
+    _roots(parsed, out)
+    return out
+
+
+def step_references(expr: str) -> set[str]:
+    """Ids named as `steps.<id>` in an expression."""
+    return {c[1] for c in root_references(expr) if len(c) >= 2 and c[0] == "steps"}
+
+
+def check_template(s: str) -> list[tuple[str, int, list[list[str]]]]:
+    """Parse every expression in a template: (expression, offset, root references).
+
+    Raises TemplateSyntaxError with the offset inside `s`.
+    """
+    out = []
+    for seg in split_template(s):
+        if seg.expr is None:
+            continue
+        try:
+            refs = root_references(seg.expr)
+        except TemplateSyntaxError as e:
+            raise TemplateSyntaxError(e.message, seg.offset + e.offset) from None
+        out.append((seg.expr, seg.offset, refs))
+    return out
