@@ -322,7 +322,6 @@ class Environment:
     mocks: list[str] = field(default_factory=list)  # paths as written (relative to the file)
     notify: list[dict[str, Any]] = field(default_factory=list)  # sinks: {webhook: url} …
     secrets: dict[str, str] = field(default_factory=dict)  # NAME -> env var to read it from
-    real_time: bool | None = None
 
 
 @dataclass
