@@ -1,0 +1,214 @@
+"""CanvasScene: mirrors a WorkflowDocument as node and edge items, following its signals.
+
+The scene reads the model and never writes it. Every document signal maps to the smallest item
+change (add one node, rebuild one step's incoming edges, …); `reset` rebuilds everything.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import QGraphicsScene
+
+from designer.canvas import style
+from designer.canvas.items import EdgeItem, NodeItem
+from designer.canvas.style import GRID
+from designer.document import WorkflowDocument
+
+__all__ = ["CanvasScene"]
+
+_SCENE_MARGIN = 2000.0  # room to scroll past the outermost nodes
+
+
+class CanvasScene(QGraphicsScene):
+    """Node and edge items for one document; `nodes` by step id, `edges` by (src, dst)."""
+
+    selection_ids_changed = Signal(list)
+
+    def __init__(self, document: WorkflowDocument, parent: object | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[tuple[str, str], EdgeItem] = {}
+        self._states: dict[str, str] = {}
+        self.setBackgroundBrush(style.BACKGROUND)
+        document.reset.connect(self.rebuild)
+        document.step_added.connect(self._on_added)
+        document.step_removed.connect(self._on_removed)
+        document.step_changed.connect(self._on_changed)
+        document.step_renamed.connect(self._on_renamed)
+        document.step_moved.connect(self._on_moved)
+        document.problems_changed.connect(self._on_problems)
+        document.changed.connect(self.update_scene_rect)
+        self.selectionChanged.connect(
+            lambda: self.selection_ids_changed.emit(self.selected_step_ids()))
+        self.rebuild()
+
+    # --- queries --------------------------------------------------------------------------
+
+    def selected_step_ids(self) -> list[str]:
+        """Selected steps in the workflow's list order."""
+        chosen = {i.step_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [sid for sid in self.document.workflow.ids if sid in chosen]
+
+    def selected_edges(self) -> list[tuple[str, str]]:
+        return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def step_bounds(self) -> QRectF:
+        """The rectangle holding every node (empty when there are none)."""
+        r = QRectF()
+        for n in self.nodes.values():
+            r = r.united(n.sceneBoundingRect())
+        return r
+
+    # --- following the document -----------------------------------------------------------
+
+    def rebuild(self) -> None:
+        blocked = self.blockSignals(True)
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        doc = self.document
+        for step in doc.workflow.steps:
+            node = NodeItem(step)
+            node.setPos(*doc.position(step.id))
+            node.set_state(self._states.get(step.id))
+            self.addItem(node)
+            self.nodes[step.id] = node
+        for step in doc.workflow.steps:
+            for a in step.after:
+                self._add_edge(a, step.id)
+        self.blockSignals(blocked)
+        self._on_problems()
+        self.update_scene_rect()
+        self.selection_ids_changed.emit([])
+
+    def update_scene_rect(self) -> None:
+        r = self.step_bounds()
+        if r.isNull():
+            r = QRectF(-400, -300, 800, 600)
+        self.setSceneRect(r.adjusted(-_SCENE_MARGIN, -_SCENE_MARGIN, _SCENE_MARGIN,
+                                     _SCENE_MARGIN))
+
+    def _add_edge(self, src: str, dst: str) -> None:
+        a, b = self.nodes.get(src), self.nodes.get(dst)
+        if a is None or b is None or (src, dst) in self.edges:
+            return  # an `after` naming a missing step is a problem, not an edge
+        e = EdgeItem(a, b)
+        a.edges_out.append(e)
+        b.edges_in.append(e)
+        self.addItem(e)
+        self.edges[(src, dst)] = e
+
+    def _remove_edge(self, key: tuple[str, str]) -> None:
+        e = self.edges.pop(key, None)
+        if e is None:
+            return
+        if e in e.src.edges_out:
+            e.src.edges_out.remove(e)
+        if e in e.dst.edges_in:
+            e.dst.edges_in.remove(e)
+        self.removeItem(e)
+
+    def _on_added(self, sid: str) -> None:
+        doc = self.document
+        step = doc.workflow.step(sid)
+        node = NodeItem(step)
+        node.setPos(*doc.position(sid))
+        self.addItem(node)
+        self.nodes[sid] = node
+        for a in step.after:
+            self._add_edge(a, sid)
+        for other in doc.workflow.steps:
+            if sid in other.after:
+                self._add_edge(sid, other.id)
+
+    def _on_removed(self, sid: str) -> None:
+        node = self.nodes.pop(sid, None)
+        if node is None:
+            return
+        for e in list(node.edges_in) + list(node.edges_out):
+            self._remove_edge(e.key)
+        self.removeItem(node)
+
+    def _on_changed(self, sid: str) -> None:
+        node = self.nodes.get(sid)
+        if node is None:
+            return
+        step = self.document.workflow.step(sid)
+        node.update_from(step)
+        want = set(step.after)
+        for e in list(node.edges_in):
+            if e.src.step_id not in want:
+                self._remove_edge(e.key)
+        for a in step.after:
+            self._add_edge(a, sid)
+
+    def _on_renamed(self, old: str, new: str) -> None:
+        node = self.nodes.pop(old, None)
+        if node is None:
+            return
+        self.nodes[new] = node
+        node.step_id = new
+        for e in node.edges_in + node.edges_out:
+            old_key = (e.src.step_id if e.src is not node else old,
+                       e.dst.step_id if e.dst is not node else old)
+            self.edges.pop(old_key, None)
+            self.edges[e.key] = e
+        node.update_from(self.document.workflow.step(new))
+        if old in self._states:
+            self._states[new] = self._states.pop(old)
+
+    def _on_moved(self, sid: str) -> None:
+        node = self.nodes.get(sid)
+        if node is not None:
+            x, y = self.document.position(sid)
+            if node.pos() != QPointF(x, y):
+                node.setPos(x, y)
+
+    def _on_problems(self) -> None:
+        by_step: dict[str, list[str]] = {}
+        for p in self.document.problems:
+            if p.step_id:
+                by_step.setdefault(p.step_id, []).append(p.message)
+        for sid, node in self.nodes.items():
+            node.set_problems(by_step.get(sid, []))
+
+    # --- run states -----------------------------------------------------------------------
+
+    def set_step_states(self, states: dict[str, str]) -> None:
+        self._states.update(states)
+        for sid, state in states.items():
+            node = self.nodes.get(sid)
+            if node is not None:
+                node.set_state(state)
+
+    def clear_step_states(self) -> None:
+        self._states.clear()
+        for node in self.nodes.values():
+            node.set_state(None)
+
+    # --- background -----------------------------------------------------------------------
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        super().drawBackground(painter, rect)
+        scale = painter.worldTransform().m11() or 1.0
+        # keep grid lines at least 10 px apart on screen, doubling the step as we zoom out
+        step = GRID * 2 ** max(0, math.ceil(math.log2(max(1e-9, 10.0 / (GRID * scale)))))
+        major = step * 5
+        for spacing, color in ((step, style.GRID_MINOR), (major, style.GRID_MAJOR)):
+            left = math.floor(rect.left() / spacing) * spacing
+            top = math.floor(rect.top() / spacing) * spacing
+            lines = []
+            x = left
+            while x < rect.right():
+                lines.append(QLineF(x, rect.top(), x, rect.bottom()))
+                x += spacing
+            y = top
+            while y < rect.bottom():
+                lines.append(QLineF(rect.left(), y, rect.right(), y))
+                y += spacing
+            painter.setPen(QPen(color, 0))
+            painter.drawLines(lines)

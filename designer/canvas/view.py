@@ -1,0 +1,404 @@
+"""CanvasView: zoom, pan, selection, port-to-port connecting, clipboard and palette drops.
+
+The view turns what the mouse and keyboard mean into document calls (connect, move_steps,
+remove, paste, add_step); the scene then follows the document's signals. A node drag moves
+items freely and becomes one `move_steps` command on release.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
+
+from designer.canvas import style
+from designer.canvas.items import NodeItem, PortItem
+from designer.canvas.scene import CanvasScene
+from designer.canvas.style import NODE_H, NODE_W
+from designer.clipboard import STEP_MIME, step_from_palette, steps_from_mime, steps_to_mime
+from designer.document import WorkflowDocument
+
+__all__ = ["CanvasView"]
+
+_MIN_SCALE = 0.02
+_MAX_SCALE = 4.0
+_KEY_ZOOM = 1.25
+_PASTE_STEP = 40.0
+
+
+class CanvasView(QGraphicsView):
+    """The node canvas for one document."""
+
+    selection_changed = Signal(list)  # selected step ids, in list order
+    message = Signal(str)  # why something the user tried was refused
+    step_activated = Signal(str)  # double-clicked step id
+    zoom_changed = Signal(float)  # the new scale (1.0 = 100 %)
+
+    def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.canvas = CanvasScene(document, self)
+        self.setScene(self.canvas)
+        self.canvas.selection_ids_changed.connect(self.selection_changed)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing
+                            | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        # items pad their bounding rects for antialiasing, so the view need not
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._connect_from: PortItem | None = None
+        self._temp_edge: QGraphicsPathItem | None = None
+        self._press_positions: dict[str, QPointF] = {}
+        self._pan_last: QPointF | None = None
+        self._space_down = False
+        self._paste_count = 0
+
+    # --- selection ------------------------------------------------------------------------
+
+    def selected_ids(self) -> list[str]:
+        return self.canvas.selected_step_ids()
+
+    def select_steps(self, ids: list[str]) -> None:
+        wanted = set(ids)
+        blocked = self.canvas.blockSignals(True)
+        self.canvas.clearSelection()
+        for sid in ids:
+            node = self.canvas.nodes.get(sid)
+            if node is not None:
+                node.setSelected(True)
+        self.canvas.blockSignals(blocked)
+        self.selection_changed.emit([s for s in self.document.workflow.ids if s in wanted])
+        first = self.canvas.nodes.get(ids[0]) if ids else None
+        if first is not None:
+            self.ensureVisible(first, 40, 40)
+
+    def select_all(self) -> None:
+        self.select_steps(self.document.workflow.ids)
+
+    # --- zoom -----------------------------------------------------------------------------
+
+    def scale_factor(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        current = self.scale_factor()
+        target = min(_MAX_SCALE, max(_MIN_SCALE, current * factor))
+        if target != current:
+            self.scale(target / current, target / current)
+            self.zoom_changed.emit(target)
+
+    def zoom_in(self) -> None:
+        self._zoom_centered(_KEY_ZOOM)
+
+    def zoom_out(self) -> None:
+        self._zoom_centered(1 / _KEY_ZOOM)
+
+    def reset_zoom(self) -> None:
+        self._zoom_centered(1.0 / self.scale_factor())
+
+    def _zoom_centered(self, factor: float) -> None:
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.zoom_by(factor)
+        self.setTransformationAnchor(anchor)
+
+    def fit_to_view(self) -> None:
+        r = self.canvas.step_bounds()
+        if r.isNull():
+            self.resetTransform()
+            self.zoom_changed.emit(1.0)
+            return
+        self.fitInView(r.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.scale_factor() > 1.0:  # a few steps should not be blown up
+            self.reset_zoom()
+            self.centerOn(r.center())
+        elif self.scale_factor() < _MIN_SCALE:
+            self.zoom_by(_MIN_SCALE / self.scale_factor())
+            self.centerOn(r.center())
+        self.zoom_changed.emit(self.scale_factor())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        delta = event.angleDelta().y()
+        if delta == 0:
+            super().wheelEvent(event)
+            return
+        self.zoom_by(1.0015 ** delta)
+        event.accept()
+
+    # --- editing --------------------------------------------------------------------------
+
+    def delete_selection(self) -> None:
+        self.document.remove(self.canvas.selected_step_ids(), self.canvas.selected_edges())
+
+    def copy_selection(self) -> None:
+        ids = self.canvas.selected_step_ids()
+        if not ids:
+            return
+        wf = self.document.workflow
+        steps = [wf.step(i) for i in ids]
+        layout = {i: self.document.position(i) for i in ids}
+        QGuiApplication.clipboard().setMimeData(steps_to_mime(steps, layout))
+        self._paste_count = 0
+
+    def cut_selection(self) -> None:
+        ids = self.canvas.selected_step_ids()
+        if not ids:
+            return
+        self.copy_selection()
+        self.document.remove(ids, [], text=f"Cut {len(ids)} step{'s' if len(ids) > 1 else ''}")
+
+    def paste(self) -> None:
+        steps, layout = steps_from_mime(QGuiApplication.clipboard().mimeData())
+        if not steps:
+            self.message.emit("The clipboard holds no steps to paste.")
+            return
+        self._paste_count += 1
+        offset = self._paste_offset(layout, _PASTE_STEP * self._paste_count)
+        self.select_steps(self.document.paste(steps, layout, offset))
+
+    def duplicate_selection(self) -> None:
+        ids = self.canvas.selected_step_ids()
+        if not ids:
+            return
+        wf = self.document.workflow
+        layout = {i: self.document.position(i) for i in ids}
+        text = f"Duplicate {ids[0]}" if len(ids) == 1 else f"Duplicate {len(ids)} steps"
+        new = self.document.paste([wf.step(i) for i in ids], layout,
+                                  (_PASTE_STEP, _PASTE_STEP), text=text)
+        self.select_steps(new)
+
+    def _paste_offset(self, layout: dict[str, tuple[float, float]], shift: float
+                      ) -> tuple[float, float]:
+        """Shift pasted steps a little; bring them into view if they would land outside it."""
+        if not layout:
+            c = self.mapToScene(self.viewport().rect().center())
+            return (round(c.x() - NODE_W / 2), round(c.y() - NODE_H / 2))
+        xs = [p[0] for p in layout.values()]
+        ys = [p[1] for p in layout.values()]
+        box = QRectF(min(xs) + shift, min(ys) + shift,
+                     max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + NODE_H)
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if visible.intersects(box):
+            return (shift, shift)
+        c = visible.center()
+        return (round(c.x() - box.width() / 2 - min(xs)), round(c.y() - box.height() / 2 - min(ys)))
+
+    # --- run states -----------------------------------------------------------------------
+
+    def set_step_states(self, states: dict[str, str]) -> None:
+        self.canvas.set_step_states(states)
+
+    def clear_step_states(self) -> None:
+        self.canvas.clear_step_states()
+
+    # --- mouse ----------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (
+                button == Qt.MouseButton.LeftButton and self._space_down):
+            self._pan_last = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        if button == Qt.MouseButton.LeftButton:
+            item = self.itemAt(event.position().toPoint())
+            if isinstance(item, PortItem):
+                self._start_connect(item)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if button == Qt.MouseButton.LeftButton:
+            self._press_positions = {i.step_id: i.pos() for i in self.canvas.selectedItems()
+                                     if isinstance(i, NodeItem)}
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._pan_last is not None:
+            d = event.position() - self._pan_last
+            self._pan_last = event.position()
+            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+            h.setValue(h.value() - round(d.x()))
+            v.setValue(v.value() - round(d.y()))
+            event.accept()
+            return
+        if self._connect_from is not None and self._temp_edge is not None:
+            self._update_temp_edge(self.mapToScene(event.position().toPoint()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._pan_last is not None:
+            self._pan_last = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_down
+                                      else Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        if self._connect_from is not None:
+            self._finish_connect(event.position().toPoint())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._press_positions:
+            self._commit_drag()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        item = self.itemAt(event.position().toPoint())
+        node = item.node if isinstance(item, PortItem) else item
+        if isinstance(node, NodeItem):
+            self.step_activated.emit(node.step_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def _commit_drag(self) -> None:
+        moves = {}
+        for sid, old in self._press_positions.items():
+            node = self.canvas.nodes.get(sid)
+            if node is None or node.pos() == old:
+                continue
+            # whole scene units keep the saved layout readable
+            moves[sid] = ((old.x(), old.y()), (round(node.pos().x()), round(node.pos().y())))
+        self._press_positions = {}
+        if moves:
+            self.document.move_steps(moves)
+
+    def _start_connect(self, port: PortItem) -> None:
+        self._connect_from = port
+        self._temp_edge = QGraphicsPathItem()
+        pen = QPen(style.EDGE_SELECTED, 2.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self._temp_edge.setPen(pen)
+        self._temp_edge.setZValue(10)
+        self.canvas.addItem(self._temp_edge)
+        self._update_temp_edge(port.scene_center())
+
+    def _update_temp_edge(self, at: QPointF) -> None:
+        assert self._connect_from is not None and self._temp_edge is not None
+        p = self._connect_from.scene_center()
+        a, b = (p, at) if self._connect_from.output else (at, p)
+        self._temp_edge.setPath(style.cubic_edge_path(a.x(), a.y(), b.x(), b.y()))
+
+    def _finish_connect(self, at: object) -> None:
+        start = self._connect_from
+        assert start is not None
+        if self._temp_edge is not None:
+            self.canvas.removeItem(self._temp_edge)
+        self._temp_edge = None
+        self._connect_from = None
+        target = None
+        for item in self.items(at):  # type: ignore[call-overload]
+            if item is self._temp_edge:
+                continue
+            node = item.node if isinstance(item, PortItem) else item
+            if isinstance(node, NodeItem):
+                target = node
+                break
+        if target is None or target is start.node:
+            return  # dropped on empty canvas or back on its own node: nothing meant
+        src, dst = ((start.node, target) if start.output else (target, start.node))
+        reason = self.document.connect(src.step_id, dst.step_id)
+        if reason is not None:
+            self.message.emit(reason)
+
+    def cancel_connect(self) -> None:
+        if self._temp_edge is not None:
+            self.canvas.removeItem(self._temp_edge)
+        self._temp_edge = None
+        self._connect_from = None
+
+    # --- keyboard -------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        key, mods = event.key(), event.modifiers()
+        ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        std = QKeySequence.StandardKey
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selection()
+        elif key == Qt.Key.Key_Escape:
+            if self._connect_from is not None:
+                self.cancel_connect()
+            else:
+                self.canvas.clearSelection()
+        elif event.matches(std.ZoomIn) or (ctrl and key in (Qt.Key.Key_Equal, Qt.Key.Key_Plus)):
+            self.zoom_in()
+        elif event.matches(std.ZoomOut) or (ctrl and key == Qt.Key.Key_Minus):
+            self.zoom_out()
+        elif ctrl and key == Qt.Key.Key_0:
+            self.reset_zoom()
+        elif ctrl and key == Qt.Key.Key_D:
+            self.duplicate_selection()
+        elif event.matches(std.Copy):
+            self.copy_selection()
+        elif event.matches(std.Cut):
+            self.cut_selection()
+        elif event.matches(std.Paste):
+            self.paste()
+        elif event.matches(std.SelectAll):
+            self.select_all()
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            if self._pan_last is None:
+                self.viewport().setCursor(Qt.CursorShape.ArrowCursor)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    # --- palette drops --------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasFormat(STEP_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasFormat(STEP_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        if not event.mimeData().hasFormat(STEP_MIME):
+            super().dropEvent(event)
+            return
+        try:
+            step = step_from_palette(bytes(event.mimeData().data(STEP_MIME).data()))
+        except ValueError as e:
+            self.message.emit(f"Cannot add the dropped step: {e}")
+            event.ignore()
+            return
+        at = self.mapToScene(event.position().toPoint())
+        sid = self.drop_step(step, (at.x(), at.y()))
+        self.select_steps([sid])
+        event.acceptProposedAction()
+
+    def drop_step(self, step: object, center: tuple[float, float]) -> str:
+        """Add `step` centred on a scene point (palette drop or click-to-add)."""
+        pos = (round(center[0] - NODE_W / 2), round(center[1] - NODE_H / 2))
+        return self.document.add_step(step, pos)  # type: ignore[arg-type]

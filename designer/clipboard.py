@@ -1,0 +1,129 @@
+"""Steps on the clipboard and in drags: MIME payloads to and from engine model steps.
+
+Copied steps travel as `application/x-switchboard-steps` (JSON: each step's fields with its
+kind, plus their positions) and as YAML text for pasting into an editor. The palette drags one
+new step as `application/x-switchboard-step` (JSON: `{"kind": "call", "service": …}`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from PySide6.QtCore import QMimeData
+
+from engine.model import (
+    AnyStep,
+    CallStep,
+    EmitStep,
+    NotifyStep,
+    Retry,
+    WaitStep,
+    Workflow,
+    step_kind,
+)
+
+__all__ = [
+    "STEPS_MIME",
+    "STEP_MIME",
+    "steps_to_mime",
+    "steps_from_mime",
+    "step_from_palette",
+    "step_to_json",
+    "step_from_json",
+]
+
+STEPS_MIME = "application/x-switchboard-steps"
+STEP_MIME = "application/x-switchboard-step"
+_CLASSES: dict[str, type[Any]] = {"call": CallStep, "wait": WaitStep, "emit": EmitStep,
+                                  "notify": NotifyStep}
+
+
+def step_to_json(step: AnyStep) -> dict[str, Any]:
+    data = dataclasses.asdict(step)
+    data["kind"] = step_kind(step)
+    return data
+
+
+def step_from_json(data: dict[str, Any]) -> AnyStep:
+    """Rebuild a step; raises ValueError naming what is wrong with the payload."""
+    kind = data.get("kind")
+    cls = _CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown step kind {kind!r}: expected call, wait, emit or notify")
+    names = {f.name for f in dataclasses.fields(cls)}
+    fields = {k: v for k, v in data.items() if k in names}
+    if isinstance(fields.get("retry"), dict):
+        fields["retry"] = Retry(**{k: v for k, v in fields["retry"].items()
+                                   if k in {f.name for f in dataclasses.fields(Retry)}})
+    fields["after"] = [str(a) for a in fields.get("after") or []]
+    step: AnyStep = cls(**fields)
+    return step
+
+
+def steps_to_mime(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> QMimeData:
+    """Clipboard data for `steps` (edges to steps outside the list are kept; paste drops them)."""
+    payload = {"version": 1,
+               "steps": [step_to_json(s) for s in steps],
+               "layout": {s.id: list(layout[s.id]) for s in steps if s.id in layout}}
+    mime = QMimeData()
+    mime.setData(STEPS_MIME, json.dumps(payload, default=str).encode("utf-8"))
+    mime.setText(_yaml_for(steps, layout))
+    return mime
+
+
+def _yaml_for(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> str:
+    from engine.files import dump_workflow
+
+    ids = {s.id for s in steps}
+    inside = [dataclasses.replace(s, after=[a for a in s.after if a in ids]) for s in steps]
+    wf = Workflow(name="clipboard", steps=inside,
+                  layout={k: v for k, v in layout.items() if k in ids})
+    return dump_workflow(wf)
+
+
+def steps_from_mime(mime: QMimeData) -> tuple[list[AnyStep], dict[str, tuple[float, float]]]:
+    """Steps and positions from clipboard data; ([], {}) when it holds none.
+
+    Plain text is accepted when it is a whole workflow file (pasting YAML from an editor).
+    """
+    if mime.hasFormat(STEPS_MIME):
+        try:
+            payload = json.loads(bytes(mime.data(STEPS_MIME).data()).decode("utf-8"))
+            steps = [step_from_json(d) for d in payload.get("steps", [])]
+            layout = {k: (float(v[0]), float(v[1]))
+                      for k, v in payload.get("layout", {}).items()}
+            return steps, layout
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return [], {}
+    if mime.hasText() and "steps:" in mime.text():
+        from engine.files import parse_workflow
+
+        loaded = parse_workflow(mime.text(), "<clipboard>")
+        if loaded.model is not None:
+            return list(loaded.model.steps), dict(loaded.model.layout)
+    return [], {}
+
+
+def step_from_palette(data: bytes) -> AnyStep:
+    """A new step from a palette drag payload; raises ValueError for a bad payload."""
+    try:
+        spec = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"the dragged step is not JSON: {e}") from None
+    if not isinstance(spec, dict):
+        raise ValueError("the dragged step must be a JSON object with a 'kind'")
+    kind = spec.get("kind")
+    if kind == "call":
+        service = str(spec.get("service") or "Service")
+        action = str(spec.get("action") or "action")
+        return CallStep(id=action, service=service, action=action)
+    if kind == "wait":
+        return WaitStep(id="wait", wait=float(spec.get("wait", 1.0)))
+    if kind == "emit":
+        return EmitStep(id="emit", event=str(spec.get("event") or "event"))
+    if kind == "notify":
+        return NotifyStep(id="notify", message=str(spec.get("message") or "message"),
+                          level=str(spec.get("level") or "info"))
+    raise ValueError(f"unknown step kind {kind!r}: expected call, wait, emit or notify")
