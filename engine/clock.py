@@ -1,0 +1,329 @@
+"""Time for the runner: the Clock protocol, RealClock, and VirtualClock for instant mocked runs.
+
+The runner never calls `asyncio.sleep`, `asyncio.timeout` or `create_task` itself: it asks its
+clock, so a mocked run can take no real time while reporting the times it would have taken.
+
+How VirtualClock knows when it may jump ahead, without a custom event loop (so it works on plain
+asyncio and on qasync's loop alike): it counts its *participants*, the tasks of the runs it
+times, and how many of them are *busy* (not parked on the clock). A participant parks when it
+sleeps, waits on a timeout, or waits on a `Gate`; whoever wakes it (a timer, `Gate.open`,
+`cancel`) counts it busy again *before* it resumes, so the count never drops to zero while work
+is still pending. When the count is zero, every participant is waiting for time to pass: the
+clock moves to the earliest timer and fires it, one timer per event-loop turn, so other work on
+the loop (a GUI) keeps running between jumps. A task that is not a participant may still sleep
+on the clock; it is counted while it sleeps' wake-up is pending, like a participant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Clock", "RealClock", "VirtualClock", "Gate", "TimerHandle"]
+
+T = TypeVar("T")
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Gate(Protocol):
+    """A one-shot event the runner waits on (a run's end, a foreach's workers)."""
+
+    def open(self) -> None: ...
+
+    def is_open(self) -> bool: ...
+
+    async def wait(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What the runner needs from time. `now()` is epoch seconds."""
+
+    virtual: bool
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def timeout(self, seconds: float) -> Any:
+        """An async context manager raising TimeoutError when the block outlives `seconds`."""
+        ...
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> TimerHandle: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]: ...
+
+    def cancel(self, task: asyncio.Task[Any]) -> None: ...
+
+    def gate(self) -> Gate: ...
+
+    def enter(self) -> bool: ...
+
+    def leave(self, entered: bool) -> None: ...
+
+
+class _RealGate:
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def open(self) -> None:
+        self._event.set()
+
+    def is_open(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+class RealClock:
+    """Wall-clock time on the running loop."""
+
+    virtual = False
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def timeout(self, seconds: float) -> asyncio.Timeout:
+        return asyncio.timeout(seconds)
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> TimerHandle:
+        return asyncio.get_running_loop().call_later(seconds, callback)
+
+    def spawn(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        return asyncio.get_running_loop().create_task(coro, name=name)
+
+    def cancel(self, task: asyncio.Task[Any]) -> None:
+        task.cancel()
+
+    def gate(self) -> Gate:
+        return _RealGate()
+
+    def enter(self) -> bool:
+        return False
+
+    def leave(self, entered: bool) -> None:
+        return None
+
+
+class _Timer:
+    __slots__ = ("when", "callback", "cancelled")
+
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _VirtualGate:
+    __slots__ = ("_clock", "_open", "_waiters")
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self._clock = clock
+        self._open = False
+        self._waiters: list[tuple[asyncio.Task[Any], asyncio.Future[None]]] = []
+
+    def open(self) -> None:
+        if self._open:
+            return
+        self._open = True
+        for task, fut in self._waiters:
+            self._clock._wake(task, fut)
+        self._waiters.clear()
+
+    def is_open(self) -> bool:
+        return self._open
+
+    async def wait(self) -> None:
+        if self._open:
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((task, fut))
+        await self._clock._park(task, fut)
+
+
+class _VirtualTimeout:
+    """asyncio.timeout's logic (Python 3.11), with the deadline on a VirtualClock."""
+
+    __slots__ = ("_clock", "_seconds", "_task", "_timer", "_fired", "_cancelling")
+
+    def __init__(self, clock: VirtualClock, seconds: float) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._fired = False
+
+    async def __aenter__(self) -> _VirtualTimeout:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._timer = self._clock.call_later(self._seconds, self._fire)
+        return self
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._clock.cancel(self._task)
+
+    async def __aexit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._timer.cancel()
+        if self._fired and self._task.uncancel() <= self._cancelling \
+                and et is asyncio.CancelledError:
+            raise TimeoutError from ev
+        return None
+
+
+class VirtualClock:
+    """Time that jumps to the next timer whenever every participant waits on the clock."""
+
+    virtual = True
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else float(start)
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._seq = itertools.count()
+        self._busy = 0
+        self._members: set[asyncio.Task[Any]] = set()
+        self._parked: set[asyncio.Task[Any]] = set()
+        self._advance_pending = False
+
+    def now(self) -> float:
+        return self._now
+
+    # --- participants --------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """Start a participant task; it counts as busy from this moment until it ends."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._busy += 1
+        self._members.add(task)
+        task.add_done_callback(self._member_done)
+        return task
+
+    def _member_done(self, task: asyncio.Task[Any]) -> None:
+        self._members.discard(task)
+        self._parked.discard(task)
+        self._release()
+
+    def enter(self) -> bool:
+        """Make the current task a participant (busy). Returns False if it already was one."""
+        task = asyncio.current_task()
+        if task is None or task in self._members:
+            return False
+        self._members.add(task)
+        self._busy += 1
+        return True
+
+    def leave(self, entered: bool) -> None:
+        if not entered:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._members.discard(task)
+        self._release()
+
+    def _release(self) -> None:
+        self._busy -= 1
+        if self._busy <= 0:
+            self._busy = 0
+            self._kick()
+
+    # --- parking ---------------------------------------------------------------------------
+
+    async def _park(self, task: asyncio.Task[Any], fut: asyncio.Future[None]) -> None:
+        self._parked.add(task)
+        self._release()
+        try:
+            await fut
+        finally:
+            # Woken by anything but _wake (an outside cancel): count ourselves busy again.
+            if task in self._parked:
+                self._parked.discard(task)
+                self._busy += 1
+
+    def _wake(self, task: asyncio.Task[Any], fut: asyncio.Future[None] | None) -> None:
+        if task in self._parked:
+            self._parked.discard(task)
+            self._busy += 1
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def cancel(self, task: asyncio.Task[Any]) -> None:
+        """Cancel a task, counting it busy first so time cannot jump before it unwinds."""
+        if task.done():
+            return
+        self._wake(task, None)
+        task.cancel()
+
+    # --- time ------------------------------------------------------------------------------
+
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> TimerHandle:
+        timer = _Timer(self._now + max(0.0, seconds), callback)
+        heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
+        if self._busy == 0:
+            self._kick()
+        return timer
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        entered = self.enter()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        timer = self.call_later(seconds, lambda: self._wake(task, fut))
+        try:
+            await self._park(task, fut)
+        finally:
+            timer.cancel()
+            self.leave(entered)
+
+    def timeout(self, seconds: float) -> _VirtualTimeout:
+        return _VirtualTimeout(self, seconds)
+
+    def gate(self) -> Gate:
+        return _VirtualGate(self)
+
+    def _kick(self) -> None:
+        if self._advance_pending or not self._timers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._advance_pending = True
+        loop.call_soon(self._advance)
+
+    def _advance(self) -> None:
+        self._advance_pending = False
+        if self._busy:
+            return
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        if not timers:
+            return
+        when, _, timer = heapq.heappop(timers)
+        if when > self._now:
+            self._now = when
+        timer.callback()
+        if self._busy == 0:
+            self._kick()

@@ -1,0 +1,163 @@
+"""What a run reports as it goes: frozen event dataclasses, the run result, and the Sink type.
+
+Events are delivered synchronously, in order, to every sink of the engine (`Sink` is any callable
+taking one event; it must not block). Every step of a run gets exactly one `StepFinished`, skipped
+and cancelled steps included, so a consumer can rely on seeing each step end. `time` fields are
+the engine clock's `now()` in epoch seconds (virtual in mocked runs). Secrets are already shown as
+`***` in everything an event carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "RunStarted",
+    "StepStarted",
+    "StepRetrying",
+    "StepFinished",
+    "Notification",
+    "RunFinished",
+    "CallRecord",
+    "StepResult",
+    "RunResult",
+    "Event",
+    "Sink",
+    "iso_utc",
+]
+
+
+def iso_utc(epoch: float) -> str:
+    """Epoch seconds -> `2026-11-25T10:00:00Z` (ISO 8601, UTC, whole seconds, as the spec shows)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One HTTP attempt of a call step.
+
+    `request` is `{method, url, headers, body}`, `response` `{status, headers, body}` (None when the
+    attempt got no response). `error` is a readable message, `error_type` its spec type
+    (`http`, `timeout`, `connection`, `mock`, `cancelled`). `target` is `Service.action`; `seq`
+    orders attempts across a whole engine by the moment each request was sent (the recorder uses
+    it to lay recorded responses out in the order they were asked for).
+    """
+
+    attempt: int
+    index: int | None
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    error: str | None
+    duration_ms: int
+    target: str = ""
+    seq: int = 0
+    error_type: str | None = None
+    delay_ms: int = 0  # time from sending the request to the response (or failure)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    status: str  # succeeded | failed | skipped | cancelled
+    attempts: int
+    output: Any
+    error: dict[str, Any] | None  # {type, message, status}
+    duration_ms: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "attempts": self.attempts,
+            "output": self.output,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    workflow: str
+    status: str  # succeeded | failed | cancelled
+    started: str  # ISO 8601 UTC, "…Z"
+    duration_ms: int
+    steps: dict[str, StepResult]
+    output: Any
+    error: dict[str, Any] | None  # {type, message, step}
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's "Run result (--json)" object."""
+        return {
+            "run": self.run_id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "started": self.started,
+            "duration_ms": self.duration_ms,
+            "steps": {sid: r.to_json() for sid, r in self.steps.items()},
+            "output": self.output,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    workflow: str
+    time: float
+    input: Any
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted:
+    run_id: str
+    step: str
+    attempt: int
+    time: float
+    index: int | None = None  # the foreach item, when the step has `foreach`
+
+
+@dataclass(frozen=True, slots=True)
+class StepRetrying:
+    run_id: str
+    step: str
+    attempt: int  # the attempt that failed
+    max_attempts: int
+    delay: float  # seconds until the next attempt
+    reason: str
+    time: float
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished:
+    run_id: str
+    step: str
+    status: str
+    output: Any
+    error: dict[str, Any] | None
+    duration_ms: int
+    attempts: int
+    calls: tuple[CallRecord, ...]
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    run_id: str
+    step: str | None
+    level: str  # info | success | warning | error
+    message: str
+    time: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: str
+    result: RunResult
+    time: float
+
+
+Event = RunStarted | StepStarted | StepRetrying | StepFinished | Notification | RunFinished
+Sink = Callable[[Event], None]
