@@ -201,7 +201,9 @@ class VirtualClock:
         self._seq = itertools.count()
         self._busy = 0
         self._members: set[asyncio.Task[Any]] = set()
-        self._parked: set[asyncio.Task[Any]] = set()
+        # Parked task -> its cancelling() count when it parked: a higher count now means an
+        # outside cancel is on its way to it, so time must wait for it to unwind.
+        self._parked: dict[asyncio.Task[Any], int] = {}
         self._advance_pending = False
 
     def now(self) -> float:
@@ -219,7 +221,7 @@ class VirtualClock:
 
     def _member_done(self, task: asyncio.Task[Any]) -> None:
         self._members.discard(task)
-        self._parked.discard(task)
+        self._parked.pop(task, None)
         self._release()
 
     def enter(self) -> bool:
@@ -248,19 +250,17 @@ class VirtualClock:
     # --- parking ---------------------------------------------------------------------------
 
     async def _park(self, task: asyncio.Task[Any], fut: asyncio.Future[None]) -> None:
-        self._parked.add(task)
+        self._parked[task] = task.cancelling()
         self._release()
         try:
             await fut
         finally:
             # Woken by anything but _wake (an outside cancel): count ourselves busy again.
-            if task in self._parked:
-                self._parked.discard(task)
+            if self._parked.pop(task, None) is not None:
                 self._busy += 1
 
     def _wake(self, task: asyncio.Task[Any], fut: asyncio.Future[None] | None) -> None:
-        if task in self._parked:
-            self._parked.discard(task)
+        if self._parked.pop(task, None) is not None:
             self._busy += 1
         if fut is not None and not fut.done():
             fut.set_result(None)
@@ -316,6 +316,8 @@ class VirtualClock:
         self._advance_pending = False
         if self._busy:
             return
+        if any(t.cancelling() > n for t, n in self._parked.items()):
+            return  # an outside cancel is pending; its task re-kicks us when it parks or ends
         timers = self._timers
         while timers and timers[0][2].cancelled:
             heapq.heappop(timers)
