@@ -115,7 +115,7 @@ def check_workflow(c: Collector, wf: Workflow, step_index: list[int] | None = No
               ("defaults", "onError"))
     if d.retry is not None:
         _check_retry(c, d.retry, ("defaults", "retry"), None)
-    if not wf.steps:
+    if not wf.steps and not c.problems:
         c.add("the workflow has no steps yet: add one from the palette", ("steps",),
               severity="warning")
 

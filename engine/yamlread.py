@@ -156,13 +156,20 @@ def _pos(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
 
 
-def _syntax_problem(e: yaml.MarkedYAMLError, file: str) -> Problem:
+def _char_at(text: str, line: int, col: int) -> str:
+    lines = text.split("\n", line)
+    if 0 < line <= len(lines) and 0 < col <= len(lines[line - 1]):
+        return lines[line - 1][col - 1]
+    return ""
+
+
+def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
     mark = e.problem_mark or e.context_mark
     line, col = _pos(mark) if mark is not None else (0, 0)
     what = (e.problem or "").strip()
     ctx = (e.context or "").strip()
     hint = "fix the YAML syntax at that place"
-    if "'\\t'" in what:
+    if "'\\t'" in what or "tab" in what or _char_at(text, line, col) == "\t":
         what, hint = "a tab character", "indent with spaces; YAML does not allow tabs there"
     elif "mapping values are not allowed" in what:
         hint = "a value holding ': ' must be quoted, or the indentation is off"
@@ -201,7 +208,7 @@ def read_yaml(data: str | bytes, file: str = "<text>") -> tuple[Any, Locator]:
         line, col = _pos(f.mark) if f.mark is not None else (1, 1)
         raise LoadError([Problem(f.message, (), file, line, col)]) from None
     except yaml.MarkedYAMLError as e:
-        raise LoadError([_syntax_problem(e, file)]) from None
+        raise LoadError([_syntax_problem(e, file, text)]) from None
     except yaml.YAMLError as e:  # pragma: no cover - unmarked reader errors
         raise LoadError([Problem(f"YAML error: {e}", (), file, 1, 1)]) from None
     return loc.root, loc

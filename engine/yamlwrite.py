@@ -7,7 +7,6 @@ same to YAML 1.1 and 1.2 tools.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -36,13 +35,13 @@ from engine.yamlread import resolve_plain
 __all__ = ["dump_workflow", "dump_mocks", "dump_environments", "dump_tests", "dump_data",
            "workflow_to_data", "mocks_to_data"]
 
-_PLAIN = re.compile(r"^[A-Za-z_$/(][^\x00-\x1f\x7f#]*$")
+_PLAIN = re.compile(r"^[A-Za-z_$/(][^\x00-\x1f\x7f-\x9f#\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*$")
 _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
 _AMBIGUOUS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"}
 _NUMERIC_START = re.compile(r"^[-+.0-9]")
 _RESOLVER_11 = yaml.resolver.Resolver()
 _NUMBERISH_PLAIN = re.compile(r"^[0-9][0-9.]*[A-Za-z]+$")  # 500ms, 10s, 2m: durations
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u0085\u2028\u2029\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 _FLOW_MAX = 80
 
 
@@ -85,7 +84,25 @@ def _scalar(v: Any, flow: bool = False) -> str:
         return s
     if "\n" not in s and not _CONTROL.search(s):
         return "'" + s.replace("'", "''") + "'"
-    return json.dumps(s, ensure_ascii=False)
+    return _double_quoted(s)
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
+
+
+def _double_quoted(s: str) -> str:
+    """A YAML double-quoted scalar; characters YAML cannot hold raw are escaped."""
+    out = []
+    for ch in s:
+        esc = _ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif _CONTROL.match(ch):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _reads_as_text(s: str) -> bool:
