@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import random
 import uuid
@@ -381,7 +382,9 @@ class _Run:
         except ExpressionError as e:
             self._finish(st, "failed", None, e)
             return
-        text = redact(message if isinstance(message, str) else str(message))
+        if message is None:
+            message = ""
+        text = redact(message if isinstance(message, str) else json.dumps(message))
         if self.listening:
             self.emit(StepStarted(self.run_id, st.id, 1, st.started))
         self.emit(Notification(self.run_id, st.id, step.level or "info", text,
