@@ -1,0 +1,143 @@
+"""`switchboard validate` and `switchboard fmt`: messages, exit codes, atomic rewrites."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "workflows"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_examples_are_valid_and_canonical(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "validate", str(EXAMPLES))
+    assert code == 0, out + err
+    assert "0 errors" in err
+    code, out, err = run(capsys, "fmt", "--check", str(EXAMPLES))
+    assert code == 0, out + err
+
+
+def test_validate_reports_file_line_col(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    f.write_text("version: 1\nname: w\nsteps:\n  - servce: S\n    action: a\n")
+    code, out, _ = run(capsys, "validate", str(f))
+    assert code == 1
+    assert out.strip() == (f"{f}:4:5: error: steps[0].servce: unknown key 'servce' in a call "
+                           "step; did you mean 'service'?")
+
+
+def test_validate_detects_each_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.mocks.yaml").write_text("version: 1\nmocks:\n  bad key: {status: 200}\n")
+    (tmp_path / "environments.yaml").write_text(
+        "version: 1\nenvironments:\n  mock: {mocks: missing.mocks.yaml}\n")
+    (tmp_path / "t.tests.yaml").write_text(
+        "version: 1\nworkflow: nope.yaml\ncases:\n  - name: x\n    expect: {status: done}\n")
+    code, out, _ = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert "a mock is keyed 'Service.action'" in out
+    assert "missing.mocks.yaml' does not exist" in out
+    assert "the workflow 'nope.yaml' does not exist" in out
+    assert "'status' is one of succeeded, failed, cancelled, not 'done'" in out
+
+
+def test_validate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    f.write_text("version: 1\nname: w\nsteps:\n  - {wait: soon}\n")
+    code, out, _ = run(capsys, "validate", "--json", str(f))
+    assert code == 1
+    data = json.loads(out)
+    assert data[0]["kind"] == "workflow" and data[0]["ok"] is False
+    p = data[0]["problems"][0]
+    assert (p["line"], p["col"], p["path"]) == (4, 12, "steps[0].wait")
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "no such file" in err
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2
+
+
+def test_fmt_rewrites_and_check_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    f.write_text("version: 1\nname: w\nsteps:\n- {service: S, action: a, timeout: 60}\n")
+    code, out, err = run(capsys, "fmt", "--check", str(f))
+    assert code == 1 and "would reformat" in err and "+    timeout: 1m" in out
+    code, _, _ = run(capsys, "fmt", str(f))
+    assert code == 0
+    assert f.read_text() == "version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n" \
+        "    timeout: 1m\n"
+    code, _, _ = run(capsys, "fmt", "--check", str(f))
+    assert code == 0
+
+
+def test_fmt_keeps_files_with_comments_unless_asked(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    original = "version: 1\nname: w  # the name\nsteps:\n- {service: S, action: a}\n"
+    f.write_text(original)
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 1 and "has comments" in err and f.read_text() == original
+    code, _, _ = run(capsys, "fmt", "--drop-comments", str(f))
+    assert code == 0 and "#" not in f.read_text()
+
+
+def test_fmt_refuses_invalid_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    f.write_text("version: 1\nname: w\nsteps:\n- {service: S, action: a, after: [x]}\n")
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 1 and "fix the errors above first" in err
+
+
+def test_validate_bad_inputs_end_to_end(tmp_path: Path) -> None:
+    """Each bad input gives one clear located message through the real command, no traceback."""
+    cases = {
+        "syntax.yaml": ("version: 1\nname: w\nsteps: [\n", ":4:1: error: YAML syntax error"),
+        "dup.yaml": ("version: 1\nname: w\nname: v\nsteps: []\n", ":3:1: error: duplicate key"),
+        "tag.yaml": ("version: 1\nname: !!python/object/apply:os.system [ls]\nsteps: []\n",
+                     ":2:7: error: the tag '!!python/object/apply:os.system' is not allowed"),
+        "cycle.yaml": ("version: 1\nname: w\nsteps:\n  - {id: a, service: S, action: a, after: [b]}\n"
+                       "  - {id: b, service: S, action: b}\n", ":4:43: error: steps[0].after: "
+                       "steps form a cycle"),
+        "expr.yaml": ("version: 1\nname: w\nsteps:\n  - {service: S, action: a, if: '${ a b }'}\n",
+                      ":4:33: error: steps[0].if: the expression 'a b' does not parse"),
+        "nope.yaml": ("version: 1\nname: w\nsteps:\n  - {service: S, action: a, with: "
+                      "'${ steps.nope.output }'}\n", "'steps.nope' names no step"),
+    }
+    for name, (text, needle) in cases.items():
+        (tmp_path / name).write_text(text)
+        proc = subprocess.run([sys.executable, "-m", "engine.cli", "validate", name],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 1, (name, proc.stdout, proc.stderr)
+        assert needle in proc.stdout, (name, proc.stdout)
+        assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_fmt_failed_write_leaves_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "w.yaml"
+    original = (EXAMPLES / "policy_change.yaml").read_text().replace(
+        "version: 1\n", "version: 1\n\n", 1)
+    f.write_text(original)
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("engine.files.os.replace", disk_full)
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 1 and "cannot write: No space left on device; the file is unchanged" in err
+    assert f.read_text() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["w.yaml"]  # no temporary file left behind
