@@ -400,7 +400,7 @@ class _Run:
             return
         if self.listening:
             self.emit(StepStarted(self.run_id, st.id, 1, st.started))
-        if self.depth >= MAX_EMIT_DEPTH:
+        if self.depth + 1 >= MAX_EMIT_DEPTH:
             # A workflow that (indirectly) triggers itself: stop the cascade, say so, go on.
             self.emit(Notification(
                 self.run_id, st.id, "warning",
