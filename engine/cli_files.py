@@ -100,10 +100,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def has_comments(text: str) -> bool:
     """Whether a YAML text seems to hold comments (a '#' at a line start or after a space)."""
-    for line in text.splitlines():
-        if "#" in line and _COMMENT.search(_strip_quoted(line)):
-            return True
-    return False
+    return any("#" in line and _COMMENT.search(_strip_quoted(line))
+               for line in text.splitlines())
 
 
 def _strip_quoted(line: str) -> str:

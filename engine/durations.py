@@ -1,4 +1,4 @@
-"""Durations as the format writes them (`250ms`, `10s`, `2m`, `1h`, or seconds) <-> float seconds."""
+"""Durations as files write them (`250ms`, `10s`, `2m`, `1h`, or seconds) <-> float seconds."""
 
 from __future__ import annotations
 

@@ -171,9 +171,7 @@ def truthy(value: Any) -> bool:
     """JMESPath's truth: false, null, and empty strings, lists and objects are false."""
     if value is None or value is False:
         return False
-    if isinstance(value, (str, list, dict)) and len(value) == 0:
-        return False
-    return True
+    return not (isinstance(value, (str, list, dict)) and len(value) == 0)
 
 
 def iter_expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[

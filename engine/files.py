@@ -8,6 +8,7 @@ tests file's workflow loads and its scenarios and steps exist).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -272,10 +273,8 @@ def save_text_atomic(path: str | os.PathLike[str], text: str) -> None:
             os.chmod(tmp, target.stat().st_mode & 0o777)
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

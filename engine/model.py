@@ -9,7 +9,7 @@ inherit from `defaults:` (timeout, retry, …) stay `None` on the step; `resolve
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "Retry",
@@ -157,7 +157,7 @@ class NotifyStep(Step):
     level: str = "info"
 
 
-AnyStep = Union[CallStep, WaitStep, EmitStep, NotifyStep]
+AnyStep = CallStep | WaitStep | EmitStep | NotifyStep
 
 
 def step_kind(step: Step) -> str:

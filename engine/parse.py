@@ -118,8 +118,8 @@ def check_keys(c: Collector, d: dict[str, Any], allowed: frozenset[str] | set[st
                what: str, step: str | None = None) -> None:
     for k in d:
         if k not in allowed:
-            c.add(f"unknown key '{k}' in {what}{suggest(k, allowed) or '; allowed: ' + ', '.join(sorted(allowed))}",
-                  path + (k,), key=True, step=step)
+            hint = suggest(k, allowed) or "; allowed: " + ", ".join(sorted(allowed))
+            c.add(f"unknown key '{k}' in {what}{hint}", path + (k,), key=True, step=step)
 
 
 def as_map(c: Collector, v: Any, path: Path, what: str, step: str | None = None
@@ -226,9 +226,8 @@ def parse_retry(c: Collector, v: Any, path: Path, step: str | None = None) -> Re
         out: list[str | int] = []
         for i, item in enumerate(items):
             p = path + ("on", i) if isinstance(on, list) else path + ("on",)
-            if isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599:
-                out.append(item)
-            elif item in ("connection", "timeout", "5xx", "4xx", "429"):
+            is_code = isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599
+            if is_code or item in ("connection", "timeout", "5xx", "4xx", "429"):
                 out.append(item)
             else:
                 c.add(f"retry 'on' takes connection, timeout, 5xx, 4xx, 429 or an HTTP status "

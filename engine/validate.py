@@ -272,12 +272,12 @@ def _check_templates(c: Collector, value: Any, p: Path, sid: str | None, ids: di
 
 
 def check_mocks(c: Collector, mf: MocksFile) -> None:
-    tables = [(("mocks",), mf.mocks)] + [
-        (("scenarios", name), t) for name, t in mf.scenarios.items()]
+    tables: list[tuple[Path, dict[str, Any]]] = [(("mocks",), mf.mocks)]
+    tables += [(("scenarios", name), t) for name, t in mf.scenarios.items()]
     for base, table in tables:
         for key, responses in table.items():
             single = len(responses) == 1
             for i, r in enumerate(responses):
-                p = base + (key,) if single else base + (key, i)
+                p: Path = base + (key,) if single else base + (key, i)
                 if r.body is not None:
                     _check_templates(c, r.body, p + ("body",), None, {}, None, _REQUEST_NAMES)

@@ -1,4 +1,4 @@
-"""Strict YAML reading: safe, YAML 1.2 scalars, no duplicate keys, size/depth/alias limits, positions.
+"""Strict YAML reading: safe, YAML 1.2 scalars, no duplicate keys, size/depth/alias limits.
 
 The reader consumes libyaml's event stream (PyYAML's C parser where present) and builds plain
 Python values directly, recording where every mapping key, value and list item stood. It never
@@ -23,7 +23,7 @@ MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
 
 try:
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - libyaml missing
     from yaml.parser import Parser as _PyParser
     from yaml.reader import Reader
@@ -266,8 +266,9 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             tag = ev.tag
             if tag is not None and tag != "!" and tag not in (_TAG + "map", _TAG + "seq"):
-                raise _Fail(f"the tag '{_show_tag(tag)}' is not allowed: only plain YAML data is read "
-                            "(remove the tag; safe loading never builds objects)", ev.start_mark)
+                raise _Fail(f"the tag '{_show_tag(tag)}' is not allowed: only plain YAML data "
+                            "is read (remove the tag; safe loading never builds objects)",
+                            ev.start_mark)
             if len(stack) >= MAX_DEPTH:
                 raise _Fail(f"nesting deeper than {MAX_DEPTH} levels: flatten the document",
                             ev.start_mark)

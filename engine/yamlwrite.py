@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-
-import yaml
 from typing import Any
 
+import yaml
 
 from engine.durations import format_duration
 from engine.model import (
@@ -35,7 +34,8 @@ from engine.yamlread import resolve_plain
 __all__ = ["dump_workflow", "dump_mocks", "dump_environments", "dump_tests", "dump_data",
            "workflow_to_data", "mocks_to_data"]
 
-_PLAIN = re.compile(r"^[A-Za-z_$/(][^\x00-\x1f\x7f-\x9f#\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*$")
+_PLAIN = re.compile(
+    r"^[A-Za-z_$/(][^\x00-\x1f\x7f-\x9f#\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*$")
 _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
 _AMBIGUOUS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"}
 _NUMERIC_START = re.compile(r"^[-+.0-9]")
@@ -109,7 +109,7 @@ def _reads_as_text(s: str) -> bool:
     """Whether YAML 1.1 and 1.2 readers both take plain `s` as a string."""
     if not isinstance(resolve_plain(s), str):
         return False
-    tag = _RESOLVER_11.resolve(yaml.ScalarNode, s, (True, False))
+    tag = _RESOLVER_11.resolve(yaml.ScalarNode, s, (True, False))  # type: ignore[no-untyped-call]
     return bool(tag == "tag:yaml.org,2002:str")
 
 

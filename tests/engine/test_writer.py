@@ -12,8 +12,6 @@ from engine.model import (
     CallDefaults,
     CallStep,
     EmitStep,
-    MockResponse,
-    MocksFile,
     NotifyStep,
     Retry,
     WaitStep,
