@@ -210,7 +210,7 @@ class JsonlSink:
 
 def notification_payload(event: Any) -> dict[str, Any]:
     """The JSON a webhook receives for one notification (`text` suits Slack-style hooks)."""
-    when = dt.datetime.fromtimestamp(event.time, dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(event.time, dt.UTC)
     return {
         "run": event.run_id,
         "step": event.step,
@@ -293,7 +293,7 @@ class WebhookSink:
             self._wake.set()
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), self.flush_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
                 left = len(self._queue)
                 self.errors.append(f"webhook {self.url}: {left} notification(s) not sent within "

@@ -1,4 +1,4 @@
-"""Tests files: run every case on mocks, compare with its expectation, report differences, JUnit XML.
+"""Tests files: run each case on mocks, compare with its expectation, report differences, JUnit.
 
 A case passes when every key its `expect` names matches: `status`; `steps` (id -> status);
 `output` (equal JSON: 1 equals 1.0, true does not equal 1, key order does not matter); `calls`
@@ -233,7 +233,9 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
         p = Path(raw)
         if p.is_dir():
             found = sorted({*p.rglob("*.tests.yaml"), *p.rglob("*.tests.yml")})
-            out.extend(f for f in found if not any(part.startswith(".") for part in f.parts))
+            # Hidden folders below the one named (caches, .git) are skipped, not the named one.
+            out.extend(f for f in found
+                       if not any(part.startswith(".") for part in f.relative_to(p).parts))
         else:
             out.append(p)
     seen: set[Path] = set()
@@ -247,12 +249,10 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 
 
 async def _run_case(case: TestCase, workflow_path: Path, mocks_path: Path | None) -> CaseResult:
-    from engine.files import load_workflow
     from engine.setup import prepare
 
     started = time.perf_counter()
     try:
-        workflow = load_workflow(workflow_path)
         setup = prepare(workflow_path=workflow_path, env=case.env, mocks=mocks_path,
                         scenario=case.scenario)
     except LoadError as e:
@@ -264,7 +264,7 @@ async def _run_case(case: TestCase, workflow_path: Path, mocks_path: Path | None
             return CaseResult(case.name, False, error=(
                 f"'calls' needs a mocked run, but environment '{setup.env_name}' is live: "
                 "give the tests file a 'mocks:' file"))
-        run = await setup.engine.run(workflow, case.input)
+        run = await setup.engine.run(setup.workflow, case.input)
     finally:
         await setup.finish()
     result = run.to_json()

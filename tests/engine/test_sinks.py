@@ -25,7 +25,7 @@ from engine.sinks import (
     format_ms,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC).timestamp()
 
 
