@@ -16,15 +16,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Each command module adds its own subcommand(s); imports stay lazy where they are heavy.
-    from engine import cli_files
+    from engine import cli_files, cli_run
 
     cli_files.register(sub)
-    try:
-        from engine import cli_run
-    except ImportError:  # pragma: no cover - during bootstrap only
-        cli_run = None  # type: ignore[assignment]
-    if cli_run is not None:
-        cli_run.register(sub)
+    cli_run.register(sub)
     _register_design(sub)
     return parser
 
