@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import LoadError, Problem, SwitchboardError
+from engine.events import RunFinished
 from engine.sinks import ConsoleSink, SinkSet, build_sinks
 
 __all__ = ["register", "cmd_run", "cmd_test", "cmd_emit", "parse_input", "InputArgError"]
@@ -178,8 +179,17 @@ async def _run(args: argparse.Namespace, value: Any, out: IO[str], err: IO[str])
         sinks = _attach(setup, args, console, path.parent)
     except (SwitchboardError, ValueError, OSError) as e:
         return _usage_error(e, err)
+    finished: list[Any] = []
+    setup.engine.add_sink(lambda e: finished.append(e.result) if isinstance(e, RunFinished)
+                          else None)
     try:
         result = await setup.engine.run(setup.workflow, value)
+    except asyncio.CancelledError:
+        # Ctrl-C: the run ended as cancelled; a script reading --json still gets its result.
+        if args.json and finished:
+            json.dump(finished[-1].to_json(), out, indent=2, ensure_ascii=False, default=str)
+            out.write("\n")
+        raise
     finally:
         await _close(setup, sinks, err)
     if args.record is not None:

@@ -264,7 +264,10 @@ async def _run_case(case: TestCase, workflow_path: Path, mocks_path: Path | None
             return CaseResult(case.name, False, error=(
                 f"'calls' needs a mocked run, but environment '{setup.env_name}' is live: "
                 "give the tests file a 'mocks:' file"))
-        run = await setup.engine.run(setup.workflow, case.input)
+        try:
+            run = await setup.engine.run(setup.workflow, case.input)
+        except Exception as e:  # an engine bug must not hide the other cases' results
+            return CaseResult(case.name, False, error=f"the run raised {type(e).__name__}: {e}")
     finally:
         await setup.finish()
     result = run.to_json()

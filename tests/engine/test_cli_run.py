@@ -383,3 +383,37 @@ def test_emit_with_no_listener_exits_2(capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run_cli(capsys, "emit", "emergencyReported", "--workflows", str(WF),
                            "--data", "{bad")
     assert code == 2 and "--data:1:2: not valid JSON" in err
+
+
+def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path) -> None:
+    import signal
+
+    wf = write(tmp_path, "slow.yaml", """\
+        version: 1
+        name: slow
+        steps:
+          - service: A
+            action: go
+          - wait: 60s
+        """)
+    mocks = write(tmp_path, "slow.mocks.yaml", "version: 1\nmocks:\n  A.go: {status: 200}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", str(wf), "--mocks", str(mocks),
+         "--real-time", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        # A shell running us in the background ignores SIGINT, and children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # wait for the wait step to start, then press Ctrl-C
+        seen.append(line)
+        if "wait started" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 130, "".join(seen) + rest
+    result = json.loads(out)
+    assert result["status"] == "cancelled"
+    assert result["steps"]["go"]["status"] == "succeeded"
+    assert result["steps"]["wait"]["status"] == "cancelled"
+    assert "⊘ wait cancelled" in rest and "interrupted" in rest
