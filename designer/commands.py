@@ -212,8 +212,9 @@ class SetWorkflowFieldCommand(QUndoCommand):
 class RenameStepCommand(QUndoCommand):
     """A new id for a step, with every `after` entry and `steps.<id>` reference following it.
 
-    `patches` are (step id after the rename, field, old value, new value); the workflow's
-    `output` is patched as `(None, "output", …)`.
+    `patches` are (step id before the rename, field, old value, new value); the workflow's
+    `output` is patched as `(None, "output", …)`. Both directions rename first and patch after,
+    so the canvas can re-key its items before the `after` lists name the new id.
     """
 
     def __init__(self, doc: WorkflowDocument, old: str, new: str,
@@ -227,13 +228,13 @@ class RenameStepCommand(QUndoCommand):
     def redo(self) -> None:
         self.doc._rename_step(self.old, self.new)
         for owner, field, _, new in self.patches:
-            self._apply(owner, field, new)
+            self._apply(self.new if owner == self.old else owner, field, new)
         self.doc._done()
 
     def undo(self) -> None:
+        self.doc._rename_step(self.new, self.old)
         for owner, field, old, _ in reversed(self.patches):
             self._apply(owner, field, old)
-        self.doc._rename_step(self.new, self.old)
         self.doc._done()
 
     def _apply(self, owner: str | None, field: str, value: Any) -> None:

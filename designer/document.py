@@ -133,7 +133,7 @@ class WorkflowDocument(QObject):
         self.problems: list[Problem] = []
         self._auto: dict[str, Pos] = {}
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(_VALIDATE_DELAY_MS)
@@ -249,7 +249,7 @@ class WorkflowDocument(QObject):
             return f"Another step already has the id '{new}'."
         patches: list[tuple[str | None, str, Any, Any]] = []
         for step in self.workflow.steps:
-            owner = new if step.id == old else step.id
+            owner = step.id
             if old in step.after:
                 patches.append((owner, "after", list(step.after),
                                 [new if a == old else a for a in step.after]))
@@ -409,6 +409,9 @@ class WorkflowDocument(QObject):
         for k, v in moved.items():
             self.workflow.layout.pop(k, None)
             self._auto[k] = v
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(not clean)
 
     def _done(self) -> None:
         self.changed.emit()

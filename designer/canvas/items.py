@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -37,40 +37,36 @@ def step_detail(step: AnyStep) -> str:
     return ""
 
 
-class PortItem(QGraphicsItem):
-    """A connection point: the node draws it; this item gives it a hit area and hover state."""
+class PortItem:
+    """A node's input (left) or output (right) connection point.
+
+    Ports are drawn by their node and hit-tested by it (`NodeItem.port_at`), not separate
+    scene items: two extra items per step would double what the view walks on every frame.
+    """
+
+    __slots__ = ("node", "output")
 
     def __init__(self, node: NodeItem, output: bool) -> None:
-        super().__init__(node)
         self.node = node
         self.output = output
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
-        self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setPos(NODE_W if output else 0.0, NODE_H / 2)
-        self.setZValue(1)
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
-        r = PORT_R + 4
-        return QRectF(-r, -r, 2 * r, 2 * r)
-
-    def shape(self) -> QPainterPath:
-        p = QPainterPath()
-        p.addEllipse(self.boundingRect())
-        return p
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
-        pass  # drawn by the node, so it lands in the node's cache
 
     def scene_center(self) -> QPointF:
         return self.node.port_scene_pos(self.output)
 
-    def hoverEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        self.node.set_hover_port(self.output)
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PortItem) and (other.node, other.output) == (self.node,
+                                                                             self.output)
 
-    def hoverLeaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        self.node.set_hover_port(None)
+    def __hash__(self) -> int:
+        return hash((id(self.node), self.output))
+
+
+_NODE_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+               | QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
+_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
+_NODE_RECT = QRectF(-_PAD, -_PAD, NODE_W + 2 * _PAD, NODE_H + 2 * _PAD)
+_PORT_HIT = (PORT_R + 4) ** 2
+_EDGE_FLAGS = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 
 
 class NodeItem(QGraphicsItem):
@@ -78,22 +74,23 @@ class NodeItem(QGraphicsItem):
 
     def __init__(self, step: AnyStep) -> None:
         super().__init__()
-        flags = QGraphicsItem.GraphicsItemFlag
-        self.setFlags(flags.ItemIsSelectable | flags.ItemIsMovable
-                      | flags.ItemSendsGeometryChanges)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setFlags(_NODE_FLAGS)
+        self.setCacheMode(_CACHE)
+        self.setAcceptHoverEvents(True)
         self.setZValue(2)
         self.step_id = step.id
         self.kind = step_kind(step)
-        self.detail = ""
+        self.detail = step_detail(step)
         self.problems: list[str] = []
         self.state: str | None = None
         self.edges_in: list[EdgeItem] = []
         self.edges_out: list[EdgeItem] = []
         self._hover_port: bool | None = None
-        self.input_port = PortItem(self, output=False)
-        self.output_port = PortItem(self, output=True)
-        self.update_from(step)
+        # where the node is, kept beside Qt's pos(): reading pos() from Python costs
+        # microseconds, and edges and the overview read it thousands of times a frame
+        self.x0 = 0.0
+        self.y0 = 0.0
+        self.box = QRectF(0, 0, NODE_W, NODE_H)
 
     # --- state set by the scene -----------------------------------------------------------
 
@@ -101,13 +98,11 @@ class NodeItem(QGraphicsItem):
         self.step_id = step.id
         self.kind = step_kind(step)
         self.detail = step_detail(step)
-        self._refresh_tooltip()
         self.update()
 
     def set_problems(self, messages: list[str]) -> None:
         if messages != self.problems:
             self.problems = messages
-            self._refresh_tooltip()
             self.update()
 
     def set_state(self, state: str | None) -> None:
@@ -115,35 +110,77 @@ class NodeItem(QGraphicsItem):
             self.state = state
             self.update()
 
-    def set_hover_port(self, output: bool | None) -> None:
-        self._hover_port = output
-        self.update()
-
-    def _refresh_tooltip(self) -> None:
+    def tooltip_text(self) -> str:
+        """What the canvas shows on hover (built on demand: setToolTip on thousands of
+        nodes would cost more than it is worth)."""
         lines = [f"{self.step_id} — {self.detail}"]
+        if self.state:
+            lines.append(f"state: {self.state}")
         lines += [f"⚠ {m}" for m in self.problems]
-        self.setToolTip("\n".join(lines))
+        return "\n".join(lines)
 
     # --- geometry -------------------------------------------------------------------------
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
-        return QRectF(-_PAD, -_PAD, NODE_W + 2 * _PAD, NODE_H + 2 * _PAD)
+        return _NODE_RECT
 
     def shape(self) -> QPainterPath:
         p = QPainterPath()
         p.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), 6, 6)
         return p
 
-    def port_scene_pos(self, output: bool) -> QPointF:
-        return self.pos() + QPointF(NODE_W if output else 0.0, NODE_H / 2)
+    @property
+    def input_port(self) -> PortItem:
+        return PortItem(self, False)
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: N802
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            for e in self.edges_in:
-                e.adjust()
-            for e in self.edges_out:
-                e.adjust()
-        return super().itemChange(change, value)
+    @property
+    def output_port(self) -> PortItem:
+        return PortItem(self, True)
+
+    def port_scene_pos(self, output: bool) -> QPointF:
+        return QPointF(self.x0 + (NODE_W if output else 0.0), self.y0 + NODE_H / 2)
+
+    def place(self, x: float, y: float) -> None:
+        """Move to a scene position (the scene follows the document with this)."""
+        self.setPos(x, y)
+        self.moved()
+
+    def moved(self) -> None:
+        """Record a new position (after `place`, or after the mouse dragged the node)."""
+        p = self.pos()
+        self.x0, self.y0 = p.x(), p.y()
+        self.box = QRectF(self.x0, self.y0, NODE_W, NODE_H)
+        for e in self.edges_in:
+            e.adjust()
+        for e in self.edges_out:
+            e.adjust()
+
+    def port_at(self, scene_pos: QPointF) -> PortItem | None:
+        """The port under a scene point, with a few units of slack around the circle."""
+        p = scene_pos - self.pos()
+        for output in (False, True):
+            dx = p.x() - (NODE_W if output else 0.0)
+            dy = p.y() - NODE_H / 2
+            if dx * dx + dy * dy <= _PORT_HIT:
+                return PortItem(self, output)
+        return None
+
+    def hoverMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        port = self.port_at(event.scenePos())
+        hot = port.output if port is not None else None
+        if hot != self._hover_port:
+            self._hover_port = hot
+            if hot is None:
+                self.unsetCursor()
+            else:
+                self.setCursor(Qt.CursorShape.CrossCursor)
+            self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if self._hover_port is not None:
+            self._hover_port = None
+            self.unsetCursor()
+            self.update()
 
     # --- painting -------------------------------------------------------------------------
 
@@ -232,8 +269,7 @@ class EdgeItem(QGraphicsItem):
 
     def __init__(self, src: NodeItem, dst: NodeItem) -> None:
         super().__init__()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setZValue(0)
+        self.setFlags(_EDGE_FLAGS)
         self.src = src
         self.dst = dst
         self._path = QPainterPath()
@@ -246,11 +282,13 @@ class EdgeItem(QGraphicsItem):
         return (self.src.step_id, self.dst.step_id)
 
     def adjust(self) -> None:
-        a = self.src.port_scene_pos(True)
-        b = self.dst.port_scene_pos(False)
+        s, d = self.src, self.dst
+        ax, ay = s.x0 + NODE_W, s.y0 + NODE_H / 2
+        bx, by = d.x0, d.y0 + NODE_H / 2
         self.prepareGeometryChange()
+        self.line = QLineF(ax, ay, bx, by)  # the overview draws this
         # start and end just outside the port circles so the arrowhead stays visible
-        self._path = style.cubic_edge_path(a.x() + PORT_R, a.y(), b.x() - PORT_R - 1, b.y())
+        self._path = style.cubic_edge_path(ax + PORT_R, ay, bx - PORT_R - 1, by)
         self._bounds = self._path.controlPointRect().adjusted(-8, -8, 8, 8)
         self._shape = None
 

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
-from PySide6.QtGui import QPainter, QPen
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QLineF, QRectF, Signal
+from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
 
 from designer.canvas import style
 from designer.canvas.items import EdgeItem, NodeItem
+from designer.canvas.overview import Overview
 from designer.canvas.style import GRID
 from designer.document import WorkflowDocument
 
 __all__ = ["CanvasScene"]
 
 _SCENE_MARGIN = 2000.0  # room to scroll past the outermost nodes
+_NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 class CanvasScene(QGraphicsScene):
@@ -33,7 +35,10 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self._states: dict[str, str] = {}
+        self._overview = Overview()
+        self.overview_mode = False
         self.setBackgroundBrush(style.BACKGROUND)
+        self.grid_visible = True
         document.reset.connect(self.rebuild)
         document.step_added.connect(self._on_added)
         document.step_removed.connect(self._on_removed)
@@ -42,8 +47,8 @@ class CanvasScene(QGraphicsScene):
         document.step_moved.connect(self._on_moved)
         document.problems_changed.connect(self._on_problems)
         document.changed.connect(self.update_scene_rect)
-        self.selectionChanged.connect(
-            lambda: self.selection_ids_changed.emit(self.selected_step_ids()))
+        document.changed.connect(self.invalidate_overview)
+        self.selectionChanged.connect(self._emit_selection)
         self.rebuild()
 
     # --- queries --------------------------------------------------------------------------
@@ -55,6 +60,33 @@ class CanvasScene(QGraphicsScene):
 
     def selected_edges(self) -> list[tuple[str, str]]:
         return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def _emit_selection(self) -> None:
+        try:
+            ids = self.selected_step_ids()
+        except RuntimeError:
+            return  # the scene is being destroyed and deselects its items on the way out
+        self.invalidate_overview()
+        self.selection_ids_changed.emit(ids)
+
+    # --- overview (zoomed far out) --------------------------------------------------------
+
+    def set_overview_mode(self, on: bool) -> None:
+        """Draw nodes and edges batched (far out) or item by item (close enough to read)."""
+        if on == self.overview_mode:
+            return
+        self.overview_mode = on
+        for n in self.nodes.values():
+            n.setFlag(_NO_CONTENTS, on)
+        for e in self.edges.values():
+            e.setFlag(_NO_CONTENTS, on)
+        self.invalidate_overview()
+
+    def invalidate_overview(self) -> None:
+        """Forget the batched geometry (something moved, changed or was (de)selected)."""
+        if self.overview_mode:
+            self._overview.invalidate()
+            self.update()
 
     def step_bounds(self) -> QRectF:
         """The rectangle holding every node (empty when there are none)."""
@@ -73,14 +105,17 @@ class CanvasScene(QGraphicsScene):
         doc = self.document
         for step in doc.workflow.steps:
             node = NodeItem(step)
-            node.setPos(*doc.position(step.id))
-            node.set_state(self._states.get(step.id))
+            node.place(*doc.position(step.id))
+            node.state = self._states.get(step.id)
+            if self.overview_mode:
+                node.setFlag(_NO_CONTENTS, True)
             self.addItem(node)
             self.nodes[step.id] = node
         for step in doc.workflow.steps:
             for a in step.after:
                 self._add_edge(a, step.id)
         self.blockSignals(blocked)
+        self._overview.invalidate()
         self._on_problems()
         self.update_scene_rect()
         self.selection_ids_changed.emit([])
@@ -97,6 +132,8 @@ class CanvasScene(QGraphicsScene):
         if a is None or b is None or (src, dst) in self.edges:
             return  # an `after` naming a missing step is a problem, not an edge
         e = EdgeItem(a, b)
+        if self.overview_mode:
+            e.setFlag(_NO_CONTENTS, True)
         a.edges_out.append(e)
         b.edges_in.append(e)
         self.addItem(e)
@@ -116,7 +153,8 @@ class CanvasScene(QGraphicsScene):
         doc = self.document
         step = doc.workflow.step(sid)
         node = NodeItem(step)
-        node.setPos(*doc.position(sid))
+        node.place(*doc.position(sid))
+        node.setFlag(_NO_CONTENTS, self.overview_mode)
         self.addItem(node)
         self.nodes[sid] = node
         for a in step.after:
@@ -165,8 +203,8 @@ class CanvasScene(QGraphicsScene):
         node = self.nodes.get(sid)
         if node is not None:
             x, y = self.document.position(sid)
-            if node.pos() != QPointF(x, y):
-                node.setPos(x, y)
+            if (node.x0, node.y0) != (x, y):
+                node.place(x, y)
 
     def _on_problems(self) -> None:
         by_step: dict[str, list[str]] = {}
@@ -175,6 +213,7 @@ class CanvasScene(QGraphicsScene):
                 by_step.setdefault(p.step_id, []).append(p.message)
         for sid, node in self.nodes.items():
             node.set_problems(by_step.get(sid, []))
+        self.invalidate_overview()
 
     # --- run states -----------------------------------------------------------------------
 
@@ -184,16 +223,44 @@ class CanvasScene(QGraphicsScene):
             node = self.nodes.get(sid)
             if node is not None:
                 node.set_state(state)
+        self.invalidate_overview()
 
     def clear_step_states(self) -> None:
         self._states.clear()
         for node in self.nodes.values():
             node.set_state(None)
+        self.invalidate_overview()
+
+    def helpEvent(self, event: QGraphicsSceneHelpEvent) -> None:  # noqa: N802 - Qt override
+        view = event.widget().parent() if event.widget() is not None else None
+        transform = view.transform() if hasattr(view, "transform") else QTransform()
+        item = self.itemAt(event.scenePos(), transform)
+        if isinstance(item, NodeItem):
+            QToolTip.showText(event.screenPos(), item.tooltip_text(), event.widget())
+            event.accept()
+            return
+        super().helpEvent(event)
 
     # --- background -----------------------------------------------------------------------
 
+    def set_grid_visible(self, on: bool) -> None:
+        """Show or hide the grid (View > Show Grid)."""
+        self.grid_visible = on
+        self.update()
+
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         super().drawBackground(painter, rect)
+        self._draw_grid(painter, rect)
+        if self.overview_mode:
+            self._overview.paint(painter, list(self.nodes.values()), list(self.edges.values()),
+                                 self.selectedItems())
+
+    def _draw_grid(self, painter: QPainter, rect: QRectF) -> None:
+        if not self.grid_visible:
+            return
+        painter.save()
+        # axis-aligned hairlines need no antialiasing, which made the grid cost 9 ms a frame
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         scale = painter.worldTransform().m11() or 1.0
         # keep grid lines at least 10 px apart on screen, doubling the step as we zoom out
         step = GRID * 2 ** max(0, math.ceil(math.log2(max(1e-9, 10.0 / (GRID * scale)))))
@@ -212,3 +279,4 @@ class CanvasScene(QGraphicsScene):
                 y += spacing
             painter.setPen(QPen(color, 0))
             painter.drawLines(lines)
+        painter.restore()

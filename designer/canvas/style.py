@@ -13,8 +13,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
 __all__ = [
-    "NODE_W", "NODE_H", "PORT_R", "GRID", "DETAIL_LOD", "KIND_COLORS", "STATE_COLORS", "STATES",
-    "kind_path", "state_path", "kind_icon", "title_font", "detail_font",
+    "NODE_W", "NODE_H", "PORT_R", "GRID", "DETAIL_LOD", "OVERVIEW_SCALE", "KIND_COLORS",
+    "STATE_COLORS", "STATES", "kind_path", "state_path", "kind_icon", "title_font",
+    "detail_font", "cubic_edge_path",
 ]
 
 NODE_W = 180.0
@@ -23,7 +24,10 @@ PORT_R = 6.0
 GRID = 20.0
 # Below this many device pixels per scene unit nodes are drawn as plain boxes: text would be
 # unreadable anyway and skipping it keeps a fit-to-view frame of thousands of steps cheap.
-DETAIL_LOD = 0.4
+DETAIL_LOD = 0.5
+# Below this scale the scene stops painting items one by one and draws all boxes and edges
+# in a few batched calls (items stay in place for hit tests, selection and dragging).
+OVERVIEW_SCALE = 0.35
 
 KIND_COLORS = {
     "call": QColor("#2f6fde"),

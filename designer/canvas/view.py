@@ -7,7 +7,7 @@ items freely and becomes one `move_steps` command on release.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPen,
     QWheelEvent,
 )
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
 from designer.canvas import style
 from designer.canvas.items import NodeItem, PortItem
 from designer.canvas.scene import CanvasScene
-from designer.canvas.style import NODE_H, NODE_W
+from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
 from designer.clipboard import STEP_MIME, step_from_palette, steps_from_mime, steps_to_mime
 from designer.document import WorkflowDocument
 
@@ -101,7 +102,17 @@ class CanvasView(QGraphicsView):
         target = min(_MAX_SCALE, max(_MIN_SCALE, current * factor))
         if target != current:
             self.scale(target / current, target / current)
+            self.sync_detail()
             self.zoom_changed.emit(target)
+
+    def sync_detail(self) -> None:
+        """Switch the scene between item-by-item painting and the batched overview."""
+        self.canvas.set_overview_mode(self.scale_factor() < OVERVIEW_SCALE)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        # zoom changes made through QGraphicsView directly (fitInView, setTransform) land here
+        self.sync_detail()
+        super().paintEvent(event)
 
     def zoom_in(self) -> None:
         self._zoom_centered(_KEY_ZOOM)
@@ -125,6 +136,7 @@ class CanvasView(QGraphicsView):
             self.zoom_changed.emit(1.0)
             return
         self.fitInView(r.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        self.sync_detail()
         if self.scale_factor() > 1.0:  # a few steps should not be blown up
             self.reset_zoom()
             self.centerOn(r.center())
@@ -218,15 +230,32 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if button == Qt.MouseButton.LeftButton:
-            item = self.itemAt(event.position().toPoint())
-            if isinstance(item, PortItem):
-                self._start_connect(item)
+            port = self.port_at(event.position().toPoint())
+            if port is not None:
+                self._start_connect(port)
                 event.accept()
                 return
         super().mousePressEvent(event)
         if button == Qt.MouseButton.LeftButton:
             self._press_positions = {i.step_id: i.pos() for i in self.canvas.selectedItems()
                                      if isinstance(i, NodeItem)}
+
+    def node_at(self, at: QPoint) -> NodeItem | None:
+        """The node under a viewport point (edges and the connection preview are skipped)."""
+        for item in self.items(at):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def port_at(self, at: QPoint) -> PortItem | None:
+        node = self.node_at(at)
+        if node is None:
+            # a port circle pokes out of its node: look a few pixels inwards as well
+            for dx in (-8, 8):
+                node = self.node_at(at + QPoint(dx, 0))
+                if node is not None:
+                    break
+        return node.port_at(self.mapToScene(at)) if node is not None else None
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if self._pan_last is not None:
@@ -242,6 +271,14 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
+            # the scene moved the selected nodes; their edges follow (items never reach the
+            # model: the drag becomes one command on release)
+            for sid in self._press_positions:
+                node = self.canvas.nodes.get(sid)
+                if node is not None:
+                    node.moved()
+            self.canvas.invalidate_overview()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if self._pan_last is not None:
@@ -259,9 +296,8 @@ class CanvasView(QGraphicsView):
             self._commit_drag()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        item = self.itemAt(event.position().toPoint())
-        node = item.node if isinstance(item, PortItem) else item
-        if isinstance(node, NodeItem):
+        node = self.node_at(event.position().toPoint())
+        if node is not None:
             self.step_activated.emit(node.step_id)
             event.accept()
             return
@@ -295,21 +331,17 @@ class CanvasView(QGraphicsView):
         a, b = (p, at) if self._connect_from.output else (at, p)
         self._temp_edge.setPath(style.cubic_edge_path(a.x(), a.y(), b.x(), b.y()))
 
-    def _finish_connect(self, at: object) -> None:
+    def _finish_connect(self, at: QPoint) -> None:
         start = self._connect_from
         assert start is not None
         if self._temp_edge is not None:
             self.canvas.removeItem(self._temp_edge)
         self._temp_edge = None
         self._connect_from = None
-        target = None
-        for item in self.items(at):  # type: ignore[call-overload]
-            if item is self._temp_edge:
-                continue
-            node = item.node if isinstance(item, PortItem) else item
-            if isinstance(node, NodeItem):
-                target = node
-                break
+        target = self.node_at(at)
+        if target is None:
+            port = self.port_at(at)
+            target = port.node if port is not None else None
         if target is None or target is start.node:
             return  # dropped on empty canvas or back on its own node: nothing meant
         src, dst = ((start.node, target) if start.output else (target, start.node))
@@ -355,6 +387,11 @@ class CanvasView(QGraphicsView):
             self.paste()
         elif event.matches(std.SelectAll):
             self.select_all()
+        elif event.matches(std.Undo):
+            # a main window's Undo action takes the shortcut first; this serves a bare canvas
+            self.document.undo_stack.undo()
+        elif event.matches(std.Redo):
+            self.document.undo_stack.redo()
         else:
             super().keyPressEvent(event)
             return

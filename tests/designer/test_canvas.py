@@ -1,0 +1,215 @@
+"""The canvas driven by real mouse and key events: connect, move, select, delete, clipboard."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from designer.canvas.items import EdgeItem, NodeItem
+from designer.canvas.style import NODE_H, NODE_W
+
+LEFT = Qt.MouseButton.LeftButton
+NOMOD = Qt.KeyboardModifier.NoModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def port(view, sid: str, output: bool) -> QPoint:
+    return view.mapFromScene(view.canvas.nodes[sid].port_scene_pos(output))
+
+
+def body(view, sid: str, dx: float = NODE_W / 2, dy: float = NODE_H / 2 + 8) -> QPoint:
+    return view.mapFromScene(view.canvas.nodes[sid].pos() + QPointF(dx, dy))
+
+
+def drag(view, a: QPoint, b: QPoint, button=LEFT, modifiers=NOMOD, steps: int = 4) -> None:
+    vp = view.viewport()
+    QTest.mousePress(vp, button, modifiers, a)
+    for k in range(1, steps + 1):
+        QTest.mouseMove(vp, a + (b - a) * (k / steps))
+    QTest.mouseRelease(vp, button, modifiers, b)
+
+
+def click(view, at: QPoint, modifiers=NOMOD) -> None:
+    QTest.mouseClick(view.viewport(), LEFT, modifiers, at)
+
+
+def key(view, k, modifiers=NOMOD) -> None:
+    QTest.keyClick(view, k, modifiers)
+
+
+def test_drag_output_port_to_input_port_connects_and_undoes(view, document):
+    drag(view, port(view, "report", True), port(view, "pause", False))
+    assert document.workflow.step("pause").after == ["report"]
+    assert ("report", "pause") in view.canvas.edges
+    assert document.undo_stack.count() == 1
+    key(view, Qt.Key.Key_Z, CTRL)
+    assert document.workflow.step("pause").after == []
+    assert ("report", "pause") not in view.canvas.edges
+    key(view, Qt.Key.Key_Z, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    assert document.workflow.step("pause").after == ["report"]
+    assert ("report", "pause") in view.canvas.edges
+
+
+def test_drag_from_input_port_to_a_node_connects_the_other_way(view, document):
+    drag(view, port(view, "pause", False), body(view, "check"))
+    assert document.workflow.step("pause").after == ["check"]
+
+
+def test_drag_that_would_make_a_cycle_is_refused(view, document, qtbot):
+    with qtbot.waitSignal(view.message) as msg:
+        drag(view, port(view, "report", True), port(view, "fetch", False))
+    assert "cycle" in msg.args[0]
+    assert document.workflow.step("fetch").after == []
+    assert ("report", "fetch") not in view.canvas.edges
+    assert document.undo_stack.count() == 0
+    assert view._temp_edge is None and len(view.canvas.items()) == 4 + 2  # nodes and edges
+
+
+def test_moving_a_node_by_mouse_is_one_undo_step(view, document, tmp_path):
+    drag(view, body(view, "pause"), body(view, "pause") + QPoint(60, 40), steps=6)
+    assert document.undo_stack.count() == 1
+    assert document.undo_stack.undoText() == "Move step pause"
+    assert document.position("pause") == (60.0, 200.0)
+    assert ("fetch", "check") in view.canvas.edges
+    document.save(str(tmp_path / "w.yaml"))
+    assert "  pause: [60, 200]\n" in (tmp_path / "w.yaml").read_text()
+    key(view, Qt.Key.Key_Z, CTRL)
+    assert document.position("pause") == (0.0, 160.0)
+    assert view.canvas.nodes["pause"].pos() == QPointF(0, 160)
+
+
+def test_edges_follow_a_dragged_node(view):
+    edge = view.canvas.edges[("fetch", "check")]
+    start = edge.path().currentPosition()
+    drag(view, body(view, "check"), body(view, "check") + QPoint(0, 80))
+    assert edge.path().currentPosition() == start + QPointF(0, 80)
+
+
+def test_ctrl_click_then_drag_moves_both_in_one_step(view, document):
+    click(view, body(view, "fetch"))
+    click(view, body(view, "pause"), CTRL)
+    assert view.selected_ids() == ["fetch", "pause"]
+    drag(view, body(view, "fetch"), body(view, "fetch") + QPoint(20, 20))
+    assert document.undo_stack.count() == 1
+    assert document.undo_stack.undoText() == "Move 2 steps"
+    assert document.position("fetch") == (20.0, 20.0)
+    assert document.position("pause") == (20.0, 180.0)
+
+
+def test_rubber_band_selects_the_nodes_it_touches(view, qtbot):
+    a = view.mapFromScene(QPointF(-30, -40))
+    b = view.mapFromScene(QPointF(300, 30))
+    seen: list[list[str]] = []
+    view.selection_changed.connect(seen.append)
+    drag(view, a, b)
+    assert view.selected_ids() == ["fetch", "check"]
+    assert seen[-1] == ["fetch", "check"]
+
+
+def test_delete_key_removes_steps_and_their_edges(view, document):
+    click(view, body(view, "check"))
+    key(view, Qt.Key.Key_Delete)
+    assert document.workflow.ids == ["fetch", "report", "pause"]
+    assert "check" not in view.canvas.nodes and view.canvas.edges == {}
+    key(view, Qt.Key.Key_Z, CTRL)
+    assert set(view.canvas.edges) == {("fetch", "check"), ("check", "report")}
+    assert view.canvas.nodes["check"].pos() == QPointF(240, 0)
+
+
+def test_click_an_edge_and_delete_it(view, document):
+    edge = view.canvas.edges[("check", "report")]
+    mid = edge.path().pointAtPercent(0.5)
+    click(view, view.mapFromScene(mid))
+    assert edge.isSelected() and view.selected_ids() == []
+    key(view, Qt.Key.Key_Delete)
+    assert document.workflow.step("report").after == []
+    assert document.undo_stack.undoText() == "Delete edge check → report"
+
+
+def test_copy_paste_makes_ids_unique_and_keeps_inner_edges(view, document, tmp_path):
+    click(view, body(view, "check"))
+    click(view, body(view, "report"), CTRL)
+    key(view, Qt.Key.Key_C, CTRL)
+    key(view, Qt.Key.Key_V, CTRL)
+    assert document.workflow.ids[-2:] == ["check_2", "report_2"]
+    assert document.workflow.step("report_2").after == ["check_2"]
+    assert document.workflow.step("check_2").after == []
+    assert ("check_2", "report_2") in view.canvas.edges
+    assert view.selected_ids() == ["check_2", "report_2"]
+    assert document.position("check_2") == (280.0, 40.0)
+    assert document.undo_stack.count() == 1
+    document.save(str(tmp_path / "p.yaml"))
+    text = (tmp_path / "p.yaml").read_text()
+    # report_2 follows check_2 in the list, so its `after` is implicit; check_2 starts at once
+    assert "  - id: check_2\n    after: []\n" in text
+    assert "  - id: report_2\n    notify:\n" in text
+    assert "message: status ${ steps.check_2.output.status }" in text
+    key(view, Qt.Key.Key_Z, CTRL)
+    assert "check_2" not in view.canvas.nodes and document.workflow.find("check_2") is None
+
+
+def test_cut_then_paste_restores_the_ids(view, document):
+    click(view, body(view, "pause"))
+    key(view, Qt.Key.Key_X, CTRL)
+    assert document.workflow.find("pause") is None
+    key(view, Qt.Key.Key_V, CTRL)
+    assert document.workflow.ids == ["fetch", "check", "report", "pause"]
+
+
+def test_duplicate_and_undo_redo(view, document):
+    click(view, body(view, "fetch"))
+    key(view, Qt.Key.Key_D, CTRL)
+    assert document.workflow.ids[-1] == "fetch_2"
+    assert document.undo_stack.undoText() == "Duplicate fetch"
+    document.undo_stack.undo()
+    assert "fetch_2" not in view.canvas.nodes
+    document.undo_stack.redo()
+    assert isinstance(view.canvas.nodes["fetch_2"], NodeItem)
+
+
+def test_model_changes_show_on_the_canvas(view, document):
+    document.rename_step("check", "verify")
+    node = view.canvas.nodes["verify"]
+    assert node.step_id == "verify" and "check" not in view.canvas.nodes
+    assert set(view.canvas.edges) == {("fetch", "verify"), ("verify", "report")}
+    document.set_step_field("verify", "action", "audit")
+    assert node.detail == "ComplianceService.audit"
+    document.undo_stack.undo()
+    document.undo_stack.undo()
+    assert set(view.canvas.edges) == {("fetch", "check"), ("check", "report")}
+    assert isinstance(view.canvas.edges[("check", "report")], EdgeItem)
+
+
+def test_zoom_keys_wheel_and_fit(view, document):
+    key(view, Qt.Key.Key_Equal, CTRL)
+    assert view.scale_factor() > 1.2
+    key(view, Qt.Key.Key_0, CTRL)
+    assert view.scale_factor() == 1.0
+    key(view, Qt.Key.Key_Minus, CTRL)
+    assert view.scale_factor() < 0.9
+    view.reset_zoom()
+    document.move_steps({"pause": ((0, 160), (4000, 3000))})
+    view.fit_to_view()
+    assert view.scale_factor() < 0.5
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    for node in view.canvas.nodes.values():
+        assert visible.contains(node.sceneBoundingRect())
+
+
+def test_middle_drag_pans(view):
+    h, v = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
+    a = view.viewport().rect().center()
+    drag(view, a, a + QPoint(-50, -30), button=Qt.MouseButton.MiddleButton)
+    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (h + 50,
+                                                                                      v + 30)
+
+
+def test_problem_badge_carries_the_messages(view, document, qtbot):
+    with qtbot.waitSignal(document.problems_changed, timeout=2000):
+        document.set_step_field("check", "if_", "${ steps.nowhere.output }")
+    node = view.canvas.nodes["check"]
+    assert node.problems and "nowhere" in node.tooltip_text()
+    assert view.canvas.nodes["fetch"].problems == []
+    with qtbot.waitSignal(document.problems_changed, timeout=2000):
+        document.undo_stack.undo()
+    assert node.problems == [] and "⚠" not in node.tooltip_text()
