@@ -26,10 +26,12 @@ def test_the_examples_are_there() -> None:
         assert (WF / f"{stem}.tests.yaml").is_file(), f"{wf.name} has no tests file"
 
 
-def test_switchboard_test_passes_every_example(capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize("paths", [["workflows/"], []], ids=["named", "default"])
+def test_switchboard_test_passes_every_example(paths: list[str],
+                                               capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # `switchboard test` with no path runs ./workflows
-    code = main(["test"])
+    code = main(["test", *paths])
     out = capsys.readouterr().out
     assert code == 0, out
     cases = sum(len(load_tests(t).cases) for t in TESTS)
