@@ -205,7 +205,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(QPen(border, 2.5 if selected or state_color else 1.2))
         painter.setBrush(style.BODY)
         painter.drawRoundedRect(body, 6, 6)
-        painter.fillRect(QRectF(1, 1, 5, NODE_H - 2), accent)
+        painter.fillPath(style.accent_path(), accent)
         self._paint_ports(painter)
         painter.save()
         painter.translate(14, 10)

@@ -145,6 +145,16 @@ def state_path(state: str) -> QPainterPath:
     return p
 
 
+@cache
+def accent_path() -> QPainterPath:
+    """The coloured strip down a node's left edge, following its rounded corners."""
+    body = QPainterPath()
+    body.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), 6, 6)
+    strip = QPainterPath()
+    strip.addRect(QRectF(0, 0, 6, NODE_H))
+    return body.intersected(strip)
+
+
 def kind_icon(kind: str, size: int = 32) -> QIcon:
     """The kind glyph as a QIcon (for palettes and menus)."""
     pm = QPixmap(size, size)

@@ -138,14 +138,26 @@ def fit_frames(view: QGraphicsView, fit: object) -> tuple[float, float]:
     return first, rest
 
 
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
 def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv)
+    repeats = 3
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         frame(bare_view([(0, 0)]))  # warm up fonts and the paint engine
-        ours, base, doc, view = bench_open(2000, folder)
-        print(f"open 2,000 steps (load, auto-layout, items, first frame): {ours * 1000:7.1f} ms"
-              f"   bare rects: {base * 1000:6.1f} ms   ratio {ours / base:5.1f}   target ≤ 1500 ms")
+        runs = [bench_open(2000, folder) for _ in range(repeats)]
+        ours = [r[0] for r in runs]
+        base = [r[1] for r in runs]
+        doc, view = runs[-1][2], runs[-1][3]
+        for r in runs[:-1]:
+            r[3].close()
+        ratio = statistics.median(ours) / statistics.median(base)
+        print(f"open 2,000 steps (load, auto-layout, items, first frame), median of {repeats}: "
+              f"{ms(statistics.median(ours))} (best {ms(min(ours))})   bare rects: "
+              f"{ms(statistics.median(base))}   ratio {ratio:5.1f}   target ≤ 1500 ms")
 
         sid = doc.workflow.ids[1000]
         ours_drag = drag_frames(view, view.canvas.nodes[sid].pos())
@@ -153,10 +165,10 @@ def main() -> None:
         bare = bare_view(positions, movable=True)
         base_drag = drag_frames(bare, QPointF(*doc.position(sid)))
         bare.close()
-        print(f"drag frame at 1:1 (2,000 steps), median / max: "
-              f"{statistics.median(ours_drag) * 1000:5.2f} / {max(ours_drag) * 1000:5.2f} ms"
-              f"   bare rects: {statistics.median(base_drag) * 1000:5.2f} / "
-              f"{max(base_drag) * 1000:5.2f} ms   target ≤ 16 ms")
+        p95 = sorted(ours_drag)[int(len(ours_drag) * 0.95)]
+        print(f"drag frame at 1:1 (move + full repaint), median / p95 / max: "
+              f"{ms(statistics.median(ours_drag))} / {ms(p95)} / {ms(max(ours_drag))}"
+              f"   bare rects median: {ms(statistics.median(base_drag))}   target ≤ 16 ms")
         view.close()
 
         path = folder / "bench5000.yaml"
@@ -166,20 +178,26 @@ def main() -> None:
         view5 = CanvasView(doc5)
         show(view5)
         built = time.perf_counter() - t
-        first, rest = fit_frames(view5, view5.fit_to_view)
+        frame(view5)
+        t = time.perf_counter()
+        view5.fit_to_view()
+        fit_action = time.perf_counter() - t
+        first = frame(view5)
+        rest = statistics.median(frame(view5) for _ in range(7))
         positions = [doc5.position(s) for s in doc5.workflow.ids]
         t = time.perf_counter()
         bare5 = bare_view(positions)
         bare_built = time.perf_counter() - t
+        frame(bare5)
         b_first, b_rest = fit_frames(bare5, lambda: bare5.fitInView(
             bare5.scene().itemsBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio))
-        print(f"open 5,000 steps (load, layout, items): {built * 1000:7.1f} ms"
-              f"   bare rects built: {bare_built * 1000:6.1f} ms")
-        print(f"fit-to-view frame, 5,000 steps, first / next: {first * 1000:5.1f} / "
-              f"{rest * 1000:5.1f} ms   bare rects: {b_first * 1000:5.1f} / "
-              f"{b_rest * 1000:5.1f} ms   ratio {rest / b_rest:4.1f}   target ≤ 50 ms")
-        edges = len(view5.canvas.edges)
-        print(f"(5,000 steps draw {edges} edges; the bare scene draws none)")
+        print(f"open 5,000 steps (load, layout, items, shown): {ms(built)}"
+              f"   bare rects built and shown: {ms(bare_built)}")
+        print(f"fit-to-view 5,000 steps: the fit itself {ms(fit_action)}, first frame "
+              f"{ms(first)}, next frames {ms(rest)}   bare rects: first {ms(b_first)}, "
+              f"next {ms(b_rest)}   target ≤ 50 ms")
+        print(f"(the 5,000-step canvas also draws its {len(view5.canvas.edges)} edges; "
+              "the bare scene has none)")
     del app
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QHelpEvent
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from designer.canvas.items import EdgeItem, NodeItem
 from designer.canvas.style import NODE_H, NODE_W
@@ -213,3 +215,26 @@ def test_problem_badge_carries_the_messages(view, document, qtbot):
     with qtbot.waitSignal(document.problems_changed, timeout=2000):
         document.undo_stack.undo()
     assert node.problems == [] and "⚠" not in node.tooltip_text()
+
+
+def test_space_drag_pans(view, qtbot):
+    h, v = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    a = view.viewport().rect().center()
+    drag(view, a, a + QPoint(40, 20))
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (h - 40,
+                                                                                      v - 20)
+    assert view.selected_ids() == []  # panning is not a rubber band
+
+
+def test_hovering_a_node_shows_its_tooltip(view, document, qtbot):
+    document.set_step_field("check", "if_", "${ steps.nowhere.output }")
+    document.validate_now()
+    at = body(view, "check")
+    event = QHelpEvent(QEvent.Type.ToolTip, at, view.viewport().mapToGlobal(at))
+    QApplication.sendEvent(view.viewport(), event)
+    qtbot.waitUntil(QToolTip.isVisible)
+    assert QToolTip.text().startswith("check — ComplianceService.runCheck")
+    assert "nowhere" in QToolTip.text()
+    QToolTip.hideText()
