@@ -247,6 +247,16 @@ class CanvasScene(QGraphicsScene):
 
     # --- background -----------------------------------------------------------------------
 
+    def set_dark(self, on: bool) -> None:
+        """Dark or light canvas colours (cached node pictures are redrawn)."""
+        style.set_dark(on)
+        self.setBackgroundBrush(style.BACKGROUND)
+        for n in self.nodes.values():
+            n.update()
+        for e in self.edges.values():
+            e.update()
+        self.invalidate_overview()
+
     def set_grid_visible(self, on: bool) -> None:
         """Show or hide the grid (View > Show Grid)."""
         self.grid_visible = on

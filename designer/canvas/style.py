@@ -45,17 +45,33 @@ STATE_COLORS = {
     "skipped": QColor("#b8bec4"),
     "cancelled": QColor("#5c636a"),
 }
-BODY = QColor("#ffffff")
-BODY_BORDER = QColor("#8a939c")
-SELECTED = QColor("#1a73e8")
-TEXT = QColor("#1d2125")
-TEXT_DIM = QColor("#5b646d")
-PROBLEM = QColor("#d9342b")
-EDGE = QColor("#7b858f")
-EDGE_SELECTED = QColor("#1a73e8")
-GRID_MINOR = QColor("#eef0f2")
-GRID_MAJOR = QColor("#dfe3e7")
-BACKGROUND = QColor("#f8f9fa")
+_LIGHT = {
+    "BODY": "#ffffff", "BODY_BORDER": "#8a939c", "SELECTED": "#1a73e8", "TEXT": "#1d2125",
+    "TEXT_DIM": "#5b646d", "PROBLEM": "#d9342b", "EDGE": "#7b858f", "EDGE_SELECTED": "#1a73e8",
+    "GRID_MINOR": "#eef0f2", "GRID_MAJOR": "#dfe3e7", "BACKGROUND": "#f8f9fa",
+}
+_DARK = {
+    "BODY": "#2b3038", "BODY_BORDER": "#5d6673", "SELECTED": "#5ea1ff", "TEXT": "#e6e9ed",
+    "TEXT_DIM": "#a3acb7", "PROBLEM": "#f0554b", "EDGE": "#8c96a3", "EDGE_SELECTED": "#5ea1ff",
+    "GRID_MINOR": "#22262c", "GRID_MAJOR": "#2c3139", "BACKGROUND": "#1b1e23",
+}
+BODY = QColor(_LIGHT["BODY"])
+BODY_BORDER = QColor(_LIGHT["BODY_BORDER"])
+SELECTED = QColor(_LIGHT["SELECTED"])
+TEXT = QColor(_LIGHT["TEXT"])
+TEXT_DIM = QColor(_LIGHT["TEXT_DIM"])
+PROBLEM = QColor(_LIGHT["PROBLEM"])
+EDGE = QColor(_LIGHT["EDGE"])
+EDGE_SELECTED = QColor(_LIGHT["EDGE_SELECTED"])
+GRID_MINOR = QColor(_LIGHT["GRID_MINOR"])
+GRID_MAJOR = QColor(_LIGHT["GRID_MAJOR"])
+BACKGROUND = QColor(_LIGHT["BACKGROUND"])
+
+
+def set_dark(on: bool) -> None:
+    """Switch the canvas colours; items read them at paint time (the scene repaints)."""
+    for name, value in (_DARK if on else _LIGHT).items():
+        globals()[name] = QColor(value)
 
 
 @cache

@@ -211,6 +211,10 @@ class CanvasView(QGraphicsView):
         c = visible.center()
         return (round(c.x() - box.width() / 2 - min(xs)), round(c.y() - box.height() / 2 - min(ys)))
 
+    def set_dark(self, on: bool) -> None:
+        """Follow the application's dark or light theme."""
+        self.canvas.set_dark(on)
+
     # --- run states -----------------------------------------------------------------------
 
     def set_step_states(self, states: dict[str, str]) -> None:

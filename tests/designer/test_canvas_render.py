@@ -156,3 +156,15 @@ def test_ten_thousand_nodes_paint_without_crashing():
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-1] == "20000"
+
+
+def test_dark_canvas_redraws_nodes_in_dark_colours(view):
+    node = view.canvas.nodes["fetch"]
+    light = render_node(node).pixelColor(190, 77).name()
+    try:
+        view.set_dark(True)
+        assert view.canvas.backgroundBrush().color().name() == "#1b1e23"
+        assert render_node(node).pixelColor(190, 77).name() == "#2b3038"
+    finally:
+        view.set_dark(False)
+    assert render_node(node).pixelColor(190, 77).name() == light == "#ffffff"
