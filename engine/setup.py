@@ -79,8 +79,12 @@ def _merge_mocks(files: list[MocksFile], scenario: str | None,
 
 def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None = None,
             scenario: str | None = None, real_time: bool = False, record: Path | None = None,
-            sinks: Sequence[Sink] = (), listeners: bool = True) -> RunSetup:
+            sinks: Sequence[Sink] = (), listeners: bool = True,
+            workflow: Workflow | None = None) -> RunSetup:
     """Load the workflow and what travels beside it; build the engine that runs it.
+
+    `workflow`: run this model instead of loading `workflow_path` (the designer runs its
+    unsaved document); `workflow_path` still locates the environments and sibling workflows.
 
     `listeners`: when the workflow has `emit` steps, register the triggered workflows of its
     folder on the engine's bus, so its emits start them.
@@ -88,7 +92,8 @@ def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None =
     from engine.files import load_environments, load_mocks, load_workflow
 
     workflow_path = Path(workflow_path)
-    workflow = load_workflow(workflow_path)
+    if workflow is None:
+        workflow = load_workflow(workflow_path)
     folder = workflow_path.parent
     env_path = folder / ENVIRONMENTS_FILE
     envs: EnvironmentsFile | None = load_environments(env_path) if env_path.exists() else None
