@@ -119,15 +119,19 @@ class RealClock:
 
 
 class _Timer:
-    __slots__ = ("when", "callback", "cancelled")
+    __slots__ = ("when", "callback", "cancelled", "clock")
 
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+    def __init__(self, when: float, callback: Callable[[], None], clock: VirtualClock) -> None:
         self.when = when
         self.callback = callback
         self.cancelled = False
+        self.clock: VirtualClock | None = clock
 
     def cancel(self) -> None:
-        self.cancelled = True
+        if not self.cancelled:
+            self.cancelled = True
+            if self.clock is not None:
+                self.clock._timer_cancelled()
 
 
 class _VirtualGate:
@@ -205,6 +209,7 @@ class VirtualClock:
         # outside cancel is on its way to it, so time must wait for it to unwind.
         self._parked: dict[asyncio.Task[Any], int] = {}
         self._advance_pending = False
+        self._dead = 0  # cancelled timers still in the heap
 
     def now(self) -> float:
         return self._now
@@ -274,8 +279,17 @@ class VirtualClock:
 
     # --- time ------------------------------------------------------------------------------
 
+    def _timer_cancelled(self) -> None:
+        # Every attempt's timeout is a timer that is almost always cancelled; without time
+        # passing they would pile up, so drop them once they are most of the heap.
+        self._dead += 1
+        if self._dead > 256 and self._dead * 2 > len(self._timers):
+            self._timers = [t for t in self._timers if not t[2].cancelled]
+            heapq.heapify(self._timers)
+            self._dead = 0
+
     def call_later(self, seconds: float, callback: Callable[[], None]) -> TimerHandle:
-        timer = _Timer(self._now + max(0.0, seconds), callback)
+        timer = _Timer(self._now + max(0.0, seconds), callback, self)
         heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
         if self._busy == 0:
             self._kick()
@@ -321,9 +335,11 @@ class VirtualClock:
         timers = self._timers
         while timers and timers[0][2].cancelled:
             heapq.heappop(timers)
+            self._dead -= 1
         if not timers:
             return
         when, _, timer = heapq.heappop(timers)
+        timer.clock = None  # fired: a later cancel() must not count it as dead
         if when > self._now:
             self._now = when
         timer.callback()

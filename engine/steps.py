@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -52,10 +53,24 @@ def _text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _mentions(value: Any, word: str) -> bool:
+    if isinstance(value, str):
+        return word in value
+    if isinstance(value, dict):
+        return any(_mentions(v, word) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, word) for v in value)
+    return False
+
+
 def _secret_names(values: list[Any]) -> list[str]:
     names: list[str] = []
+    if not _mentions(values, "secrets"):
+        return names  # the common case, checked without parsing any expression
     for value in values:
         for _, template in _iter_expressions(value):
+            if "secrets" not in template:
+                continue
             for chain in _template_refs(template):
                 if len(chain) >= 2 and chain[0] == "secrets" and chain[1] not in names:
                     names.append(chain[1])
@@ -79,7 +94,7 @@ class CallPlan:
     """A call step with defaults merged and everything the attempts share worked out."""
 
     __slots__ = ("step", "call", "target", "base_url", "secret_names", "policy", "timeout",
-                 "timeouts", "method", "send_input")
+                 "timeouts", "method", "send_input", "static_url")
 
     def __init__(self, step: CallStep, defaults: CallDefaults | None,
                  services: Mapping[str, str]) -> None:
@@ -95,6 +110,17 @@ class CallPlan:
                          "write": self.timeout, "pool": self.timeout}
         self.method = self.call.method
         self.send_input = self.method not in _NO_BODY_METHODS
+        # Most paths hold no template: parse their URL once, not on every call.
+        path = self.call.path
+        self.static_url: httpx.URL | None = None
+        if "${" not in path:
+            self.static_url = _url(self.base_url + (path if path.startswith("/") else "/" + path))
+
+
+@lru_cache(maxsize=1024)
+def _url(text: str) -> httpx.URL:
+    """Parsed URLs, shared (httpx.URL is immutable): a run of 10,000 steps mostly repeats a few."""
+    return httpx.URL(text)
 
 
 def retry_matches(on: tuple[str | int, ...], kind: str, status: int | None) -> bool:
@@ -153,7 +179,7 @@ class _Request:
 
     __slots__ = ("url", "headers", "params", "content", "body")
 
-    def __init__(self, url: str, headers: dict[str, str], params: dict[str, str] | None,
+    def __init__(self, url: httpx.URL, headers: dict[str, str], params: dict[str, str] | None,
                  content: bytes | None, body: Any) -> None:
         self.url = url
         self.headers = headers
@@ -177,11 +203,10 @@ def _build_request(run: _Run, cp: CallPlan, scope: Mapping[str, Any],
                     f"{var} (or name its source in the environment's secrets)", step=sid)
             values[name] = value
         scope = {**scope, "secrets": values}
-    path = cp.call.path
-    if "${" in path:
-        path = _text(render_in(path, scope, sid, "path"))
-    if not path.startswith("/"):
-        path = "/" + path
+    url = cp.static_url
+    if url is None:
+        path = _text(render_in(cp.call.path, scope, sid, "path"))
+        url = httpx.URL(cp.base_url + (path if path.startswith("/") else "/" + path))
     headers: dict[str, str] = {}
     for k, v in cp.call.headers.items():
         value = render_in(v, scope, sid, f"headers.{k}") if isinstance(v, str) and "${" in v else v
@@ -204,7 +229,9 @@ def _build_request(run: _Run, cp: CallPlan, scope: Mapping[str, Any],
     if body is not None:
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers["Content-Type"] = "application/json"
-    return _Request(cp.base_url + path, headers, params, content, body)
+    if params:
+        url = url.copy_merge_params(params)
+    return _Request(url, headers, params, content, body)
 
 
 def _fail_kind(exc: BaseException) -> tuple[str, str]:
@@ -236,7 +263,7 @@ async def run_item(run: _Run, cp: CallPlan, st: _StepState, scope: Mapping[str, 
         if want_calls:
             run.emit(StepStarted(run.run_id, sid, attempt, t0, index))
         seq = engine.next_seq()
-        request = httpx.Request(cp.method, req.url, params=req.params, headers=req.headers,
+        request = httpx.Request(cp.method, req.url, headers=req.headers,
                                 content=req.content, extensions=extensions)
         response: httpx.Response | None = None
         try:
@@ -291,10 +318,7 @@ async def run_item(run: _Run, cp: CallPlan, st: _StepState, scope: Mapping[str, 
 def _record(run: _Run, cp: CallPlan, attempt: int, index: int | None, req: _Request,
             response: httpx.Response | None, body: Any, error: str | None,
             error_type: str | None, t0: float, seq: int) -> CallRecord:
-    url = req.url
-    if req.params:
-        url = str(httpx.URL(url, params=req.params))
-    request = {"method": cp.method, "url": url, "headers": dict(req.headers), "body": req.body}
+    request = {"method": cp.method, "url": str(req.url), "headers": dict(req.headers), "body": req.body}
     resp = None
     if response is not None:
         resp = {"status": response.status_code, "headers": dict(response.headers), "body": body}
