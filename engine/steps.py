@@ -318,7 +318,8 @@ async def run_item(run: _Run, cp: CallPlan, st: _StepState, scope: Mapping[str, 
 def _record(run: _Run, cp: CallPlan, attempt: int, index: int | None, req: _Request,
             response: httpx.Response | None, body: Any, error: str | None,
             error_type: str | None, t0: float, seq: int) -> CallRecord:
-    request = {"method": cp.method, "url": str(req.url), "headers": dict(req.headers), "body": req.body}
+    request = {"method": cp.method, "url": str(req.url), "headers": dict(req.headers),
+               "body": req.body}
     resp = None
     if response is not None:
         resp = {"status": response.status_code, "headers": dict(response.headers), "body": body}
