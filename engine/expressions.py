@@ -2,7 +2,8 @@
 
 A string that is exactly one `${ … }` evaluates to the expression's value with its JSON type;
 `${ … }` inside longer text is replaced by the value as text (strings as they are, anything else
-as compact JSON). Containers are templated value by value (keys stay as written).
+as compact JSON). Containers are templated value by value (keys stay as written). `$${` stands
+for a literal `${` (so recorded bodies that contain `${` replay as they were).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "root_references",
     "step_references",
     "check_template",
+    "escape_templates",
 ]
 
 
@@ -85,14 +87,20 @@ def _scan_close(s: str, start: int) -> int:
 def _split_cached(s: str) -> tuple[Segment, ...]:
     out: list[Segment] = []
     pos = 0
+    literal = ""
     while True:
         k = s.find("${", pos)
         if k < 0:
-            if pos < len(s):
-                out.append(Segment(s[pos:]))
+            if pos < len(s) or literal:
+                out.append(Segment(literal + s[pos:]))
             return tuple(out)
-        if k > pos:
-            out.append(Segment(s[pos:k]))
+        if k > 0 and s[k - 1] == "$":  # `$${` is a literal `${`
+            literal += s[pos:k - 1] + "${"
+            pos = k + 2
+            continue
+        if k > pos or literal:
+            out.append(Segment(literal + s[pos:k]))
+            literal = ""
         end = _scan_close(s, k + 2)
         if end < 0:
             raise TemplateSyntaxError("'${' is never closed: add the closing '}'", k)
@@ -164,6 +172,17 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
         return {k: render(v, scope) for k, v in value.items()}
     if isinstance(value, list):
         return [render(v, scope) for v in value]
+    return value
+
+
+def escape_templates(value: Any) -> Any:
+    """A value whose strings read back literally through `render` (`${` becomes `$${`)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${") if "${" in value else value
+    if isinstance(value, dict):
+        return {k: escape_templates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_templates(v) for v in value]
     return value
 
 

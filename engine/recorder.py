@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import CallRecord, Event, StepFinished
+from engine.expressions import escape_templates
 from engine.model import MockResponse, MocksFile
 from engine.secrets import redact
 
@@ -74,5 +75,6 @@ def _entry(rec: CallRecord) -> MockResponse | None:
         if low == "content-type" and not isinstance(body, str):
             continue
         headers[k] = v
-    return MockResponse(status=int(resp.get("status", 200)), headers=headers, body=body,
+    return MockResponse(status=int(resp.get("status", 200)), headers=escape_templates(headers),
+                        body=escape_templates(body),
                         delay=round(rec.delay_ms / 1000.0, 3))
