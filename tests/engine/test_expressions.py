@@ -57,7 +57,7 @@ def test_syntax_errors_carry_offsets() -> None:
         check_template("ok ${ input. }")
     assert info.value.offset >= 6
     with pytest.raises(TemplateSyntaxError, match="single quotes"):
-        check_template('${ input.id == "x }')
+        check_template('${ input.id == "x" + }')
 
 
 def test_references() -> None:
