@@ -201,7 +201,8 @@ class Autosave:
         absolute = os.path.abspath(original)
         digest = hashlib.sha1(absolute.encode("utf-8")).hexdigest()[:12]
         stem = Path(absolute).stem[:40]
-        return f"{stem}-{digest}"
+        # the session in the key keeps two windows (or a restored crash) from sharing a file
+        return f"{stem}-{digest}-{self.session[:8]}"
 
     def paths_for(self, original: str | None) -> tuple[Path, Path]:
         key = self.key_for(original)

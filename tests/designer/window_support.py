@@ -39,7 +39,7 @@ def make_settings(tmp_path: Path):
 
 
 def make_window(qtbot, tmp_path: Path, workflow: Workflow | None = None,
-                autosave_interval_ms: int = 60_000, settings=None):
+                autosave_interval_ms: int = 60_000, settings=None, size=(1200, 800)):
     """A shown MainWindow whose settings and autosaves live under `tmp_path`."""
     from designer.files import Autosave
     from designer.main_window import MainWindow
@@ -49,7 +49,8 @@ def make_window(qtbot, tmp_path: Path, workflow: Workflow | None = None,
     qtbot.addWidget(window, before_close_func=_forget_changes)
     if workflow is not None:
         window.document.replace_workflow(workflow, None)
-    window.resize(1200, 800)
+    if size is not None:
+        window.resize(*size)
     window.show()
     qtbot.waitExposed(window)
     return window

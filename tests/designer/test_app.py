@@ -1,0 +1,90 @@
+"""`switchboard design`: argument parsing, the screenshot mode and the qasync event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+
+from designer import app as design_app
+from designer import files as design_files
+from designer.main_window import MainWindow
+from engine import cli
+from tests.designer.window_support import WORKFLOWS
+
+
+def test_parser_is_extendable_and_reads_file_and_screenshot():
+    parser = design_app.build_parser()
+    parser.add_argument("--env")  # what the run issue does later
+    args = parser.parse_args(["w.yaml", "--screenshot", "out.png", "--env", "mock"])
+    assert (args.file, args.screenshot, args.env) == ("w.yaml", "out.png", "mock")
+    assert parser.parse_args([]).file is None
+
+
+def test_screenshot_writes_a_png_of_the_whole_window(qapp, tmp_path, capsys):
+    out = tmp_path / "shot.png"
+    code = cli.main(["design", str(WORKFLOWS / "policy_change.yaml"), "--screenshot", str(out)])
+    assert code == 0
+    image = QImage(str(out))
+    assert not image.isNull()
+    assert (image.width(), image.height()) == design_app.SCREENSHOT_SIZE
+    assert out.stat().st_size > 20_000  # a real picture, not a blank frame
+    # the picture is not one flat colour: count distinct colours in a sample
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 37)
+               for y in range(0, image.height(), 41)}
+    assert len(colours) > 20
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_screenshot_of_a_bad_file_fails_and_says_where(qapp, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nname: y\nsteps: []\n")
+    out = tmp_path / "shot.png"
+    assert design_app.main([str(bad), "--screenshot", str(out)]) == 1
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert f"{bad}:3:1" in err
+
+
+@pytest.fixture
+def isolated_settings(tmp_path, monkeypatch):
+    """Default QSettings and the autosave folder redirected under tmp_path."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
+    monkeypatch.setattr(design_files, "default_autosave_dir", lambda: tmp_path / "autosave")
+    yield tmp_path
+    QSettings.setDefaultFormat(QSettings.Format.NativeFormat)
+
+
+def test_main_runs_the_window_on_qasync_until_it_closes(qapp, isolated_settings):
+    seen: dict[str, object] = {}
+
+    def close_when_shown() -> None:
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MainWindow) and w.isVisible()]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if not windows or loop is None:
+            QTimer.singleShot(10, close_when_shown)
+            return
+        seen["loop"] = loop
+        seen["title"] = windows[0].windowTitle()
+        seen["steps"] = len(windows[0].document.workflow.steps)
+        windows[0].close()
+
+    QTimer.singleShot(0, close_when_shown)
+    assert design_app.main([str(WORKFLOWS / "policy_change.yaml")]) == 0
+    assert isinstance(seen["loop"], qasync.QEventLoop)  # qasync's loop drove the window
+    assert str(seen["title"]).startswith("policy_change.yaml")
+    assert seen["steps"] == 6
+    # closing remembered the file and the window layout in the (temporary) settings
+    settings = design_files.AppSettings()
+    assert settings.recent_files() == [str(WORKFLOWS / "policy_change.yaml")]
+    assert settings.window_geometry() is not None
+    assert (isolated_settings / "cfg").is_dir()
