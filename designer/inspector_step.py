@@ -64,6 +64,7 @@ class StepForm(QWidget):
         self.editors: dict[str, FieldEditor] = {}
         self.retry: RetryEditor | None = None
         self._shown_id = ""
+        self._after_key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -161,21 +162,33 @@ class StepForm(QWidget):
         self.load_after()
 
     def load_after(self) -> None:
-        """Refill the `after` checklist (step ids or edges changed)."""
+        """Show this step's `after` as ticks in a list of the other steps.
+
+        The rows are rebuilt only when the step ids change; a changed edge just re-ticks them,
+        which keeps typing in a big workflow cheap and never deletes the row whose tick is
+        being handled (`_after_toggled` runs inside the item's own change).
+        """
         step = self.step
+        others = tuple(i for i in self.document.workflow.ids if i != step.id)
+        key = (others, tuple(step.after))
+        if key == self._after_key:
+            return
+        rebuild = self._after_key is None or self._after_key[0] != others
+        self._after_key = key
         with QSignalBlocker(self.after_list):
-            self.after_list.clear()
-            for other in self.document.workflow.ids:
-                if other == step.id:
-                    continue
-                item = QListWidgetItem(other)
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if other in step.after
-                                   else Qt.CheckState.Unchecked)
-                self.after_list.addItem(item)
-        rows = max(1, min(self.after_list.count(), 6))
-        self.after_list.setFixedHeight(self.after_list.sizeHintForRow(0) * rows + 6
-                                       if self.after_list.count() else 24)
+            if rebuild:
+                self.after_list.clear()
+                for other in others:
+                    item = QListWidgetItem(other)
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                    self.after_list.addItem(item)
+            for row, other in enumerate(others):
+                self.after_list.item(row).setCheckState(
+                    Qt.CheckState.Checked if other in step.after else Qt.CheckState.Unchecked)
+        if rebuild:
+            rows = max(1, min(len(others), 6))
+            self.after_list.setFixedHeight(self.after_list.sizeHintForRow(0) * rows + 6
+                                           if others else 24)
 
     # form -> model ---------------------------------------------------------------------------
     def _edit(self, attr: str, value: Any) -> None:

@@ -48,6 +48,7 @@ from engine.model import Workflow
 __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 
 AUTOSAVE_INTERVAL_MS = 60_000
+PALETTE_REFRESH_MS = 400
 YAML_FILTER = "Workflow files (*.yaml *.yml);;All files (*)"
 
 
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
 
         self.view = CanvasView(self.document)
+        self.view.set_dark(theme.is_dark())
         self.canvas_page = QWidget()
         page_layout = QVBoxLayout(self.canvas_page)
         page_layout.setContentsMargins(0, 0, 0, 0)
@@ -80,7 +82,6 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.canvas_page, "Canvas")
         self.tabs.addTab(self.yaml_view, "YAML")
-        self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
 
         self.palette_widget = PaletteWidget()
@@ -142,7 +143,13 @@ class MainWindow(QMainWindow):
         doc.modified_changed.connect(self._modified_changed)
         doc.path_changed.connect(lambda _p: self._update_title())
         doc.workflow_changed.connect(self._update_title)
-        doc.changed.connect(lambda: self.palette_widget.update_workflow(doc.workflow))
+        # the palette re-reads the workflow's services after a pause in editing, not per key
+        self._palette_timer = QTimer(self)
+        self._palette_timer.setSingleShot(True)
+        self._palette_timer.setInterval(PALETTE_REFRESH_MS)
+        self._palette_timer.timeout.connect(
+            lambda: self.palette_widget.update_workflow(doc.workflow))
+        doc.changed.connect(self._palette_timer.start)
         self.act.update_edit_actions([])
 
     # --- views ------------------------------------------------------------------------------
@@ -164,10 +171,6 @@ class MainWindow(QMainWindow):
     def _problems_count(self, n: int) -> None:
         self.problem_label.setText("No problems" if n == 0 else
                                    f"{n} problem{'s' if n != 1 else ''}")
-
-    def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.yaml_view:
-            self.yaml_view.refresh()
 
     def _step_activated(self, step_id: str) -> None:
         self.inspector_dock.show()
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
         self.problems.refresh()
         self.yaml_view.highlighter.set_dark(name == "dark")
         self.setWindowIcon(theme.icon("app"))
-        self.view.viewport().update()
+        self.view.set_dark(name == "dark")
 
     # --- files ------------------------------------------------------------------------------
 

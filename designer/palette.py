@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from designer import theme
 from designer.clipboard import STEP_MIME
 from engine.errors import SwitchboardError
-from engine.model import Workflow
+from engine.model import CallStep, Workflow
 
 __all__ = [
     "STEP_MIME",
@@ -124,6 +124,15 @@ def gather_services(workflow_path: str | None, workflow: Workflow | None) -> Pal
     return sources
 
 
+def _workflow_services(workflow: Workflow) -> dict[str, list[str]]:
+    """Service -> actions of the workflow's call steps (linear: thousands of steps are fine)."""
+    seen: dict[str, dict[str, None]] = {}
+    for step in workflow.steps:
+        if isinstance(step, CallStep) and step.service and step.action:
+            seen.setdefault(step.service, {})[step.action] = None
+    return {service: list(actions) for service, actions in seen.items()}
+
+
 class _PaletteTree(QTreeWidget):
     """A tree whose leaf items drag out as step payloads (JSON under STEP_MIME)."""
 
@@ -201,12 +210,12 @@ class PaletteWidget(QWidget):
         """Re-read the files beside `workflow_path` and merge the workflow's own services."""
         self._source_path = workflow_path
         self._found = gather_services(workflow_path, None)
-        self._workflow_services = workflow.services() if workflow is not None else {}
+        self._workflow_services = _workflow_services(workflow) if workflow is not None else {}
         self._rebuild()
 
     def update_workflow(self, workflow: Workflow) -> None:
-        """Merge the workflow's services again (cheap: no file is read)."""
-        services = workflow.services()
+        """Merge the workflow's services again (no file is read; rebuilt only on a change)."""
+        services = _workflow_services(workflow)
         if services != self._workflow_services:
             self._workflow_services = services
             self._rebuild()
@@ -216,8 +225,9 @@ class PaletteWidget(QWidget):
         for src in (self._found.services, self._workflow_services,
                     self._custom.services):
             for service, actions in src.items():
-                for action in actions:
-                    merged.add(service, action)
+                target = merged.services.setdefault(service, [])
+                known = set(target)
+                target.extend(a for a in actions if a not in known)
         return {s: sorted(merged.services[s], key=str.lower)
                 for s in sorted(merged.services, key=str.lower)}
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import QRegularExpression, QTimer
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
+    QShowEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextDocument,
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["YamlView", "YamlHighlighter"]
 
-# Rebuilding the text costs a dump of the whole workflow; a burst of edits (a drag, typing)
-# is folded into one refresh after this pause.
+# Rebuilding the text costs a dump of the whole workflow: a burst of edits (a drag, typing) is
+# folded into one refresh after this pause, and a hidden tab waits until it is shown.
 _REFRESH_DELAY_MS = 60
 
 
@@ -78,16 +79,25 @@ class YamlView(QPlainTextEdit):
         self._timer.setSingleShot(True)
         self._timer.setInterval(_REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
+        self._stale = False
         document.changed.connect(self.schedule_refresh)
         document.reset.connect(self.refresh)
         self.refresh()
 
     def schedule_refresh(self) -> None:
-        self._timer.start()
+        self._stale = True
+        if self.isVisible():  # a hidden tab catches up when it is shown (showEvent)
+            self._timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
 
     def refresh(self) -> None:
-        """Show the text now (also what a visible tab does when it is switched to)."""
+        """Show the text now."""
         self._timer.stop()
+        self._stale = False
         text = self.document_model.yaml_text()
         if text == self.toPlainText():
             return

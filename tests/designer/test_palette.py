@@ -131,6 +131,7 @@ def test_double_click_adds_at_the_view_centre(qtbot, window):
     assert window.inspector.step_form.step_id == "revertPolicy"
 
 
-def test_palette_follows_services_added_to_the_workflow(window):
+def test_palette_follows_services_added_to_the_workflow(qtbot, window):
     window.document.add_step(CallStep(id="x", service="Audit", action="log"), (0, 500))
-    assert window.palette_widget.services()["Audit"] == ["log"]
+    qtbot.waitUntil(lambda: window.palette_widget.services().get("Audit") == ["log"],
+                    timeout=3000)

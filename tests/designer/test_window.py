@@ -30,6 +30,14 @@ def test_yaml_tab_shows_the_text_that_will_be_saved_and_follows_edits(qtbot, win
     qtbot.waitUntil(lambda: "wait: 5s" in window.yaml_view.toPlainText(), timeout=2000)
 
 
+def test_hidden_yaml_tab_catches_up_when_shown(qtbot, window):
+    doc = window.document
+    assert window.tabs.currentWidget() is window.canvas_page
+    doc.set_step_field("pause", "wait", 61.0)
+    window.act.show_yaml.trigger()
+    assert "wait: 61s" in window.yaml_view.toPlainText()  # at once, no waiting for a timer
+
+
 def test_undo_and_redo_actions_name_the_step_and_follow_shortcuts(qtbot, window):
     doc = window.document
     assert not window.act.undo.isEnabled()
@@ -122,11 +130,14 @@ def test_dark_theme_switches_palette_and_is_remembered(qtbot, window):
         assert theme.current_theme() == "dark"
         assert app.palette().window().color().lightness() < 80
         assert window.settings.theme() == "dark"
+        assert window.view.canvas.backgroundBrush().color().lightness() < 80
         window.act.dark.trigger()
         assert theme.current_theme() == "light"
         assert app.palette().window().color().lightness() > 200
+        assert window.view.canvas.backgroundBrush().color().lightness() > 200
     finally:
         theme.apply_theme(app, "light")
+        window.view.set_dark(False)
 
 
 def test_title_carries_the_file_name_and_the_modified_marker(window):
