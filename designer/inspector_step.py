@@ -133,7 +133,9 @@ class StepForm(QWidget):
         self.retry.edited.connect(lambda v: self._edit("retry", v))
         form.addRow(self.retry)
         self._add("on_error", "onError", ChoiceField(_ON_ERROR))
-        self._add("output", "output", LineField(parse_template, placeholder="${ body }"))
+        # usually one expression, but a map of expressions is allowed too: YAML covers both
+        self._add("output", "output", YamlField("${ body } (default), or a map of expressions",
+                                                2))
 
     def _add(self, attr: str, label: str, editor: FieldEditor) -> None:
         self.editors[attr] = editor

@@ -268,8 +268,7 @@ class MainWindow(QMainWindow):
             dialog = QFileDialog(self, "Open workflow", start, YAML_FILTER)
             dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
             dialog.fileSelected.connect(self.open_path)
-            self.dialog = dialog
-            dialog.open()
+            self._show_dialog(dialog)
 
         self.confirm_discard(choose)
 
@@ -306,11 +305,20 @@ class MainWindow(QMainWindow):
 
     def show_load_problems(self, path: str, problems: list[Problem]) -> LoadProblemsDialog:
         dialog = LoadProblemsDialog(path, problems, self)
+        self._show_dialog(dialog)
+        return dialog
+
+    def _show_dialog(self, dialog: QFileDialog | LoadProblemsDialog) -> None:
+        """Open a dialog window-modally (no nested loop); `self.dialog` names it while open."""
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog = dialog
-        dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
+
+        def finished(_result: int) -> None:
+            if self.dialog is dialog:
+                self.dialog = None
+
+        dialog.finished.connect(finished)
         dialog.open()
-        return dialog
 
     def save(self, then: Callable[[], None] | None = None) -> bool:
         """Save to the current file (Save As when there is none). `then` runs after success."""
@@ -326,8 +334,7 @@ class MainWindow(QMainWindow):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("yaml")
         dialog.fileSelected.connect(lambda p: self.save_to(p, then))
-        self.dialog = dialog
-        dialog.open()
+        self._show_dialog(dialog)
 
     def save_to(self, path: str, then: Callable[[], None] | None = None) -> bool:
         """Save atomically to `path`; on failure the old file stays and a message says why."""

@@ -251,3 +251,31 @@ def test_discarding_the_offer_deletes_the_autosave(qtbot, tmp_path):
     answer(qtbot, window, Button.Discard)
     assert recoverable_autosaves(tmp_path / "autosave") == []
     assert window.document.workflow.name == "workflow"
+
+
+def test_saving_an_untitled_workflow_asks_for_a_name_then_goes_on(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.document.set_step_field("pause", "wait", 2.0)
+    window.act.new.trigger()
+    answer(qtbot, window, Button.Save)  # untitled: Save goes through Save As
+    dialog = window.dialog
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    target = tmp_path / "named.yaml"
+    dialog.selectFile(str(target))
+    dialog.accept()
+    assert load_workflow(str(target)).step("pause").wait == 2.0
+    assert window.document.workflow.steps == []
+    assert window.document.path is None  # "New" went on after the save
+
+
+def test_open_action_uses_a_file_dialog(qtbot, window):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.act.open.trigger()
+    dialog = window.dialog
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    dialog.selectFile(str(WORKFLOWS / "policy_change.yaml"))
+    dialog.accept()
+    assert window.document.workflow.name == "policyChange"
+    assert window.document.path == str(WORKFLOWS / "policy_change.yaml")
