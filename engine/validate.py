@@ -175,6 +175,11 @@ def _check_step(c: Collector, wf: Workflow, s: AnyStep, p: Path, ids: dict[str, 
         _check_single(c, s.if_, p + ("if",), "'if'", sid)
         _check_templates(c, s.if_, p + ("if",), sid, ids, reach, names)
     if isinstance(s, CallStep):
+        # the parser already explains a missing key (with any typo); an edited model has no file
+        reported = any(prob[1][:2] == p[:2] for prob in c.problems)
+        for key in ("service", "action"):
+            if not getattr(s, key) and not reported:
+                c.add(f"a call step needs '{key}': name the {key}", p + (key,), step=sid)
         if s.service and not SERVICE_RE.match(s.service):
             c.add(f"'{s.service}' is not a valid service name: letters, digits, '_' and '-'",
                   p + ("service",), step=sid)

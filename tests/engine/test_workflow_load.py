@@ -276,7 +276,9 @@ def test_validate_model_without_file() -> None:
         CallStep(id="a", service="S", action="a"),
         WaitStep(id="a", after=["a"], wait=1),
         NotifyStep(id="n", after=["zz"], message="${ steps.a.output }"),
+        CallStep(id="empty", after=["n"], service="", action="x"),
     ])
     msgs = [p.message for p in validate_workflow(wf)]
+    assert "a call step needs 'service': name the service" in msgs
     assert any("used by two steps" in m for m in msgs)
     assert any("'zz'" in m for m in msgs)
