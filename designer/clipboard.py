@@ -11,7 +11,8 @@ import dataclasses
 import json
 from typing import Any
 
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QCoreApplication, QMimeData
+from PySide6.QtGui import QGuiApplication
 
 from engine.model import (
     AnyStep,
@@ -32,6 +33,8 @@ __all__ = [
     "step_from_palette",
     "step_to_json",
     "step_from_json",
+    "copy_steps",
+    "release_clipboard",
 ]
 
 STEPS_MIME = "application/x-switchboard-steps"
@@ -71,6 +74,30 @@ def steps_to_mime(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) 
     mime.setData(STEPS_MIME, json.dumps(payload, default=str).encode("utf-8"))
     mime.setText(_yaml_for(steps, layout))
     return mime
+
+
+def copy_steps(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> None:
+    """Put steps on the system clipboard (rich payload and YAML text)."""
+    app = QCoreApplication.instance()
+    if app is not None and not app.property("switchboard_clipboard_guard"):
+        app.setProperty("switchboard_clipboard_guard", True)
+        app.aboutToQuit.connect(release_clipboard)
+    QGuiApplication.clipboard().setMimeData(steps_to_mime(steps, layout))
+
+
+def release_clipboard() -> None:
+    """Keep only the YAML text of copied steps on the clipboard.
+
+    Qt 6.11 crashes at exit (segfault in QClipboard's teardown, seen offscreen) when the
+    clipboard still owns a QMimeData with custom formats made from Python; plain text does
+    not, and it is what other applications can paste anyway.
+    """
+    if QCoreApplication.instance() is None:
+        return
+    board = QGuiApplication.clipboard()
+    mime = board.mimeData()
+    if mime is not None and mime.hasFormat(STEPS_MIME):
+        board.setText(mime.text())
 
 
 def _yaml_for(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> str:

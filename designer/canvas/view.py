@@ -27,7 +27,7 @@ from designer.canvas import style
 from designer.canvas.items import NodeItem, PortItem
 from designer.canvas.scene import CanvasScene
 from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
-from designer.clipboard import STEP_MIME, step_from_palette, steps_from_mime, steps_to_mime
+from designer.clipboard import STEP_MIME, copy_steps, step_from_palette, steps_from_mime
 from designer.document import WorkflowDocument
 
 __all__ = ["CanvasView"]
@@ -165,7 +165,7 @@ class CanvasView(QGraphicsView):
         wf = self.document.workflow
         steps = [wf.step(i) for i in ids]
         layout = {i: self.document.position(i) for i in ids}
-        QGuiApplication.clipboard().setMimeData(steps_to_mime(steps, layout))
+        copy_steps(steps, layout)
         self._paste_count = 0
 
     def cut_selection(self) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication
@@ -66,3 +70,26 @@ def test_step_payloads_are_checked():
         step_from_palette(b"\xff")
     assert step_to_json(WaitStep(id="w", wait=1))["kind"] == "wait"
     assert step_from_palette(b'{"kind": "notify"}') == NotifyStep(id="notify", message="message")
+
+
+_COPY_THEN_QUIT = """
+import os
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from designer.clipboard import copy_steps
+from engine.model import WaitStep
+app = QApplication([])
+copy_steps([WaitStep(id="w", wait=1)], {"w": (0, 0)})
+QTimer.singleShot(0, app.quit)
+app.exec()
+print(QApplication.clipboard().text().splitlines()[0])
+"""
+
+
+def test_copied_steps_do_not_crash_the_app_on_exit():
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", _COPY_THEN_QUIT], cwd=root,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "version: 1"  # the YAML text stays for other apps
