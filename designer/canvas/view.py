@@ -150,7 +150,18 @@ class CanvasView(QGraphicsView):
         if delta == 0:
             super().wheelEvent(event)
             return
+        # anchor on the event's position: Qt's AnchorUnderMouse reads the global cursor,
+        # which touchpads and synthetic events do not always move
+        at = event.position().toPoint()
+        fixed = self.mapToScene(at)
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.zoom_by(1.0015 ** delta)
+        self.setTransformationAnchor(anchor)
+        drift = self.mapFromScene(fixed) - at
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + drift.x())
+        v.setValue(v.value() + drift.y())
         event.accept()
 
     # --- editing --------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QHelpEvent
+from PySide6.QtGui import QHelpEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolTip
 
@@ -238,3 +239,24 @@ def test_hovering_a_node_shows_its_tooltip(view, document, qtbot):
     assert QToolTip.text().startswith("check — ComplianceService.runCheck")
     assert "nowhere" in QToolTip.text()
     QToolTip.hideText()
+
+
+def test_dragging_works_when_zoomed_far_out(view, document):
+    view.zoom_by(0.25)
+    assert view.canvas.overview_mode
+    drag(view, body(view, "pause"), body(view, "pause") + QPoint(25, 0))
+    x, y = document.position("pause")
+    assert x == pytest.approx(100, abs=4) and y == 160
+    assert document.undo_stack.count() == 1
+
+
+def test_wheel_zooms_around_the_pointer(view):
+    at = body(view, "check")
+    under = view.mapToScene(at)
+    event = QWheelEvent(QPointF(at), QPointF(view.viewport().mapToGlobal(at)), QPoint(0, 0),
+                        QPoint(0, 240), Qt.MouseButton.NoButton, NOMOD,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), event)
+    assert view.scale_factor() == pytest.approx(1.0015 ** 240)
+    after = view.mapToScene(at)
+    assert abs(after.x() - under.x()) < 2 and abs(after.y() - under.y()) < 2

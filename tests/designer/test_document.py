@@ -273,3 +273,15 @@ def test_replace_workflow_resets(document, qtbot):
         document.replace_workflow(Workflow(name="other", steps=[small_workflow().steps[0]]))
     assert document.workflow.ids == ["fetch"]
     assert document.undo_stack.count() == 0 and not document.modified
+
+
+def test_steps_missing_from_layout_are_placed_below_the_others(tmp_path, qapp):
+    path = tmp_path / "partial.yaml"
+    path.write_text("version: 1\nname: partial\nsteps:\n  - service: A\n    action: one\n"
+                    "  - service: A\n    action: two\n  - service: A\n    action: three\n"
+                    "layout:\n  one: [0, 0]\n")
+    doc = WorkflowDocument.open(str(path))
+    assert doc.position("one") == (0.0, 0.0)
+    two, three = doc.position("two"), doc.position("three")
+    assert two[1] > 64 and three[1] > 64 and two[0] < three[0]
+    assert not doc.modified and doc.workflow.layout == {"one": (0, 0)}
