@@ -65,6 +65,7 @@ class CanvasView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._connect_from: PortItem | None = None
         self._temp_edge: QGraphicsPathItem | None = None
+        self._preview: str | None = None  # the node the connection drag is over
         self._press_positions: dict[str, QPointF] = {}
         self._pan_last: QPointF | None = None
         self._space_down = False
@@ -282,7 +283,9 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if self._connect_from is not None and self._temp_edge is not None:
-            self._update_temp_edge(self.mapToScene(event.position().toPoint()))
+            at = event.position().toPoint()
+            self._update_temp_edge(self.mapToScene(at))
+            self._preview_target(self.node_at(at))
             event.accept()
             return
         super().mouseMoveEvent(event)
@@ -332,6 +335,7 @@ class CanvasView(QGraphicsView):
 
     def _start_connect(self, port: PortItem) -> None:
         self._connect_from = port
+        self._preview = None
         self._temp_edge = QGraphicsPathItem()
         pen = QPen(style.EDGE_SELECTED, 2.0, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
@@ -345,6 +349,23 @@ class CanvasView(QGraphicsView):
         p = self._connect_from.scene_center()
         a, b = (p, at) if self._connect_from.output else (at, p)
         self._temp_edge.setPath(style.cubic_edge_path(a.x(), a.y(), b.x(), b.y()))
+
+    def _preview_target(self, node: NodeItem | None) -> None:
+        """Colour the dragged edge red over a node it may not connect to, and say why."""
+        start = self._connect_from
+        target = node.step_id if node is not None and start is not None else None
+        if target == self._preview or self._temp_edge is None or start is None:
+            return
+        self._preview = target
+        reason = None
+        if target is not None and target != start.node.step_id:
+            src, dst = ((start.node.step_id, target) if start.output
+                        else (target, start.node.step_id))
+            reason = self.document.can_connect(src, dst)
+        pen = self._temp_edge.pen()
+        pen.setColor(style.PROBLEM if reason else style.EDGE_SELECTED)
+        self._temp_edge.setPen(pen)
+        self._temp_edge.setToolTip(reason or "")
 
     def _finish_connect(self, at: QPoint) -> None:
         start = self._connect_from

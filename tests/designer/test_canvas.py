@@ -260,3 +260,15 @@ def test_wheel_zooms_around_the_pointer(view):
     assert view.scale_factor() == pytest.approx(1.0015 ** 240)
     after = view.mapToScene(at)
     assert abs(after.x() - under.x()) < 2 and abs(after.y() - under.y()) < 2
+
+
+def test_connection_drag_turns_red_over_a_step_it_may_not_reach(view):
+    vp = view.viewport()
+    QTest.mousePress(vp, LEFT, NOMOD, port(view, "report", True))
+    QTest.mouseMove(vp, body(view, "pause"))
+    assert view._temp_edge.pen().color().name() == "#1a73e8"
+    QTest.mouseMove(vp, body(view, "fetch"))
+    assert view._temp_edge.pen().color().name() == "#d9342b"
+    assert "cycle" in view._temp_edge.toolTip()
+    QTest.mouseRelease(vp, LEFT, NOMOD, view.viewport().rect().topLeft() + QPoint(5, 5))
+    assert view._temp_edge is None
