@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QMimeData
 from PySide6.QtGui import QGuiApplication
 
+from engine.files import dump_workflow, parse_workflow
 from engine.model import (
     AnyStep,
     CallStep,
@@ -101,8 +102,6 @@ def release_clipboard() -> None:
 
 
 def _yaml_for(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> str:
-    from engine.files import dump_workflow
-
     ids = {s.id for s in steps}
     inside = [dataclasses.replace(s, after=[a for a in s.after if a in ids]) for s in steps]
     wf = Workflow(name="clipboard", steps=inside,
@@ -125,8 +124,6 @@ def steps_from_mime(mime: QMimeData) -> tuple[list[AnyStep], dict[str, tuple[flo
         except (ValueError, TypeError, KeyError, AttributeError):
             return [], {}
     if mime.hasText() and "steps:" in mime.text():
-        from engine.files import parse_workflow
-
         loaded = parse_workflow(mime.text(), "<clipboard>")
         if loaded.model is not None:
             return list(loaded.model.steps), dict(loaded.model.layout)

@@ -31,6 +31,7 @@ from designer.commands import (
 from designer.layout import layered_layout, layered_positions
 from engine.errors import Problem
 from engine.expressions import TemplateSyntaxError, split_template
+from engine.files import dump_workflow, load_workflow, validate_workflow
 from engine.model import AnyStep, Workflow, base_id
 
 __all__ = ["WorkflowDocument", "ID_RE", "rename_references", "unique_id"]
@@ -158,8 +159,6 @@ class WorkflowDocument(QObject):
 
     def validate_now(self) -> None:
         """Re-run validation at once (edits schedule it after a short pause)."""
-        from engine.files import validate_workflow
-
         self._validate_timer.stop()
         self.problems = list(validate_workflow(self.workflow))
         self.problems_changed.emit()
@@ -312,15 +311,11 @@ class WorkflowDocument(QObject):
     # --- files ----------------------------------------------------------------------------
 
     def yaml_text(self) -> str:
-        from engine.files import dump_workflow
-
         return dump_workflow(self.workflow)
 
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> WorkflowDocument:
         """Read a workflow file; raises engine.errors.LoadError whose problems say where."""
-        from engine.files import load_workflow
-
         return cls(load_workflow(path), str(path), parent)
 
     def replace_workflow(self, workflow: Workflow, path: str | None = None) -> None:
