@@ -31,7 +31,7 @@ from designer.commands import (
 from designer.layout import layered_layout, layered_positions
 from engine.errors import Problem
 from engine.expressions import TemplateSyntaxError, split_template
-from engine.files import dump_workflow, load_workflow, validate_workflow
+from engine.files import dump_workflow, load_workflow, parse_workflow, validate_workflow
 from engine.model import AnyStep, Workflow, base_id
 
 __all__ = ["WorkflowDocument", "ID_RE", "rename_references", "unique_id"]
@@ -160,7 +160,12 @@ class WorkflowDocument(QObject):
     def validate_now(self) -> None:
         """Re-run validation at once (edits schedule it after a short pause)."""
         self._validate_timer.stop()
-        self.problems = list(validate_workflow(self.workflow))
+        # Checking the text as it will be saved gives every problem a line and column in it.
+        loaded = parse_workflow(self.yaml_text(), self.path or "untitled.yaml")
+        if loaded.model is not None:
+            self.problems = list(loaded.problems)
+        else:
+            self.problems = list(validate_workflow(self.workflow))
         self.problems_changed.emit()
 
     # --- edits: one undo command each -----------------------------------------------------
