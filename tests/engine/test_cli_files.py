@@ -141,3 +141,12 @@ def test_fmt_failed_write_leaves_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 1 and "cannot write: No space left on device; the file is unchanged" in err
     assert f.read_text() == original
     assert [p.name for p in tmp_path.iterdir()] == ["w.yaml"]  # no temporary file left behind
+
+
+def test_closed_pipe_is_not_a_traceback() -> None:
+    proc = subprocess.run(
+        f"'{sys.executable}' -m engine.cli run '{EXAMPLES / 'policy_change.yaml'}' "
+        "--input '{\"policyId\": \"P-7\"}' --json 2>&1 | head -c 1",
+        shell=True, capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "{"
+    assert "Traceback" not in proc.stderr
