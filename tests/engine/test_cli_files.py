@@ -149,7 +149,7 @@ def test_closed_pipe_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None
     """`switchboard run … --json | head`: the reader leaves before the result is written."""
     read_end, write_end = os.pipe()
     os.close(read_end)
-    closed = os.fdopen(write_end, "w")
+    closed = os.fdopen(write_end, "w", buffering=1)  # line-buffered, like a terminal
     monkeypatch.setattr(sys, "stdout", closed)
     try:
         code = main(["run", str(EXAMPLES / "policy_change.yaml"), "--input",
