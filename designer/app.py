@@ -21,7 +21,7 @@ from designer import theme
 from designer.files import AppSettings, Autosave
 from designer.main_window import MainWindow
 from engine.errors import LoadError
-from engine.files import load_workflow
+from engine.files import open_workflow
 
 __all__ = ["build_parser", "main", "make_app", "take_screenshot", "run_window",
            "ORGANIZATION", "APPLICATION"]
@@ -63,7 +63,7 @@ def take_screenshot(path: str | None, png: str, theme_name: str = "light") -> in
     theme.apply_theme(app, theme_name)
     if path is not None:
         try:
-            load_workflow(path)  # say why on stderr: there is nobody to read a dialog
+            open_workflow(path)  # say why on stderr: there is nobody to read a dialog
         except (LoadError, OSError) as e:
             print(f"switchboard design: cannot open {path}:\n{e}", file=sys.stderr)
             return 1

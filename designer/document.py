@@ -31,7 +31,7 @@ from designer.commands import (
 from designer.layout import layered_layout, layered_positions
 from engine.errors import Problem
 from engine.expressions import TemplateSyntaxError, split_template
-from engine.files import dump_workflow, load_workflow, parse_workflow, validate_workflow
+from engine.files import dump_workflow, open_workflow, parse_workflow, validate_workflow
 from engine.model import AnyStep, Workflow, base_id
 
 __all__ = ["WorkflowDocument", "ID_RE", "rename_references", "unique_id"]
@@ -321,7 +321,7 @@ class WorkflowDocument(QObject):
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> WorkflowDocument:
         """Read a workflow file; raises engine.errors.LoadError whose problems say where."""
-        return cls(load_workflow(path), str(path), parent)
+        return cls(open_workflow(path).unwrap_model(), str(path), parent)
 
     def replace_workflow(self, workflow: Workflow, path: str | None = None) -> None:
         """Show another workflow (new, open, revert): clears undo history, emits `reset`."""

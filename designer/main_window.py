@@ -281,10 +281,10 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> bool:
         """Open `path` now (unsaved changes are not asked about). False if it did not load."""
         path = os.path.abspath(path)
-        from engine.files import load_workflow
+        from engine.files import open_workflow
 
         try:
-            workflow = load_workflow(path)
+            workflow = open_workflow(path).unwrap_model()
         except LoadError as e:
             self.show_load_problems(path, e.problems)
             return False

@@ -36,6 +36,7 @@ __all__ = [
     "parse_tests",
     "parse_any",
     "load_workflow",
+    "open_workflow",
     "load_mocks",
     "load_environments",
     "load_tests",
@@ -62,6 +63,9 @@ class Loaded(Generic[M]):
     model: M | None = None
     problems: list[Problem] = field(default_factory=list)
     locator: Locator | None = None
+    # True when the model holds everything the file says: only rule problems (a bad reference,
+    # a cycle…) and no shape problems (a misspelt key, a wrong type) that the model dropped.
+    complete: bool = False
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,6 +74,12 @@ class Loaded(Generic[M]):
     @property
     def ok(self) -> bool:
         return self.model is not None and not self.errors
+
+    def unwrap_model(self) -> M:
+        """The model, problems or not (LoadError only when there is none)."""
+        if self.model is None:
+            raise LoadError(self.errors or self.problems)
+        return self.model
 
     def unwrap(self) -> M:
         if not self.ok or self.model is None:
@@ -106,11 +116,12 @@ def _parse(text: str | bytes, file: str, kind: str, build: Any,
             f"the file is empty: a {kind} file starts with 'version: 1'", (), file, 1, 1)], loc)
     c = Collector()
     model = build(c, data)
+    complete = model is not None and not any(p[4] == "error" for p in c.problems)
     if model is not None and check is not None:
         check(c, model)
     problems = c.located(loc.locate, file)
     problems.sort(key=lambda p: (p.line or 10**9, p.col))
-    return Loaded(file, kind, model, problems, loc)
+    return Loaded(file, kind, model, problems, loc, complete)
 
 
 def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
@@ -169,6 +180,16 @@ def _load(path: str | os.PathLike[str], parser: Any) -> Any:
 def load_workflow(path: str | os.PathLike[str]) -> Workflow:
     """Load and validate a workflow file; raises LoadError listing every error."""
     return _load(path, parse_workflow)  # type: ignore[no-any-return]
+
+
+def open_workflow(path: str | os.PathLike[str]) -> Loaded[Workflow]:
+    """Read a workflow for editing: it opens despite rule problems (returned in `problems`),
+    so they can be fixed in the designer; raises LoadError when the file does not parse into a
+    model that holds all of it (saving such a model would lose what the file says)."""
+    loaded = parse_workflow(read_text(path), str(path))
+    if not loaded.complete:
+        raise LoadError(loaded.errors or loaded.problems)
+    return loaded
 
 
 def load_mocks(path: str | os.PathLike[str]) -> MocksFile:

@@ -162,6 +162,21 @@ def test_a_bad_file_opens_nothing_and_lists_its_problems(qtbot, window, tmp_path
     dialog.reject()
 
 
+def test_a_file_with_rule_problems_opens_with_them_listed(qtbot, window, tmp_path):
+    """A bad reference loses nothing when saved, so the file opens and the problem is shown."""
+    f = tmp_path / "w.yaml"
+    text = ("version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
+            "    with:\n      x: ${ steps.nope.output }\n")
+    f.write_text(text)
+    assert window.open_path(str(f))
+    window.document.validate_now()
+    [problem] = window.document.problems
+    assert "'steps.nope' names no step" in problem.message
+    assert (problem.line, problem.col, problem.step_id) == (7, 10, "a")
+    window.document.save(str(f))
+    assert f.read_text() == text
+
+
 def test_new_asks_before_losing_changes(qtbot, window):
     window.document.set_step_field("pause", "wait", 9.0)
     window.act.new.trigger()

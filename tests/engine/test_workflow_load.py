@@ -282,3 +282,18 @@ def test_validate_model_without_file() -> None:
     assert "a call step needs 'service': name the service" in msgs
     assert any("used by two steps" in m for m in msgs)
     assert any("'zz'" in m for m in msgs)
+
+
+def test_open_for_editing_keeps_rule_problems_but_refuses_shape_problems(tmp_path) -> None:
+    from engine.files import open_workflow
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nname: w\nsteps:\n  - {id: a, service: S, action: a, "
+                     "after: [zz]}\n")
+    loaded = open_workflow(rules)
+    assert loaded.model is not None and loaded.complete and not loaded.ok
+    assert "'zz'" in loaded.errors[0].message
+    shape = tmp_path / "shape.yaml"
+    shape.write_text("version: 1\nname: w\nsteps:\n  - {servce: S, action: a}\n")
+    with pytest.raises(LoadError, match="servce"):
+        open_workflow(shape)
