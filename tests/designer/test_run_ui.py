@@ -249,6 +249,7 @@ def test_clear_log(qtbot, open_ui):
 def test_run_is_refused_while_the_workflow_has_problems(qtbot, open_ui):
     ui = open_ui(POLICY)
     ui.document.set_step_field("check", "if_", "${ steps.check.output. }")
+    qtbot.waitUntil(lambda: bool(ui.document.problems))  # validation follows edits shortly
     ui.input_editor.set_text('{"policyId": "P-7"}')
     assert ui.run() is None
     assert "Cannot run: the workflow has 1 problem" in ui.last_message
