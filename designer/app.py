@@ -1,7 +1,7 @@
-"""`switchboard design [FILE] [--screenshot PNG]`: start the designer on qasync's event loop.
+"""`switchboard design [FILE] [--run [--env NAME] [--scenario NAME]] [--screenshot PNG]`.
 
-`build_parser()` returns the argparse parser; later features add their options to it
-(`--run`, `--env`, `--scenario`) and read them from the namespace `main` passes on.
+Starts the designer on qasync's event loop. `--run` runs FILE once the window is up (with
+`--screenshot`, to its end, so the picture shows the run's states on the canvas).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import qasync
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
@@ -23,7 +24,7 @@ from designer.main_window import MainWindow
 from engine.errors import LoadError
 from engine.files import open_workflow
 
-__all__ = ["build_parser", "main", "make_app", "take_screenshot", "run_window",
+__all__ = ["build_parser", "main", "make_app", "take_screenshot", "run_window", "RunOptions",
            "ORGANIZATION", "APPLICATION"]
 
 ORGANIZATION = "Switchboard"
@@ -42,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "and exit (works with QT_QPA_PLATFORM=offscreen)")
     parser.add_argument("--theme", choices=("light", "dark"),
                         help="colour theme for this start (default: the one chosen last)")
+    parser.add_argument("--run", action="store_true",
+                        help="run FILE once it is open (with --screenshot: run it to its end, "
+                             "then take the picture with the run's states on the canvas)")
+    parser.add_argument("--env", metavar="NAME",
+                        help="with --run: the environment (from environments.yaml beside FILE) "
+                             "or a mocks file beside it to replay")
+    parser.add_argument("--scenario", metavar="NAME",
+                        help="with --run: the mocks scenario to use")
     return parser
 
 
@@ -57,8 +66,10 @@ def make_app() -> QApplication:
     return app
 
 
-def take_screenshot(path: str | None, png: str, theme_name: str = "light") -> int:
-    """Render the window with `path` open to `png`. Returns a process exit code."""
+def take_screenshot(path: str | None, png: str, theme_name: str = "light",
+                    run: RunOptions | None = None) -> int:
+    """Render the window with `path` open (and run, with `run`) to `png`. Returns an exit
+    code."""
     app = make_app()
     theme.apply_theme(app, theme_name)
     if path is not None:
@@ -70,16 +81,28 @@ def take_screenshot(path: str | None, png: str, theme_name: str = "light") -> in
     # a screenshot must look the same on every machine: no remembered geometry or recent files
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = QSettings(str(Path(scratch_dir) / "settings.ini"), QSettings.Format.IniFormat)
-        return _grab(app, MainWindow(AppSettings(scratch), autosave=None), path, png)
+        return _grab(app, MainWindow(AppSettings(scratch), autosave=None), path, png, run)
 
 
-def _grab(app: QApplication, window: MainWindow, path: str | None, png: str) -> int:
+def _grab(app: QApplication, window: MainWindow, path: str | None, png: str,
+          run: RunOptions | None = None) -> int:
     window.resize(*SCREENSHOT_SIZE)
     if path is not None:
         window.open_path(path)
     window.show()
     app.processEvents()
     window.document.validate_now()
+    if run is not None:
+        from designer.run_ui import run_and_wait
+
+        try:
+            result = run_and_wait(window, run.env, run.scenario)
+        except (ValueError, RuntimeError) as e:
+            print(f"switchboard design: cannot run {path}: {e}", file=sys.stderr)
+            window.hide()
+            window.deleteLater()
+            return 1
+        print(f"run {result.status} in {result.duration_ms} ms")
     window.view.fit_to_view()
     app.processEvents()
     pixmap = window.grab()
@@ -115,10 +138,32 @@ def run_window(app: QApplication) -> int:
     return 0
 
 
+class RunOptions(NamedTuple):
+    """`--run` with its `--env` and `--scenario`."""
+
+    env: str | None
+    scenario: str | None
+
+
+def _start_run(window: MainWindow, options: RunOptions) -> None:
+    from designer.run_ui import start_run
+
+    try:
+        start_run(window, options.env, options.scenario)
+    except ValueError as e:
+        window.statusBar().showMessage(f"Cannot run: {e}", 15000)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    run = RunOptions(args.env, args.scenario) if args.run else None
+    if (args.env or args.scenario) and not args.run:
+        parser.error("--env and --scenario go with --run")
+    if args.run and not args.file:
+        parser.error("--run needs a workflow FILE to run")
     if args.screenshot:
-        return take_screenshot(args.file, args.screenshot, args.theme or "light")
+        return take_screenshot(args.file, args.screenshot, args.theme or "light", run)
 
     app = make_app()
     settings = AppSettings()
@@ -131,4 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.open_path(args.file)  # on failure its problems dialog shows over an empty window
     window.show()
     QTimer.singleShot(0, window.offer_recovery)
+    if run is not None:
+        QTimer.singleShot(0, lambda: _start_run(window, run))
     return run_window(app)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,7 +34,7 @@ from engine.model import Workflow
 from engine.yamlread import read_yaml
 
 __all__ = ["InputEditor", "EmitDialog", "known_events", "parse_input", "check_input",
-           "skeleton", "settings_key"]
+           "skeleton", "example_input", "settings_key"]
 
 
 def settings_key(path: str | None, workflow_name: str) -> str:
@@ -94,6 +95,28 @@ def skeleton(schema: dict[str, Any] | None) -> Any:
     return {"string": "", "number": 0, "integer": 0, "boolean": False}.get(str(kind))
 
 
+def example_input(workflow: Workflow, path: str | None) -> Any:
+    """A first input for a workflow: the first test case's input that fits the schema (from
+    `<name>.tests.yaml` beside it), else a skeleton of the schema."""
+    if path:
+        from pathlib import Path
+
+        from engine.files import load_tests
+
+        p = Path(path)
+        for tests in (p.with_name(p.stem + ".tests.yaml"), p.with_name(p.stem + ".tests.yml")):
+            if not tests.exists():
+                continue
+            try:
+                cases = load_tests(tests).cases
+            except (LoadError, OSError):
+                break
+            for case in cases:
+                if case.input is not None and check_input(workflow.input, case.input) is None:
+                    return case.input
+    return skeleton(workflow.input)
+
+
 class InputEditor(QWidget):
     """A text box for the run input and a line saying whether it fits the schema."""
 
@@ -111,8 +134,10 @@ class InputEditor(QWidget):
         self.edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.edit.setPlaceholderText('The run input, as JSON or YAML, e.g. {"policyId": "P-7"}')
         self.edit.setTabChangesFocus(True)
+        self.edit.setMinimumHeight(24)  # a small dock must not hold the window's height up
         self.status = QLabel(self)
-        self.status.setWordWrap(True)
+        # one line: a wrapped label grows the window's minimum height as docks narrow
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.reset_button = QToolButton(self)
         self.reset_button.setText("From Schema")
         self.reset_button.setToolTip("Start again from the input schema's required properties")
@@ -143,7 +168,7 @@ class InputEditor(QWidget):
         self._key = key
         text = self.settings.value(key) if self.settings is not None else None
         if not isinstance(text, str):
-            value = skeleton(workflow.input)
+            value = example_input(workflow, path)
             text = "" if value is None else json.dumps(value, indent=2, ensure_ascii=False)
         self.edit.blockSignals(True)
         self.edit.setPlainText(text)
@@ -195,9 +220,11 @@ class InputEditor(QWidget):
             has_schema = bool(self.workflow is not None and self.workflow.input)
             self.status.setText("✔ fits the input schema" if has_schema else
                                 "✔ valid (the workflow has no input schema)")
+            self.status.setToolTip("")
             color = canvas_style.STATE_COLORS["succeeded"].name()
         else:
             self.status.setText(f"✘ {problem}")
+            self.status.setToolTip(problem)
             color = canvas_style.STATE_COLORS["failed"].name()
         self.status.setStyleSheet(f"color: {color}")
         if was_ok != (problem is None):
@@ -261,6 +288,7 @@ class EmitDialog(QDialog):
         value, problem = parse_input(self.payload.toPlainText())
         if problem is not None:
             self.status.setText(f"✘ {problem}")
+            self.status.setToolTip(problem)
             return
         self.accept()
         self.emit_requested.emit(event, value)

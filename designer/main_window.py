@@ -41,6 +41,7 @@ from designer.inspector import InspectorWidget
 from designer.main_actions import WindowActions
 from designer.palette import PaletteWidget
 from designer.problems import LoadProblemsDialog, ProblemsWidget
+from designer.run_ui import attach_run_ui
 from designer.yaml_view import YamlView
 from engine.errors import LoadError, Problem
 from engine.model import Workflow
@@ -104,6 +105,9 @@ class MainWindow(QMainWindow):
 
         self.act = WindowActions(self)
         self._connect_signals()
+        # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
+        # saved window state places their docks too
+        self.run_ui = attach_run_ui(self)
 
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setInterval(autosave_interval_ms)
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
         theme.apply_theme(app, name)
         self.settings.set_theme(name)
         self.act.refresh_icons()
+        self.run_ui.toolbar.refresh_icons()
         self.palette_widget.refresh_icons()
         self.problems.refresh()
         self.yaml_view.highlighter.set_dark(name == "dark")
@@ -465,4 +470,5 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         if self.autosave is not None:
             self.autosave.close()
+        self.run_ui.controller.shutdown()  # stops a run still going and its thread
         event.accept()

@@ -33,6 +33,7 @@ class RunHistoryWidget(QWidget):
         self.tree.setHeaderLabels(list(_COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
+        self.tree.setMinimumHeight(24)  # a small dock must not hold the window's height up
         self.tree.setAlternatingRowColors(True)
         self.tree.itemClicked.connect(self._picked)
         self.tree.itemActivated.connect(self._picked)

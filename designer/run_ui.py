@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from engine.events import RunResult
     from engine.testing import CaseResult, FileResult
 
-__all__ = ["RunUI", "attach_run_ui", "run_for_screenshot", "run_and_wait"]
+__all__ = ["RunUI", "attach_run_ui", "choose", "start_run", "run_for_screenshot",
+           "run_and_wait"]
 
 _RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 _BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -76,6 +77,8 @@ class RunUI(QObject):
             window.tabifyDockWidget(inspector_dock, self.results_dock)
         window.tabifyDockWidget(self.results_dock, self.input_dock)
         self.log_dock.raise_()
+        if inspector_dock is not None:
+            inspector_dock.raise_()  # editing comes first; results and input are a tab away
         self._build_menu()
         self.toolbar.refresh_icons()
         self._connect()
@@ -344,6 +347,33 @@ def attach_run_ui(window: QMainWindow) -> RunUI:
     return ui
 
 
+def choose(ui: RunUI, env: str | None, scenario: str | None) -> None:
+    """Pick an environment and scenario in the tool bar, as `--env`/`--scenario` ask.
+
+    Raises ValueError naming what is known when either does not exist.
+    """
+    tb = ui.toolbar
+    if env and not tb.select_environment(env):
+        known = ", ".join(c.env or c.label for c in tb.choices if c.mocks is None)
+        files = ", ".join(c.mocks.name for c in tb.choices if c.mocks is not None)
+        raise ValueError(f"there is no environment '{env}' beside the workflow; known: {known}"
+                         + (f"; mocks files: {files}" if files else ""))
+    if scenario and not tb.select_scenario(scenario):
+        known = ", ".join(tb.scenario_combo.itemData(i) for i in
+                          range(1, tb.scenario_combo.count())) or "none"
+        raise ValueError(f"environment '{tb.current_choice().label}' has no scenario "
+                         f"'{scenario}'; known: {known}")
+
+
+def start_run(window: QMainWindow, env: str | None = None,
+              scenario: str | None = None) -> str | None:
+    """Start a run of the open workflow (`switchboard design FILE --run`); its run id, or None
+    with the reason in the status bar and the log. Raises ValueError as `choose` does."""
+    ui = attach_run_ui(window)
+    choose(ui, env, scenario)
+    return ui.run()
+
+
 async def run_for_screenshot(window: QMainWindow, env: str | None = None,
                              scenario: str | None = None) -> RunResult:
     """Run the open workflow to its end and leave its states on the canvas.
@@ -352,16 +382,7 @@ async def run_for_screenshot(window: QMainWindow, env: str | None = None,
     not start; the message says what to do.
     """
     ui = attach_run_ui(window)
-    tb = ui.toolbar
-    if env and not tb.select_environment(env):
-        known = ", ".join(c.env or c.label for c in tb.choices)
-        raise ValueError(f"there is no environment '{env}' beside the workflow; known: {known}")
-    if scenario and not tb.select_scenario(scenario):
-        known = ", ".join(tb.scenario_combo.itemData(i) for i in
-                          range(1, tb.scenario_combo.count())) or "none"
-        raise ValueError(f"environment '{tb.current_choice().label}' has no scenario "
-                         f"'{scenario}'; known: {known}")
-    run_id = ui.run()
+    run_id = start_run(window, env, scenario)
     future = ui.controller.job_future
     if run_id is None or future is None:
         raise RuntimeError(ui.last_message or "the run could not start")

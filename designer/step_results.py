@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QTreeWidget,
@@ -89,7 +90,8 @@ class StepResultsWidget(QWidget):
         self.record: RunRecord | None = None
         self.step_id: str | None = None
         self.header = QLabel("Select a step to see what it did in the last run.", self)
-        self.header.setWordWrap(True)
+        # one line: a wrapped label grows the window's minimum height as docks narrow
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_button = QToolButton(self)
         self.copy_button.setText("Copy")
@@ -104,6 +106,10 @@ class StepResultsWidget(QWidget):
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        # scroll areas: small minimums, so this dock never props the window up (Qt gives
+        # each view ~70 px by default, and the tabified docks add theirs up)
+        self.attempts.setMinimumHeight(24)
+        self.text.setMinimumHeight(24)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.attempts)
         split.addWidget(self.text)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -61,11 +62,13 @@ class TestsPanel(QWidget):
         self.open_button.setToolTip("Show the chosen case's run on the canvas")
         self.open_button.clicked.connect(self.open_current)
         self.label = QLabel(self)
-        self.label.setWordWrap(True)
+        # one line: a wrapped label grows the window's minimum height as docks narrow
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary = QLabel(self)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Case", "Time"])
         self.tree.setColumnWidth(0, 360)
+        self.tree.setMinimumHeight(24)  # a small dock must not hold the window's height up
         self.tree.itemActivated.connect(lambda item, _c: self._open(item))
         bar = QHBoxLayout()
         bar.addWidget(self.run_button)

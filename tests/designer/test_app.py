@@ -19,9 +19,11 @@ from tests.designer.window_support import WORKFLOWS
 
 def test_parser_is_extendable_and_reads_file_and_screenshot():
     parser = design_app.build_parser()
-    parser.add_argument("--env")  # what the run issue does later
-    args = parser.parse_args(["w.yaml", "--screenshot", "out.png", "--env", "mock"])
-    assert (args.file, args.screenshot, args.env) == ("w.yaml", "out.png", "mock")
+    parser.add_argument("--later")  # what a later feature does
+    args = parser.parse_args(["w.yaml", "--screenshot", "out.png", "--run", "--env", "mock",
+                              "--scenario", "complianceFails", "--later", "x"])
+    assert (args.file, args.screenshot, args.run, args.env, args.scenario, args.later) == \
+        ("w.yaml", "out.png", True, "mock", "complianceFails", "x")
     assert parser.parse_args([]).file is None
 
 
