@@ -220,5 +220,10 @@ def _pack(want: list[float]) -> list[float]:
         out[i] = max(out[i], out[i - 1] + ROW_GAP)
     # the push went one way only; shift the block back so its mean matches the wish
     shift = (sum(want) - sum(out)) / len(out)
-    out = [y + shift for y in out]
-    return [round(y / 10.0) * 10.0 for y in out]
+    # snapped to a 10-unit grid; snapping each on its own could bring two closer than ROW_GAP
+    # (5.0001 up, 104.9999 down), so the gap is enforced again on the snapped values
+    snapped: list[float] = []
+    for y in out:
+        s = round((y + shift) / 10.0) * 10.0
+        snapped.append(max(s, snapped[-1] + ROW_GAP) if snapped else s)
+    return snapped
