@@ -391,6 +391,8 @@ async def run_for_screenshot(window: QMainWindow, env: str | None = None,
     rec = ui.controller.records.get(run_id)
     if rec is None or rec.result is None:
         raise RuntimeError(ui.last_message or "the run ended without a result")
+    # the picture is about the run: give its log room for a dozen lines
+    window.resizeDocks([ui.log_dock], [max(260, window.height() // 3)], Qt.Orientation.Vertical)
     return rec.result
 
 

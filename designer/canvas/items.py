@@ -18,7 +18,7 @@ from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W, PORT_R
 from engine.durations import format_duration
 from engine.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
 
-__all__ = ["NodeItem", "PortItem", "EdgeItem", "step_detail"]
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "step_detail", "edge_flow"]
 
 _PAD = 10.0  # room around the body for ports, badges and the selection outline
 _ELIDE = Qt.TextElideMode.ElideRight
@@ -35,6 +35,20 @@ def step_detail(step: AnyStep) -> str:
     if isinstance(step, NotifyStep):
         return f"notify {step.level}: {step.message}" if step.message else f"notify {step.level}"
     return ""
+
+
+_RAN = frozenset({"succeeded", "failed"})
+_REACHED = frozenset({"running", "retrying", "succeeded", "failed", "cancelled"})
+
+
+def edge_flow(src_state: str | None, dst_state: str | None) -> str | None:
+    """How a run used the edge src -> dst: "taken" (src finished and dst went on to run),
+    "skipped" (dst was skipped), or None (no run shown, or the run has not got there)."""
+    if dst_state == "skipped" and src_state is not None:
+        return "skipped"
+    if src_state in _RAN and dst_state in _REACHED:
+        return "taken"
+    return None
 
 
 class PortItem:
@@ -109,6 +123,10 @@ class NodeItem(QGraphicsItem):
         if state != self.state:
             self.state = state
             self.update()
+            for e in self.edges_in:  # an edge shows whether the run went along it
+                e.update()
+            for e in self.edges_out:
+                e.update()
 
     def tooltip_text(self) -> str:
         """What the canvas shows on hover (built on demand: setToolTip on thousands of
@@ -309,7 +327,15 @@ class EdgeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
-        color = style.EDGE_SELECTED if selected else style.EDGE
+        flow = edge_flow(self.src.state, self.dst.state)
+        if selected:
+            color = style.EDGE_SELECTED
+        elif flow == "taken":  # the path the run took, in the colour of where it led
+            color = style.STATE_COLORS.get(self.dst.state or "", style.EDGE)
+        elif flow == "skipped":
+            color = style.STATE_COLORS["skipped"]
+        else:
+            color = style.EDGE
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if lod < DETAIL_LOD:
             # zoomed far out a straight hairline reads the same and costs far less
@@ -317,7 +343,10 @@ class EdgeItem(QGraphicsItem):
             painter.drawLine(self._path.elementAt(0).x, self._path.elementAt(0).y,
                              self._path.currentPosition().x(), self._path.currentPosition().y())
             return
-        painter.setPen(QPen(color, 3.0 if selected else 1.6))
+        pen = QPen(color, 3.0 if selected else 2.6 if flow == "taken" else 1.6)
+        if flow == "skipped":
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
         painter.drawPath(self._path)
         end = self._path.currentPosition()
         painter.setPen(Qt.PenStyle.NoPen)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from designer.canvas.items import edge_flow
 from designer.run_ui import RunUI
 from tests.designer.run_support import WORKFLOWS, ui_factory, wait_run, write
 
@@ -60,6 +61,12 @@ def test_compliance_fails_scenario_shows_the_failure_path(qtbot, open_ui):
     assert states["revertPolicy"] == "succeeded" and states["adminFailure"] == "succeeded"
     assert states["sendUpdate"] == "skipped" and states["adminSuccess"] == "skipped"
     assert rec.result.output["compliance"] == "fail"
+    # the path taken stays drawn on the edges: the rollback branch, not the success branch
+    flows = {key: edge_flow(e.src.state, e.dst.state)
+             for key, e in ui.view.canvas.edges.items()}
+    assert flows == {("updatePolicy", "check"): "taken", ("check", "revertPolicy"): "taken",
+                     ("revertPolicy", "adminFailure"): "taken",
+                     ("check", "sendUpdate"): "skipped", ("sendUpdate", "adminSuccess"): "skipped"}
     assert any(line.level == "error" and line.step == "adminFailure"
                and "rolled back" in line.message for line in ui.log_panel.shown_lines())
 
