@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import theme
+from designer import qtprime, theme
 from designer.canvas import CanvasView
 from designer.clipboard import step_from_palette
 from designer.document import WorkflowDocument
@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.palette_widget.set_sources(None, self.document.workflow)
         self._problems_count(len(self.document.problems))
         self._zoom_changed(self.view.scale_factor())
+        qtprime.prime_in_background()
 
     def _dock(self, title: str, name: str, widget: QWidget,
               area: Qt.DockWidgetArea) -> QDockWidget:
@@ -470,5 +471,5 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         if self.autosave is not None:
             self.autosave.close()
-        self.run_ui.controller.shutdown()  # stops a run still going and its thread
+        self.run_ui.controller.shutdown()  # stops a run still going; an idle engine process is kept
         event.accept()

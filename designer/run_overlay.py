@@ -128,12 +128,18 @@ class RunStatesPresenter(QObject):
 
     def show(self, record: RunRecord) -> None:
         """Show `record`'s states (replacing whatever was shown)."""
-        self.clear()
+        states = record.states()
+        if self.shown is not None and set(states) != set(self.view.canvas.nodes):
+            self.clear()  # only when the new states do not cover every node anyway
+        elif self._item is not None and isValid(self._item):
+            self._item.clear()
         self.shown = record
-        self.view.set_step_states(record.states())
+        self.view.set_step_states(states)
         item = self._notes_item()
         item.refit()
-        self._set_notes(record, record.steps)
+        # the notes were cleared above: only steps with something to say need one
+        item.set_notes({sid: (text, view.state) for sid, view in record.steps.items()
+                        if view.state != "pending" and (text := view.note())})
 
     def update(self, record: RunRecord, ids: Iterable[str]) -> None:
         """Steps of `record` changed: refresh their badges and notes if it is the one shown."""

@@ -22,11 +22,10 @@ from engine.events import (
     StepRetrying,
     StepStarted,
 )
-from engine.model import CallStep, Workflow, resolve_call
 from engine.sinks import describe, format_ms
 
 __all__ = ["LEVELS", "LogLine", "StepView", "RunRecord", "event_line", "apply_event",
-           "record_from_result", "max_attempts_of", "clock_text"]
+           "record_from_result", "clock_text"]
 
 LEVELS = ("debug", "info", "success", "warning", "error")
 
@@ -140,18 +139,6 @@ class RunRecord:
 
     def title(self) -> str:
         return f"{self.workflow} {self.status}"
-
-
-def max_attempts_of(workflow: Workflow) -> dict[str, int]:
-    """Attempts each call step may make (its retry policy merged over the defaults)."""
-    out: dict[str, int] = {}
-    for step in workflow.steps:
-        if isinstance(step, CallStep):
-            try:
-                out[step.id] = max(1, resolve_call(step, workflow.defaults).retry.attempts)
-            except (TypeError, ValueError, AttributeError):
-                out[step.id] = 1  # a half-edited step: the engine reports the real problem
-    return out
 
 
 def apply_event(record: RunRecord, event: Any) -> str | None:

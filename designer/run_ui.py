@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from designer.input_editor import EmitDialog, InputEditor, known_events
@@ -32,6 +32,8 @@ from engine.sinks import format_ms
 if TYPE_CHECKING:
     from engine.events import RunResult
     from engine.testing import CaseResult, FileResult
+
+WARM_UP_DELAY_MS = 500
 
 __all__ = ["RunUI", "attach_run_ui", "choose", "start_run", "run_for_screenshot",
            "run_and_wait"]
@@ -83,13 +85,17 @@ class RunUI(QObject):
         self.toolbar.refresh_icons()
         self._connect()
         self._document_reset()
-        # the worker thread is plain Python: stop it by reference when the window goes away
-        thread = self.controller.thread
-        window.destroyed.connect(lambda *_a: thread.stop(1.0))
+        # the engine process is driven from plain Python: stop it by reference when the window
+        # goes away (the controller may be gone by then)
+        process, token = self.controller.process, self.controller.release_token()
+        window.destroyed.connect(lambda *_a: process.release(token))
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.controller.shutdown)
-        self.controller.warm_up()
+        # the engine process starts once the window has settled, not while it is being built
+        # (a window that closes at once, as in --screenshot without --run, never starts one);
+        # a Run before then starts it itself
+        QTimer.singleShot(WARM_UP_DELAY_MS, self.controller, self.controller.warm_up)
 
     def _dock(self, title: str, name: str, widget: QWidget,
               area: Qt.DockWidgetArea) -> QDockWidget:

@@ -10,9 +10,12 @@ the engine clock's `now()` in epoch seconds (virtual in mocked runs). Secrets ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = [
     "RunStarted",
@@ -35,6 +38,20 @@ def iso_utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _fast_pickle(cls: type[_T]) -> type[_T]:
+    """Pickle as `cls(*values)`: the default for frozen slotted dataclasses calls `fields()` for
+    every object unpickled, which made decoding a 2,000-step run's events cost the designer's
+    GUI thread 0.4 s (the events cross a process boundary, engine.worker)."""
+    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+
+    def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+    return cls
+
+
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     """One HTTP attempt of a call step.
@@ -58,6 +75,7 @@ class CallRecord:
     delay_ms: int = 0  # time from sending the request to the response (or failure)
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class StepResult:
     status: str  # succeeded | failed | skipped | cancelled
@@ -76,6 +94,7 @@ class StepResult:
         }
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class RunResult:
     run_id: str
@@ -101,6 +120,7 @@ class RunResult:
         }
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class RunStarted:
     run_id: str
@@ -109,6 +129,7 @@ class RunStarted:
     input: Any
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class StepStarted:
     run_id: str
@@ -118,6 +139,7 @@ class StepStarted:
     index: int | None = None  # the foreach item, when the step has `foreach`
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class StepRetrying:
     run_id: str
@@ -130,6 +152,7 @@ class StepRetrying:
     index: int | None = None
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class StepFinished:
     run_id: str
@@ -143,6 +166,7 @@ class StepFinished:
     time: float
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class Notification:
     run_id: str
@@ -152,6 +176,7 @@ class Notification:
     time: float
 
 
+@_fast_pickle
 @dataclass(frozen=True, slots=True)
 class RunFinished:
     run_id: str

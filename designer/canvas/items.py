@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPainterPathStroker, Q
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.canvas import style
+from designer.canvas.flow import edge_flow
 from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W, PORT_R
 from engine.durations import format_duration
 from engine.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
@@ -35,20 +36,6 @@ def step_detail(step: AnyStep) -> str:
     if isinstance(step, NotifyStep):
         return f"notify {step.level}: {step.message}" if step.message else f"notify {step.level}"
     return ""
-
-
-_RAN = frozenset({"succeeded", "failed"})
-_REACHED = frozenset({"running", "retrying", "succeeded", "failed", "cancelled"})
-
-
-def edge_flow(src_state: str | None, dst_state: str | None) -> str | None:
-    """How a run used the edge src -> dst: "taken" (src finished and dst went on to run),
-    "skipped" (dst was skipped), or None (no run shown, or the run has not got there)."""
-    if dst_state == "skipped" and src_state is not None:
-        return "skipped"
-    if src_state in _RAN and dst_state in _REACHED:
-        return "taken"
-    return None
 
 
 class PortItem:

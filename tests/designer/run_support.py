@@ -35,7 +35,11 @@ def ui_factory(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
         return ui
 
     yield factory
+    from shiboken6 import isValid
+
     for ui in made:
+        if not isValid(ui.controller):
+            continue  # the test closed and deleted its window (which let its engine go)
         if ui.controller.busy:
             ui.controller.stop()
             qtbot.waitUntil(lambda u=ui: not u.controller.busy, timeout=RUN_TIMEOUT_MS)

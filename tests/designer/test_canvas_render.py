@@ -77,6 +77,31 @@ def test_zoomed_out_canvas_switches_to_the_batched_overview(view, document, qtbo
     assert not node.flags() & node.GraphicsItemFlag.ItemHasNoContents
 
 
+def test_zoomed_out_states_and_the_path_taken_are_drawn_by_the_overview(view, qtbot):
+    view.zoom_by(0.2)
+    canvas = view.canvas
+    assert canvas.overview_mode
+    view.viewport().grab()  # the overview is built
+    view.set_step_states({"fetch": "succeeded"})
+    view.set_step_states({"check": "failed"})  # moved between colour groups, not rebuilt
+    view.set_step_states({"report": "skipped"})
+    incremental = canvas._overview
+    groups = ({k: set(v[1]) for k, v in incremental._boxes.items() if v[1]},
+              {k: set(v[1]) for k, v in incremental._lines.items() if v[1]})
+    canvas.invalidate_overview()
+    img = view.viewport().grab().toImage()  # a full rebuild gives the same groups
+    rebuilt = ({k: set(v[1]) for k, v in incremental._boxes.items() if v[1]},
+               {k: set(v[1]) for k, v in incremental._lines.items() if v[1]})
+    assert groups == rebuilt
+    assert set(groups[1]) == {"failed", "skipped"}  # fetch->check taken, check->report not
+    node = canvas.nodes["check"]
+    centre = view.mapFromScene(node.pos() + QPointF(NODE_W / 2, NODE_H / 2))
+    assert img.pixelColor(centre).name() == STATE_COLORS["failed"].name()
+    # back at 1:1 the items paint themselves again, with the states set while far out
+    view.reset_zoom()
+    assert not canvas.overview_mode and node.state == "failed"
+
+
 def drop(view, payload: bytes, at: QPoint) -> bool:
     """Deliver a palette drag the way Qt does: enter, move, drop. Returns the drop's verdict."""
     mime = QMimeData()

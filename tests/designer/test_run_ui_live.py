@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.designer.run_support import LocalService, ui_factory, wait_run, write
+from tests.designer.run_support import WORKFLOWS, LocalService, ui_factory, wait_run, write
 
 LIVE_FLOW = """
 version: 1
@@ -142,3 +142,52 @@ def test_an_unsaved_workflow_runs(qtbot, open_ui):
     assert ui.view.canvas.nodes["hello"].state == "succeeded"
     assert any(line.message == "hello from an unsaved workflow"
                for line in ui.log_panel.shown_lines())
+
+
+LONG_FLOW = """
+version: 1
+name: long
+steps:
+  - id: hold
+    wait: 1h
+"""
+
+
+def test_an_engine_process_that_dies_mid_run_is_reported_and_replaced(qtbot, open_ui, tmp_path):
+    import os
+    import signal
+
+    folder = tmp_path / "dies"
+    write(folder, "long.yaml", LONG_FLOW)
+    ui = open_ui(folder / "long.yaml")
+    ui.run()
+    qtbot.waitUntil(lambda: ui.presenter.states().get("hold") == "running", timeout=10_000)
+    pid = ui.controller.process.pid
+    os.kill(pid, signal.SIGKILL)  # out of memory, a crash in a C library, a kill -9
+    wait_run(qtbot, ui, timeout=5000)
+    assert ui.controller.last_outcome.kind == "error"
+    assert "engine process stopped unexpectedly" in ui.last_message
+    assert ui.toolbar.run_action.isEnabled()
+    # the next run gets a new process
+    write(folder, "quick.yaml", "version: 1\nname: quick\nsteps:\n  - notify: {message: hi}\n")
+    assert ui.window.open_path(str(folder / "quick.yaml"))
+    rec = wait_run(qtbot, ui, ui.run())
+    assert rec.result.status == "succeeded"
+    assert ui.controller.process.pid != pid
+
+
+def test_a_closed_windows_idle_engine_process_serves_the_next_window(qtbot, open_ui, tmp_path):
+    from designer.engine_process import EngineProcess
+
+    first = open_ui(WORKFLOWS / "policy_change.yaml")
+    wait_run(qtbot, first, first.run())
+    process = first.controller.process
+    first.controller.shutdown()  # the window goes away with its engine idle
+    assert EngineProcess._spare is process and process.running
+    second = open_ui(WORKFLOWS / "policy_change.yaml")
+    assert second.controller.process is process and EngineProcess._spare is None
+    first.window.close()  # lets its engine go again: the process is no longer its to let go
+    process.release(first.controller.release_token())
+    assert EngineProcess._spare is None and process.running
+    rec = wait_run(qtbot, second, second.run())
+    assert rec.result.status == "succeeded"
