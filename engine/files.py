@@ -182,11 +182,13 @@ def load_workflow(path: str | os.PathLike[str]) -> Workflow:
     return _load(path, parse_workflow)  # type: ignore[no-any-return]
 
 
-def open_workflow(path: str | os.PathLike[str]) -> Loaded[Workflow]:
+def open_workflow(path: str | os.PathLike[str],
+                  text: str | bytes | None = None) -> Loaded[Workflow]:
     """Read a workflow for editing: it opens despite rule problems (returned in `problems`),
     so they can be fixed in the designer; raises LoadError when the file does not parse into a
-    model that holds all of it (saving such a model would lose what the file says)."""
-    loaded = parse_workflow(read_text(path), str(path))
+    model that holds all of it (saving such a model would lose what the file says). `text` is
+    the file's content when the caller has read it already."""
+    loaded = parse_workflow(read_text(path) if text is None else text, str(path))
     if not loaded.complete:
         raise LoadError(loaded.errors or loaded.problems)
     return loaded

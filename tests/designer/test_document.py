@@ -285,3 +285,26 @@ def test_steps_missing_from_layout_are_placed_below_the_others(tmp_path, qapp):
     two, three = doc.position("two"), doc.position("three")
     assert two[1] > 64 and three[1] > 64 and two[0] < three[0]
     assert not doc.modified and doc.workflow.layout == {"one": (0, 0)}
+
+
+def test_opening_a_canonical_file_reuses_the_problems_found_reading_it(qapp, tmp_path,
+                                                                        monkeypatch):
+    import designer.document as document_module
+
+    text = ("version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
+            "    with:\n      v: ${ steps.nope.output }\n")
+    path = tmp_path / "w.yaml"
+    path.write_text(text)
+    doc = WorkflowDocument.open(str(path))
+    assert doc.yaml_text() == text  # canonical: it reads as it will be saved
+    calls = []
+    real = document_module.parse_workflow
+    monkeypatch.setattr(document_module, "parse_workflow",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    doc.validate_now()
+    assert calls == []  # not parsed a second time
+    assert [(p.line, p.col) for p in doc.problems] == [(7, 10)]
+    assert "steps.nope" in doc.problems[0].message
+    doc.set_workflow_field("name", "w2")  # an edit: the new text is checked
+    doc.validate_now()
+    assert calls == [1] and [(p.line, p.col) for p in doc.problems] == [(7, 10)]
