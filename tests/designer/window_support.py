@@ -10,26 +10,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from engine.model import CallStep, NotifyStep, WaitStep, Workflow  # noqa: E402
+from engine.model import Workflow  # noqa: E402
+from tests.designer.conftest import small_workflow  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / "workflows"
 
 
-def sample_workflow() -> Workflow:
-    """fetch -> check -> report, plus a pause that starts at once."""
-    return Workflow(
-        name="sample",
-        steps=[
-            CallStep(id="fetch", service="PolicyService", action="getPolicy"),
-            CallStep(id="check", after=["fetch"], service="ComplianceService",
-                     action="runCheck", with_={"v": "${ steps.fetch.output.version }"}),
-            NotifyStep(id="report", after=["check"],
-                       message="status ${ steps.check.output.status }"),
-            WaitStep(id="pause", after=[], wait=5.0),
-        ],
-        layout={"fetch": (0, 0), "check": (240, 0), "report": (480, 0), "pause": (0, 160)},
-    )
+sample_workflow = small_workflow  # the canvas tests' workflow: fetch -> check -> report, pause
 
 
 def make_settings(tmp_path: Path):
