@@ -96,6 +96,7 @@ class StepView:
     reason: str = ""
     duration_ms: int | None = None
     attempts: int = 0
+    items: int = 0  # `foreach` items started
     calls: tuple[CallRecord, ...] = ()
     output: Any = None
     error: dict[str, Any] | None = None
@@ -103,6 +104,8 @@ class StepView:
     def note(self) -> str:
         """The line shown under the node: attempts, the next delay, the duration."""
         if self.state == "running":
+            if self.items:
+                return f"{self.items} item{'s' if self.items != 1 else ''} started"
             if self.max_attempts > 1:
                 return f"attempt {max(1, self.attempt)} of {self.max_attempts}"
             return "running…"
@@ -113,7 +116,12 @@ class StepView:
             return ""
         if self.state == "skipped":
             return ""  # the badge says it; a note under every skipped step is noise
-        tail = f" · {self.attempts} attempts" if self.attempts > 1 else ""
+        if self.items:  # a foreach step's attempts add up over its items
+            tail = f" · {self.items} item{'s' if self.items != 1 else ''}"
+            if self.attempts > self.items:
+                tail += f", {self.attempts} attempts"
+        else:
+            tail = f" · {self.attempts} attempts" if self.attempts > 1 else ""
         return f"{format_ms(self.duration_ms)}{tail}"
 
 
@@ -147,6 +155,8 @@ def apply_event(record: RunRecord, event: Any) -> str | None:
         view = record.steps.setdefault(event.step, StepView())
         view.state = "running"
         view.attempt = event.attempt
+        if event.index is not None and event.attempt == 1:
+            view.items += 1
         return event.step
     if isinstance(event, StepRetrying):
         view = record.steps.setdefault(event.step, StepView())

@@ -262,3 +262,13 @@ def test_run_is_refused_while_the_workflow_has_problems(qtbot, open_ui):
     assert "Cannot run: the workflow has 1 problem" in ui.last_message
     assert "(step check)" in ui.last_message
     assert not ui.controller.busy
+
+
+def test_a_foreach_step_notes_its_items(qtbot, open_ui):
+    ui = open_ui(WORKFLOWS / "policy_review.yaml")
+    assert ui.toolbar.select_environment("mock")
+    rec = wait_run(qtbot, ui, ui.run())
+    assert rec.result.status == "succeeded"
+    view = rec.steps["review"]
+    assert view.items == 6 == len(rec.result.steps["review"].output)
+    assert ui.presenter.note("review").endswith("· 6 items")
