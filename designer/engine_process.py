@@ -1,10 +1,13 @@
 """EngineProcess: the designer's side of an engine worker process (engine.worker).
 
-The worker is started with `python -m engine.worker` on one end of a socket pair. A reader
-thread here blocks on the socket (holding no GIL while it waits) and hands each message's raw
-bytes to `on_message`; decoding them is left to the GUI thread, within its time budget.
-`on_message(None)` says the worker is gone (it ended or crashed); the next `send` starts a new
-one.
+The designer listens on a loopback port with a fresh random key and starts
+`python -m engine.worker --connect 127.0.0.1:PORT` (the key goes in its environment); the
+worker connects back and both sides prove they hold the key. Sockets and a reader thread work
+the same on Linux, macOS and Windows. The reader thread accepts the worker, then blocks on the
+connection (holding no GIL while it waits) and hands each message's raw bytes to `on_message`;
+decoding is left to the GUI thread, within its time budget. Messages sent before the worker has
+connected wait and go out in order once it has. `on_message(None)` says the worker is gone (it
+ended or crashed, or never connected); the next `send` starts a new one.
 
 A window that closes with an idle worker leaves it as the spare, and the next window takes it
 (`take_spare`): opening another window, or the next test, then finds a worker ready.
@@ -15,14 +18,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import socket
+import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any
+
+from engine.worker import KEY_VARIABLE
 
 __all__ = ["EngineProcess"]
 
@@ -44,6 +49,7 @@ class EngineProcess:
         self.owner: object = on_message  # whoever may release it (see `release`)
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
+        self._pending: list[Any] = []  # sent before the worker connected
         self._reader: threading.Thread | None = None
         self._lock = threading.Lock()
         self._job_running = False
@@ -82,31 +88,39 @@ class EngineProcess:
         with self._lock:
             if self.running:
                 return
-            self._close_locked()
-            mine, theirs = socket.socketpair()
+            old = self._detach_locked()  # a worker that ended: its reader is done or ending
+            key = secrets.token_bytes(32)
+            listener = Listener(("127.0.0.1", 0), authkey=key)
+            host, port = listener.address
             env = dict(os.environ)
+            env[KEY_VARIABLE] = key.hex()
             # the worker imports the same engine as this process, installed or not
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
             try:
-                self._proc = subprocess.Popen(
-                    [sys.executable, "-m", "engine.worker", "--fd", str(theirs.fileno())],
-                    pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
-                    cwd=str(_ROOT))
-            finally:
-                theirs.close()
-            conn = Connection(mine.detach())
-            self._conn = conn
-            self._reader = threading.Thread(target=self._read, args=(conn,),
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "engine.worker", "--connect", f"{host}:{port}"],
+                    env=env, stdin=subprocess.DEVNULL, cwd=str(_ROOT))
+            except OSError:
+                listener.close()
+                raise
+            self._proc = proc
+            self._reader = threading.Thread(target=self._serve, args=(listener, proc),
                                             name="switchboard-engine-reader", daemon=True)
             self._reader.start()
+            # a worker that ends before it connects must not leave the reader in accept()
+            threading.Thread(target=self._unblock_when_gone, args=(proc, listener.address),
+                             name="switchboard-engine-watch", daemon=True).start()
+        self._finish(*old)
 
     def send(self, message: Any) -> None:
         """Send a message (a JobRequest, "cancel"), starting the worker if it is not running."""
         self.start()
         with self._lock:
-            assert self._conn is not None
-            self._conn.send(message)
+            if self._conn is None:
+                self._pending.append(message)
+            else:
+                self._conn.send(message)
             if not isinstance(message, str):
                 self._job_running = True
 
@@ -120,38 +134,79 @@ class EngineProcess:
             if conn is not None and proc.poll() is None:
                 with contextlib.suppress(OSError, ValueError):
                     conn.send("quit")
-            for end in (None, proc.terminate, proc.kill):
-                if end is not None:
-                    end()
-                try:
-                    proc.wait(timeout if end is None else 1.0)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            self._close_locked()
+            elif proc.poll() is None:
+                timeout = 0.0  # not even connected yet: nothing to finish
+        # waited for outside the lock: the reader thread takes it when the worker connects
+        for end in (None, proc.terminate, proc.kill):
+            if end is not None:
+                end()
+            try:
+                proc.wait(timeout if end is None else 1.0)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        with self._lock:
+            detached = self._detach_locked() if self._proc is proc else (None, None)
+        self._finish(*detached)
 
-    def _close_locked(self) -> None:
-        # the worker has ended: its reader sees the end of the stream, then the socket closes
+    def _detach_locked(self) -> tuple[threading.Thread | None, Connection | None]:
         reader, conn = self._reader, self._conn
+        self._conn = self._reader = None
+        self._proc = None
+        self._pending = []
+        return reader, conn
+
+    @staticmethod
+    def _finish(reader: threading.Thread | None, conn: Connection | None) -> None:
+        # the worker has ended: its reader sees the end of the stream, then the socket closes
         if reader is not None and reader is not threading.current_thread():
-            reader.join(1.0)
+            reader.join(2.0)
         if conn is not None:
             with contextlib.suppress(OSError):
                 conn.close()
-        self._conn = self._reader = None
-        self._proc = None
 
-    def _read(self, conn: Connection) -> None:
+    def _serve(self, listener: Listener, proc: subprocess.Popen[bytes]) -> None:
+        """The reader thread: accept the worker, send what waited, then read until the end."""
+        conn: Connection | None = None
         try:
-            while True:
-                data = conn.recv_bytes()
-                if data[:1] == b"O":
-                    self._job_running = False
-                self.on_message(data)
-        except (EOFError, OSError):
-            pass
-        self._job_running = False
-        self.on_message(None)
+            conn = listener.accept()
+        except (OSError, EOFError, Exception):  # noqa: BLE001 - a wrong key, a closed socket
+            conn = None
+        finally:
+            listener.close()
+        if conn is not None:
+            with self._lock:
+                if self._proc is not proc or proc.poll() is not None:
+                    conn.close()  # stopped (or replaced) while it was connecting
+                    conn = None
+                else:
+                    try:
+                        for message in self._pending:
+                            conn.send(message)
+                    except (OSError, ValueError):
+                        conn = None
+                    else:
+                        self._conn = conn
+                    self._pending = []
+        if conn is not None:
+            try:
+                while True:
+                    data = conn.recv_bytes()
+                    if data[:1] == b"O":
+                        self._job_running = False
+                    self.on_message(data)
+            except (EOFError, OSError):
+                pass
+        if self._proc is proc or self._proc is None:  # not a worker since replaced
+            self._job_running = False
+            self.on_message(None)
+
+    def _unblock_when_gone(self, proc: subprocess.Popen[bytes], address: Any) -> None:
+        proc.wait()
+        if self._conn is None:
+            # knock with a wrong key: accept() fails, and the reader reports the worker gone
+            with contextlib.suppress(Exception):
+                Client(address, authkey=b"-").close()
 
 
 @atexit.register

@@ -1,5 +1,7 @@
 """An engine process: runs jobs (a run, an emitted event, a tests file) sent over a connection
-and streams their events back. `python -m engine.worker --fd N` serves the socket `N`.
+and streams their events back. `python -m engine.worker --connect HOST:PORT` connects to the
+designer's loopback listener (authenticated with the key in $SWITCHBOARD_WORKER_KEY) and serves
+it; the same on Linux, macOS and Windows.
 
 Why a process: a GUI and an engine in one Python process share one GIL, and a mocked run that
 never waits takes it from the GUI thread for hundreds of milliseconds at a time (measured with
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import pickle
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from multiprocessing.connection import AuthenticationError, Client, Connection
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +37,10 @@ from engine.errors import LoadError, SwitchboardError
 from engine.events import RunResult
 from engine.model import CallStep, Workflow, resolve_call
 
-__all__ = ["JobRequest", "JobShape", "JobOutcome", "serve", "max_attempts", "main",
-           "untitled_path"]
+__all__ = ["JobRequest", "JobShape", "JobOutcome", "serve", "connect", "max_attempts", "main",
+           "untitled_path", "KEY_VARIABLE"]
+
+KEY_VARIABLE = "SWITCHBOARD_WORKER_KEY"
 
 BATCH_EVENTS = 64
 BATCH_SECONDS = 0.010
@@ -139,12 +145,19 @@ class _Worker:
 
     # --- messages in --------------------------------------------------------------------
 
-    def on_readable(self) -> None:
+    def read_forever(self) -> None:
+        """The reader thread: every message goes to the loop; the end of the stream quits.
+        (A thread, not `loop.add_reader`: the default loop on Windows has no add_reader.)"""
         try:
-            while self.conn.poll():
-                self.handle(self.conn.recv())
+            while True:
+                msg = self.conn.recv()
+                self.loop.call_soon_threadsafe(self.handle, msg)
         except (EOFError, OSError):
-            self.quit()  # the designer went away: so do we
+            pass  # the designer went away: so do we
+        except RuntimeError:
+            return  # the loop has closed
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.quit)
 
     def handle(self, msg: Any) -> None:
         if msg == "quit":
@@ -301,26 +314,40 @@ async def _warm_up() -> None:
 async def serve(conn: Connection, warm_up: bool = True) -> None:
     """Serve jobs from `conn` until "quit" or the other end closes."""
     worker = _Worker(conn)
-    loop = worker.loop
-    loop.add_reader(conn.fileno(), worker.on_readable)
+    reader = threading.Thread(target=worker.read_forever, name="engine-worker-reader",
+                              daemon=True)
+    reader.start()
+    warming = asyncio.ensure_future(_warm_up()) if warm_up else None
     try:
-        if warm_up and not conn.poll():  # a job already waiting warms up by itself
-            await _warm_up()
-        worker.on_readable()  # anything sent while warming up
         await worker.closed
         if worker.task is not None:
             await asyncio.gather(worker.task, return_exceptions=True)
     finally:
-        loop.remove_reader(conn.fileno())
+        if warming is not None and not warming.done():
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
+
+
+def connect(address: str, authkey: bytes) -> Connection:
+    """Connect to the designer's listener at `host:port`, proving we hold its key."""
+    host, _, port = address.rpartition(":")
+    return Client((host, int(port)), authkey=authkey)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.worker",
-                                     description="Run engine jobs sent over a socket.")
-    parser.add_argument("--fd", type=int, required=True, help="the connected socket's fd")
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.worker",
+        description="Run engine jobs for the process listening at ADDRESS (host:port); the "
+                    f"connection's key is read in hex from ${KEY_VARIABLE}.")
+    parser.add_argument("--connect", metavar="ADDRESS", required=True)
     parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args(argv)
-    conn = Connection(args.fd)
+    key = os.environ.pop(KEY_VARIABLE, "")
+    try:
+        conn = connect(args.connect, bytes.fromhex(key))
+    except (OSError, ValueError, AuthenticationError) as e:
+        print(f"engine worker: cannot connect to {args.connect}: {e}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(serve(conn, warm_up=not args.no_warm_up))
     except KeyboardInterrupt:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import secrets
 import socket
 import subprocess
 import sys
 import threading
-from multiprocessing.connection import Connection
+from multiprocessing.connection import AuthenticationError, Connection, Listener
 from pathlib import Path
 from typing import Any
 
@@ -165,26 +166,41 @@ def test_the_worker_ends_when_the_other_side_goes_away():
         asyncio.run(asyncio.wait_for(serve(conn, warm_up=False), 10))
 
 
-def test_python_m_engine_worker_serves_a_socket():
-    a, b = socket.socketpair()
-    proc = subprocess.Popen([sys.executable, "-m", "engine.worker", "--fd", str(b.fileno())],
-                            pass_fds=(b.fileno(),), cwd=ROOT)
-    b.close()
-    conn = Connection(a.detach())
-    try:
-        conn.send(_run_request())
-        while True:
-            data = conn.recv_bytes()
-            if data[:1] == b"O":
-                break
-        # the request's classes are the module's, not a `__main__` copy: the job ran
-        assert pickle.loads(data[1:]).payload.status == "succeeded"
-        conn.send("quit")
-        assert proc.wait(20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        conn.close()
+def _start_worker(key_for_worker: bytes, listener: Listener) -> subprocess.Popen[bytes]:
+    host, port = listener.address
+    env = dict(os.environ, SWITCHBOARD_WORKER_KEY=key_for_worker.hex())
+    return subprocess.Popen([sys.executable, "-m", "engine.worker", "--connect",
+                             f"{host}:{port}", "--no-warm-up"], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE)
+
+
+def test_python_m_engine_worker_connects_back_and_serves():
+    key = secrets.token_bytes(32)
+    with Listener(("127.0.0.1", 0), authkey=key) as listener:
+        proc = _start_worker(key, listener)
+        try:
+            with listener.accept() as conn:
+                conn.send(_run_request())
+                while True:
+                    data = conn.recv_bytes()
+                    if data[:1] == b"O":
+                        break
+                # the request's classes are the module's, not a `__main__` copy: the job ran
+                assert pickle.loads(data[1:]).payload.status == "succeeded"
+                conn.send("quit")
+                assert proc.wait(20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_a_worker_without_the_key_is_refused_and_says_so():
+    with Listener(("127.0.0.1", 0), authkey=secrets.token_bytes(32)) as listener:
+        proc = _start_worker(secrets.token_bytes(32), listener)
+        with pytest.raises(AuthenticationError):
+            listener.accept()
+        assert proc.wait(20) == 2
+        assert b"cannot connect" in proc.stderr.read()
 
 
 @pytest.mark.parametrize("event", [
