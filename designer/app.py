@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -25,7 +28,7 @@ from engine.errors import LoadError
 from engine.files import open_workflow
 
 __all__ = ["build_parser", "main", "make_app", "take_screenshot", "run_window", "RunOptions",
-           "ORGANIZATION", "APPLICATION"]
+           "display_problem", "ORGANIZATION", "APPLICATION"]
 
 ORGANIZATION = "Switchboard"
 APPLICATION = "Switchboard Designer"
@@ -154,6 +157,75 @@ def _start_run(window: MainWindow, options: RunOptions) -> None:
         window.statusBar().showMessage(f"Cannot run: {e}", 15000)
 
 
+def display_problem(screenshot: bool) -> str | None:
+    """Why no window could be shown here (before Qt aborts the process saying less), or None.
+
+    A screenshot needs no screen: without one it is taken offscreen."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return None  # the platform was chosen, or Windows/macOS always have one
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        if screenshot:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+            return None
+        return ("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+                "Run it in a desktop session (or over ssh -X, or under xvfb-run); for a picture "
+                "without a screen add --screenshot out.png")
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    missing = _missing_x11_library()
+    if missing is not None:
+        return (f"Qt cannot open windows on X11 here: {missing}. Install the X11 libraries Qt "
+                f"needs (Debian/Ubuntu: sudo apt install {' '.join(X11_PACKAGES)}; Fedora: "
+                "sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms "
+                "xcb-util-image xcb-util-renderutil libxkbcommon-x11)")
+    if not _x_display_answers():
+        return (f"cannot connect to the X display {os.environ.get('DISPLAY')!r}: is the X "
+                "server running, and may this user use it (xhost, XAUTHORITY)?")
+    return None
+
+
+X11_PACKAGES = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0",
+                "libxcb-render-util0", "libxkbcommon-x11-0", "libxcb-xinerama0")
+
+
+def _missing_x11_library() -> str | None:
+    """What keeps Qt's X11 platform plugin from loading (Qt itself blames libxcb-cursor0
+    whatever is missing), or None."""
+    if ctypes.util.find_library("xcb-cursor") is None:
+        return "libxcb-cursor.so.0 is not installed"
+    from PySide6.QtCore import QLibraryInfo
+
+    plugin = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms" \
+        / "libqxcb.so"
+    if not plugin.exists():
+        return None
+    try:
+        ctypes.CDLL(str(plugin))  # loads what the plugin links to, as Qt would
+    except OSError as e:
+        return str(e)  # "libxcb-icccm.so.4: cannot open shared object file: …"
+    return None
+
+
+def _x_display_answers() -> bool:
+    """Whether the X server named by DISPLAY accepts a connection (asked through libxcb, which
+    Qt's X11 support loads anyway); True when that cannot be asked."""
+    name = ctypes.util.find_library("xcb")
+    if name is None:
+        return True
+    try:
+        xcb = ctypes.CDLL(name)
+        xcb.xcb_connect.restype = ctypes.c_void_p
+        xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+        xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+        xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+        conn = xcb.xcb_connect(None, None)
+        failed = xcb.xcb_connection_has_error(conn)
+        xcb.xcb_disconnect(conn)
+    except (OSError, AttributeError):
+        return True
+    return not failed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -162,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--env and --scenario go with --run")
     if args.run and not args.file:
         parser.error("--run needs a workflow FILE to run")
+    problem = display_problem(bool(args.screenshot))
+    if problem is not None:
+        print(f"switchboard design: {problem}", file=sys.stderr)
+        return 2
     if args.screenshot:
         return take_screenshot(args.file, args.screenshot, args.theme or "light", run)
 

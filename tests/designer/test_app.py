@@ -90,3 +90,50 @@ def test_main_runs_the_window_on_qasync_until_it_closes(qapp, isolated_settings)
     assert settings.recent_files() == [str(WORKFLOWS / "policy_change.yaml")]
     assert settings.window_geometry() is not None
     assert (isolated_settings / "cfg").is_dir()
+
+
+def _no_display(monkeypatch):
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(design_app.sys, "platform", "linux")
+
+
+def test_without_a_display_the_designer_says_so_instead_of_aborting(monkeypatch):
+    _no_display(monkeypatch)
+    problem = design_app.display_problem(screenshot=False)
+    assert problem is not None and "no display" in problem and "--screenshot" in problem
+
+
+def test_a_screenshot_needs_no_display(monkeypatch):
+    _no_display(monkeypatch)
+    assert design_app.display_problem(screenshot=True) is None
+    assert design_app.os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_an_x_display_that_does_not_answer_is_named(monkeypatch):
+    _no_display(monkeypatch)
+    monkeypatch.setenv("DISPLAY", ":4321")  # no X server there
+    problem = design_app.display_problem(screenshot=False)
+    assert problem is not None
+    # with Qt's X11 libraries installed the display is tried; without, the missing one is named
+    assert "cannot connect to the X display ':4321'" in problem or ".so" in problem
+
+
+def test_a_chosen_qt_platform_is_left_alone(monkeypatch):
+    _no_display(monkeypatch)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert design_app.display_problem(screenshot=False) is None
+
+
+def test_switchboard_design_without_a_display_exits_2_with_the_reason(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "design",
+                           str(WORKFLOWS / "policy_change.yaml")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "no display to open a window on" in proc.stderr
