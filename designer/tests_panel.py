@@ -122,6 +122,11 @@ class TestsPanel(QWidget):
         self.open_button.setEnabled(any(c.result is not None for c in result.cases))
         self.set_running(False)
         self.summary.setText(text)
+        # wide enough for the case names (their differences may run on: those can scroll)
+        metrics = self.tree.fontMetrics()
+        names = [self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())]
+        widest = max((metrics.horizontalAdvance(n) for n in names), default=0) + 48
+        self.tree.setColumnWidth(0, max(360, min(widest, self.tree.viewport().width() - 80)))
 
     def case_item(self, name: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
