@@ -2,8 +2,8 @@
 
 The designer listens on a loopback port with a fresh random key and starts
 `python -m engine.worker --connect 127.0.0.1:PORT` (the key goes in its environment); the
-worker connects back and both sides prove they hold the key. Sockets and a reader thread work
-the same on Linux, macOS and Windows. The reader thread accepts the worker, then blocks on the
+worker connects back and both sides prove they hold the key (loopback sockets and threads, none
+of it POSIX-only; tested on Linux). The reader thread accepts the worker, then blocks on the
 connection (holding no GIL while it waits) and hands each message's raw bytes to `on_message`;
 decoding is left to the GUI thread, within its time budget. Messages sent before the worker has
 connected wait and go out in order once it has. `on_message(None)` says the worker is gone (it

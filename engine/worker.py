@@ -1,7 +1,8 @@
 """An engine process: runs jobs (a run, an emitted event, a tests file) sent over a connection
 and streams their events back. `python -m engine.worker --connect HOST:PORT` connects to the
 designer's loopback listener (authenticated with the key in $SWITCHBOARD_WORKER_KEY) and serves
-it; the same on Linux, macOS and Windows.
+it. Nothing in it is POSIX-only (no fd passing, no add_reader), so it can serve on Windows too;
+it is tested on Linux.
 
 Why a process: a GUI and an engine in one Python process share one GIL, and a mocked run that
 never waits takes it from the GUI thread for hundreds of milliseconds at a time (measured with
