@@ -91,7 +91,7 @@ async def threaded_run(ui: object, ticks: Ticks) -> tuple[float, int, float, str
     t0 = time.perf_counter()
     run_id = ui.run()  # type: ignore[attr-defined]
     assert run_id is not None, ui.last_message  # type: ignore[attr-defined]
-    while controller.busy or controller._queue:
+    while controller.busy or controller._queue or controller._items:
         await asyncio.sleep(0.005)
     wall = time.perf_counter() - t0
     gap, n = ticks.stop()
