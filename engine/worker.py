@@ -114,8 +114,11 @@ class _Outbox:
         self._loop = loop
         self._items: list[Any] = []
         self._timer: asyncio.TimerHandle | None = None
+        self.broken = False  # the other end is gone: what is left to say goes nowhere
 
     def add(self, item: Any) -> None:
+        if self.broken:
+            return
         self._items.append(item)
         if len(self._items) >= BATCH_EVENTS:
             self.flush()
@@ -128,11 +131,22 @@ class _Outbox:
             self._timer = None
         if self._items:
             items, self._items = self._items, []
-            self._conn.send_bytes(b"E" + pickle.dumps(items, pickle.HIGHEST_PROTOCOL))
+            self._send(b"E" + pickle.dumps(items, pickle.HIGHEST_PROTOCOL))
 
     def end(self, outcome: JobOutcome) -> None:
         self.flush()
-        self._conn.send_bytes(b"O" + pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
+        self._send(b"O" + pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
+
+    def _send(self, data: bytes) -> None:
+        # called from the engine's sinks too: a designer that went away must not break a run
+        # (it is being cancelled anyway)
+        if self.broken:
+            return
+        try:
+            self._conn.send_bytes(data)
+        except (OSError, ValueError):
+            self.broken = True
+            self._items = []
 
 
 class _Worker:

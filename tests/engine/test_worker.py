@@ -212,3 +212,22 @@ def test_a_worker_without_the_key_is_refused_and_says_so():
 ])
 def test_events_pickle_to_equal_events(event):
     assert pickle.loads(pickle.dumps(event, pickle.HIGHEST_PROTOCOL)) == event
+
+
+def test_the_worker_ends_when_the_designer_goes_away_mid_run(tmp_path):
+    flow = tmp_path / "long.yaml"
+    flow.write_text("version: 1\nname: long\nsteps:\n  - id: tick\n    notify: {message: go}\n"
+                    "  - wait: 1h\n")
+    wf = load_workflow(flow)
+    a, b = socket.socketpair()
+    designer, worker_end = Connection(a.detach()), Connection(b.detach())
+    designer.send(JobRequest("run", workflow=pickle.dumps(wf), path=flow, run_id="r-3"))
+
+    async def main() -> None:
+        served = asyncio.ensure_future(serve(worker_end, warm_up=False))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, designer.recv_bytes)  # the run is under way
+        designer.close()  # the designer is gone
+        await asyncio.wait_for(served, 10)
+
+    asyncio.run(main())
