@@ -30,7 +30,8 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from multiprocessing.connection import AuthenticationError, Client, Connection
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
 

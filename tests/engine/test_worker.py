@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import threading
-from multiprocessing.connection import AuthenticationError, Connection, Listener
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 from typing import Any
 
