@@ -111,7 +111,8 @@ def test_validate_bad_inputs_end_to_end(tmp_path: Path) -> None:
         "dup.yaml": ("version: 1\nname: w\nname: v\nsteps: []\n", ":3:1: error: duplicate key"),
         "tag.yaml": ("version: 1\nname: !!python/object/apply:os.system [ls]\nsteps: []\n",
                      ":2:7: error: the tag '!!python/object/apply:os.system' is not allowed"),
-        "cycle.yaml": ("version: 1\nname: w\nsteps:\n  - {id: a, service: S, action: a, after: [b]}\n"
+        "cycle.yaml": ("version: 1\nname: w\nsteps:\n"
+                       "  - {id: a, service: S, action: a, after: [b]}\n"
                        "  - {id: b, service: S, action: b}\n", ":4:43: error: steps[0].after: "
                        "steps form a cycle"),
         "expr.yaml": ("version: 1\nname: w\nsteps:\n  - {service: S, action: a, if: '${ a b }'}\n",

@@ -147,7 +147,8 @@ def test_tests_file_cross_checks(tmp_path: Path) -> None:
     (tmp_path / "w.mocks.yaml").write_text((EXAMPLES / "policy_change.mocks.yaml").read_text())
     t = tmp_path / "w.tests.yaml"
     t.write_text("version: 1\nworkflow: w.yaml\nmocks: w.mocks.yaml\ncases:\n"
-                 "  - name: x\n    scenario: nope\n    expect: {status: failed, steps: {zz: failed}}\n")
+                 "  - name: x\n    scenario: nope\n"
+                 "    expect: {status: failed, steps: {zz: failed}}\n")
     out = "\n".join(msgs(check_file(t)))
     assert "the scenario 'nope' is not in w.mocks.yaml" in out
     assert "expect.steps names 'zz', which is not a step of w.yaml" in out

@@ -176,9 +176,11 @@ expr = st.sampled_from(["${ input.x }", "${ input.a == 'b' }", "Policy ${ input.
                         "${ length(input.items) > `0` }", "${ run.id }"])
 retry = st.builds(Retry, attempts=st.none() | st.integers(1, 9), delay=st.none() | duration,
                   backoff=st.none() | st.sampled_from([1, 2, 1.5]),
-                  max_delay=st.none() | duration, jitter=st.none() | st.sampled_from(["full", "none"]),
-                  on=st.none() | st.lists(st.sampled_from(["connection", "timeout", "5xx", 429, 503]),
-                                          max_size=3, unique=True))
+                  max_delay=st.none() | duration,
+                  jitter=st.none() | st.sampled_from(["full", "none"]),
+                  on=st.none() | st.lists(
+                      st.sampled_from(["connection", "timeout", "5xx", 429, 503]),
+                      max_size=3, unique=True))
 
 
 @st.composite
@@ -232,7 +234,8 @@ def workflows(draw: st.DrawFn) -> Workflow:
         out.append(s)
     return Workflow(
         name=draw(ident), description=draw(st.none() | text_value.filter(bool)),
-        trigger=draw(st.lists(ident, max_size=2)), input=draw(st.none() | st.just({"type": "object"})),
+        trigger=draw(st.lists(ident, max_size=2)),
+        input=draw(st.none() | st.just({"type": "object"})),
         timeout=draw(st.none() | duration),
         defaults=CallDefaults(timeout=draw(st.none() | duration), retry=draw(st.none() | retry)),
         steps=out, output=draw(st.none() | json_value),
