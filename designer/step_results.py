@@ -140,6 +140,7 @@ class StepResultsWidget(QWidget):
         assert record is not None
         where = f"run {record.run_id[:8]}" + (f" · {record.env}" if record.env else "")
         self.header.setText(f"<b>{step_id}</b> — {view.state} ({where})")
+        self.header.setToolTip(f"{step_id} — {view.state} ({where})")  # the line may be cut
         self.attempts.setVisible(bool(view.calls))
         self.attempts.blockSignals(True)
         for k, call in enumerate(view.calls):
