@@ -169,9 +169,9 @@ class RunController(QObject):
         try:
             self.process.send(request)
         except (OSError, ValueError, pickle.PicklingError) as e:
-            self._queue.append(b"O" + pickle.dumps(JobOutcome(
+            # as if the worker had answered: the job future completes and the outcome shows
+            self._received(b"O" + pickle.dumps(JobOutcome(
                 "error", message=f"the run could not start: the engine process: {e}")))
-            self._tick()
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self.busy:

@@ -191,3 +191,19 @@ def test_a_closed_windows_idle_engine_process_serves_the_next_window(qtbot, open
     assert EngineProcess._spare is None and process.running
     rec = wait_run(qtbot, second, second.run())
     assert rec.result.status == "succeeded"
+
+
+def test_an_engine_process_that_cannot_start_ends_the_run_with_the_reason(qtbot, open_ui,
+                                                                            monkeypatch):
+    ui = open_ui(WORKFLOWS / "policy_change.yaml")
+
+    def refuse(_message):
+        raise OSError("[Errno 24] Too many open files")
+
+    monkeypatch.setattr(ui.controller.process, "send", refuse)
+    ui.run()
+    assert ui.controller.job_future.done()  # nobody waiting on it (--run --screenshot) hangs
+    wait_run(qtbot, ui, timeout=5000)
+    assert ui.controller.last_outcome.kind == "error"
+    assert "could not start" in ui.last_message and "Too many open files" in ui.last_message
+    assert ui.toolbar.run_action.isEnabled()
