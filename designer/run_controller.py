@@ -212,41 +212,35 @@ class RunController(QObject):
         return items.popleft()
 
     def flush(self, budget: float | None = None) -> None:
-        """Turn queued events into records, lines and signals; within `budget` seconds if set."""
+        """Turn queued events into records, lines and signals; within `budget` seconds if set.
+        A new run gets a tick to itself: showing it is a frame's work."""
         deadline = time.perf_counter() + budget if budget is not None else None
         lines: list[LogLine] = []
         changed: dict[str, dict[str, None]] = {}
         n = 0
         while (item := self._next_item()) is not None:
-            if isinstance(item, JobOutcome):
-                self._publish(lines, changed)
-                lines, changed = [], {}
-                self._outcome(item)
+            if isinstance(item, JobShape):
+                self._shape = item
                 continue
-            if item is _GONE:
-                if self.busy:  # the worker died mid-job (killed, out of memory, a crash)
-                    self._publish(lines, changed)
-                    lines, changed = [], {}
+            if isinstance(item, JobOutcome) or item is _GONE:
+                lines, changed = self._publish(lines, changed)
+                if isinstance(item, JobOutcome):
+                    self._outcome(item)
+                elif self.busy:  # the worker died mid-job (killed, out of memory, a crash)
                     self._outcome(JobOutcome("error", message=(
                         "the engine process stopped unexpectedly; the next run starts a new "
                         "one")))
                 continue
-            if isinstance(item, JobShape):
-                self._shape = item
-                continue
-            if (isinstance(item, RunStarted) and item.run_id not in self.records
-                    and n and deadline is not None):
-                self._items.appendleft(item)  # a new run gets a tick to itself
-                break
             rec = self.records.get(item.run_id)
-            if rec is None:
+            new_run = rec is None
+            if new_run:
                 if not isinstance(item, RunStarted):
                     continue  # a run we were not told about (dropped record): nothing to show
+                if n and deadline is not None:
+                    self._items.appendleft(item)  # its own tick
+                    break
                 rec = self._new_record(item)
                 self.run_started.emit(rec)
-                if deadline is not None:
-                    deadline = 0.0  # showing a new run is a frame's work: the rest can wait
-                    n = 15  # so the check below ends this tick after this event
             line = event_line(item, rec.workflow)
             if line is not None:
                 lines.append(line)
@@ -254,23 +248,26 @@ class RunController(QObject):
             if sid is not None:
                 changed.setdefault(rec.run_id, {})[sid] = None
             if isinstance(item, RunFinished):
-                self._publish(lines, changed)
-                lines, changed = [], {}
+                lines, changed = self._publish(lines, changed)
                 self.run_finished.emit(rec)
             n += 1
-            if deadline is not None and n % 16 == 0 and time.perf_counter() > deadline:
+            if deadline is not None and (new_run or (n % 16 == 0
+                                                     and time.perf_counter() > deadline)):
                 break
         self._publish(lines, changed)
         if not self.busy and not self._queue and not self._items:
             self._timer.stop()
 
-    def _publish(self, lines: list[LogLine], changed: dict[str, dict[str, None]]) -> None:
+    def _publish(self, lines: list[LogLine], changed: dict[str, dict[str, None]]
+                 ) -> tuple[list[LogLine], dict[str, dict[str, None]]]:
+        """Emit what has gathered; returns fresh (empty) collections to gather into."""
         for run_id, ids in changed.items():
             rec = self.records.get(run_id)
             if rec is not None:
                 self.steps_changed.emit(rec, list(ids))
         if lines:
             self.log_appended.emit(lines)
+        return [], {}
 
     def _new_record(self, ev: RunStarted) -> RunRecord:
         spec = self._specs.pop(ev.run_id, None)
