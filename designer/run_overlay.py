@@ -128,18 +128,17 @@ class RunStatesPresenter(QObject):
 
     def show(self, record: RunRecord) -> None:
         """Show `record`'s states (replacing whatever was shown)."""
-        states = record.states()
-        if self.shown is not None and set(states) != set(self.view.canvas.nodes):
-            self.clear()  # only when the new states do not cover every node anyway
-        elif self._item is not None and isValid(self._item):
-            self._item.clear()
         self.shown = record
+        # every node gets a state, none where the record has none: nothing is cleared first
+        # only to be set again (2,000 nodes repainted twice at the start of a run)
+        states: dict[str, str | None] = dict.fromkeys(self.view.canvas.nodes)
+        states.update(record.states())
         self.view.set_step_states(states)
         item = self._notes_item()
+        item.clear()
         item.refit()
-        # the notes were cleared above: only steps with something to say need one
         item.set_notes({sid: (text, view.state) for sid, view in record.steps.items()
-                        if view.state != "pending" and (text := view.note())})
+                        if (text := view.note())})
 
     def update(self, record: RunRecord, ids: Iterable[str]) -> None:
         """Steps of `record` changed: refresh their badges and notes if it is the one shown."""

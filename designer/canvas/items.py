@@ -19,7 +19,7 @@ from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W, PORT_R
 from engine.durations import format_duration
 from engine.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
 
-__all__ = ["NodeItem", "PortItem", "EdgeItem", "step_detail", "edge_flow"]
+__all__ = ["NodeItem", "PortItem", "EdgeItem", "step_detail"]
 
 _PAD = 10.0  # room around the body for ports, badges and the selection outline
 _ELIDE = Qt.TextElideMode.ElideRight
@@ -106,14 +106,19 @@ class NodeItem(QGraphicsItem):
             self.problems = messages
             self.update()
 
-    def set_state(self, state: str | None) -> None:
-        if state != self.state:
-            self.state = state
+    def set_state(self, state: str | None, repaint: bool = True) -> bool:
+        """Set the run state; whether it changed. `repaint=False` when the item paints nothing
+        now (the zoomed-out overview draws it): asking for a repaint would only cost."""
+        if state == self.state:
+            return False
+        self.state = state
+        if repaint:
             self.update()
             for e in self.edges_in:  # an edge shows whether the run went along it
                 e.update()
             for e in self.edges_out:
                 e.update()
+        return True
 
     def tooltip_text(self) -> str:
         """What the canvas shows on hover (built on demand: setToolTip on thousands of

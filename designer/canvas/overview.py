@@ -72,45 +72,22 @@ class Overview:
 
     def _build(self, nodes: list[NodeItem], edges: list[EdgeItem],
                selected_items: list[object]) -> None:
-        # inlined `_put_box`/`_put_line`: this runs over every item at the first frame of a
-        # run, so its cost is a stall the user feels (6 ms vs 13 ms for 2,000 steps)
         chosen = {id(i) for i in selected_items}
-        state_colors, kind_colors = style.STATE_COLORS, style.KIND_COLORS
-        boxes: dict[str, tuple[QColor, dict[int, QRectF]]] = {}
-        lines: dict[str, tuple[QColor, dict[int, QLineF]]] = {}
-        box_key: dict[int, str] = {}
-        line_key: dict[int, str] = {}
+        self._boxes, self._lines, self._box_key, self._line_key = {}, {}, {}, {}
         selected: list[QRectF] = []
         flags: list[QRectF] = []
         for n in nodes:
-            state = n.state
-            key = state if state in state_colors else n.kind
-            group = boxes.get(key)
-            if group is None:
-                color = state_colors.get(key) or kind_colors.get(key, style.EDGE)
-                group = boxes[key] = (color, {})
-            i = id(n)
-            group[1][i] = n.box
-            box_key[i] = key
-            if i in chosen:
+            self._put_box(n, self._node_key(n))
+            if id(n) in chosen:
                 selected.append(n.box)
             if n.problems:
                 flags.append(QRectF(n.x0 + NODE_W - 48, n.y0, 48, 32))
         selected_lines: list[QLineF] = []
         for e in edges:
-            i = id(e)
-            if i in chosen:
+            if id(e) in chosen:
                 selected_lines.append(e.line)
-                continue
-            dst = e.dst.state
-            flow = edge_flow(e.src.state, dst) if dst is not None else None
-            key = (dst or "") if flow == "taken" else "skipped" if flow == "skipped" else ""
-            group2 = lines.get(key)
-            if group2 is None:
-                group2 = lines[key] = (state_colors.get(key, style.EDGE), {})
-            group2[1][i] = e.line
-            line_key[i] = key
-        self._boxes, self._lines, self._box_key, self._line_key = boxes, lines, box_key, line_key
+            else:
+                self._put_line(e, self._edge_key(e))
         self._selected, self._flags, self._selected_lines = selected, flags, selected_lines
         self._valid = True
 

@@ -34,7 +34,7 @@ class CanvasScene(QGraphicsScene):
         self.document = document
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
-        self._states: dict[str, str] = {}
+        self._states: dict[str, str | None] = {}
         self._overview = Overview()
         self.overview_mode = False
         self.setBackgroundBrush(style.BACKGROUND)
@@ -223,37 +223,23 @@ class CanvasScene(QGraphicsScene):
 
     # --- run states -----------------------------------------------------------------------
 
-    def set_step_states(self, states: dict[str, str]) -> None:
+    def set_step_states(self, states: dict[str, str | None]) -> None:
         self._states.update(states)
-        if self.overview_mode:
-            # items paint nothing far out: asking 2,000 of them (and their edges) to repaint
-            # only costs; the overview moves them between colour groups and repaints once
-            changed = []
-            for sid, state in states.items():
-                node = self.nodes.get(sid)
-                if node is not None and node.state != state:
-                    node.state = state
-                    changed.append(node)
-            if len(changed) > len(self.nodes) // 4:
-                self.invalidate_overview()  # one rebuild at the next paint costs less
-            elif changed:
-                self._overview.restate(changed)
-                self.update(_around(changed))  # not the whole view: a frame costs 2-3x less
+        far = self.overview_mode  # items paint nothing far out: the overview draws them
+        changed = [node for sid, state in states.items()
+                   if (node := self.nodes.get(sid)) is not None
+                   and node.set_state(state, repaint=not far)]
+        if not far or not changed:
             return
-        for sid, state in states.items():
-            node = self.nodes.get(sid)
-            if node is not None:
-                node.set_state(state)
+        if len(changed) > len(self.nodes) // 4:
+            self.invalidate_overview()  # one rebuild at the next paint costs less
+        else:
+            self._overview.restate(changed)
+            self.update(_around(changed))  # not the whole view: a frame costs 2-3x less
 
     def clear_step_states(self) -> None:
+        self.set_step_states(dict.fromkeys(self.nodes))
         self._states.clear()
-        if self.overview_mode:
-            for node in self.nodes.values():
-                node.state = None  # repainted when the view leaves overview mode
-        else:
-            for node in self.nodes.values():
-                node.set_state(None)
-        self.invalidate_overview()
 
     def helpEvent(self, event: QGraphicsSceneHelpEvent) -> None:  # noqa: N802 - Qt override
         view = event.widget().parent() if event.widget() is not None else None

@@ -248,7 +248,7 @@ class CanvasView(QGraphicsView):
 
     # --- run states -----------------------------------------------------------------------
 
-    def set_step_states(self, states: dict[str, str]) -> None:
+    def set_step_states(self, states: dict[str, str | None]) -> None:
         self.canvas.set_step_states(states)
 
     def clear_step_states(self) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from designer.canvas.items import edge_flow
+from designer.canvas.flow import edge_flow
 from designer.run_ui import RunUI
 from tests.designer.run_support import WORKFLOWS, ui_factory, wait_run, write
 
