@@ -105,7 +105,7 @@ class StepView:
         """The line shown under the node: attempts, the next delay, the duration."""
         if self.state == "running":
             if self.items:
-                return f"{self.items} item{'s' if self.items != 1 else ''} started"
+                return f"{_count(self.items, 'item')} started"
             if self.max_attempts > 1:
                 return f"attempt {max(1, self.attempt)} of {self.max_attempts}"
             return "running…"
@@ -117,12 +117,16 @@ class StepView:
         if self.state == "skipped":
             return ""  # the badge says it; a note under every skipped step is noise
         if self.items:  # a foreach step's attempts add up over its items
-            tail = f" · {self.items} item{'s' if self.items != 1 else ''}"
+            tail = f" · {_count(self.items, 'item')}"
             if self.attempts > self.items:
                 tail += f", {self.attempts} attempts"
         else:
             tail = f" · {self.attempts} attempts" if self.attempts > 1 else ""
         return f"{format_ms(self.duration_ms)}{tail}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @dataclass
