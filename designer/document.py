@@ -165,6 +165,11 @@ class WorkflowDocument(QObject):
     def problems_for(self, step_id: str) -> list[Problem]:
         return [p for p in self.problems if p.step_id == step_id]
 
+    def validate_if_pending(self) -> None:
+        """Validate now if an edit is still waiting for its check (so `problems` is current)."""
+        if self._validate_timer.isActive():
+            self.validate_now()
+
     def validate_now(self) -> None:
         """Re-run validation at once (edits schedule it after a short pause)."""
         self._validate_timer.stop()

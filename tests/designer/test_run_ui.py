@@ -272,3 +272,14 @@ def test_a_foreach_step_notes_its_items(qtbot, open_ui):
     view = rec.steps["review"]
     assert view.items == 6 == len(rec.result.steps["review"].output)
     assert ui.presenter.note("review").endswith("· 6 items")
+
+
+def test_run_right_after_an_edit_checks_that_edit_first(qtbot, open_ui):
+    ui = open_ui(POLICY)
+    ui.document.validate_now()
+    ui.document.set_step_field("check", "if_", "${ steps.check.output. }")
+    assert not ui.document.problems  # the edit's check is still waiting on its timer
+    ui.input_editor.set_text('{"policyId": "P-7"}')
+    assert ui.run() is None
+    assert "Cannot run: the workflow has 1 problem" in ui.last_message
+    assert not ui.controller.busy
