@@ -145,8 +145,8 @@ class WorkflowDocument(QObject):
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(_VALIDATE_DELAY_MS)
         self._validate_timer.timeout.connect(self.validate_now)
-        # the text last checked and its problems: checking the same text again is skipped
-        self._checked: tuple[str, list[Problem]] | None = None
+        # (file name, text) last checked, and its problems: the same check is not made twice
+        self._checked: tuple[tuple[str, str], list[Problem]] | None = None
         self._place_unpositioned()
         self._validate_timer.start()
 
@@ -174,18 +174,16 @@ class WorkflowDocument(QObject):
         """Re-run validation at once (edits schedule it after a short pause)."""
         self._validate_timer.stop()
         # Checking the text as it will be saved gives every problem a line and column in it.
-        text = self.yaml_text()
-        file = self.path or "untitled.yaml"
-        if self._checked is not None and self._checked[0] == text \
-                and all(p.file == file for p in self._checked[1]):
-            self.problems = list(self._checked[1])  # a canonical file just opened: as read
+        key = (self.path or "untitled.yaml", self.yaml_text())
+        if self._checked is not None and self._checked[0] == key:
+            self.problems = list(self._checked[1])  # e.g. a canonical file just opened
         else:
-            loaded = parse_workflow(text, file)
+            loaded = parse_workflow(key[1], key[0])
             if loaded.model is not None:
                 self.problems = list(loaded.problems)
             else:
                 self.problems = list(validate_workflow(self.workflow))
-            self._checked = (text, list(self.problems))
+            self._checked = (key, list(self.problems))
         self.problems_changed.emit()
 
     # --- edits: one undo command each -----------------------------------------------------
@@ -347,7 +345,7 @@ class WorkflowDocument(QObject):
         # a canonical file reads as it will be saved: its problems (with their lines and
         # columns) need not be found again by parsing the same text (half the time of opening
         # a 2,000-step file)
-        doc._checked = (data.decode("utf-8", "replace"), list(loaded.problems))
+        doc._checked = ((str(path), data.decode("utf-8", "replace")), list(loaded.problems))
         return doc
 
     def replace_workflow(self, workflow: Workflow, path: str | None = None) -> None:
