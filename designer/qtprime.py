@@ -14,11 +14,25 @@ from collections.abc import Iterator
 
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QGraphicsView, QStyleOptionGraphicsItem
 
-__all__ = ["prime_in_background"]
+__all__ = ["prime_first_paint", "prime_in_background"]
 
 _SLICE = 12  # classes per turn: ~5 ms
 _started = False
+_first_paint_primed = False
+
+
+def prime_first_paint(view: QGraphicsView) -> None:
+    """At once, what the first item paint would build: most of it comes the first time C++
+    hands Python a widget, the rest with the first style option. For a canvas being built, so
+    that its first frame (perhaps a run's, zoomed out, where no item paints until then) does
+    not pay it."""
+    global _first_paint_primed
+    if not _first_paint_primed:
+        _first_paint_primed = True
+        view.viewport().parentWidget()
+        QStyleOptionGraphicsItem()
 
 
 def _classes() -> Iterator[type]:

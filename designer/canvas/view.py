@@ -21,13 +21,9 @@ from PySide6.QtGui import (
     QPen,
     QWheelEvent,
 )
-from PySide6.QtWidgets import (
-    QGraphicsPathItem,
-    QGraphicsView,
-    QStyleOptionGraphicsItem,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
 
+from designer import qtprime
 from designer.canvas import style
 from designer.canvas.items import NodeItem, PortItem
 from designer.canvas.scene import CanvasScene
@@ -41,19 +37,6 @@ _MIN_SCALE = 0.02
 _MAX_SCALE = 4.0
 _KEY_ZOOM = 1.25
 _PASTE_STEP = 40.0
-_primed = False
-
-
-def _prime_pyside(view: QGraphicsView) -> None:
-    """PySide6 makes the Python enum types of QtWidgets lazily, some 90 of them at once the
-    first time C++ hands Python a widget (as in the first call of an item's `paint`): 30 ms.
-    Pay it while the canvas is built, not inside the first frame of a run or a drag (ui_bench
-    caught it as the longest stall of the first run on a zoomed-out canvas)."""
-    global _primed
-    if not _primed:
-        _primed = True
-        view.viewport().parentWidget()
-        QStyleOptionGraphicsItem()
 
 
 class CanvasView(QGraphicsView):
@@ -69,7 +52,7 @@ class CanvasView(QGraphicsView):
         self.document = document
         self.canvas = CanvasScene(document, self)
         self.setScene(self.canvas)
-        _prime_pyside(self)
+        qtprime.prime_first_paint(self)
         self.canvas.selection_ids_changed.connect(self.selection_changed)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
