@@ -44,9 +44,9 @@ class EngineProcess:
     _spare: EngineProcess | None = None  # an idle worker left by a closed window
 
     def __init__(self, on_message: Callable[[bytes | None], None]) -> None:
-        """`on_message` receives every message; it is also the owner's token for `release`."""
-        self.on_message = on_message  # called on the reader thread
-        self.owner: object = on_message  # whoever may release it (see `release`)
+        """`on_message` receives every message (on the reader thread); the owner passes it
+        again to `release`, which tells the owner of the moment from a former one."""
+        self.on_message = on_message
         self._proc: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
         self._pending: list[Any] = []  # sent before the worker connected
@@ -61,17 +61,16 @@ class EngineProcess:
         if spare is None or not spare.running:
             return None
         spare.on_message = on_message
-        spare.owner = on_message
         return spare
 
-    def release(self, owner: object) -> None:
-        """`owner` is going away: keep the worker as the spare if it is idle and there is
-        none yet, else stop it (waiting for a running job to wind down a moment). Nothing
-        happens when `owner` no longer owns it (it went to the spare and on to another)."""
-        if owner is not self.owner or EngineProcess._spare is self:
+    def release(self, on_message: Callable[[bytes | None], None]) -> None:
+        """The owner that receives with `on_message` is going away: keep the worker as the
+        spare if it is idle and there is none yet, else stop it (waiting for a running job to
+        wind down a moment). Nothing happens when the worker has since gone to another."""
+        if on_message is not self.on_message or EngineProcess._spare is self:
             return
         if self.running and not self._job_running and EngineProcess._spare is None:
-            self.on_message = self.owner = _drop
+            self.on_message = _drop
             EngineProcess._spare = self
             return
         self.stop(3.0 if self._job_running else 0.3)

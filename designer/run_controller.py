@@ -77,9 +77,9 @@ class RunController(QObject):
         super().__init__(parent)
         self._queue: deque[Any] = deque()  # raw messages from the reader thread
         self._items: deque[Any] = deque()  # decoded, not yet handled
-        self._receive = self._received  # one bound method: the process's owner token too
-        self.process = (EngineProcess.take_spare(self._receive)
-                        or EngineProcess(self._receive))
+        # one bound method object: the process tells its owner by it (`release`)
+        self.receive = self._received
+        self.process = EngineProcess.take_spare(self.receive) or EngineProcess(self.receive)
         self._budget = budget_ms / 1000.0
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -133,11 +133,7 @@ class RunController(QObject):
         """Let the worker process go (the window is going away): kept as the spare when it is
         idle, stopped otherwise."""
         self._timer.stop()
-        self.process.release(self._receive)
-
-    def release_token(self) -> object:
-        """What `EngineProcess.release` needs to know the caller still owns the process."""
-        return self._receive
+        self.process.release(self.receive)
 
     @property
     def job_future(self) -> concurrent.futures.Future[None] | None:

@@ -87,8 +87,8 @@ class RunUI(QObject):
         self._document_reset()
         # the engine process is driven from plain Python: stop it by reference when the window
         # goes away (the controller may be gone by then)
-        process, token = self.controller.process, self.controller.release_token()
-        window.destroyed.connect(lambda *_a: process.release(token))
+        process, receive = self.controller.process, self.controller.receive
+        window.destroyed.connect(lambda *_a: process.release(receive))
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.controller.shutdown)

@@ -187,7 +187,7 @@ def test_a_closed_windows_idle_engine_process_serves_the_next_window(qtbot, open
     second = open_ui(WORKFLOWS / "policy_change.yaml")
     assert second.controller.process is process and EngineProcess._spare is None
     first.window.close()  # lets its engine go again: the process is no longer its to let go
-    process.release(first.controller.release_token())
+    process.release(first.controller.receive)
     assert EngineProcess._spare is None and process.running
     rec = wait_run(qtbot, second, second.run())
     assert rec.result.status == "succeeded"
