@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from engine.errors import LoadError, Problem, SwitchboardError
 from engine.events import RunFinished
-from engine.sinks import ConsoleSink, SinkSet, build_sinks
+from engine.sinks import ConsoleSink
 
 __all__ = ["register", "cmd_run", "cmd_test", "cmd_emit", "parse_input", "InputArgError"]
 
@@ -134,22 +134,14 @@ def _exit_for(status: str, error: dict[str, Any] | None) -> int:
     return EXIT_FAILED
 
 
-async def _close(setup: Any, sinks: SinkSet, err: IO[str]) -> None:
-    try:
-        await setup.finish()
-    finally:
-        for problem in await sinks.aclose():
-            print(f"warning: {problem}", file=err)
-    for w in getattr(setup, "warnings", ()):
-        print(f"warning: {w}", file=err)
+async def _close(setup: Any, err: IO[str]) -> None:
+    for warning in await setup.close():
+        print(f"warning: {warning}", file=err)
 
 
-def _attach(setup: Any, args: argparse.Namespace, console: ConsoleSink, base: Path) -> SinkSet:
+def _attach(setup: Any, console: ConsoleSink, base: Path) -> None:
     setup.engine.add_sink(console)
-    sinks = build_sinks(setup.notify, base_dir=base, have_console=True)
-    for s in sinks:
-        setup.engine.add_sink(s)
-    return sinks
+    setup.add_notify_sinks(base)
 
 
 # --- run -------------------------------------------------------------------------------------
@@ -176,7 +168,7 @@ async def _run(args: argparse.Namespace, value: Any, out: IO[str], err: IO[str])
         setup = prepare(workflow_path=path, env=args.env, mocks=args.mocks,
                         scenario=args.scenario, real_time=args.real_time, record=args.record)
         console = ConsoleSink(err if args.json else out)
-        sinks = _attach(setup, args, console, path.parent)
+        _attach(setup, console, path.parent)
     except (SwitchboardError, ValueError, OSError) as e:
         return _usage_error(e, err)
     finished: list[Any] = []
@@ -191,7 +183,7 @@ async def _run(args: argparse.Namespace, value: Any, out: IO[str], err: IO[str])
             out.write("\n")
         raise
     finally:
-        await _close(setup, sinks, err)
+        await _close(setup, err)
     if args.record is not None:
         print(f"recorded the calls to {args.record}", file=err)
     if args.json:
@@ -302,7 +294,7 @@ async def _emit(args: argparse.Namespace, folder: Path, data: Any, out: IO[str],
         setup = prepare(workflow_path=listening[0], env=args.env, mocks=args.mocks,
                         scenario=args.scenario, real_time=args.real_time, listeners=False)
         console = ConsoleSink(err if args.json else out)
-        sinks = _attach(setup, args, console, folder)
+        _attach(setup, console, folder)
     except (SwitchboardError, ValueError, OSError) as e:
         return _usage_error(e, err)
     # Every triggered workflow, so runs started by emit steps find their listeners too.
@@ -310,7 +302,7 @@ async def _emit(args: argparse.Namespace, folder: Path, data: Any, out: IO[str],
     try:
         results = await setup.engine.bus.publish(args.event, data)
     finally:
-        await _close(setup, sinks, err)  # waits for runs that emit steps started
+        await _close(setup, err)  # waits for runs that emit steps started
     if args.json:
         json.dump([r.to_json() for r in results], out, indent=2, ensure_ascii=False, default=str)
         out.write("\n")

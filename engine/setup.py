@@ -26,6 +26,7 @@ from engine.model import EmitStep, EnvironmentsFile, MockResponse, MocksFile, Wo
 from engine.recorder import Recorder
 from engine.runner import Engine
 from engine.secrets import SecretSource
+from engine.sinks import SinkSet, build_sinks
 
 __all__ = ["prepare", "RunSetup", "SetupError", "ENVIRONMENTS_FILE"]
 
@@ -47,6 +48,16 @@ class RunSetup:
     record_path: Path | None = None
     mode: str = "live"  # live | mock | hybrid
     warnings: list[str] = field(default_factory=list)
+    notify_sinks: SinkSet | None = None
+
+    def add_notify_sinks(self, base_dir: Path) -> SinkSet:
+        """Attach the environment's notification sinks (webhook, file; the caller shows the
+        console itself). Raises ValueError for a bad `notify` entry."""
+        sinks = build_sinks(self.notify, base_dir=base_dir, have_console=True)
+        for sink in sinks:
+            self.engine.add_sink(sink)
+        self.notify_sinks = sinks
+        return sinks
 
     async def finish(self) -> None:
         """Wait for triggered runs, write the recording if any, close the engine."""
@@ -56,6 +67,17 @@ class RunSetup:
                 self.recorder.write(self.record_path)
         finally:
             await self.engine.aclose()
+
+    async def close(self) -> list[str]:
+        """`finish`, then close the notification sinks; returns every warning for the user
+        (a sink that could not deliver, the setup's own warnings)."""
+        problems: list[str] = []
+        try:
+            await self.finish()
+        finally:
+            if self.notify_sinks is not None:
+                problems += await self.notify_sinks.aclose()
+        return problems + self.warnings
 
 
 def _merge_mocks(files: list[MocksFile], scenario: str | None,

@@ -229,7 +229,6 @@ class _Worker:
 
     async def with_setup(self, req: JobRequest) -> JobOutcome:
         from engine.setup import prepare
-        from engine.sinks import build_sinks
 
         workflow: Workflow = pickle.loads(req.workflow)  # noqa: S301 - the designer's own bytes
         self.out.add(JobShape(workflow.name, workflow.ids, max_attempts(workflow)))
@@ -244,12 +243,10 @@ class _Worker:
         except (SwitchboardError, ValueError, OSError) as e:
             return JobOutcome("error", message=f"the run could not start: {e}")
         try:
-            sinks = build_sinks(setup.notify, base_dir=path.parent, have_console=True)
+            setup.add_notify_sinks(path.parent)
         except ValueError as e:
             await setup.finish()
             return JobOutcome("error", message=f"the environment's notify list: {e}")
-        for sink in sinks:
-            setup.engine.add_sink(sink)
         self.engine = setup.engine
         body = self.run if req.kind == "run" else self.emit
         cancelled = False
@@ -260,14 +257,13 @@ class _Worker:
             outcome = JobOutcome("cancelled", message="the run was stopped")
         finally:
             self.engine = None
+            warnings: list[str] = []
             try:
                 if cancelled:
                     await setup.engine.bus.cancel_all()
-                await setup.finish()  # writes the recording, if any
             finally:
-                for problem in await sinks.aclose():
-                    self.out.add(JobOutcome("warning", message=problem))
-        for warning in setup.warnings:
+                warnings = await setup.close()  # writes the recording, if any
+        for warning in warnings:
             self.out.add(JobOutcome("warning", message=warning))
         if setup.record_path is not None and setup.recorder is not None:
             n = len(setup.recorder.records)
