@@ -128,7 +128,7 @@ def compile_expression(expr: str) -> ParsedResult:
     except jexc.ParseError as e:
         pos = e.lex_position if isinstance(e.lex_position, int) else 0
         token = e.token_value
-        if isinstance(e, jexc.IncompleteExpressionError):
+        if isinstance(e, jexc.IncompleteExpressionError) or e.token_type == "EOF":
             msg = f"the expression '{expr}' ends too early"
         elif isinstance(e, jexc.LexerError):
             msg = f"the expression '{expr}' has an unexpected character at {pos + 1}"

@@ -74,3 +74,9 @@ def test_references() -> None:
 ])
 def test_truthiness_follows_jmespath(value: object, expected: bool) -> None:
     assert truthy(value) is expected
+
+
+def test_an_expression_cut_short_says_so() -> None:
+    # JMESPath reports a trailing dot as a parse error at an empty token: "near ''" said nothing
+    with pytest.raises(TemplateSyntaxError, match="'steps.a.output.' ends too early"):
+        check_template("${ steps.a.output. }")
