@@ -78,9 +78,10 @@ class RunUI(QObject):
         if inspector_dock is not None:
             window.tabifyDockWidget(inspector_dock, self.results_dock)
         window.tabifyDockWidget(self.results_dock, self.input_dock)
-        self.log_dock.raise_()
-        if inspector_dock is not None:
-            inspector_dock.raise_()  # editing comes first; results and input are a tab away
+        # editing comes first: Problems and the Inspector show; a run brings its log forward
+        for dock in (problems_dock, inspector_dock):
+            if dock is not None:
+                dock.raise_()
         self._build_menu()
         self.toolbar.refresh_icons()
         self._connect()

@@ -283,3 +283,17 @@ def test_run_right_after_an_edit_checks_that_edit_first(qtbot, open_ui):
     assert ui.run() is None
     assert "Cannot run: the workflow has 1 problem" in ui.last_message
     assert not ui.controller.busy
+
+
+def test_problems_show_on_opening_and_the_log_once_a_run_starts(qtbot, open_ui):
+    ui = open_ui(POLICY)
+    problems_dock = ui.window.problems_dock
+
+    def on_top(dock):
+        return not dock.visibleRegion().isEmpty()
+
+    qtbot.waitUntil(lambda: on_top(problems_dock))
+    assert not on_top(ui.log_dock)
+    _run(qtbot, ui)
+    qtbot.waitUntil(lambda: on_top(ui.log_dock))
+    assert not on_top(problems_dock)
