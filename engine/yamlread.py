@@ -146,6 +146,41 @@ class Locator:
         return Problem(message, tuple(path), self.file, line, col, step_id, severity)
 
 
+_DEPTH_MESSAGE = f"nesting deeper than {MAX_DEPTH} levels: flatten the document"
+# the characters that open, close or hide flow collections
+_FLOW_TOKEN = re.compile(r"[\[\]{}\n]|#[^\n]*|'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _too_deep_before(text: str, mark: Any) -> tuple[int, int] | None:
+    """Where flow collections (`[`, `{`) first nest deeper than MAX_DEPTH before `mark`.
+
+    libyaml looks ahead for a possible `key:` inside flow collections, so on `[[[[…` it can stop
+    with its own nesting limit (1,000 in libyaml 0.2.6, none in 0.2.5) before it hands over the
+    events that our limit counts. A syntax error is then checked against our limit here, so the
+    limit and its message are the same whatever PyYAML bundles.
+    """
+    end = len(text) if mark is None else min(len(text), mark.index + 1)
+    if text.count("[", 0, end) + text.count("{", 0, end) <= MAX_DEPTH:
+        return None
+    depth, line, line_start = 0, 1, 0
+    for m in _FLOW_TOKEN.finditer(text, 0, end):
+        tok = m.group()
+        if tok == "\n":
+            line, line_start = line + 1, m.end()
+        elif tok in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line, m.start() - line_start + 1
+        elif tok in "]}":
+            depth = max(0, depth - 1)
+        elif tok[0] in "'\"":
+            line_start_at = tok.rfind("\n")
+            if line_start_at >= 0:  # a quoted scalar may span lines
+                line += tok.count("\n")
+                line_start = m.start() + line_start_at + 1
+    return None
+
+
 class _Fail(Exception):
     def __init__(self, message: str, mark: Any) -> None:
         self.message = message
@@ -208,6 +243,9 @@ def read_yaml(data: str | bytes, file: str = "<text>") -> tuple[Any, Locator]:
         line, col = _pos(f.mark) if f.mark is not None else (1, 1)
         raise LoadError([Problem(f.message, (), file, line, col)]) from None
     except yaml.MarkedYAMLError as e:
+        deep = _too_deep_before(text, e.problem_mark or e.context_mark)
+        if deep is not None:
+            raise LoadError([Problem(_DEPTH_MESSAGE, (), file, *deep)]) from None
         raise LoadError([_syntax_problem(e, file, text)]) from None
     except yaml.YAMLError as e:  # pragma: no cover - unmarked reader errors
         raise LoadError([Problem(f"YAML error: {e}", (), file, 1, 1)]) from None
@@ -270,8 +308,7 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
                             "is read (remove the tag; safe loading never builds objects)",
                             ev.start_mark)
             if len(stack) >= MAX_DEPTH:
-                raise _Fail(f"nesting deeper than {MAX_DEPTH} levels: flatten the document",
-                            ev.start_mark)
+                raise _Fail(_DEPTH_MESSAGE, ev.start_mark)
             is_map = cls is MappingStartEvent
             container: Any = {} if is_map else []
             m = ev.start_mark

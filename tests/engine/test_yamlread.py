@@ -85,9 +85,32 @@ def test_recursive_alias_is_refused() -> None:
     assert "names no complete anchor" in one_problem("a: &a [1, *a]\n")
 
 
-def test_too_deep() -> None:
-    msg = one_problem("[" * 100_000 + "]" * 100_000)
-    assert "nesting deeper than 64" in msg
+@pytest.mark.parametrize("depth", [65, 100, 999, 1001, 100_000])
+def test_too_deep_flow(depth: int) -> None:
+    # libyaml 0.2.6 (PyYAML 6.0.4) stops at depth 1,000 on its own; 0.2.5 does not: our limit
+    # and message hold either way
+    msg = one_problem("[" * depth + "]" * depth)
+    assert msg == "bad.yaml:1:65: nesting deeper than 64 levels: flatten the document"
+
+
+def test_too_deep_after_quotes_and_comments() -> None:
+    # brackets inside quotes and comments do not count; the root mapping is level 1
+    head = "a: '[[[[[[[[['  # [[[[[[[\nb: \"{{{{\\\"[[\"\nc: "
+    msg = one_problem(head + "{x: " * 100_000 + "1" + "}" * 100_000 + "\n")
+    assert msg == "bad.yaml:3:256: nesting deeper than 64 levels: flatten the document"
+
+
+def test_too_deep_block() -> None:
+    text = "".join("  " * i + f"k{i}:\n" for i in range(70)) + "  " * 70 + "1\n"
+    msg = one_problem(text)
+    assert msg.startswith("bad.yaml:65:") and "nesting deeper than 64" in msg
+
+
+def test_depth_64_is_fine() -> None:
+    data, _ = read_yaml("[" * 64 + "]" * 64)
+    for _ in range(63):
+        data = data[0]
+    assert data == []
 
 
 def test_size_limit_20_mib() -> None:
