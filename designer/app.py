@@ -1,4 +1,4 @@
-"""`switchboard design [FILE] [--run [--env NAME] [--scenario NAME]] [--screenshot PNG]`.
+"""The designer application: `switchboard design` once its arguments are parsed (see `command`).
 
 Starts the designer on qasync's event loop. `--run` runs FILE once the window is up (with
 `--screenshot`, to its end, so the picture shows the run's states on the canvas).
@@ -13,7 +13,6 @@ import ctypes.util
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,37 +23,14 @@ from PySide6.QtWidgets import QApplication
 from designer import theme
 from designer.files import AppSettings, Autosave
 from designer.main_window import MainWindow
-from engine.errors import LoadError
-from engine.files import open_workflow
+from engine import LoadError, open_workflow
 
-__all__ = ["build_parser", "main", "make_app", "take_screenshot", "run_window", "RunOptions",
-           "display_problem", "ORGANIZATION", "APPLICATION"]
+__all__ = ["run_parsed", "make_app", "take_screenshot", "run_window",
+           "RunOptions", "display_problem", "ORGANIZATION", "APPLICATION"]
 
 ORGANIZATION = "Switchboard"
 APPLICATION = "Switchboard Designer"
 SCREENSHOT_SIZE = (1600, 1000)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="switchboard design",
-        description="Open the Switchboard designer on a workflow file (a new workflow when none "
-                    "is given).")
-    parser.add_argument("file", nargs="?", help="workflow YAML file to open")
-    parser.add_argument("--screenshot", metavar="PNG",
-                        help="open FILE, lay it out, save a picture of the whole window to PNG "
-                             "and exit (works with QT_QPA_PLATFORM=offscreen)")
-    parser.add_argument("--theme", choices=("light", "dark"),
-                        help="colour theme for this start (default: the one chosen last)")
-    parser.add_argument("--run", action="store_true",
-                        help="run FILE once it is open (with --screenshot: run it to its end, "
-                             "then take the picture with the run's states on the canvas)")
-    parser.add_argument("--env", metavar="NAME",
-                        help="with --run: the environment (from environments.yaml beside FILE) "
-                             "or a mocks file beside it to replay")
-    parser.add_argument("--scenario", metavar="NAME",
-                        help="with --run: the mocks scenario to use")
-    return parser
 
 
 def make_app() -> QApplication:
@@ -226,9 +202,8 @@ def _x_display_answers() -> bool:
     return not failed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+def run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Open the designer as the parsed arguments say; an exit code."""
     run = RunOptions(args.env, args.scenario) if args.run else None
     if (args.env or args.scenario) and not args.run:
         parser.error("--env and --scenario go with --run")

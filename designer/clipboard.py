@@ -14,8 +14,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QMimeData
 from PySide6.QtGui import QGuiApplication
 
-from engine.files import dump_workflow, parse_workflow
-from engine.model import (
+from engine import (
     AnyStep,
     CallStep,
     EmitStep,
@@ -23,6 +22,8 @@ from engine.model import (
     Retry,
     WaitStep,
     Workflow,
+    dump_workflow,
+    parse_workflow,
     step_kind,
 )
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QUndoCommand
 
-from engine.model import AnyStep
+from engine import AnyStep
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument

@@ -28,17 +28,21 @@ from designer.commands import (
     describe_move,
     describe_removal,
 )
-from designer.layout import layered_layout, layered_positions
-from engine.errors import Problem
-from engine.expressions import TemplateSyntaxError, split_template
-from engine.files import (
+from engine import (
+    AnyStep,
+    Problem,
+    TemplateSyntaxError,
+    Workflow,
+    base_id,
     dump_workflow,
+    layered_layout,
+    layered_positions,
     open_workflow,
     parse_workflow,
     read_text,
+    split_template,
     validate_workflow,
 )
-from engine.model import AnyStep, Workflow, base_id
 
 __all__ = ["WorkflowDocument", "ID_RE", "rename_references", "unique_id"]
 

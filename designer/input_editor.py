@@ -29,9 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.canvas import style as canvas_style
-from engine.errors import LoadError
-from engine.model import Workflow
-from engine.yamlread import read_yaml
+from engine import LoadError, Workflow, read_yaml
 
 __all__ = ["InputEditor", "EmitDialog", "known_events", "parse_input", "check_input",
            "skeleton", "example_input", "settings_key"]
@@ -101,7 +99,7 @@ def example_input(workflow: Workflow, path: str | None) -> Any:
     if path:
         from pathlib import Path
 
-        from engine.files import load_tests
+        from engine import load_tests
 
         p = Path(path)
         for tests in (p.with_name(p.stem + ".tests.yaml"), p.with_name(p.stem + ".tests.yml")):
@@ -237,8 +235,7 @@ def known_events(workflow: Workflow, path: str | None) -> list[str]:
     if path:
         from pathlib import Path
 
-        from engine.bus import workflow_files
-        from engine.files import load_workflow
+        from engine import load_workflow, workflow_files
 
         for p in workflow_files(Path(path).parent):
             if p.resolve() == Path(path).resolve():

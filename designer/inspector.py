@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from designer.inspector_step import StepForm
 from designer.inspector_workflow import WorkflowForm
-from engine.model import step_kind
+from engine import step_kind
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument

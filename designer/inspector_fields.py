@@ -25,12 +25,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.durations import DurationError, format_duration, parse_duration
-from engine.errors import LoadError
-from engine.expressions import TemplateSyntaxError, check_template, iter_expressions, split_template
-from engine.model import Retry
-from engine.yamlread import read_yaml
-from engine.yamlwrite import dump_data
+from engine import (
+    DurationError,
+    LoadError,
+    Retry,
+    TemplateSyntaxError,
+    check_template,
+    dump_data,
+    format_duration,
+    iter_expressions,
+    parse_duration,
+    read_yaml,
+    split_template,
+)
 
 __all__ = [
     "Parser",

@@ -33,7 +33,7 @@ from designer.inspector_fields import (
     show_duration,
     show_number,
 )
-from engine.model import NOTIFY_LEVELS, AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
+from engine import NOTIFY_LEVELS, AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 
-from designer.run_state import LEVELS, LogLine, clock_text
+from engine import LOG_LEVELS, LogLine, clock_text
 
 __all__ = ["LogModel", "LogFilter", "LEVEL_COLORS", "DEFAULT_CAP"]
 
@@ -36,7 +36,7 @@ class LogFilter:
 
     __slots__ = ("levels", "step", "run_id", "text")
 
-    def __init__(self, levels: Iterable[str] = LEVELS, step: str | None = None,
+    def __init__(self, levels: Iterable[str] = LOG_LEVELS, step: str | None = None,
                  run_id: str | None = None, text: str = "") -> None:
         self.levels = frozenset(levels)
         self.step = step or None
@@ -45,7 +45,7 @@ class LogFilter:
 
     @property
     def passes_all(self) -> bool:
-        return (self.levels >= frozenset(LEVELS) and self.step is None and self.run_id is None
+        return (self.levels >= frozenset(LOG_LEVELS) and self.step is None and self.run_id is None
                 and not self.text)
 
     def predicate(self) -> Callable[[LogLine], bool]:

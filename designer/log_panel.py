@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.log_model import DEFAULT_CAP, LogFilter, LogModel
-from designer.run_state import LEVELS, LogLine, RunRecord
+from engine import LOG_LEVELS, LogLine, RunRecord
 
 __all__ = ["LogPanel"]
 
@@ -53,7 +53,7 @@ class LogPanel(QWidget):
         self.levels_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.levels_button)
         self.level_actions: dict[str, QAction] = {}
-        for level in LEVELS:
+        for level in LOG_LEVELS:
             action = menu.addAction(level)
             action.setCheckable(True)
             action.setChecked(True)

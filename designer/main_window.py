@@ -43,8 +43,7 @@ from designer.palette import PaletteWidget
 from designer.problems import LoadProblemsDialog, ProblemsWidget
 from designer.run_ui import attach_run_ui
 from designer.yaml_view import YamlView
-from engine.errors import LoadError, Problem
-from engine.model import Workflow
+from engine import LoadError, Problem, Workflow
 
 __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 
@@ -287,7 +286,7 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> bool:
         """Open `path` now (unsaved changes are not asked about). False if it did not load."""
         path = os.path.abspath(path)
-        from engine.files import open_workflow
+        from engine import open_workflow
 
         try:
             workflow = open_workflow(path).unwrap_model()
@@ -410,7 +409,7 @@ class MainWindow(QMainWindow):
 
     def restore(self, entry: AutosaveEntry) -> bool:
         """Open an autosave's text as unsaved changes to its original file."""
-        from engine.files import parse_workflow
+        from engine import parse_workflow
 
         loaded = parse_workflow(entry.text(), str(entry.yaml_path))
         if loaded.model is None:

@@ -1,17 +1,12 @@
 """The palette dock: services and actions to drag onto the canvas, plus wait, emit and notify.
 
-Services come from three places: the environments file beside the workflow (`environments.yaml`,
-whose environments list mocks files; mocks keys are `Service.action`), the `*.mocks.yaml` files
-beside the workflow, and the workflow's own call steps. The user can add more by name.
+Services come from the engine's service catalog of the workflow's folder (its mocks files,
+keyed `Service.action`) and from the workflow's own call steps. The user can add more by name.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt, Signal
@@ -29,108 +24,11 @@ from PySide6.QtWidgets import (
 
 from designer import theme
 from designer.clipboard import STEP_MIME
-from engine.errors import SwitchboardError
-from engine.model import CallStep, Workflow
+from engine import ServiceCatalog, Workflow, catalog_for, parse_target
 
-__all__ = [
-    "STEP_MIME",
-    "PaletteSources",
-    "PaletteWidget",
-    "gather_services",
-    "parse_service_action",
-]
+__all__ = ["STEP_MIME", "PaletteWidget"]
 
-ENVIRONMENTS_FILE = "environments.yaml"
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _PAYLOAD_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def parse_service_action(text: str) -> tuple[str, str]:
-    """`Service.action` -> (service, action); raises ValueError saying what is wrong."""
-    text = text.strip()
-    if "." not in text:
-        raise ValueError("write Service.action, e.g. BillingService.charge")
-    service, action = text.split(".", 1)
-    for what, name in (("service", service), ("action", action)):
-        if not _NAME_RE.match(name):
-            raise ValueError(f"the {what} name {name!r} must start with a letter and hold only "
-                             "letters, digits, '_' or '-'")
-    return service, action
-
-
-@dataclass
-class PaletteSources:
-    """What the palette found beside a workflow: services -> actions, unreadable files."""
-
-    services: dict[str, list[str]] = field(default_factory=dict)
-    unreadable: list[str] = field(default_factory=list)
-
-    def add(self, service: str, action: str) -> None:
-        actions = self.services.setdefault(service, [])
-        if action not in actions:
-            actions.append(action)
-
-
-def _mocks_files(directory: Path, sources: PaletteSources) -> list[Path]:
-    """Mocks files named by `environments.yaml` in `directory`, then any `*.mocks.yaml` there."""
-    from engine.files import load_environments
-
-    found: list[Path] = []
-    env_path = directory / ENVIRONMENTS_FILE
-    if env_path.is_file():
-        try:
-            envs = load_environments(str(env_path))
-        except (SwitchboardError, OSError) as e:
-            sources.unreadable.append(f"{env_path.name}: {str(e).splitlines()[0]}")
-        else:
-            for env in envs.environments.values():
-                for rel in env.mocks:
-                    found.append((directory / rel).resolve())
-    found.extend(sorted(p.resolve() for p in directory.glob("*.mocks.yaml")))
-    unique: list[Path] = []
-    for p in found:
-        if p not in unique:
-            unique.append(p)
-    return unique
-
-
-def gather_services(workflow_path: str | None, workflow: Workflow | None) -> PaletteSources:
-    """Services and actions from the files beside `workflow_path` and from `workflow` itself."""
-    from engine.files import load_mocks
-
-    sources = PaletteSources()
-    if workflow_path:
-        directory = Path(os.path.abspath(workflow_path)).parent
-        for mocks_path in _mocks_files(directory, sources):
-            if not mocks_path.is_file():
-                sources.unreadable.append(f"{mocks_path.name}: file not found")
-                continue
-            try:
-                mocks = load_mocks(str(mocks_path))
-            except (SwitchboardError, OSError) as e:
-                sources.unreadable.append(f"{mocks_path.name}: {str(e).splitlines()[0]}")
-                continue
-            keys = list(mocks.mocks)
-            for table in mocks.scenarios.values():
-                keys.extend(table)
-            for key in keys:
-                if "." in key:
-                    service, action = key.split(".", 1)
-                    sources.add(service, action)
-    if workflow is not None:
-        for service, actions in workflow.services().items():
-            for action in actions:
-                sources.add(service, action)
-    return sources
-
-
-def _workflow_services(workflow: Workflow) -> dict[str, list[str]]:
-    """Service -> actions of the workflow's call steps (linear: thousands of steps are fine)."""
-    seen: dict[str, dict[str, None]] = {}
-    for step in workflow.steps:
-        if isinstance(step, CallStep) and step.service and step.action:
-            seen.setdefault(step.service, {})[step.action] = None
-    return {service: list(actions) for service, actions in seen.items()}
 
 
 class _PaletteTree(QTreeWidget):
@@ -193,8 +91,8 @@ class PaletteWidget(QWidget):
         layout.addWidget(self.new_error)
         layout.addWidget(self.note)
 
-        self._found = PaletteSources()
-        self._custom = PaletteSources()
+        self._found = ServiceCatalog()
+        self._custom = ServiceCatalog()
         self._source_path: str | None = None
         self._workflow_services: dict[str, list[str]] = {}
         self.filter_edit.textChanged.connect(self.apply_filter)
@@ -209,19 +107,19 @@ class PaletteWidget(QWidget):
     def set_sources(self, workflow_path: str | None, workflow: Workflow | None) -> None:
         """Re-read the files beside `workflow_path` and merge the workflow's own services."""
         self._source_path = workflow_path
-        self._found = gather_services(workflow_path, None)
-        self._workflow_services = _workflow_services(workflow) if workflow is not None else {}
+        self._found = catalog_for(workflow_path, None)
+        self._workflow_services = workflow.services() if workflow is not None else {}
         self._rebuild()
 
     def update_workflow(self, workflow: Workflow) -> None:
         """Merge the workflow's services again (no file is read; rebuilt only on a change)."""
-        services = _workflow_services(workflow)
+        services = workflow.services()
         if services != self._workflow_services:
             self._workflow_services = services
             self._rebuild()
 
     def services(self) -> dict[str, list[str]]:
-        merged = PaletteSources()
+        merged = ServiceCatalog()
         for src in (self._found.services, self._workflow_services,
                     self._custom.services):
             for service, actions in src.items():
@@ -238,7 +136,7 @@ class PaletteWidget(QWidget):
 
     def add_custom_from_edit(self) -> None:
         try:
-            service, action = parse_service_action(self.new_edit.text())
+            service, action = parse_target(self.new_edit.text())
         except ValueError as e:
             self.new_error.setText(str(e))
             self.new_error.show()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer import theme
-from engine.errors import Problem, format_path
+from engine import Problem, format_path
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument

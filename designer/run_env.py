@@ -9,8 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import LoadError
-from engine.setup import ENVIRONMENTS_FILE
+from engine import (
+    ENVIRONMENTS_FILE,
+    LoadError,
+    folder_environments,
+    load_mocks,
+    mocks_files,
+    recording_path,
+)
 
 __all__ = ["EnvChoice", "environment_choices", "scenarios_of", "record_path_for"]
 
@@ -30,55 +36,39 @@ class EnvChoice:
         return self.mode in ("live", "hybrid")
 
 
-def _mode(services: dict[str, str], mocks: list[Path]) -> str:
-    if mocks and services:
-        return "hybrid"
-    return "mock" if mocks else "live"
-
-
-def _mocks_files(folder: Path) -> list[Path]:
-    found = {*folder.glob("*.mocks.yaml"), *folder.glob("*.mocks.yml")}
-    return sorted(found)
-
-
 def environment_choices(workflow_path: str | Path | None
                         ) -> tuple[list[EnvChoice], int, list[str]]:
     """(choices, the default's index, problems) for a workflow file (None: an unsaved one)."""
     if not workflow_path:
         return [EnvChoice("live (unsaved workflow)", None, mode="live")], 0, []
-    from engine.files import load_environments
-
     folder = Path(workflow_path).parent
-    env_path = folder / ENVIRONMENTS_FILE
     choices: list[EnvChoice] = []
     problems: list[str] = []
     default = 0
     pure_mock: str | None = None
     default_mode = "mock"
-    if env_path.exists():
-        try:
-            envs = load_environments(env_path)
-        except LoadError as e:
-            problems += [str(p) for p in e.problems]
-            envs = None
-        except OSError as e:
-            problems.append(f"{env_path}: cannot read it: {e}")
-            envs = None
-        if envs is not None:
-            for name, env in envs.environments.items():
-                mocks = [folder / p for p in env.mocks]
-                mode = _mode(env.services, mocks)
-                if mode == "mock" and pure_mock is None:
-                    pure_mock = name
-                if name == envs.default:
-                    default = len(choices)
-                choices.append(EnvChoice(f"{name} ({mode})", name, None, mode, mocks))
-            if choices and pure_mock is None:
-                default_mode = "hybrid" if choices[default].mode != "mock" else "mock"
+    try:
+        found = folder_environments(folder)
+    except LoadError as e:
+        problems += [str(p) for p in e.problems]
+        found = None
+    except OSError as e:
+        problems.append(f"{folder}: cannot read its environments file: {e}")
+        found = None
+    if found is not None:
+        for env in found.environments:
+            if env.mode == "mock" and pure_mock is None:
+                pure_mock = env.name
+            if env.name == found.default:
+                default = len(choices)
+            choices.append(EnvChoice(f"{env.name} ({env.mode})", env.name, None, env.mode,
+                                     list(env.mocks)))
+        if choices and pure_mock is None:
+            default_mode = "hybrid" if choices[default].mode != "mock" else "mock"
     if not choices:
         choices.append(EnvChoice(f"live (no {ENVIRONMENTS_FILE})", None, mode="live"))
         default_mode = "mock"
-    for path in _mocks_files(folder):
+    for path in mocks_files(folder):
         # replaying a mocks file (a recording): in an environment without services when there
         # is one, so nothing reaches the network; else the default's services fill the gaps
         choices.append(EnvChoice(f"mocks: {path.name}", pure_mock, path, default_mode, [path]))
@@ -87,8 +77,6 @@ def environment_choices(workflow_path: str | Path | None
 
 def scenarios_of(choice: EnvChoice) -> tuple[list[str], list[str]]:
     """(scenario names, problems) of a choice's mocks files."""
-    from engine.files import load_mocks
-
     names: list[str] = []
     problems: list[str] = []
     for path in choice.mocks_files:
@@ -107,6 +95,5 @@ def scenarios_of(choice: EnvChoice) -> tuple[list[str], list[str]]:
 
 
 def record_path_for(workflow_path: str | Path) -> Path:
-    """Where a recorded run goes: `<name>.recorded.mocks.yaml` beside the workflow."""
-    p = Path(workflow_path)
-    return p.with_name(p.stem + ".recorded.mocks.yaml")
+    """Where a recorded run goes: beside the workflow, named after it."""
+    return recording_path(workflow_path)

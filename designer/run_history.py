@@ -12,8 +12,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from designer.canvas import style as canvas_style
-from designer.run_state import RunRecord
-from engine.sinks import format_ms
+from engine import RunRecord, format_ms
 
 __all__ = ["RunHistoryWidget"]
 

@@ -20,7 +20,7 @@ from shiboken6 import isValid
 from designer.canvas import CanvasView
 from designer.canvas import style as canvas_style
 from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W
-from designer.run_state import RunRecord
+from engine import RunRecord
 
 __all__ = ["RunStatesPresenter", "NotesItem"]
 

@@ -23,15 +23,13 @@ from designer.run_controller import JobOutcome, RunController, RunSpec
 from designer.run_env import record_path_for
 from designer.run_history import RunHistoryWidget
 from designer.run_overlay import RunStatesPresenter
-from designer.run_state import LogLine, RunRecord, record_from_result
 from designer.run_toolbar import RunToolbar
 from designer.step_results import StepResultsWidget
 from designer.tests_panel import TestsPanel, tests_file_for
-from engine.sinks import format_ms
+from engine import LogLine, RunRecord, format_ms, record_from_result
 
 if TYPE_CHECKING:
-    from engine.events import RunResult
-    from engine.testing import CaseResult, FileResult
+    from engine import CaseResult, FileResult, RunResult
 
 WARM_UP_DELAY_MS = 500
 
@@ -292,7 +290,7 @@ class RunUI(QObject):
 
     def _job_finished(self, outcome: JobOutcome) -> None:
         if outcome.kind == "tests" and outcome.payload is not None:
-            result: FileResult = outcome.payload
+            result: FileResult = outcome.payload.files[0]
             self.tests.show_result(result)
         if self.toolbar.record() and self.document.path:
             self.toolbar.set_workflow_path(self.document.path)  # the recording's mocks file

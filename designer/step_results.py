@@ -23,9 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.run_state import RunRecord, StepView, pretty_json
-from engine.events import CallRecord
-from engine.sinks import format_ms
+from engine import CallRecord, RunRecord, StepView, format_ms, pretty_json
 
 __all__ = ["StepResultsWidget", "call_text", "step_text"]
 

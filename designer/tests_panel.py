@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.canvas import style as canvas_style
-from engine.sinks import format_ms
-from engine.testing import CaseResult, FileResult
+from engine import CaseResult, FileResult, format_ms
 
 __all__ = ["TestsPanel", "tests_file_for"]
 

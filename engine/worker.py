@@ -27,84 +27,20 @@ import contextlib
 import os
 import pickle
 import sys
-import tempfile
 import threading
-from dataclasses import dataclass, field
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection
-from pathlib import Path
 from typing import Any
 
-from engine.errors import LoadError, SwitchboardError
-from engine.events import RunResult
-from engine.model import CallStep, Workflow, resolve_call
+from engine.jobs.request import JobOutcome, JobRequest, JobShape, max_attempts
+from engine.jobs.run import run_job
 
-__all__ = ["JobRequest", "JobShape", "JobOutcome", "serve", "connect", "max_attempts", "main",
-           "untitled_path", "KEY_VARIABLE"]
+__all__ = ["serve", "connect", "main", "KEY_VARIABLE"]
 
 KEY_VARIABLE = "SWITCHBOARD_WORKER_KEY"
 
 BATCH_EVENTS = 64
 BATCH_SECONDS = 0.010
-
-
-@dataclass
-class JobRequest:
-    """One job. `kind` is run | emit | tests; `workflow` is a pickled Workflow (run, emit)."""
-
-    kind: str
-    workflow: bytes = b""
-    path: Path | None = None  # the workflow's file: locates environments.yaml and siblings
-    env: str | None = None
-    mocks: Path | None = None
-    scenario: str | None = None
-    input: Any = None
-    real_time: bool = False
-    record: Path | None = None
-    run_id: str | None = None
-    event: str = ""
-    data: Any = None
-    tests_path: Path | None = None
-    # the sender's environment: secrets come from variables an environments file may name
-    # freely, and may have been set after this worker started
-    environ: dict[str, str] | None = None
-
-
-@dataclass
-class JobShape:
-    """What a viewer needs of the run workflow: its name, step ids and attempts per step."""
-
-    name: str
-    ids: list[str]
-    attempts: dict[str, int]
-
-
-@dataclass
-class JobOutcome:
-    """How a job ended (or a warning on the way: kind "warning")."""
-
-    kind: str  # run | emit | tests | error | cancelled | warning
-    run_ids: list[str] = field(default_factory=list)
-    message: str = ""
-    payload: Any = None
-
-
-def max_attempts(workflow: Workflow) -> dict[str, int]:
-    """Attempts each call step may make (its retry policy merged over the defaults)."""
-    out: dict[str, int] = {}
-    for step in workflow.steps:
-        if isinstance(step, CallStep):
-            try:
-                out[step.id] = max(1, resolve_call(step, workflow.defaults).retry.attempts)
-            except (TypeError, ValueError, AttributeError):
-                out[step.id] = 1  # a half-edited step: the engine reports the real problem
-    return out
-
-
-def untitled_path() -> Path:
-    """Where an unsaved workflow "lives" for a run: a folder with no environments file, so the
-    run is live with http://<service> URLs (FORMAT.md "Environments")."""
-    return Path(tempfile.gettempdir()) / "switchboard-untitled-workflow" / "untitled.yaml"
 
 
 class _Outbox:
@@ -156,7 +92,6 @@ class _Worker:
         self.loop = asyncio.get_running_loop()
         self.out = _Outbox(conn, self.loop)
         self.task: asyncio.Task[None] | None = None
-        self.engine: Any = None
         self.closed = self.loop.create_future()
 
     # --- messages in --------------------------------------------------------------------
@@ -192,114 +127,31 @@ class _Worker:
             self.closed.set_result(None)
 
     def cancel(self) -> None:
-        task, engine = self.task, self.engine
-        if task is None or task.done():
-            return
-        if engine is not None:
-            engine.clock.cancel(task)  # a virtual clock must count the task busy first
-        else:
+        task = self.task
+        if task is not None and not task.done():
             task.cancel()
 
     # --- jobs ---------------------------------------------------------------------------
 
     async def job(self, req: JobRequest) -> None:
-        _adopt_environ(req.environ)
+        if req.workflow is not None:
+            wf = req.workflow
+            self.out.add(JobShape(wf.name, wf.ids, max_attempts(wf)))
         try:
-            if req.kind == "tests":
-                outcome = await self.tests(req)
-            elif req.kind in ("run", "emit"):
-                outcome = await self.with_setup(req)
-            else:
-                outcome = JobOutcome("error", message=f"unknown job kind {req.kind!r}")
-        except asyncio.CancelledError:
-            outcome = JobOutcome("cancelled", message="stopped")
+            outcome = await run_job(req, sinks=[self.out.add])
         except Exception as e:  # a defect must not leave the designer thinking a run goes on
             outcome = JobOutcome("error", message=f"the run failed: {type(e).__name__}: {e}")
+        for warning in outcome.warnings:
+            self.out.add(JobOutcome("warning", message=warning))
+        outcome.warnings = []
+        if outcome.kind == "error" and outcome.problems:
+            outcome.message = "the run could not start: " + "; ".join(
+                str(p) for p in outcome.problems)
         try:
             self.out.end(outcome)
         except (pickle.PicklingError, TypeError, AttributeError) as e:
             self.out.end(JobOutcome(outcome.kind, outcome.run_ids,
                                     f"{outcome.message} (its details could not be sent: {e})"))
-
-    async def tests(self, req: JobRequest) -> JobOutcome:
-        from engine.testing import run_tests_file
-
-        assert req.tests_path is not None
-        return JobOutcome("tests", payload=await run_tests_file(req.tests_path))
-
-    async def with_setup(self, req: JobRequest) -> JobOutcome:
-        from engine.setup import prepare
-
-        workflow: Workflow = pickle.loads(req.workflow)  # noqa: S301 - the designer's own bytes
-        self.out.add(JobShape(workflow.name, workflow.ids, max_attempts(workflow)))
-        path = req.path if req.path is not None else untitled_path()
-        try:
-            setup = prepare(workflow_path=path, env=req.env, mocks=req.mocks,
-                            scenario=req.scenario, real_time=req.real_time, record=req.record,
-                            sinks=[self.out.add], workflow=workflow)
-        except LoadError as e:
-            return JobOutcome("error", message="the run could not start: " + "; ".join(
-                str(p) for p in e.problems))
-        except (SwitchboardError, ValueError, OSError) as e:
-            return JobOutcome("error", message=f"the run could not start: {e}")
-        try:
-            setup.add_notify_sinks(path.parent)
-        except ValueError as e:
-            await setup.finish()
-            return JobOutcome("error", message=f"the environment's notify list: {e}")
-        self.engine = setup.engine
-        body = self.run if req.kind == "run" else self.emit
-        cancelled = False
-        try:
-            outcome = await body(setup, workflow, req)
-        except asyncio.CancelledError:
-            cancelled = True
-            outcome = JobOutcome("cancelled", message="the run was stopped")
-        finally:
-            self.engine = None
-            warnings: list[str] = []
-            try:
-                if cancelled:
-                    await setup.engine.bus.cancel_all()
-            finally:
-                warnings = await setup.close()  # writes the recording, if any
-        for warning in warnings:
-            self.out.add(JobOutcome("warning", message=warning))
-        if setup.record_path is not None and setup.recorder is not None:
-            n = len(setup.recorder.records)
-            outcome.message = (f"recorded {n} response{'s' if n != 1 else ''} to "
-                               f"{setup.record_path}")
-        return outcome
-
-    async def run(self, setup: Any, workflow: Workflow, req: JobRequest) -> JobOutcome:
-        result = await setup.engine.run(workflow, req.input, run_id=req.run_id)
-        return JobOutcome("run", [result.run_id], payload=result)
-
-    async def emit(self, setup: Any, workflow: Workflow, req: JobRequest) -> JobOutcome:
-        bus = setup.engine.bus
-        if req.path is not None:
-            for problem in bus.register_folder(req.path.parent, skip=[req.path]):
-                self.out.add(JobOutcome("warning", message=problem))
-        if workflow.trigger:
-            bus.register(workflow)
-        if not bus.listeners(req.event):
-            known = ", ".join(bus.events) or "none"
-            return JobOutcome("emit", message=(
-                f"no workflow listens for event '{req.event}'; events with listeners: {known}. "
-                "Add the event to a workflow's `trigger`."))
-        results: list[RunResult] = await bus.publish(req.event, req.data)
-        return JobOutcome("emit", [r.run_id for r in results], payload=results,
-                          message=f"event '{req.event}' started {len(results)} run"
-                                  f"{'s' if len(results) != 1 else ''}")
-
-
-def _adopt_environ(environ: dict[str, str] | None) -> None:
-    """Run the job in the sender's environment, as if the job ran in the sender."""
-    if environ is None:
-        return
-    for key in [k for k in os.environ if k not in environ]:
-        del os.environ[key]
-    os.environ.update(environ)
 
 
 async def _warm_up() -> None:
@@ -307,20 +159,13 @@ async def _warm_up() -> None:
     here, while the designer opens, rather than inside the user's first run."""
     import jsonschema  # noqa: F401
 
-    import engine.setup  # noqa: F401
-    import engine.sinks  # noqa: F401
-    import engine.testing  # noqa: F401
-    from engine.clock import VirtualClock
-    from engine.mocktransport import MockTransport
-    from engine.model import MockResponse
-    from engine.runner import Engine
+    import engine.jobs.sinks  # noqa: F401
+    from engine.core.model import CallStep, MockResponse, Workflow
+    from engine.runtime.harness import run_mocked
 
-    clock = VirtualClock()
     flow = Workflow(name="warmUp", input={"type": "object"},
                     steps=[CallStep(id="a", service="W", action="a")])
-    async with Engine(transport=MockTransport({"W.a": [MockResponse(body={"ok": 1})]}, clock),
-                      clock=clock, sinks=[lambda _e: None]) as warm:
-        await warm.run(flow, {})
+    await run_mocked(flow, {"W.a": MockResponse(body={"ok": 1})}, {})
 
 
 async def serve(conn: Connection, warm_up: bool = True) -> None:

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from designer.canvas import style
 from designer.canvas.flow import edge_flow
 from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W, PORT_R
-from engine.durations import format_duration
-from engine.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
+from engine import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, format_duration, step_kind
 
 __all__ = ["NodeItem", "PortItem", "EdgeItem", "step_detail"]
 

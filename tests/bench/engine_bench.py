@@ -27,11 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx  # noqa: E402
 
-from engine.clock import VirtualClock  # noqa: E402
-from engine.mocktransport import MockTransport  # noqa: E402
-from engine.model import CallStep, MockResponse, Workflow  # noqa: E402
-from engine.runner import Engine  # noqa: E402
-from engine.transport import DEFAULT_LIMITS, make_live_transport  # noqa: E402
+from engine import (  # noqa: E402
+    CallStep,
+    Engine,  # noqa: E402
+    MockResponse,
+    MockTransport,  # noqa: E402
+    VirtualClock,  # noqa: E402
+    Workflow,
+)
+from engine.runtime.http import DEFAULT_LIMITS, make_live_transport  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 N = 2_000 if QUICK else 10_000

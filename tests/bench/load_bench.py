@@ -14,8 +14,15 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.files import dump_workflow, parse_workflow  # noqa: E402
-from engine.model import CallStep, NotifyStep, Retry, WaitStep, Workflow  # noqa: E402
+from engine import (  # noqa: E402
+    CallStep,
+    NotifyStep,
+    Retry,
+    WaitStep,
+    Workflow,
+    dump_workflow,
+    parse_workflow,
+)
 
 
 def generate(n: int) -> str:

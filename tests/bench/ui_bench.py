@@ -31,8 +31,8 @@ from designer.files import AppSettings  # noqa: E402
 from designer.log_model import LogModel  # noqa: E402
 from designer.log_panel import LogPanel  # noqa: E402
 from designer.main_window import MainWindow  # noqa: E402
-from designer.run_state import LEVELS, LogLine  # noqa: E402
 from designer.run_ui import attach_run_ui  # noqa: E402
+from engine import LOG_LEVELS, LogLine  # noqa: E402
 
 N_STEPS = 2000
 N_LINES = 100_000
@@ -99,7 +99,7 @@ async def threaded_run(ui: object, ticks: Ticks) -> tuple[float, int, float, str
 
 
 def log_figures(app: QApplication) -> None:
-    lines = [LogLine(1_800_000_000 + i / 1000, LEVELS[i % 5], f"s{i % 2000}",
+    lines = [LogLine(1_800_000_000 + i / 1000, LOG_LEVELS[i % 5], f"s{i % 2000}",
                      f"s{i % 2000} succeeded in {i % 97} ms", "run", "bench")
              for i in range(N_LINES)]
     panel = LogPanel()

@@ -8,7 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from engine.model import CallStep, NotifyStep, WaitStep, Workflow  # noqa: E402
+from engine import CallStep, NotifyStep, WaitStep, Workflow  # noqa: E402
 
 
 def small_workflow() -> Workflow:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from designer import app as design_app
+from designer import command as design_command
 from designer import files as design_files
 from designer.main_window import MainWindow
 from engine import cli
@@ -18,7 +19,7 @@ from tests.designer.window_support import WORKFLOWS
 
 
 def test_parser_is_extendable_and_reads_file_and_screenshot():
-    parser = design_app.build_parser()
+    parser = design_command.build_parser()
     parser.add_argument("--later")  # what a later feature does
     args = parser.parse_args(["w.yaml", "--screenshot", "out.png", "--run", "--env", "mock",
                               "--scenario", "complianceFails", "--later", "x"])
@@ -46,7 +47,7 @@ def test_screenshot_of_a_bad_file_fails_and_says_where(qapp, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nname: x\nname: y\nsteps: []\n")
     out = tmp_path / "shot.png"
-    assert design_app.main([str(bad), "--screenshot", str(out)]) == 1
+    assert design_command.main([str(bad), "--screenshot", str(out)]) == 1
     assert not out.exists()
     err = capsys.readouterr().err
     assert f"{bad}:3:1" in err
@@ -81,7 +82,7 @@ def test_main_runs_the_window_on_qasync_until_it_closes(qapp, isolated_settings)
         windows[0].close()
 
     QTimer.singleShot(0, close_when_shown)
-    assert design_app.main([str(WORKFLOWS / "policy_change.yaml")]) == 0
+    assert design_command.main([str(WORKFLOWS / "policy_change.yaml")]) == 0
     assert isinstance(seen["loop"], qasync.QEventLoop)  # qasync's loop drove the window
     assert str(seen["title"]).startswith("policy_change.yaml")
     assert seen["steps"] == 6

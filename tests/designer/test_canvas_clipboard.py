@@ -18,7 +18,7 @@ from designer.clipboard import (
     steps_from_mime,
     steps_to_mime,
 )
-from engine.model import CallStep, EmitStep, NotifyStep, Retry, WaitStep
+from engine import CallStep, EmitStep, NotifyStep, Retry, WaitStep
 
 
 def test_steps_round_trip_through_the_clipboard_payload(qapp):
@@ -78,7 +78,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from designer.clipboard import copy_steps
-from engine.model import WaitStep
+from engine import WaitStep
 app = QApplication([])
 copy_steps([WaitStep(id="w", wait=1)], {"w": (0, 0)})
 QTimer.singleShot(0, app.quit)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from designer.canvas.items import NodeItem
 from designer.canvas.style import NODE_H, NODE_W, STATE_COLORS, STATES
 from designer.clipboard import STEP_MIME
-from engine.model import CallStep
+from engine import CallStep
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +143,7 @@ _PAINT_10K = textwrap.dedent("""
     from PySide6.QtGui import QColor, QImage, QPainter
     from PySide6.QtWidgets import QApplication, QGraphicsScene
     from designer.canvas import items
-    from engine.model import CallStep, NotifyStep, WaitStep
+    from engine import CallStep, NotifyStep, WaitStep
     app = QApplication([])
     scene = QGraphicsScene()
     painted = 0

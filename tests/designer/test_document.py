@@ -11,9 +11,7 @@ import pytest
 from PySide6.QtCore import QSaveFile
 
 from designer.document import WorkflowDocument, rename_references, unique_id
-from engine.errors import LoadError
-from engine.files import load_workflow
-from engine.model import CallStep, EmitStep, Retry, Workflow
+from engine import CallStep, EmitStep, LoadError, Retry, Workflow, load_workflow
 from tests.designer.conftest import small_workflow
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"

@@ -8,8 +8,7 @@ import sys
 import threading
 
 from designer.engine_process import EngineProcess
-from engine.files import load_workflow
-from engine.worker import JobOutcome, JobRequest
+from engine import JobOutcome, JobRequest, load_workflow
 from tests.designer.run_support import WORKFLOWS
 
 
@@ -32,7 +31,7 @@ def test_jobs_sent_before_the_worker_connects_run_in_order():
     process = EngineProcess(inbox)
     wf = load_workflow(WORKFLOWS / "policy_change.yaml")
     try:
-        process.send(JobRequest("run", workflow=pickle.dumps(wf),
+        process.send(JobRequest("run", workflow=wf,
                                 path=WORKFLOWS / "policy_change.yaml",
                                 input={"policyId": "P-7"}, run_id="r-9"))
         assert inbox.outcome.wait(30)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from designer.inspector_step import StepForm
 from designer.inspector_workflow import WorkflowForm
-from engine.model import EmitStep, NotifyStep, Retry
+from engine import EmitStep, NotifyStep, Retry
 from tests.designer.window_support import make_window, sample_workflow
 
 

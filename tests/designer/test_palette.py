@@ -9,42 +9,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
 from designer.clipboard import STEP_MIME
-from designer.palette import PaletteWidget, gather_services, parse_service_action
-from engine.model import CallStep, NotifyStep, WaitStep
+from designer.palette import PaletteWidget
+from engine import CallStep, NotifyStep, WaitStep
 from tests.designer.window_support import WORKFLOWS, make_window, sample_workflow
-
-
-def test_services_come_from_environment_mocks_and_the_workflow(qapp):
-    from engine.files import load_workflow
-
-    path = WORKFLOWS / "policy_change.yaml"
-    found = gather_services(str(path), load_workflow(str(path)))
-    # policy_change's own services, and those of the other mocks files environments.yaml lists
-    assert "updatePolicy" in found.services["PolicyService"]
-    assert "revertPolicy" in found.services["PolicyService"]
-    assert "dispatchUnit" in found.services["FireService"]
-    assert "registerIncident" in found.services["IncidentService"]
-    assert found.unreadable == []
-
-
-def test_mocks_file_that_does_not_load_is_named_not_fatal(qapp, tmp_path):
-    (tmp_path / "environments.yaml").write_text(
-        "version: 1\nenvironments:\n  mock:\n    mocks: [missing.mocks.yaml, bad.mocks.yaml]\n")
-    (tmp_path / "bad.mocks.yaml").write_text("version: 1\nmocks: [\n")
-    (tmp_path / "good.mocks.yaml").write_text(
-        "version: 1\nmocks:\n  Billing.charge: {status: 200}\n")
-    found = gather_services(str(tmp_path / "w.yaml"), None)
-    assert found.services == {"Billing": ["charge"]}
-    assert any(u.startswith("missing.mocks.yaml") for u in found.unreadable)
-    assert any(u.startswith("bad.mocks.yaml") for u in found.unreadable)
-
-
-def test_parse_service_action():
-    assert parse_service_action(" Billing.charge ") == ("Billing", "charge")
-    with pytest.raises(ValueError, match="Service.action"):
-        parse_service_action("Billing")
-    with pytest.raises(ValueError, match="action name"):
-        parse_service_action("Billing.9x")
 
 
 def test_filter_box_and_new_service_action(qtbot):

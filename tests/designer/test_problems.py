@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from designer.problems import LoadProblemsDialog, problem_location
-from engine.errors import Problem
+from engine import Problem
 from tests.designer.window_support import make_window, sample_workflow
 
 

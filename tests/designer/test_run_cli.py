@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QImage
 
-from designer import app as design_app
+from designer import command as design_command
 from designer.run_ui import run_and_wait
 from tests.designer.run_support import WORKFLOWS, ui_factory
 
@@ -38,12 +38,12 @@ def test_unknown_environment_or_scenario_is_named_with_the_known_ones(qtbot, ope
 
 def test_design_run_screenshot_command(qapp, tmp_path, capsys):
     out = tmp_path / "run.png"
-    code = design_app.main([str(POLICY), "--run", "--env", "mock", "--scenario",
+    code = design_command.main([str(POLICY), "--run", "--env", "mock", "--scenario",
                             "policyLocked", "--screenshot", str(out)])
     assert code == 0
     assert "run failed in" in capsys.readouterr().out  # policyLocked fails the run
     assert not QImage(str(out)).isNull()
-    code = design_app.main([str(POLICY), "--run", "--env", "nope", "--screenshot",
+    code = design_command.main([str(POLICY), "--run", "--env", "nope", "--screenshot",
                             str(tmp_path / "x.png")])
     assert code == 1
     assert "there is no environment 'nope'" in capsys.readouterr().err
@@ -51,4 +51,4 @@ def test_design_run_screenshot_command(qapp, tmp_path, capsys):
 
 def test_env_without_run_is_refused():
     with pytest.raises(SystemExit):
-        design_app.main([str(POLICY), "--env", "mock"])
+        design_command.main([str(POLICY), "--env", "mock"])

@@ -7,12 +7,11 @@ import time
 
 from designer.log_model import LogFilter, LogModel
 from designer.log_panel import LogPanel
-from designer.run_state import LEVELS, LogLine, event_line
-from engine.events import Notification, StepRetrying, StepStarted
+from engine import LOG_LEVELS, LogLine, Notification, StepRetrying, StepStarted, event_line
 
 
 def _lines(n: int, start: int = 0) -> list[LogLine]:
-    return [LogLine(1_800_000_000 + i / 1000, LEVELS[i % 5], f"s{i % 7}", f"message {i}", "r1",
+    return [LogLine(1_800_000_000 + i / 1000, LOG_LEVELS[i % 5], f"s{i % 7}", f"message {i}", "r1",
                     "wf") for i in range(start, start + n)]
 
 
@@ -36,7 +35,7 @@ def test_filter_applies_to_old_and_new_lines_and_survives_drops(qapp):
     shown = model.lines()
     assert all(line.level == "error" for line in shown)
     assert model.rowCount() == len(shown) == sum(1 for x in model._lines if x.level == "error")
-    model.set_filter(LogFilter(levels=LEVELS, step="s3", text="MESSAGE 69"))
+    model.set_filter(LogFilter(levels=LOG_LEVELS, step="s3", text="MESSAGE 69"))
     # 690-699 are still held; of them only 696 is on step s3 (696 % 7 == 3)
     assert [line.message for line in model.lines()] == ["message 696"]
     model.set_filter(LogFilter())

@@ -176,7 +176,7 @@ def test_emit_of_an_event_nobody_listens_for_says_so(qtbot, open_ui):
     ui = open_ui(POLICY)
     ui.emit_event("nobodyListens", None)
     wait_run(qtbot, ui)
-    assert "no workflow listens for event 'nobodyListens'" in ui.last_message
+    assert "has trigger 'nobodyListens' (events listened for: " in ui.last_message
     assert "policyChangeSuggested" in ui.last_message
 
 

@@ -131,7 +131,7 @@ steps:
 
 
 def test_an_unsaved_workflow_runs(qtbot, open_ui):
-    from engine.model import NotifyStep, Workflow
+    from engine import NotifyStep, Workflow
 
     ui = open_ui()
     ui.document.replace_workflow(Workflow(name="scratch", steps=[

@@ -8,7 +8,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from designer import theme
-from engine.model import WaitStep
+from engine import WaitStep
 from tests.designer.window_support import make_settings, make_window, sample_workflow
 
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from designer.files import Autosave, recoverable_autosaves
 from designer.problems import LoadProblemsDialog
-from engine.files import load_workflow
+from engine import load_workflow
 from tests.designer.window_support import (
     WORKFLOWS,
     answer,

@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from engine.model import Workflow  # noqa: E402
+from engine import Workflow  # noqa: E402
 from tests.designer.conftest import small_workflow  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]

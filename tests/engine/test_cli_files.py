@@ -139,7 +139,7 @@ def test_fmt_failed_write_leaves_file(tmp_path: Path, capsys: pytest.CaptureFixt
     def disk_full(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("engine.files.os.replace", disk_full)
+    monkeypatch.setattr("engine.files.documents.os.replace", disk_full)
     code, _, err = run(capsys, "fmt", str(f))
     assert code == 1 and "cannot write: No space left on device; the file is unchanged" in err
     assert f.read_text() == original

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from engine import load_mocks
 from engine.cli import main
-from engine.files import load_mocks
 
 ROOT = Path(__file__).resolve().parents[2]
 WF = ROOT / "workflows"
@@ -270,7 +270,7 @@ def test_run_live_with_record_writes_a_mocks_file(
     assert code == 0, err
     assert json.loads(out)["output"] == {"text": "live"}
     assert handler.posts[0] == ("/say", {"text": "live"})
-    assert f"recorded the calls to {rec}" in err
+    assert f"recorded 1 response to {rec}" in err
     mocks = load_mocks(rec)
     assert mocks.mocks["Echo.say"][0].body == {"echo": {"text": "live"}, "n": 1}
 
@@ -337,7 +337,7 @@ def test_test_command_invalid_files_exit_2(tmp_path: Path,
     empty = tmp_path / "empty"
     empty.mkdir()
     code, _, err = run_cli(capsys, "test", str(empty))
-    assert code == 2 and "no *.tests.yaml files" in err
+    assert code == 2 and "no tests files" in err
 
 
 # --- emit ------------------------------------------------------------------------------------

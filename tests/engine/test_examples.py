@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.bus import workflow_files
+from engine import load_environments, load_tests, load_workflow, workflow_files
 from engine.cli import main
-from engine.files import load_environments, load_tests, load_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 WF = ROOT / "workflows"

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.expressions import (
-    TemplateSyntaxError,
-    check_template,
-    escape_templates,
-    render,
-    root_references,
-    split_template,
-    step_references,
-    truthy,
-)
+from engine import TemplateSyntaxError, check_template, render, split_template
+from engine.core.expressions import escape_templates, root_references, step_references, truthy
 
 SCOPE = {"input": {"id": "P-7", "n": 3, "items": [1, 2], "obj": {"a": 1}},
          "steps": {"check": {"output": {"status": "pass"}, "status": "succeeded"}}}

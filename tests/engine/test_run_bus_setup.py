@@ -9,12 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from engine.bus import EventBus
-from engine.clock import VirtualClock
-from engine.events import Event, Notification, RunFinished
-from engine.mocktransport import HybridTransport, MockTransport
-from engine.runner import MAX_EMIT_DEPTH, Engine
-from engine.setup import SetupError, prepare
+from engine import (
+    Engine,
+    Event,
+    EventBus,
+    HybridTransport,
+    MockTransport,
+    Notification,
+    RunFinished,
+    SetupError,
+    VirtualClock,
+    prepare,
+)
+from engine.runtime.scheduler import MAX_EMIT_DEPTH
 from tests.engine.test_run_support import START, arun, mocks_file, workflow
 
 MOCKS = mocks_file("""
@@ -160,7 +167,7 @@ def test_prepare_mocked_run_uses_virtual_time_and_starts_siblings(tmp_path: Path
                         sinks=[events.append])
         assert setup.mode == "mock" and setup.engine.clock.virtual
         t0 = time.perf_counter()
-        result = await setup.engine.run(setup.workflow)
+        result = await setup.run()
         await setup.finish()
         assert time.perf_counter() - t0 < 2  # an hour of mock delay took no real time
         assert result.status == "succeeded" and result.duration_ms == 3_600_000
@@ -177,7 +184,7 @@ def test_prepare_scenario_and_its_errors(tmp_path: Path) -> None:
 
     async def main() -> None:
         setup = prepare(workflow_path=path, mocks=mocks, scenario="locked")
-        result = await setup.engine.run(setup.workflow)
+        result = await setup.run()
         await setup.finish()
         assert result.status == "failed" and result.error is not None
         assert result.error["type"] == "http"
@@ -187,7 +194,7 @@ def test_prepare_scenario_and_its_errors(tmp_path: Path) -> None:
         prepare(workflow_path=path, mocks=mocks, scenario="nope")
     with pytest.raises(SetupError, match="needs a mocks file"):
         prepare(workflow_path=path, scenario="locked")
-    with pytest.raises(SetupError, match="no environments.yaml"):
+    with pytest.raises(SetupError, match="has no environments.yaml"):
         prepare(workflow_path=path, env="staging")
 
 
@@ -218,8 +225,8 @@ def test_prepare_resolves_environments(tmp_path: Path) -> None:
 
         setup = prepare(workflow_path=path, env="hybrid")
         assert setup.mode == "hybrid" and not setup.engine.clock.virtual
-        assert isinstance(setup.engine.transport, HybridTransport)
-        assert setup.notify == [{"webhook": "http://127.0.0.1:9/hook"}]
+        assert isinstance(setup.engine.caller.transport, HybridTransport)
+        assert setup.env.notify == [{"webhook": "http://127.0.0.1:9/hook"}]
         assert setup.mock_calls is not None
         await setup.finish()
 
@@ -252,11 +259,11 @@ def test_prepare_record_writes_the_mocks_file(tmp_path: Path) -> None:
     async def main() -> None:
         setup = prepare(workflow_path=path, mocks=tmp_path / "flow.mocks.yaml", record=out,
                         listeners=False)
-        await setup.engine.run(setup.workflow)
+        await setup.run()
         await setup.finish()
 
     arun(main())
-    from engine.files import load_mocks
+    from engine import load_mocks
 
     rec = load_mocks(out)
     assert rec.mocks["PolicyService.updatePolicy"][0].body == {"version": 7}

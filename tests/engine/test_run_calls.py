@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.steps import retry_after_seconds, retry_matches
+from engine.runtime.retry import retry_after_seconds, retry_matches
 from tests.engine.test_run_support import arun, run_mocked
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from engine.clock import RealClock, VirtualClock
+from engine import RealClock, VirtualClock
 from tests.engine.test_run_support import arun
 
 

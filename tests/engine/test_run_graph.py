@@ -6,12 +6,19 @@ import asyncio
 
 import pytest
 
-from engine.clock import VirtualClock
-from engine.errors import ValidationError
-from engine.events import Notification, RunFinished, RunStarted, StepFinished, StepStarted
-from engine.mocktransport import MockTransport
-from engine.model import CallStep, Workflow
-from engine.runner import Engine
+from engine import (
+    CallStep,
+    Engine,
+    MockTransport,
+    Notification,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    ValidationError,
+    VirtualClock,
+    Workflow,
+)
 from tests.engine.test_run_support import START, arun, mocks_file, run_mocked, workflow
 
 DELAYS = """

@@ -17,12 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from engine.clock import VirtualClock
-from engine.events import Event, StepStarted
-from engine.mocktransport import MockTransport
-from engine.recorder import Recorder
-from engine.runner import Engine
-from engine.secrets import SecretSource
+from engine import Engine, Event, MockTransport, Recorder, SecretSource, StepStarted, VirtualClock
 from tests.engine.test_run_support import START, arun, workflow
 
 
@@ -240,12 +235,12 @@ def test_recorded_live_run_replays_as_mocks_with_the_same_result(server: _Server
 
 
 def test_recording_writes_a_mocks_file_that_loads(server: _Server, tmp_path: Any) -> None:
-    from engine.files import load_mocks
+    from engine import dump_mocks, load_mocks, save_text_atomic
 
     recorder = Recorder()
     arun(_live_run(server, [], [recorder]))
     path = tmp_path / "live.mocks.yaml"
-    recorder.write(path)
+    save_text_atomic(path, dump_mocks(recorder.mocks_file()))
     text = path.read_text()
     assert "tok-live-9731" not in text
     loaded = load_mocks(path)

@@ -22,10 +22,10 @@ SCRIPT = textwrap.dedent("""
     import asyncio, json, sys, time
     from PySide6.QtCore import QCoreApplication, QTimer
     import qasync
-    from engine.clock import VirtualClock
-    from engine.mocktransport import MockTransport
-    from engine.model import CallStep, MockResponse, Retry, Workflow
-    from engine.runner import Engine
+    from engine import VirtualClock
+    from engine import MockTransport
+    from engine import CallStep, MockResponse, Retry, Workflow
+    from engine import Engine
 
     app = QCoreApplication(sys.argv)
     loop = qasync.QEventLoop(app)

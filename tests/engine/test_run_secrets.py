@@ -6,12 +6,8 @@ import asyncio
 import json
 import random
 
-from engine.clock import VirtualClock
-from engine.events import Event, RunResult
-from engine.mocktransport import MockTransport
-from engine.recorder import Recorder
-from engine.runner import Engine
-from engine.secrets import MASK, SecretSource, redact, register_secret
+from engine import Engine, Event, MockTransport, Recorder, RunResult, SecretSource, VirtualClock
+from engine.runtime.secrets import MASK, redact, register_secret
 from tests.engine.test_run_support import START, Spy, arun, mocks_file, workflow
 
 SECRET = "s3cr3t-value-4411"

@@ -12,13 +12,22 @@ from typing import Any, TypeVar
 
 import httpx
 
-from engine.clock import Clock, VirtualClock
-from engine.events import Event, RunResult, StepFinished, StepRetrying, StepStarted
-from engine.files import parse_mocks, parse_workflow
-from engine.mocktransport import MockTransport
-from engine.model import MocksFile, Workflow
-from engine.runner import Engine
-from engine.secrets import SecretSource
+from engine import (
+    Clock,
+    Engine,
+    Event,
+    MocksFile,
+    MockTransport,
+    RunResult,
+    SecretSource,
+    StepFinished,
+    StepRetrying,
+    StepStarted,
+    VirtualClock,
+    Workflow,
+    parse_mocks,
+    parse_workflow,
+)
 
 T = TypeVar("T")
 

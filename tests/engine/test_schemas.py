@@ -12,10 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from engine import parse, sidecars
-from engine.files import parse_mocks, parse_workflow
-from engine.model import NOTIFY_LEVELS
-from engine.yamlread import read_yaml
+from engine import NOTIFY_LEVELS, parse_mocks, parse_workflow, read_yaml
+from engine.files import sidecars
+from engine.files import workflow as parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "resources" / "schema"

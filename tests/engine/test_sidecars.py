@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.files import (
+from engine import (
     check_file,
     dump_environments,
     dump_tests,

@@ -14,16 +14,9 @@ from typing import Any
 
 import pytest
 
-from engine import events as ev
-from engine.sinks import (
-    ConsoleSink,
-    JsonlSink,
-    WebhookSink,
-    build_sinks,
-    event_to_json,
-    format_event,
-    format_ms,
-)
+from engine import ConsoleSink, JsonlSink, WebhookSink, format_ms
+from engine.jobs.sinks import build_sinks, event_to_json, format_event
+from engine.runtime import events as ev
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC).timestamp()

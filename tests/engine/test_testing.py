@@ -6,8 +6,8 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from engine.model import TestExpect
-from engine.testing import Difference, compare, diff_json, discover, run_tests, write_junit
+from engine import Difference, TestExpect, run_tests
+from engine.jobs.testfiles import compare, diff_json, discover, write_junit
 
 RESULT = {
     "run": "r1", "workflow": "wf", "status": "failed", "started": "2026-11-25T10:00:00Z",

@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 
-from engine.events import (
+from engine import (
     CallRecord,
+    JobOutcome,
+    JobRequest,
+    JobShape,
     Notification,
     RunFinished,
     RunResult,
@@ -26,9 +29,9 @@ from engine.events import (
     StepFinished,
     StepResult,
     StepStarted,
+    load_workflow,
 )
-from engine.files import load_workflow
-from engine.worker import JobOutcome, JobRequest, JobShape, serve
+from engine.worker import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "workflows" / "policy_change.yaml"
@@ -80,7 +83,7 @@ def _serve(client: Client, *messages: Any, stop_when_done: bool = True) -> None:
 
 def _run_request(**more: Any) -> JobRequest:
     wf = load_workflow(POLICY)
-    return JobRequest("run", workflow=pickle.dumps(wf), path=POLICY, input={"policyId": "P-7"},
+    return JobRequest("run", workflow=wf, path=POLICY, input={"policyId": "P-7"},
                       run_id="r-1", **more)
 
 
@@ -101,13 +104,40 @@ def test_a_run_streams_its_shape_and_events_in_batches_then_its_outcome():
     assert client.messages < len(client.items)  # batched, not one message per event
 
 
-def test_a_scenario_and_the_senders_environment_reach_the_job(monkeypatch):
-    monkeypatch.delenv("SB_WORKER_PROBE", raising=False)
+def test_a_scenario_reaches_the_job():
     client = Client()
-    environ = dict(os.environ, SB_WORKER_PROBE="seen")
-    _serve(client, _run_request(scenario="complianceFails", environ=environ))
+    _serve(client, _run_request(scenario="complianceFails"))
     assert client.outcomes[0].payload.output["compliance"] == "fail"
-    assert os.environ.get("SB_WORKER_PROBE") == "seen"  # the job ran in the sender's variables
+
+
+SECRET_FLOW = """\
+version: 1
+name: usesSecret
+steps:
+  - service: Vault
+    action: open
+    headers: {Authorization: "Bearer ${ secrets.SB_WORKER_TOKEN }"}
+"""
+
+
+def test_secrets_come_from_the_senders_variables_not_the_workers(tmp_path, monkeypatch):
+    monkeypatch.delenv("SWITCHBOARD_SECRET_SB_WORKER_TOKEN", raising=False)
+    flow = tmp_path / "secret.yaml"
+    flow.write_text(SECRET_FLOW)
+    mocks = tmp_path / "secret.mocks.yaml"
+    mocks.write_text("version: 1\nmocks:\n  Vault.open: {body: {ok: true}}\n")
+    wf = load_workflow(flow)
+    environ = {"SWITCHBOARD_SECRET_SB_WORKER_TOKEN": "s3cret-from-designer"}
+    outcomes = []
+    for req in (JobRequest("run", workflow=wf, path=flow, mocks=mocks, environ=environ),
+                JobRequest("run", workflow=wf, path=flow, mocks=mocks)):
+        client = Client()
+        _serve(client, req)
+        outcomes.append(client.outcomes[0])
+    with_vars, without = outcomes
+    assert with_vars.payload.status == "succeeded"
+    assert without.payload.error["type"] == "secret"  # nothing leaked into the worker's own
+    assert "SWITCHBOARD_SECRET_SB_WORKER_TOKEN" not in os.environ
 
 
 def test_cancel_stops_a_long_run_at_once(tmp_path):
@@ -115,7 +145,7 @@ def test_cancel_stops_a_long_run_at_once(tmp_path):
     flow.write_text("version: 1\nname: long\nsteps:\n  - wait: 1h\n")
     wf = load_workflow(flow)
     client = Client()
-    req = JobRequest("run", workflow=pickle.dumps(wf), path=flow, run_id="r-2")
+    req = JobRequest("run", workflow=wf, path=flow, run_id="r-2")
 
     def cancel_when_started() -> None:
         for _ in range(400):
@@ -135,7 +165,7 @@ def test_cancel_stops_a_long_run_at_once(tmp_path):
 def test_emit_starts_the_workflows_of_the_folder_that_listen():
     client = Client()
     wf = load_workflow(POLICY)
-    _serve(client, JobRequest("emit", workflow=pickle.dumps(wf), path=POLICY,
+    _serve(client, JobRequest("emit", workflow=wf, path=POLICY,
                               event="emergencyReported",
                               data={"incidentId": "I-1", "location": {"lat": 1, "lon": 2}}))
     outcome = client.outcomes[0]
@@ -145,9 +175,9 @@ def test_emit_starts_the_workflows_of_the_folder_that_listen():
 
 def test_a_tests_job_returns_the_files_results():
     client = Client()
-    _serve(client, JobRequest("tests", tests_path=ROOT / "workflows" / "policy_change.tests.yaml"))
-    result = client.outcomes[0].payload
-    assert result.cases and all(c.passed for c in result.cases)
+    _serve(client, JobRequest("tests", tests=[ROOT / "workflows" / "policy_change.tests.yaml"]))
+    report = client.outcomes[0].payload
+    assert report.files[0].cases and all(c.passed for c in report.files[0].cases)
 
 
 def test_a_run_that_cannot_start_says_why(tmp_path):
@@ -155,7 +185,7 @@ def test_a_run_that_cannot_start_says_why(tmp_path):
     flow.write_text("version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n")
     wf = load_workflow(flow)
     client = Client()
-    _serve(client, JobRequest("run", workflow=pickle.dumps(wf), path=flow, env="nowhere"))
+    _serve(client, JobRequest("run", workflow=wf, path=flow, env="nowhere"))
     outcome = client.outcomes[0]
     assert outcome.kind == "error" and "nowhere" in outcome.message
 
@@ -222,7 +252,7 @@ def test_the_worker_ends_when_the_designer_goes_away_mid_run(tmp_path):
     wf = load_workflow(flow)
     a, b = socket.socketpair()
     designer, worker_end = Connection(a.detach()), Connection(b.detach())
-    designer.send(JobRequest("run", workflow=pickle.dumps(wf), path=flow, run_id="r-3"))
+    designer.send(JobRequest("run", workflow=wf, path=flow, run_id="r-3"))
 
     async def main() -> None:
         served = asyncio.ensure_future(serve(worker_end, warm_up=False))

@@ -7,9 +7,18 @@ import time
 
 import pytest
 
-from engine.errors import LoadError
-from engine.files import load_workflow, parse_workflow, validate_workflow
-from engine.model import CallStep, NotifyStep, Retry, WaitStep, Workflow, resolve_call
+from engine import (
+    CallStep,
+    LoadError,
+    NotifyStep,
+    Retry,
+    WaitStep,
+    Workflow,
+    load_workflow,
+    parse_workflow,
+    resolve_call,
+    validate_workflow,
+)
 
 SPEC_EXAMPLE = """\
 version: 1
@@ -285,7 +294,7 @@ def test_validate_model_without_file() -> None:
 
 
 def test_open_for_editing_keeps_rule_problems_but_refuses_shape_problems(tmp_path) -> None:
-    from engine.files import open_workflow
+    from engine import open_workflow
 
     rules = tmp_path / "rules.yaml"
     rules.write_text("version: 1\nname: w\nsteps:\n  - {id: a, service: S, action: a, "

@@ -7,8 +7,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.files import dump_mocks, dump_workflow, parse_mocks, parse_workflow
-from engine.model import (
+from engine import (
     CallDefaults,
     CallStep,
     EmitStep,
@@ -16,9 +15,13 @@ from engine.model import (
     Retry,
     WaitStep,
     Workflow,
+    dump_data,
+    dump_mocks,
+    dump_workflow,
+    parse_mocks,
+    parse_workflow,
+    read_yaml,
 )
-from engine.yamlread import read_yaml
-from engine.yamlwrite import dump_data
 
 CANONICAL = """\
 version: 1
@@ -215,7 +218,7 @@ def workflows(draw: st.DrawFn) -> Workflow:
         s.description = draw(st.none() | text_value.filter(bool))
         steps.append((s, after))
     ids: list[str] = []
-    from engine.model import base_id, default_step_ids
+    from engine import base_id, default_step_ids
     explicit = [draw(st.none() | ident.map(lambda x: "x" + x)) for _ in steps]
     # explicit ids must be unique
     seen: set[str] = set()

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from engine.errors import LoadError
-from engine.yamlread import MAX_BYTES, read_yaml
+from engine import LoadError, read_yaml
+from engine.files.yamlread import MAX_BYTES
 
 
 def one_problem(text: str | bytes) -> str:

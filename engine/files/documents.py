@@ -1,0 +1,334 @@
+"""Reading, checking and writing the four file kinds; the entry points everything else uses.
+
+`parse_*` never raise: they return a `Loaded` with the model (or None) and every problem found,
+located by file, line and column. `load_*` raise `LoadError` when any error was found.
+`check_file` adds the checks that look at other files (an environment's mocks files exist, a
+tests file's workflow loads and its scenarios and steps exist); `folder_problems` the checks of
+a folder as a whole (two workflows with one name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from engine.core.errors import Collector, LoadError, Problem
+from engine.core.model import EnvironmentsFile, MocksFile, TestsFile, Workflow
+from engine.core.validate import check_mocks, check_workflow
+from engine.files.folder import workflow_files
+from engine.files.sidecars import (
+    detect_kind,
+    parse_environments_data,
+    parse_mocks_data,
+    parse_tests_data,
+)
+from engine.files.workflow import parse_workflow_data
+from engine.files.yamlread import Locator, read_yaml
+from engine.files.yamlwrite import dump_environments, dump_mocks, dump_tests, dump_workflow
+
+__all__ = [
+    "Loaded",
+    "parse_workflow",
+    "parse_mocks",
+    "parse_environments",
+    "parse_tests",
+    "parse_any",
+    "load_workflow",
+    "open_workflow",
+    "load_mocks",
+    "load_environments",
+    "load_tests",
+    "check_file",
+    "folder_problems",
+    "dump_workflow",
+    "dump_mocks",
+    "dump_environments",
+    "dump_tests",
+    "dump_any",
+    "save_text_atomic",
+    "read_text",
+]
+
+M = TypeVar("M")
+
+
+@dataclass
+class Loaded(Generic[M]):
+    """A parsed file: its model (None when it could not be built) and every problem found."""
+
+    file: str
+    kind: str
+    model: M | None = None
+    problems: list[Problem] = field(default_factory=list)
+    locator: Locator | None = None
+    # True when the model holds everything the file says: only rule problems (a bad reference,
+    # a cycle…) and no shape problems (a misspelt key, a wrong type) that the model dropped.
+    complete: bool = False
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None and not self.errors
+
+    def unwrap_model(self) -> M:
+        """The model, problems or not (LoadError only when there is none)."""
+        if self.model is None:
+            raise LoadError(self.errors or self.problems)
+        return self.model
+
+    def unwrap(self) -> M:
+        if not self.ok or self.model is None:
+            raise LoadError(self.errors or self.problems)
+        return self.model
+
+
+def read_text(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a file, or LoadError saying why it could not be read."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > 10 * 1024 * 1024:
+            raise LoadError([Problem(
+                f"the file is {size / 1048576:.1f} MiB; the limit is 10 MiB (split it, or move "
+                "large bodies out of it)", (), str(path), 1, 1)])
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise LoadError([Problem("no such file: check the path", (), str(path))]) from None
+    except IsADirectoryError:
+        raise LoadError([Problem("this is a folder, not a file", (), str(path))]) from None
+    except OSError as e:
+        raise LoadError([Problem(f"cannot read the file: {e.strerror}", (), str(path))]) from None
+
+
+def _parse(text: str | bytes, file: str, kind: str, build: Any,
+           check: Any = None) -> Loaded[Any]:
+    try:
+        data, loc = read_yaml(text, file)
+    except LoadError as e:
+        return Loaded(file, kind, None, e.problems)
+    if data is None:
+        return Loaded(file, kind, None, [Problem(
+            f"the file is empty: a {kind} file starts with 'version: 1'", (), file, 1, 1)], loc)
+    c = Collector()
+    model = build(c, data)
+    complete = model is not None and not any(p[4] == "error" for p in c.problems)
+    if model is not None and check is not None:
+        check(c, model)
+    problems = c.located(loc.locate, file)
+    problems.sort(key=lambda p: (p.line or 10**9, p.col))
+    return Loaded(file, kind, model, problems, loc, complete)
+
+
+def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
+    holder: dict[str, Any] = {}
+
+    def build(c: Collector, data: Any) -> Workflow | None:
+        wf = parse_workflow_data(c, data)
+        holder["index"] = c.step_index
+        return wf
+
+    def check(c: Collector, wf: Workflow) -> None:
+        check_workflow(c, wf, holder.get("index"))
+
+    return _parse(text, file, "workflow", build, check)
+
+
+def parse_mocks(text: str | bytes, file: str = "<text>") -> Loaded[MocksFile]:
+    return _parse(text, file, "mocks", parse_mocks_data, check_mocks)
+
+
+def parse_environments(text: str | bytes, file: str = "<text>") -> Loaded[EnvironmentsFile]:
+    return _parse(text, file, "environments", parse_environments_data)
+
+
+def parse_tests(text: str | bytes, file: str = "<text>") -> Loaded[TestsFile]:
+    return _parse(text, file, "tests", parse_tests_data)
+
+
+_PARSERS: dict[str, Any] = {"workflow": parse_workflow, "mocks": parse_mocks,
+                            "environments": parse_environments, "tests": parse_tests}
+
+
+def parse_any(text: str | bytes, file: str = "<text>", kind: str | None = None) -> Loaded[Any]:
+    """Parse a file of any kind; the kind comes from its name or else its top-level keys."""
+    if kind is None:
+        kind = detect_kind(None, file)
+        if kind is None:
+            try:
+                data, _ = read_yaml(text, file)
+            except LoadError as e:
+                return Loaded(file, "unknown", None, e.problems)
+            kind = detect_kind(data, file)
+            if kind is None:
+                return Loaded(file, "unknown", None, [Problem(
+                    "cannot tell what kind of file this is: a workflow has 'steps', a mocks "
+                    "file 'mocks', an environments file 'environments', a tests file 'cases'",
+                    (), file, 1, 1)])
+    return _PARSERS[kind](text, file)  # type: ignore[no-any-return]
+
+
+def _load(path: str | os.PathLike[str], parser: Any) -> Any:
+    loaded = parser(read_text(path), str(path))
+    return loaded.unwrap()
+
+
+def load_workflow(path: str | os.PathLike[str]) -> Workflow:
+    """Load and validate a workflow file; raises LoadError listing every error."""
+    return _load(path, parse_workflow)  # type: ignore[no-any-return]
+
+
+def open_workflow(path: str | os.PathLike[str],
+                  text: str | bytes | None = None) -> Loaded[Workflow]:
+    """Read a workflow for editing: it opens despite rule problems (returned in `problems`),
+    so they can be fixed in the designer; raises LoadError when the file does not parse into a
+    model that holds all of it (saving such a model would lose what the file says). `text` is
+    the file's content when the caller has read it already."""
+    loaded = parse_workflow(read_text(path) if text is None else text, str(path))
+    if not loaded.complete:
+        raise LoadError(loaded.errors or loaded.problems)
+    return loaded
+
+
+def load_mocks(path: str | os.PathLike[str]) -> MocksFile:
+    return _load(path, parse_mocks)  # type: ignore[no-any-return]
+
+
+def load_environments(path: str | os.PathLike[str]) -> EnvironmentsFile:
+    return _load(path, parse_environments)  # type: ignore[no-any-return]
+
+
+def load_tests(path: str | os.PathLike[str]) -> TestsFile:
+    return _load(path, parse_tests)  # type: ignore[no-any-return]
+
+
+def check_file(path: str | os.PathLike[str]) -> Loaded[Any]:
+    """Parse any file and run the checks that look at the files it names."""
+    try:
+        data = read_text(path)
+    except LoadError as e:
+        return Loaded(str(path), "unknown", None, e.problems)
+    loaded = parse_any(data, str(path))
+    if loaded.model is None or loaded.locator is None:
+        return loaded
+    base = Path(path).resolve().parent
+    extra: list[Problem] = []
+    loc = loaded.locator
+
+    def add(message: str, p: tuple[str | int, ...]) -> None:
+        extra.append(loc.problem(message, p))
+
+    if loaded.kind == "environments":
+        for name, env in loaded.model.environments.items():
+            for i, m in enumerate(env.mocks):
+                if not (base / m).is_file():
+                    p: tuple[str | int, ...] = ("environments", name, "mocks")
+                    add(f"the mocks file '{m}' does not exist (paths are relative to this file)",
+                        p + (i,) if len(env.mocks) > 1 else p)
+    elif loaded.kind == "tests":
+        _check_tests_refs(loaded.model, base, add)
+    loaded.problems.extend(extra)
+    loaded.problems.sort(key=lambda p: (p.line or 10**9, p.col))
+    return loaded
+
+
+def _check_tests_refs(tf: TestsFile, base: Path, add: Any) -> None:
+    wf: Workflow | None = None
+    if tf.workflow:
+        wpath = base / tf.workflow
+        if not wpath.is_file():
+            add(f"the workflow '{tf.workflow}' does not exist (paths are relative to this file)",
+                ("workflow",))
+        else:
+            try:
+                wf = load_workflow(wpath)
+            except LoadError as e:
+                add(f"the workflow '{tf.workflow}' does not load: {e.problems[0]}",
+                    ("workflow",))
+    mocks: MocksFile | None = None
+    if tf.mocks:
+        mpath = base / tf.mocks
+        if not mpath.is_file():
+            add(f"the mocks file '{tf.mocks}' does not exist", ("mocks",))
+        else:
+            try:
+                mocks = load_mocks(mpath)
+            except LoadError as e:
+                add(f"the mocks file '{tf.mocks}' does not load: {e.problems[0]}", ("mocks",))
+    for i, case in enumerate(tf.cases):
+        if case.scenario and mocks is not None and case.scenario not in mocks.scenarios:
+            add(f"the scenario '{case.scenario}' is not in {tf.mocks}"
+                + (f" (it has: {', '.join(mocks.scenarios)})" if mocks.scenarios else ""),
+                ("cases", i, "scenario"))
+        if wf is not None:
+            for sid in case.expect.steps:
+                if wf.find(sid) is None:
+                    add(f"expect.steps names '{sid}', which is not a step of {tf.workflow}",
+                        ("cases", i, "expect", "steps", sid))
+
+
+def dump_any(model: Any) -> str:
+    if isinstance(model, Workflow):
+        return dump_workflow(model)
+    if isinstance(model, MocksFile):
+        return dump_mocks(model)
+    if isinstance(model, EnvironmentsFile):
+        return dump_environments(model)
+    if isinstance(model, TestsFile):
+        return dump_tests(model)
+    raise TypeError(f"cannot write {type(model).__name__}")
+
+
+def save_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write a file so that a failure leaves the old one intact (temp file + rename)."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def folder_problems(folder: str | os.PathLike[str],
+                    known: Mapping[Path, Loaded[Any]] | None = None) -> dict[Path, list[Problem]]:
+    """Problems of a folder's workflows taken together, by file: two workflows with one `name`
+    (an event would start one of them, and which one would depend on the file names).
+    `known` holds files already parsed (by resolved path), so they are not read again."""
+    by_name: dict[str, list[tuple[Path, Loaded[Any]]]] = {}
+    for path in workflow_files(Path(folder)):
+        key = path.resolve()
+        loaded = (known or {}).get(key)
+        if loaded is None:
+            try:
+                loaded = parse_any(read_text(path), str(path))
+            except LoadError:
+                continue
+        if loaded.kind == "workflow" and isinstance(loaded.model, Workflow):
+            by_name.setdefault(loaded.model.name, []).append((key, loaded))
+    out: dict[Path, list[Problem]] = {}
+    for name, files in by_name.items():
+        if len(files) < 2:
+            continue
+        for key, loaded in files:
+            others = ", ".join(Path(lo.file).name for k, lo in files if k != key)
+            message = (f"another workflow in this folder is also named '{name}' ({others}): "
+                       "give each workflow its own name")
+            problem = loaded.locator.problem(message, ("name",)) if loaded.locator is not None \
+                else Problem(message, ("name",), loaded.file)
+            out.setdefault(key, []).append(problem)
+    return out

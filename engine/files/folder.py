@@ -1,0 +1,128 @@
+"""The folder convention, in one place: which file beside a workflow is which.
+
+A project folder holds workflows (`*.yaml`), their mocks (`<name>.mocks.yaml`), tests
+(`<name>.tests.yaml`), recordings of live runs (`<name>.recorded.mocks.yaml`, a mocks file) and
+one environments file (`environments.yaml`). Each also may end in `.yml`. Everything that looks
+for one of these files asks this module, so the command line, the designer and the server agree
+on what a folder holds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "FileKind", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name", "environments_file",
+    "workflow_files", "mocks_files", "tests_files", "find_tests_files", "yaml_files",
+    "recording_path", "untitled_path", "is_hidden_below",
+]
+
+FileKind = Literal["workflow", "mocks", "environments", "tests"]
+
+YAML_SUFFIXES = (".yaml", ".yml")
+ENVIRONMENTS_FILE = "environments.yaml"  # the name new environments files get
+_ENVIRONMENTS_NAMES = ("environments.yaml", "environments.yml")
+_MOCKS_ENDS = (".mocks.yaml", ".mocks.yml")
+_TESTS_ENDS = (".tests.yaml", ".tests.yml")
+_RECORDED = ".recorded.mocks.yaml"
+
+
+def kind_from_name(name: str) -> FileKind | None:
+    """The kind a file's name gives it (`x.mocks.yaml` is mocks…); None for a plain `*.yaml`,
+    which is a workflow only if its content says so."""
+    low = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if low.endswith(_MOCKS_ENDS):
+        return "mocks"
+    if low.endswith(_TESTS_ENDS):
+        return "tests"
+    if low in _ENVIRONMENTS_NAMES or low.endswith((".environments.yaml", ".environments.yml")):
+        return "environments"
+    return None
+
+
+def environments_file(folder: str | Path) -> Path | None:
+    """The folder's environments file (`environments.yaml`, else `environments.yml`), or None."""
+    folder = Path(folder)
+    for name in _ENVIRONMENTS_NAMES:
+        path = folder / name
+        if path.is_file():
+            return path
+    return None
+
+
+def _yaml_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.y*ml") if p.suffix in YAML_SUFFIXES and p.is_file())
+
+
+def workflow_files(folder: str | Path) -> list[Path]:
+    """The files of a folder that may be workflows: every `*.yaml` that is not a mocks, tests or
+    environments file by its name."""
+    return [p for p in _yaml_in(Path(folder)) if kind_from_name(p.name) is None]
+
+
+def mocks_files(folder: str | Path) -> list[Path]:
+    """The mocks files of a folder (recordings included), sorted by name."""
+    return [p for p in _yaml_in(Path(folder)) if kind_from_name(p.name) == "mocks"]
+
+
+def tests_files(folder: str | Path) -> list[Path]:
+    """The tests files of a folder, sorted by name."""
+    return [p for p in _yaml_in(Path(folder)) if kind_from_name(p.name) == "tests"]
+
+
+def is_hidden_below(path: Path, top: Path) -> bool:
+    """Whether `path` lies in a hidden folder (`.git`, caches) below `top`."""
+    return any(part.startswith(".") for part in path.relative_to(top).parts[:-1])
+
+
+def find_tests_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Tests files among `paths`: files as given, folders searched (below them, hidden folders
+    skipped) for tests files. Each file once, in the order found."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.y*ml") if kind_from_name(q.name) == "tests")
+            out.extend(q for q in found if not is_hidden_below(q, p))
+        else:
+            out.append(p)
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
+    """The YAML files named or found under the folders named (hidden folders below them
+    skipped); and a message for each path that does not exist."""
+    files: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(sorted(q for q in p.rglob("*") if q.suffix in YAML_SUFFIXES
+                                and q.is_file() and not is_hidden_below(q, p)))
+        elif p.exists():
+            files.append(p)
+        else:
+            missing.append(f"{raw}: no such file or folder")
+    return files, missing
+
+
+def recording_path(workflow_path: str | Path) -> Path:
+    """Where a recorded run of a workflow goes: `<name>.recorded.mocks.yaml` beside it."""
+    p = Path(workflow_path)
+    return p.with_name(p.stem + _RECORDED)
+
+
+def untitled_path() -> Path:
+    """Where an unsaved workflow "lives" for a run: a folder with no environments file, so the
+    run is live with http://<service> URLs (FORMAT.md "Environments")."""
+    return Path(tempfile.gettempdir()) / "switchboard-untitled-workflow" / "untitled.yaml"

@@ -1,0 +1,232 @@
+"""From files to a ready run: the environment resolved, an engine for it, the sinks of one job.
+
+`prepare` is what every host calls before a run, an emit or a test case: it loads the workflow
+(or takes the model a designer passes), resolves the environment (`environments`), gets an
+engine from the `Host` (a fresh one, or one kept per environment by a long-lived host) and puts
+together the job's own sinks (the caller's, the environment's notification sinks, a recorder).
+Mocked runs use virtual time unless `real_time`; runs that reach the network use real time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.core.errors import LoadError
+from engine.core.model import EmitStep, Workflow
+from engine.files.documents import dump_mocks, load_workflow, save_text_atomic
+from engine.files.folder import workflow_files
+from engine.jobs.environments import Resolved, SetupError, resolve_environment
+from engine.jobs.sinks import SinkSet, build_sinks
+from engine.runtime.bus import EventBus
+from engine.runtime.clock import Clock, RealClock, VirtualClock
+from engine.runtime.engine import Engine
+from engine.runtime.events import RunResult, Sink
+from engine.runtime.http import make_live_transport
+from engine.runtime.mock import HybridTransport, MockTransport
+from engine.runtime.recorder import Recorder
+from engine.runtime.secrets import SecretSource
+
+__all__ = ["Host", "RunSetup", "open_setup", "prepare", "register_listeners", "SetupError"]
+
+
+class Host:
+    """Where jobs get their engines.
+
+    By default every job gets an engine of its own, closed when the job ends (the command line,
+    the designer's worker: the files may change between jobs). With `keep=True` one engine per
+    resolved environment is kept for every job (a server: one connection pool per environment;
+    mocks count calls per run, so runs that share an engine each see a mock list from its
+    start); `aclose` closes them. `environ` is where secrets are read (default: os.environ).
+    """
+
+    def __init__(self, *, keep: bool = False, environ: Mapping[str, str] | None = None) -> None:
+        self.keep = keep
+        self.environ: Mapping[str, str] = environ if environ is not None else os.environ
+        self._engines: dict[tuple[object, ...], tuple[Engine, Counter[str] | None]] = {}
+
+    def engine_for(self, env: Resolved, *, real_time: bool = False,
+                   environ: Mapping[str, str] | None = None
+                   ) -> tuple[Engine, Counter[str] | None, bool]:
+        """(engine, the mocks' call counter or None, whether the caller owns the engine)."""
+        key = (env.base_dir, env.name, tuple(env.mock_paths), env.scenario, real_time)
+        if self.keep and environ is None and key in self._engines:
+            engine, calls = self._engines[key]
+            return engine, calls, False
+        engine, calls = _build_engine(env, real_time, environ if environ is not None
+                                      else self.environ)
+        if self.keep and environ is None:
+            self._engines[key] = (engine, calls)
+            return engine, calls, False
+        return engine, calls, True
+
+    async def aclose(self) -> None:
+        engines, self._engines = self._engines, {}
+        for engine, _ in engines.values():
+            await engine.aclose()
+
+
+def _build_engine(env: Resolved, real_time: bool,
+                  environ: Mapping[str, str]) -> tuple[Engine, Counter[str] | None]:
+    clock: Clock
+    calls: Counter[str] | None = None
+    if env.mocks is None:
+        clock = RealClock()
+        transport = make_live_transport()
+    elif env.services:
+        clock = RealClock()
+        mock = MockTransport(env.mocks, clock)
+        transport = HybridTransport(mock, make_live_transport())
+        calls = mock.calls
+    else:
+        clock = RealClock() if real_time else VirtualClock()
+        mock = MockTransport(env.mocks, clock)
+        transport, calls = mock, mock.calls
+    engine = Engine(transport=transport, services=env.services, clock=clock,
+                    secrets=SecretSource(env.secrets, environ=environ))
+    return engine, calls
+
+
+@dataclass
+class RunSetup:
+    """One job's run setup: the engine, the workflow, and the sinks this job's runs report to."""
+
+    engine: Engine
+    env: Resolved
+    mock_calls: Counter[str] | None
+    owns_engine: bool = True
+    sinks: list[Sink] = field(default_factory=list)
+    recorder: Recorder | None = None
+    record_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    notify_sinks: SinkSet | None = None
+    workflow: Workflow | None = None  # the workflow a run job runs
+
+    @property
+    def env_name(self) -> str | None:
+        return self.env.name
+
+    @property
+    def mode(self) -> str:
+        return self.env.mode
+
+    async def run(self, input: Any = None, *, run_id: str | None = None,
+                  sinks: Sequence[Sink] = ()) -> RunResult:
+        """Run the job's workflow, its events to this job's sinks (and `sinks`)."""
+        assert self.workflow is not None, "a setup from open_setup has no workflow of its own"
+        return await self.engine.run(self.workflow, input, run_id=run_id,
+                                     sinks=[*self.sinks, *sinks])
+
+    def add_notify_sinks(self) -> SinkSet:
+        """Add the environment's notification sinks (webhook, file; the host shows the console
+        itself) to this job's sinks. Raises ValueError for a bad `notify` entry."""
+        sinks = build_sinks(self.env.notify, base_dir=self.env.base_dir, have_console=True)
+        self.sinks.extend(sinks)
+        self.notify_sinks = sinks
+        return sinks
+
+    async def finish(self) -> None:
+        """Wait for triggered runs, write the recording if any, close the engine if it is this
+        job's own."""
+        try:
+            if self.owns_engine:
+                await self.engine.bus.drain()
+            if self.recorder is not None and self.record_path is not None:
+                save_text_atomic(self.record_path, dump_mocks(self.recorder.mocks_file()))
+        finally:
+            if self.owns_engine:
+                await self.engine.aclose()
+
+    async def close(self) -> list[str]:
+        """`finish`, then close the notification sinks; returns every warning for the user
+        (a sink that could not deliver, the setup's own warnings)."""
+        problems: list[str] = []
+        try:
+            await self.finish()
+        finally:
+            if self.notify_sinks is not None:
+                problems += await self.notify_sinks.aclose()
+        return problems + self.warnings
+
+
+def register_listeners(bus: EventBus, folder: Path, *, skip: Iterable[Path] = (),
+                       also: Workflow | None = None) -> list[str]:
+    """Register on `bus` every workflow of `folder` that has a trigger (and `also`, a model
+    standing in for its file in `skip`). Returns one line per file that did not load; raises
+    SetupError when two of the workflows share a name (an event would start only one)."""
+    skipped = {Path(p).resolve() for p in skip}
+    problems: list[str] = []
+    named: dict[str, str] = {}
+    candidates: list[tuple[str, Workflow]] = []
+    if also is not None:
+        candidates.append(("the open workflow", also))
+    for path in workflow_files(folder):
+        if path.resolve() in skipped:
+            continue
+        try:
+            wf = load_workflow(path)
+        except LoadError as e:
+            problems.append(f"{path}: not registered: {e.problems[0] if e.problems else e}")
+            continue
+        except OSError as e:
+            problems.append(f"{path}: not registered: {e}")
+            continue
+        candidates.append((str(path), wf))
+    for where, wf in candidates:
+        if wf.name in named:
+            raise SetupError(f"two workflows are named '{wf.name}': {named[wf.name]} and "
+                             f"{where}; give each its own name (switchboard validate "
+                             f"{folder} shows where)")
+        named[wf.name] = where
+    for _, wf in candidates:
+        if wf.trigger:
+            bus.register(wf)
+    return problems
+
+
+def open_setup(folder: Path, *, env: str | None = None, mocks: Path | None = None,
+               scenario: str | None = None, real_time: bool = False,
+               record: Path | None = None, sinks: Sequence[Sink] = (),
+               environ: Mapping[str, str] | None = None, host: Host | None = None) -> RunSetup:
+    """The setup for runs of the workflows of `folder`: its environment resolved, an engine
+    from `host`, and this job's sinks (`sinks`, and a recorder with `record`)."""
+    resolved = resolve_environment(folder, env, mocks=mocks, scenario=scenario)
+    engine, calls, owns = (host or Host()).engine_for(resolved, real_time=real_time,
+                                                      environ=environ)
+    setup = RunSetup(engine=engine, env=resolved, mock_calls=calls, owns_engine=owns,
+                     sinks=list(sinks))
+    if record is not None:
+        setup.recorder = Recorder()
+        setup.record_path = Path(record)
+        setup.sinks.append(setup.recorder)
+    return setup
+
+
+def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None = None,
+            scenario: str | None = None, real_time: bool = False, record: Path | None = None,
+            sinks: Sequence[Sink] = (), listeners: bool = True,
+            workflow: Workflow | None = None, environ: Mapping[str, str] | None = None,
+            host: Host | None = None) -> RunSetup:
+    """Load the workflow and what travels beside it; get the engine that runs it.
+
+    `workflow`: run this model instead of loading `workflow_path` (the designer runs its
+    unsaved document); `workflow_path` still locates the environments and sibling workflows.
+    `listeners`: when the workflow has `emit` steps, register the triggered workflows of its
+    folder on the engine's bus, so its emits start them. `environ`: the variables secrets are
+    read from for this job (default: the host's).
+    """
+    workflow_path = Path(workflow_path)
+    if workflow is None:
+        workflow = load_workflow(workflow_path)
+    folder = workflow_path.parent
+    setup = open_setup(folder, env=env, mocks=mocks, scenario=scenario, real_time=real_time,
+                       record=record, sinks=sinks, environ=environ, host=host)
+    setup.workflow = workflow
+    if setup.owns_engine and listeners and any(isinstance(s, EmitStep) for s in workflow.steps):
+        setup.warnings.extend(register_listeners(setup.engine.bus, folder, skip=[workflow_path],
+                                                 also=workflow))
+    return setup

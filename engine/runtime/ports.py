@@ -1,0 +1,146 @@
+"""The ports between the scheduler and the world: protocols, and the plain records they pass.
+
+- `Caller`: one HTTP attempt (`CallRequest` in, `CallResponse` out, `CallFailed` for a failure
+  that is the call's, not the engine's). The retry loop, timeouts and `Retry-After` stay in the
+  engine (`calls`, `retry`), so every Caller (httpx, a Temporal activity) gets the same step
+  semantics.
+- `Clock` (see `clock`): time, timers and tasks, so mocked runs can take no real time.
+- `Starter`: starts a run of a workflow (the event bus uses it for `emit`).
+- `IdSource`: new run ids (random by default; deterministic where a host needs it).
+- `SecretReader`: where `secrets.NAME` values come from.
+- `StepContext`: what a step sees of the run it is in.
+- `Sink` (see `events`): where events go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from engine.core.model import Workflow
+    from engine.runtime.clock import Clock
+    from engine.runtime.events import Event, RunResult, Sink
+
+__all__ = [
+    "CallRequest", "CallResponse", "CallFailed", "Caller", "Starter", "IdSource", "RandomIds",
+    "SecretReader", "StepContext", "Tally", "new_run_id",
+]
+
+
+class CallRequest:
+    """One attempt's request. `body` is the value `content` encodes (mocks read it as is);
+    `target` is `Service.action`; `timeout` the attempt's limit in seconds."""
+
+    __slots__ = ("method", "url", "headers", "content", "body", "target", "timeout", "run_id")
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], content: bytes | None,
+                 body: Any, target: str, timeout: float, run_id: str = "") -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.content = content
+        self.body = body
+        self.target = target
+        self.timeout = timeout
+        self.run_id = run_id
+
+
+class CallResponse:
+    """One attempt's answer. `headers` have lower-case names; `body` is parsed JSON, else text,
+    None when empty."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: Any) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class CallFailed(Exception):
+    """An attempt that got no answer: `kind` is `timeout`, `connection` or `mock`."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class Caller(Protocol):
+    async def call(self, request: CallRequest) -> CallResponse:
+        """Make one attempt. Raises CallFailed when no response came."""
+        ...
+
+    def run_ended(self, run_id: str) -> None:
+        """A run is over: forget what was kept for it (a mock's per-run call counts)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Starter(Protocol):
+    clock: Clock
+
+    def start_run(self, workflow: Workflow, input: Any, *, depth: int,
+                  sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
+        """Start a run as a task of its own; its run id and the task."""
+        ...
+
+
+class IdSource(Protocol):
+    def new_run_id(self) -> str: ...
+
+
+def new_run_id() -> str:
+    """A random run id: 16 hex digits."""
+    return uuid.uuid4().hex[:16]
+
+
+class RandomIds:
+    """Run ids from uuid4: unique without coordination."""
+
+    def new_run_id(self) -> str:
+        return new_run_id()
+
+
+class SecretReader(Protocol):
+    def get(self, name: str) -> str | None:
+        """The secret's value, or None when it is not set."""
+        ...
+
+    def variable(self, name: str) -> str:
+        """Where the secret is read from, for the message when it is missing."""
+        ...
+
+
+class Rng(Protocol):
+    def random(self) -> float: ...
+
+
+class Tally(Protocol):
+    """What a step counts while it runs: attempts made, and their records for sinks."""
+
+    attempts: int
+    calls: list[Any]
+
+
+class StepContext(Protocol):
+    """What a step sees of its run."""
+
+    run_id: str
+    input: Any
+    scope: dict[str, Any]
+    listening: bool  # whether any sink wants events beyond notifications and the run's end
+    clock: Clock
+    caller: Caller
+    secrets: SecretReader
+
+    @property
+    def rng(self) -> Rng: ...
+
+    def emit(self, event: Event) -> None: ...
+
+    def next_seq(self) -> int: ...

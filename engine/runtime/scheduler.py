@@ -1,0 +1,425 @@
+"""The scheduler: one run of a workflow's step graph on asyncio, reported through events.
+
+A step starts as soon as every step in its `after` has finished (FORMAT.md "Steps and order").
+Scheduling is push-based: when a step finishes, the task that finished it works out which steps
+became ready and starts them before it ends, so a virtual clock never sees a moment where nothing
+is busy while work is still due. Each started step runs in its own participant task (which also
+yields to the event loop between steps, so a GUI loop sharing it is not starved).
+
+A run reaches the world only through its ports (clock, caller, starter, secrets, ids); its
+state is private to this module, and call steps see it as a `StepContext`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.core.errors import ExpressionError, InputInvalid, Problem, RunError, ValidationError
+from engine.core.expressions import truthy
+from engine.core.graph import topological_order
+from engine.core.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, Workflow
+from engine.runtime.calls import CallPlan, render_in, run_call_step
+from engine.runtime.clock import Clock, TimerHandle
+from engine.runtime.events import (
+    Event,
+    Notification,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    Sink,
+    StepFinished,
+    StepResult,
+    StepStarted,
+    iso_utc,
+)
+from engine.runtime.ports import Caller, SecretReader
+from engine.runtime.secrets import redact
+
+if TYPE_CHECKING:
+    from engine.runtime.bus import EventBus
+
+__all__ = ["execute_run", "MAX_EMIT_DEPTH"]
+
+log = logging.getLogger("switchboard.engine")
+
+MAX_EMIT_DEPTH = 16  # emit -> triggered run -> emit …: stop runaway cascades
+
+
+class _StepState:
+    __slots__ = ("step", "id", "waiting", "live", "dependents", "status", "task", "started",
+                 "attempts", "calls", "plan")
+
+    def __init__(self, step: AnyStep) -> None:
+        self.step = step
+        self.id = step.id
+        self.waiting = 0
+        self.live = 0
+        self.dependents: list[_StepState] = []
+        self.status: str | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.started = 0.0
+        self.attempts = 0
+        self.calls: list[Any] = []
+        self.plan: CallPlan | None = None
+
+
+def _plan(workflow: Workflow) -> list[_StepState]:
+    """Step states wired to their dependents. Raises ValidationError for a broken graph."""
+    states = [_StepState(s) for s in workflow.steps]
+    by_id: dict[str, _StepState] = {}
+    problems: list[Problem] = []
+    for i, st in enumerate(states):
+        if st.id in by_id:
+            problems.append(Problem(f"step id '{st.id}' is used twice; give each step its own id",
+                                    ("steps", i, "id"), step_id=st.id))
+        by_id[st.id] = st
+    for i, st in enumerate(states):
+        for dep in dict.fromkeys(st.step.after):
+            target = by_id.get(dep)
+            if target is None:
+                problems.append(Problem(f"step '{st.id}' comes after '{dep}', which does not exist",
+                                        ("steps", i, "after"), step_id=st.id))
+                continue
+            st.waiting += 1
+            target.dependents.append(st)
+    if not problems:
+        _, left = topological_order({st.id: st.step.after for st in states})
+        if left:
+            problems.append(Problem(f"steps {', '.join(left)} wait on each other in a cycle; "
+                                    "remove one of their `after` links", ("steps",)))
+    if problems:
+        raise ValidationError(problems)
+    return states
+
+
+class RunPorts(Protocol):
+    """What a run takes from the engine that starts it."""
+
+    clock: Clock
+    caller: Caller
+    secrets: SecretReader
+    rng: random.Random
+    services: dict[str, str]
+    bus: EventBus
+
+    @property
+    def sinks(self) -> Sequence[Sink]: ...
+
+    def next_seq(self) -> int: ...
+
+
+async def execute_run(ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
+                      run_sinks: Sequence[Sink] = (), depth: int = 0) -> RunResult:
+    """Run a workflow to its end, its events to the engine's sinks and `run_sinks` (which the
+    runs its emits start get too). Cancelling the calling task cancels the run (re-raised after
+    RunFinished is emitted)."""
+    return await _Run(ports, workflow, input, run_id, run_sinks, depth).execute()
+
+
+class _Run:
+    """One run of a workflow: step states, scope, and the bookkeeping of its end. It is the
+    `StepContext` its call steps see."""
+
+    def __init__(self, ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
+                 run_sinks: Sequence[Sink], depth: int) -> None:
+        self.clock = ports.clock
+        self.caller = ports.caller
+        self.secrets = ports.secrets
+        self.rng = ports.rng
+        self.run_sinks = tuple(run_sinks)
+        self.sinks = (*ports.sinks, *self.run_sinks)
+        self.services = ports.services
+        self.bus = ports.bus
+        self.next_seq: Callable[[], int] = ports.next_seq
+        self.workflow = workflow
+        self.input = input
+        self.run_id = run_id
+        self.depth = depth
+        self.steps_scope: dict[str, Any] = {}
+        self.scope: dict[str, Any] = {"input": input, "steps": self.steps_scope,
+                                      "run": {"id": run_id, "workflow": workflow.name}}
+        self.results: dict[str, StepResult] = {}
+        self.listening = bool(self.sinks)
+        self.error: dict[str, Any] | None = None
+        self.ended = False
+        self.end_status = "succeeded"
+        self.remaining = 0
+        self.running: set[_StepState] = set()
+        self._ready: deque[_StepState] = deque()
+        self._pumping = False
+
+    # --- events ----------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        for sink in self.sinks:
+            try:
+                sink(event)
+            except Exception:  # a broken sink must not break the run
+                log.exception("event sink %r failed on %s", sink, type(event).__name__)
+
+    # --- the run ---------------------------------------------------------------------------
+
+    async def execute(self) -> RunResult:
+        clock = self.clock
+        wf = self.workflow
+        self.t0 = clock.now()
+        states = _plan(wf)
+        self.states = states
+        self.remaining = len(states)
+        for st in states:
+            if isinstance(st.step, CallStep):
+                st.plan = CallPlan(st.step, wf.defaults, self.services)
+        self.emit(RunStarted(self.run_id, wf.name, self.t0, redact(self.input)))
+        problem = _check_input(wf, self.input)
+        if problem is not None:
+            self._abort(InputInvalid(problem), "failed")
+            self._mark_unfinished()
+            return self._conclude()
+        self.gate = clock.gate()
+        deadline: TimerHandle | None = None
+        if wf.timeout is not None:
+            deadline = clock.call_later(wf.timeout, self._on_deadline)
+        try:
+            for st in states:
+                if st.waiting == 0:
+                    self._ready.append(st)
+            self._pump()
+            if self.remaining > 0 and not self.ended:
+                await self.gate.wait()
+        except asyncio.CancelledError:
+            self._abort(RunError("the run was cancelled", type="cancelled"), "cancelled")
+            await self._drain()
+            self._conclude()
+            raise
+        finally:
+            if deadline is not None:
+                deadline.cancel()
+        await self._drain()
+        return self._conclude()
+
+    def _on_deadline(self) -> None:
+        if self.ended:
+            return
+        t = self.workflow.timeout
+        step = next((st.id for st in self.states if st in self.running), None)
+        self._abort(RunError(f"the run did not finish within its timeout ({t:g}s); raise the "
+                             "workflow's `timeout` or make its steps faster", step=step,
+                             type="deadline"), "failed")
+
+    def _abort(self, error: RunError, status: str) -> None:
+        """End the run early: remember why, stop every running step."""
+        if self.ended:
+            return
+        self.ended = True
+        self.end_status = status
+        self.error = {"type": error.type, "message": redact(error.message), "step": error.step}
+        clock = self.clock
+        for st in list(self.running):
+            if st.task is not None:
+                clock.cancel(st.task)
+        gate = getattr(self, "gate", None)
+        if gate is not None:
+            gate.open()
+
+    async def _drain(self) -> None:
+        """Wait until every cancelled step task has unwound: no task outlives the run."""
+        tasks = [st.task for st in self.running if st.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._mark_unfinished()
+
+    def _mark_unfinished(self) -> None:
+        now = self.clock.now()
+        for st in self.states:
+            if st.status is None:
+                duration = int(round((now - st.started) * 1000)) if st.started else 0
+                self._record(st, "cancelled", None, None, duration)
+
+    def _conclude(self) -> RunResult:
+        clock = self.clock
+        if not self.ended:
+            self.ended = True
+        status = self.end_status
+        output = None
+        if status == "succeeded":
+            try:
+                if self.workflow.output is None:
+                    output = {sid: r.output for sid, r in self.results.items()}
+                else:
+                    output = render_in(self.workflow.output, self.scope, "output", "output")
+                    output = redact(output)
+            except ExpressionError as e:
+                status = "failed"
+                self.error = {"type": e.type, "message": redact(e.message.replace(
+                    "step 'output'", "the workflow's output")), "step": None}
+        end = clock.now()
+        steps = {st.id: self.results[st.id] for st in self.states}
+        result = RunResult(self.run_id, self.workflow.name, status, iso_utc(self.t0),
+                           int(round((end - self.t0) * 1000)), steps, output, self.error)
+        self.emit(RunFinished(self.run_id, result, end))
+        return result
+
+    # --- scheduling ------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Start every ready step. A loop, not recursion: skips can cascade 10,000 deep."""
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            ready = self._ready
+            while ready and not self.ended:
+                self._start(ready.popleft())
+        finally:
+            self._pumping = False
+        if self.remaining == 0:
+            self.gate.open()
+
+    def _start(self, st: _StepState) -> None:
+        step = st.step
+        if step.after and st.live == 0:
+            self._finish(st, "skipped", None, None)
+            return
+        if step.if_ is not None:
+            try:
+                go = truthy(render_in(step.if_, self.scope, st.id, "if"))
+            except ExpressionError as e:
+                self._finish(st, "failed", None, e)
+                return
+            if not go:
+                self._finish(st, "skipped", None, None)
+                return
+        st.started = self.clock.now()
+        if isinstance(step, NotifyStep):
+            self._notify(st, step)
+        elif isinstance(step, EmitStep):
+            self._emit_event(st, step)
+        else:
+            self.running.add(st)
+            st.task = self.clock.spawn(self._step_task(st), name=f"switchboard-{st.id}")
+
+    async def _step_task(self, st: _StepState) -> None:
+        step = st.step
+        try:
+            if st.plan is not None:
+                output = await run_call_step(self, st.plan, st)
+            else:
+                assert isinstance(step, WaitStep)
+                st.attempts = 1
+                if self.listening:
+                    self.emit(StepStarted(self.run_id, st.id, 1, st.started))
+                await self.clock.sleep(step.wait)
+                output = None
+        except RunError as e:
+            self.running.discard(st)
+            self._finish(st, "failed", None, e)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a defect, reported on the step rather than lost in the loop
+            log.exception("step %s crashed", st.id)
+            self.running.discard(st)
+            self._finish(st, "failed", None,
+                         RunError(f"step '{st.id}' crashed: {type(e).__name__}: {e}", step=st.id))
+        else:
+            self.running.discard(st)
+            self._finish(st, "succeeded", output, None)
+
+    def _notify(self, st: _StepState, step: NotifyStep) -> None:
+        st.attempts = 1
+        try:
+            message = render_in(step.message, self.scope, st.id, "message")
+        except ExpressionError as e:
+            self._finish(st, "failed", None, e)
+            return
+        if message is None:
+            message = ""
+        text = redact(message if isinstance(message, str) else json.dumps(message))
+        if self.listening:
+            self.emit(StepStarted(self.run_id, st.id, 1, st.started))
+        self.emit(Notification(self.run_id, st.id, step.level or "info", text,
+                               self.clock.now()))
+        self._finish(st, "succeeded", {"message": text, "level": step.level or "info"}, None)
+
+    def _emit_event(self, st: _StepState, step: EmitStep) -> None:
+        st.attempts = 1
+        try:
+            data = render_in(step.data, self.scope, st.id, "data")
+        except ExpressionError as e:
+            self._finish(st, "failed", None, e)
+            return
+        if self.listening:
+            self.emit(StepStarted(self.run_id, st.id, 1, st.started))
+        if self.depth + 1 >= MAX_EMIT_DEPTH:
+            # A workflow that (indirectly) triggers itself: stop the cascade, say so, go on.
+            self.emit(Notification(
+                self.run_id, st.id, "warning",
+                f"event '{step.event}' not delivered: it was emitted {MAX_EMIT_DEPTH} runs deep, "
+                "so a workflow probably triggers itself; break the cycle of emits and triggers",
+                self.clock.now()))
+            self._finish(st, "succeeded", {"event": step.event, "runs": []}, None)
+            return
+        run_ids = self.bus.start(step.event, data, depth=self.depth + 1, sinks=self.run_sinks)
+        self._finish(st, "succeeded", {"event": step.event, "runs": run_ids}, None)
+
+    def _finish(self, st: _StepState, status: str, output: Any, error: RunError | None) -> None:
+        if st.status is not None:
+            return
+        err = None
+        if error is not None:
+            err = {"type": error.type, "message": redact(error.message), "status": error.status}
+        duration = int(round((self.clock.now() - st.started) * 1000)) if st.started else 0
+        self._record(st, status, output, err, duration)
+        if status == "failed" and not self.ended and _on_error(st) != "continue":
+            assert error is not None
+            if error.step is None:
+                error.step = st.id
+            self._abort(error, "failed")
+            return
+        if self.ended:
+            return
+        live = status != "skipped"
+        ready = self._ready
+        for d in st.dependents:
+            d.waiting -= 1
+            if live:
+                d.live += 1
+            if d.waiting == 0:
+                ready.append(d)
+        self._pump()
+
+    def _record(self, st: _StepState, status: str, output: Any, err: dict[str, Any] | None,
+                duration: int) -> None:
+        st.status = status
+        self.remaining -= 1
+        self.steps_scope[st.id] = {"output": output, "status": status, "error": err,
+                                   "attempts": st.attempts}
+        shown = redact(output)
+        self.results[st.id] = StepResult(status, st.attempts, shown, err, duration)
+        if self.listening:
+            self.emit(StepFinished(self.run_id, st.id, status, shown, err, duration, st.attempts,
+                                   tuple(st.calls), self.clock.now()))
+
+
+def _on_error(st: _StepState) -> str:
+    return st.plan.on_error if st.plan is not None else "fail"
+
+
+def _check_input(workflow: Workflow, value: Any) -> str | None:
+    """A message when the run input breaks the workflow's `input` schema, else None."""
+    if not workflow.input:
+        return None
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(workflow.input)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    where = "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+    return (f"the run input does not match the workflow's input schema at {where}: "
+            f"{error.message}; pass an input that matches `input:` in the workflow")
