@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from engine.core.errors import LoadError
-from engine.files.folder import ENVIRONMENTS_FILE
+from engine.files.folder import ENVIRONMENTS_FILE, TESTS_SUFFIX
 
 if TYPE_CHECKING:
     from engine.jobs.request import JobOutcome, JobRequest
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser(
-        "test", help="run tests files (NAME.tests.yaml) on their mocks",
+        "test", help=f"run tests files (NAME{TESTS_SUFFIX}) on their mocks",
         description="Run every case of the tests files named (default: every tests file "
         "under ./workflows). Exit codes: 0 all passed, 1 any failed, 2 invalid input.")
     t.add_argument("paths", nargs="*", metavar="PATH", help="tests files or folders")

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 __all__ = [
-    "FileKind", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name", "environments_file",
-    "workflow_files", "mocks_files", "tests_files", "find_tests_files", "yaml_files",
+    "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
+    "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files", "yaml_files",
     "recording_path", "untitled_path", "is_hidden_below",
 ]
 
@@ -27,6 +27,7 @@ ENVIRONMENTS_FILE = "environments.yaml"  # the name new environments files get
 _ENVIRONMENTS_NAMES = ("environments.yaml", "environments.yml")
 _MOCKS_ENDS = (".mocks.yaml", ".mocks.yml")
 _TESTS_ENDS = (".tests.yaml", ".tests.yml")
+TESTS_SUFFIX = _TESTS_ENDS[0]  # how a tests file's name ends, for messages
 _RECORDED = ".recorded.mocks.yaml"
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from engine.core.errors import LoadError, Problem, SwitchboardError
 from engine.core.model import TestCase, TestExpect
 from engine.files.documents import check_file
-from engine.files.folder import find_tests_files
+from engine.files.folder import TESTS_SUFFIX, find_tests_files
 from engine.jobs.setup import prepare
 
 __all__ = [
@@ -269,7 +269,7 @@ async def run_tests_file(path: str | Path) -> FileResult:
     errors = [p for p in loaded.problems if p.severity == "error"]
     if loaded.kind not in ("tests", "unknown") and not errors:
         errors = [Problem(f"this is a {loaded.kind} file, not a tests file (tests files end in "
-                          ".tests.yaml and hold 'cases')", file=str(path))]
+                          f"{TESTS_SUFFIX} and hold 'cases')", file=str(path))]
     if errors or loaded.model is None:
         out.problems = errors or [Problem("the file could not be read as a tests file",
                                           file=str(path))]

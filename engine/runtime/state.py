@@ -135,7 +135,7 @@ class RunRecord:
 
     run_id: str
     workflow: str
-    env: str = ""  # what the toolbar showed: `mock`, `local`, `mocks: x.mocks.yaml`, …
+    env: str = ""  # what the toolbar showed: `mock`, `local`, `mocks: <a mocks file>`, …
     source: str = "run"  # run | emit | test
     started_wall: float = field(default_factory=time.time)
     status: str = "running"
