@@ -16,8 +16,8 @@ from typing import Literal
 
 __all__ = [
     "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
-    "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files", "yaml_files",
-    "recording_path", "untitled_path", "is_hidden_below",
+    "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files",
+    "yaml_files", "recording_path", "untitled_path", "is_hidden_below",
 ]
 
 FileKind = Literal["workflow", "mocks", "environments", "tests"]
