@@ -132,7 +132,7 @@ def parse_duration_text(text: str) -> tuple[Any, str | None]:
 
 
 def show_duration(value: Any) -> str:
-    return "" if value is None else str(format_duration(float(value)))
+    return "" if value is None else format_duration(int(value))
 
 
 def parse_int_text(text: str, minimum: int = 1) -> tuple[Any, str | None]:

@@ -4,6 +4,7 @@ A model holds what its file says, resolved only where the format defines a resol
 every step has its `id` and its `after` list filled in (the defaults applied at load time), so
 edits never have to reason about implicit ordering. Keys that a file may leave out and that
 inherit from `defaults:` (timeout, retry, …) stay `None` on the step; `resolve_call` merges them.
+Every duration is an `int` of milliseconds (`core.durations`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = [
 
 NOTIFY_LEVELS: tuple[Level, ...] = LEVELS
 RETRY_ON_DEFAULT: tuple[str | int, ...] = ("connection", "timeout", "5xx", "429")
-DEFAULT_TIMEOUT = 30.0  # seconds, one attempt of a call step
+DEFAULT_TIMEOUT = 30_000  # ms, one attempt of a call step
 
 
 @dataclass
@@ -50,9 +51,9 @@ class Retry:
     """A `retry:` block as written: `None` means the key was left out."""
 
     attempts: int | None = None
-    delay: float | None = None
+    delay: int | None = None  # ms
     backoff: float | None = None
-    max_delay: float | None = None
+    max_delay: int | None = None  # ms
     jitter: str | None = None
     on: list[str | int] | None = None
 
@@ -72,9 +73,9 @@ class Retry:
     def policy(self) -> RetryPolicy:
         return RetryPolicy(
             attempts=self.attempts if self.attempts is not None else 1,
-            delay=self.delay if self.delay is not None else 1.0,
+            delay=self.delay if self.delay is not None else 1000,
             backoff=self.backoff if self.backoff is not None else 2.0,
-            max_delay=self.max_delay if self.max_delay is not None else 30.0,
+            max_delay=self.max_delay if self.max_delay is not None else 30_000,
             jitter=self.jitter if self.jitter is not None else "full",
             on=tuple(self.on) if self.on is not None else RETRY_ON_DEFAULT,
         )
@@ -85,14 +86,14 @@ class RetryPolicy:
     """A fully resolved retry policy, as the runner uses it."""
 
     attempts: int = 1
-    delay: float = 1.0
+    delay: int = 1000  # ms
     backoff: float = 2.0
-    max_delay: float = 30.0
+    max_delay: int = 30_000  # ms
     jitter: str = "full"
     on: tuple[str | int, ...] = RETRY_ON_DEFAULT
 
     def delay_before(self, attempt: int) -> float:
-        """Delay after failed attempt `attempt` (1-based), before jitter:
+        """Delay in ms after failed attempt `attempt` (1-based), before jitter:
         `min(maxDelay, delay × backoff^(attempt-1))`, capped before it can overflow."""
         delay, cap = float(self.delay), float(self.max_delay)
         if delay >= cap:
@@ -109,7 +110,7 @@ class RetryPolicy:
 class CallDefaults:
     """`defaults:` — merged under every call step that does not set the key itself."""
 
-    timeout: float | None = None
+    timeout: int | None = None  # ms
     retry: Retry | None = None
     on_error: str | None = None
     headers: dict[str, Any] | None = None
@@ -140,7 +141,7 @@ class CallStep(Step):
     headers: dict[str, Any] | None = None
     foreach: str | None = None
     max_concurrency: int | None = None
-    timeout: float | None = None
+    timeout: int | None = None  # ms
     retry: Retry | None = None
     on_error: str | None = None
     output: Any = None
@@ -152,7 +153,7 @@ class CallStep(Step):
 
 @dataclass
 class WaitStep(Step):
-    wait: float = 0.0
+    wait: int = 0  # ms
 
 
 @dataclass
@@ -187,7 +188,7 @@ class Workflow:
     description: str | None = None
     trigger: list[str] = field(default_factory=list)
     input: dict[str, Any] | None = None
-    timeout: float | None = None
+    timeout: int | None = None  # ms, the whole run
     defaults: CallDefaults = field(default_factory=CallDefaults)
     steps: list[AnyStep] = field(default_factory=list)
     output: Any = None
@@ -233,7 +234,7 @@ class ResolvedCall:
 
     method: str
     path: str
-    timeout: float
+    timeout: int  # ms
     retry: RetryPolicy
     on_error: str
     headers: dict[str, Any]
@@ -268,7 +269,7 @@ class MockResponse:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
-    delay: float = 0.0
+    delay: int = 0  # ms
     fault: str | None = None
 
 

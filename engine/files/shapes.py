@@ -66,7 +66,7 @@ def opt_str(c: Collector, d: dict[str, Any], key: str, path: Path, step: str | N
 
 
 def opt_duration(c: Collector, d: dict[str, Any], key: str, path: Path,
-                 step: str | None = None) -> float | None:
+                 step: str | None = None) -> int | None:
     v = d.get(key, _MISSING)
     if v is _MISSING or v is None:
         return None

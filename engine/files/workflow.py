@@ -155,7 +155,7 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
         step.output = m.get("output")
     elif kind == "wait":
         check_keys(c, m, WAIT_KEYS, path, "a wait step", sid)
-        step = WaitStep(wait=opt_duration(c, m, "wait", path, sid) or 0.0)
+        step = WaitStep(wait=opt_duration(c, m, "wait", path, sid) or 0)
         if m.get("wait") is None:
             c.add("'wait' needs a duration such as 5s", path + ("wait",), step=sid)
     elif kind == "emit":

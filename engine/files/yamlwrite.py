@@ -189,7 +189,7 @@ def _num(v: float) -> int | float:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
-def _dur(v: float | None) -> Any:
+def _dur(v: int | None) -> Any:
     return None if v is None else format_duration(v)
 
 

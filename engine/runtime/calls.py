@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from jmespath import exceptions as jexc
 
+from engine.core.durations import format_duration
 from engine.core.errors import ExpressionError, RunError, SecretMissing, StepFailed
 from engine.core.expressions import TemplateSyntaxError, render, root_references, split_template
 from engine.core.expressions import iter_expressions as _iter_expressions
@@ -99,7 +100,7 @@ class CallPlan:
         self.secret_names = _secret_names(
             [self.call.path, step.with_, step.query, self.call.headers])
         self.policy: RetryPolicy = self.call.retry
-        self.timeout = self.call.timeout
+        self.timeout = self.call.timeout / 1000  # seconds, as the clock takes them
         self.method = self.call.method
         self.on_error = self.call.on_error
         self.send_input = self.method not in _NO_BODY_METHODS
@@ -203,7 +204,8 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
             async with clock.timeout(cp.timeout):
                 response = await caller.call(request)
         except TimeoutError:
-            kind, message = "timeout", f"{cp.target} gave no answer within {cp.timeout:g}s"
+            kind, message = "timeout", (f"{cp.target} gave no answer within "
+                                        f"{format_duration(cp.call.timeout)}")
         except asyncio.CancelledError:
             if want_calls:
                 tally.calls.append(_record(ctx, cp, attempt, index, req, None, "cancelled",

@@ -144,7 +144,7 @@ class MockTransport(httpx.AsyncBaseTransport):
         prepared = table[n - 1] if n <= len(table) else table[-1]
         resp = prepared.resp
         if resp.delay:
-            await self.clock.sleep(resp.delay)
+            await self.clock.sleep(resp.delay / 1000)
         if resp.fault == "timeout":
             # The attempt times out at the step's timeout: the runner's own deadline fires first;
             # without one, wait out the request's read timeout.

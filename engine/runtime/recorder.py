@@ -68,4 +68,4 @@ def _entry(rec: CallRecord) -> MockResponse | None:
         headers[k] = v
     return MockResponse(status=int(resp.get("status", 200)), headers=escape_templates(headers),
                         body=escape_templates(body),
-                        delay=round(rec.delay_ms / 1000.0, 3))
+                        delay=rec.delay_ms)

@@ -51,10 +51,11 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
 
 
 def next_delay(policy: RetryPolicy, attempt: int, retry_after: float | None, rng: Rng) -> float:
-    """Seconds to wait after failed attempt `attempt` (1-based) before the next one."""
+    """Seconds to wait after failed attempt `attempt` (1-based) before the next one;
+    `retry_after` is the server's `Retry-After` in seconds."""
     if retry_after is not None:
-        return min(policy.max_delay, retry_after)
-    delay = policy.delay_before(attempt)
+        return min(policy.max_delay / 1000, retry_after)
+    delay = policy.delay_before(attempt) / 1000
     if policy.jitter == "full":
         delay *= rng.random()
     return delay

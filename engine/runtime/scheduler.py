@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.core.durations import format_duration
 from engine.core.errors import ExpressionError, InputInvalid, Problem, RunError, ValidationError
 from engine.core.expressions import truthy
 from engine.core.graph import topological_order
@@ -184,7 +185,7 @@ class _Run:
         self.gate = clock.gate()
         deadline: TimerHandle | None = None
         if wf.timeout is not None:
-            deadline = clock.call_later(wf.timeout, self._on_deadline)
+            deadline = clock.call_later(wf.timeout / 1000, self._on_deadline)
         try:
             for st in states:
                 if st.waiting == 0:
@@ -206,9 +207,9 @@ class _Run:
     def _on_deadline(self) -> None:
         if self.ended:
             return
-        t = self.workflow.timeout
+        t = format_duration(self.workflow.timeout or 0)
         step = next((st.id for st in self.states if st in self.running), None)
-        self._abort(RunError(f"the run did not finish within its timeout ({t:g}s); raise the "
+        self._abort(RunError(f"the run did not finish within its timeout ({t}); raise the "
                              "workflow's `timeout` or make its steps faster", step=step,
                              type="deadline"), "failed")
 
@@ -314,7 +315,7 @@ class _Run:
                 st.attempts = 1
                 if self.listening:
                     self.emit(StepStarted(self.run_id, st.id, 1, st.started))
-                await self.clock.sleep(step.wait)
+                await self.clock.sleep(step.wait / 1000)
                 output = None
         except RunError as e:
             self.running.discard(st)

@@ -33,14 +33,14 @@ def generate(n: int) -> str:
             steps.append(NotifyStep(id=f"n{i}", after=after, level="warning",
                                     message=f"step {i}: ${{ steps.c{i - 1}.output.status }}"))
         elif i % 10 == 4:
-            steps.append(WaitStep(id=f"w{i}", after=after, wait=0.25))
+            steps.append(WaitStep(id=f"w{i}", after=after, wait=250))
         else:
             steps.append(CallStep(
                 id=f"c{i}", after=after, service=f"Service{i % 13}", action=f"act{i % 7}",
                 with_={"policyId": "${ input.policyId }", "n": i, "tags": ["a", "b"]},
                 headers={"X-Trace": "${ run.id }"},
                 if_="${ input.enabled }" if i % 3 == 0 else None,
-                timeout=5.0, retry=Retry(attempts=3, delay=0.5) if i % 2 else None,
+                timeout=5000, retry=Retry(attempts=3, delay=500) if i % 2 else None,
             ))
     wf = Workflow(name="bench", trigger=["benchEvent"], steps=steps,  # type: ignore[arg-type]
                   layout={s.id: (i * 240, (i % 5) * 120) for i, s in enumerate(steps)})

@@ -24,8 +24,8 @@ from engine import CallStep, EmitStep, NotifyStep, Retry, WaitStep
 def test_steps_round_trip_through_the_clipboard_payload(qapp):
     steps = [
         CallStep(id="c", after=["x"], service="S", action="a", with_={"k": [1, "${ input.k }"]},
-                 retry=Retry(attempts=3, on=["5xx", 409]), timeout=2.5, if_="${ input.go }"),
-        WaitStep(id="w", after=["c"], wait=0.25),
+                 retry=Retry(attempts=3, on=["5xx", 409]), timeout=2500, if_="${ input.go }"),
+        WaitStep(id="w", after=["c"], wait=250),
         EmitStep(id="e", event="done", data={"a": None}),
         NotifyStep(id="n", message="hi", level="warning"),
     ]
@@ -36,7 +36,7 @@ def test_steps_round_trip_through_the_clipboard_payload(qapp):
 
 
 def test_plain_text_is_yaml_that_pastes_back(qapp):
-    steps = [CallStep(id="c", service="S", action="a"), WaitStep(id="w", after=["c"], wait=5)]
+    steps = [CallStep(id="c", service="S", action="a"), WaitStep(id="w", after=["c"], wait=5000)]
     mime = steps_to_mime(steps, {"c": (0, 0), "w": (240, 0)})
     assert "service: S" in mime.text() and "wait: 5s" in mime.text()
     text_only = QMimeData()

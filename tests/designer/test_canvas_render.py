@@ -154,7 +154,7 @@ _PAINT_10K = textwrap.dedent("""
         paint(self, *args)
     items.NodeItem.paint = counting
     kinds = [lambda i: CallStep(id=f"s{i}", service="S", action="a"),
-             lambda i: WaitStep(id=f"s{i}", wait=5), lambda i: NotifyStep(id=f"s{i}")]
+             lambda i: WaitStep(id=f"s{i}", wait=5000), lambda i: NotifyStep(id=f"s{i}")]
     for i in range(10000):
         node = items.NodeItem(kinds[i % 3](i))
         node.setCacheMode(node.CacheMode.NoCache)  # paint every time, as the crash needed

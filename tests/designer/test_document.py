@@ -86,7 +86,7 @@ def test_typing_in_a_field_merges_into_one_undo_step(document):
     for text in ("a", "ab", "abc"):
         document.set_step_field("report", "message", text)
     assert document.undo_stack.count() == 1
-    document.set_step_field("check", "timeout", 5.0)
+    document.set_step_field("check", "timeout", 5000)
     assert document.undo_stack.count() == 2
     document.undo_stack.undo()
     document.undo_stack.undo()

@@ -72,12 +72,15 @@ def test_duration_is_checked_as_typed_and_only_valid_values_reach_the_model(qtbo
     _retype(qtbot, timeout, "5x")
     assert timeout.error and "duration" in timeout.error
     assert timeout.error_label.isVisible()
-    assert doc.workflow.step("check").timeout == 5.0  # "5" was valid; "5x" never got through
+    assert doc.workflow.step("check").timeout == 5_000  # "5" was valid; "5x" never got through
     qtbot.keyClick(timeout.input, Qt.Key.Key_Backspace)
     qtbot.keyClicks(timeout.input, "00ms")
     assert timeout.error is None and not timeout.error_label.isVisible()
-    assert doc.workflow.step("check").timeout == pytest.approx(0.5)
+    assert doc.workflow.step("check").timeout == 500
     assert timeout.text() == "500ms"  # the user's spelling stays while typing
+    _retype(qtbot, timeout, "13ms")  # was saved as 0.013000000000000001 (float seconds)
+    assert doc.workflow.step("check").timeout == 13
+    assert "    timeout: 13ms\n" in doc.yaml_text()
 
 
 def test_broken_expression_is_shown_beside_the_field(qtbot, window):
@@ -121,7 +124,7 @@ def test_retry_group_builds_the_retry_block(qtbot, window):
     qtbot.keyClicks(form.retry.delay.input, "250ms")
     qtbot.keyClicks(form.retry.on.input, "5xx, 503")
     form.retry.jitter.input.setCurrentIndex(2)
-    assert doc.workflow.step("check").retry == Retry(attempts=4, delay=0.25, jitter="none",
+    assert doc.workflow.step("check").retry == Retry(attempts=4, delay=250, jitter="none",
                                                        on=["5xx", 503])
     qtbot.keyClicks(form.retry.backoff.input, "-1")
     assert form.retry.backoff.error == "must be greater than 0"
@@ -202,7 +205,7 @@ def test_emit_and_notify_fields(qtbot, window):
     assert doc.workflow.step(sid).level == "warning"
     form = _form(window, "pause")
     _retype(qtbot, form.editors["wait"], "2m")
-    assert doc.workflow.step("pause").wait == 120.0
+    assert doc.workflow.step("pause").wait == 120_000
 
 
 def test_workflow_settings_when_nothing_is_selected(qtbot, window):
@@ -218,17 +221,17 @@ def test_workflow_settings_when_nothing_is_selected(qtbot, window):
     _retype(qtbot, form.editors["trigger"], "a, b")
     assert doc.workflow.trigger == ["a", "b"]
     _retype(qtbot, form.editors["timeout"], "90s")
-    assert doc.workflow.timeout == 90.0
+    assert doc.workflow.timeout == 90_000
     qtbot.keyClicks(form.editors["input"].input, "{type: object, required: [id]}")
     assert doc.workflow.input == {"type": "object", "required": ["id"]}
     _retype(qtbot, form.default_editors["timeout"], "10s")
-    assert doc.workflow.defaults.timeout == 10.0
+    assert doc.workflow.defaults.timeout == 10_000
     form.retry.setChecked(True)
     qtbot.keyClicks(form.retry.attempts.input, "3")
     assert doc.workflow.defaults.retry == Retry(attempts=3)
-    assert doc.workflow.defaults.timeout == 10.0
+    assert doc.workflow.defaults.timeout == 10_000
     window.act.undo.trigger()  # the defaults edits in a row were merged into one step
     assert doc.workflow.defaults.retry is None and doc.workflow.defaults.timeout is None
     assert not form.retry.isChecked()
     assert form.retry.attempts.text() == "" and form.default_editors["timeout"].text() == ""
-    assert doc.workflow.timeout == 90.0
+    assert doc.workflow.timeout == 90_000

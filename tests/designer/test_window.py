@@ -23,7 +23,7 @@ def test_yaml_tab_shows_the_text_that_will_be_saved_and_follows_edits(qtbot, win
     assert window.tabs.currentWidget() is window.yaml_view
     assert window.yaml_view.toPlainText() == doc.yaml_text()
     assert window.yaml_view.isReadOnly()
-    doc.set_step_field("pause", "wait", 42.0)
+    doc.set_step_field("pause", "wait", 42000)
     qtbot.waitUntil(lambda: "wait: 42s" in window.yaml_view.toPlainText(), timeout=2000)
     assert window.yaml_view.toPlainText() == doc.yaml_text()
     doc.undo_stack.undo()
@@ -33,7 +33,7 @@ def test_yaml_tab_shows_the_text_that_will_be_saved_and_follows_edits(qtbot, win
 def test_hidden_yaml_tab_catches_up_when_shown(qtbot, window):
     doc = window.document
     assert window.tabs.currentWidget() is window.canvas_page
-    doc.set_step_field("pause", "wait", 61.0)
+    doc.set_step_field("pause", "wait", 61000)
     window.act.show_yaml.trigger()
     assert "wait: 61s" in window.yaml_view.toPlainText()  # at once, no waiting for a timer
 
@@ -41,7 +41,7 @@ def test_hidden_yaml_tab_catches_up_when_shown(qtbot, window):
 def test_undo_and_redo_actions_name_the_step_and_follow_shortcuts(qtbot, window):
     doc = window.document
     assert not window.act.undo.isEnabled()
-    doc.add_step(WaitStep(id="wait", wait=1.0), (0, 300))
+    doc.add_step(WaitStep(id="wait", wait=1000), (0, 300))
     assert window.act.undo.isEnabled()
     assert window.act.undo.text() == "&Undo Add step wait"
     edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
@@ -143,7 +143,7 @@ def test_dark_theme_switches_palette_and_is_remembered(qtbot, window):
 def test_title_carries_the_file_name_and_the_modified_marker(window):
     assert window.windowTitle().startswith("Untitled[*]")
     assert not window.isWindowModified()
-    window.document.set_step_field("pause", "wait", 3.0)
+    window.document.set_step_field("pause", "wait", 3000)
     assert window.isWindowModified()
     window.document.undo_stack.undo()
     assert not window.isWindowModified()

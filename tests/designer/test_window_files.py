@@ -130,7 +130,7 @@ def test_failed_save_in_a_read_only_directory_keeps_the_old_file(qtbot, window, 
         _make_writable(folder)
     assert target.read_bytes() == old
     assert window.isWindowModified()  # the changes are still unsaved, and still in the window
-    assert window.document.workflow.step("check").timeout == 5.0
+    assert window.document.workflow.step("check").timeout == 5_000
 
 
 def test_failed_save_when_the_temporary_file_cannot_be_made_keeps_the_old_file(
@@ -178,7 +178,7 @@ def test_a_file_with_rule_problems_opens_with_them_listed(qtbot, window, tmp_pat
 
 
 def test_new_asks_before_losing_changes(qtbot, window):
-    window.document.set_step_field("pause", "wait", 9.0)
+    window.document.set_step_field("pause", "wait", 9000)
     window.act.new.trigger()
     assert "not saved" in message_box(window).text()
     answer(qtbot, window, Button.Cancel)
@@ -192,12 +192,12 @@ def test_new_asks_before_losing_changes(qtbot, window):
 def test_closing_with_changes_asks_and_save_then_closes(qtbot, window, tmp_path):
     target = tmp_path / "c.yaml"
     assert window.save_to(str(target))
-    window.document.set_step_field("pause", "wait", 9.0)
+    window.document.set_step_field("pause", "wait", 9000)
     assert window.close() is False  # asked instead
     assert window.isVisible()
     answer(qtbot, window, Button.Save)
     assert not window.isVisible()
-    assert load_workflow(str(target)).step("pause").wait == 9.0
+    assert load_workflow(str(target)).step("pause").wait == 9_000
 
 
 def test_dropping_a_yaml_file_on_the_window_opens_it(qtbot, window):
@@ -221,7 +221,7 @@ def test_recent_menu_lists_opened_files(qtbot, window):
 
 def test_autosave_timer_writes_unsaved_work_and_a_clean_save_removes_it(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, sample_workflow(), autosave_interval_ms=30)
-    window.document.set_step_field("pause", "wait", 7.0)
+    window.document.set_step_field("pause", "wait", 7000)
     qtbot.waitUntil(lambda: window.autosave.current_path is not None, timeout=3000)
     autosaved = window.autosave.current_path
     assert autosaved.parent == tmp_path / "autosave"
@@ -235,7 +235,7 @@ def test_after_a_crash_the_next_start_offers_to_restore(qtbot, tmp_path):
     target = tmp_path / "work.yaml"
     crashed = make_window(qtbot, tmp_path, sample_workflow())
     assert crashed.save_to(str(target))
-    crashed.document.set_step_field("pause", "wait", 11.0)
+    crashed.document.set_step_field("pause", "wait", 11000)
     assert crashed.autosave_now() is not None
     # what a crash leaves: the autosave on disk and nobody holding its session
     crashed.autosave.release()
@@ -248,12 +248,12 @@ def test_after_a_crash_the_next_start_offers_to_restore(qtbot, tmp_path):
     assert "work.yaml" in box.text()
     qtbot.mouseClick(box.button(Button.Yes), Qt.MouseButton.LeftButton)  # "Restore"
     assert window.document.path == str(target)
-    assert window.document.workflow.step("pause").wait == 11.0
+    assert window.document.workflow.step("pause").wait == 11_000
     assert window.isWindowModified()
     # the crashed session's copy is gone; this window keeps its own until saved
     assert recoverable_autosaves(tmp_path / "autosave") == []
     assert window.autosave.current_path is not None
-    assert load_workflow(str(target)).step("pause").wait == 5.0  # the file itself untouched
+    assert load_workflow(str(target)).step("pause").wait == 5_000  # the file itself untouched
 
 
 def test_discarding_the_offer_deletes_the_autosave(qtbot, tmp_path):
@@ -271,7 +271,7 @@ def test_discarding_the_offer_deletes_the_autosave(qtbot, tmp_path):
 def test_saving_an_untitled_workflow_asks_for_a_name_then_goes_on(qtbot, window, tmp_path):
     from PySide6.QtWidgets import QFileDialog
 
-    window.document.set_step_field("pause", "wait", 2.0)
+    window.document.set_step_field("pause", "wait", 2000)
     window.act.new.trigger()
     answer(qtbot, window, Button.Save)  # untitled: Save goes through Save As
     dialog = window.dialog
@@ -279,7 +279,7 @@ def test_saving_an_untitled_workflow_asks_for_a_name_then_goes_on(qtbot, window,
     target = tmp_path / "named.yaml"
     dialog.selectFile(str(target))
     dialog.accept()
-    assert load_workflow(str(target)).step("pause").wait == 2.0
+    assert load_workflow(str(target)).step("pause").wait == 2_000
     assert window.document.workflow.steps == []
     assert window.document.path is None  # "New" went on after the save
 

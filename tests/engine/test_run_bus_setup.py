@@ -267,7 +267,7 @@ def test_prepare_record_writes_the_mocks_file(tmp_path: Path) -> None:
 
     rec = load_mocks(out)
     assert rec.mocks["PolicyService.updatePolicy"][0].body == {"version": 7}
-    assert rec.mocks["Slow.wait"][0].delay == 3600
+    assert rec.mocks["Slow.wait"][0].delay == 3_600_000
 
 
 def test_hybrid_transport_sends_unmocked_calls_to_the_live_side() -> None:

@@ -35,9 +35,9 @@ SCRIPT = textwrap.dedent("""
     steps = [CallStep(id=f"s{i}", service="S", action="a", after=[f"s{i-1}"] if i else [])
              for i in range(N)]
     steps.append(CallStep(id="flaky", service="S", action="flaky", after=[f"s{N-1}"],
-                          retry=Retry(attempts=3, delay=2.0, jitter="none")))
+                          retry=Retry(attempts=3, delay=2000, jitter="none")))
     wf = Workflow(name="q", steps=steps)
-    mocks = {"S.a": [MockResponse(body={"ok": True}, delay=0.01)],
+    mocks = {"S.a": [MockResponse(body={"ok": True}, delay=10)],
              "S.flaky": [MockResponse(status=503), MockResponse(fault="timeout"),
                          MockResponse(body="done")]}
     ticks = []

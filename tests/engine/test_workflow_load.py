@@ -66,12 +66,12 @@ def test_spec_example_loads_with_defaults_applied() -> None:
     assert wf.ids == ["updatePolicy", "check", "notify"]
     assert [s.after for s in wf.steps] == [[], ["updatePolicy"], ["check"]]
     assert wf.trigger == ["policyChangeSuggested"]
-    assert wf.timeout == 120.0
+    assert wf.timeout == 120_000
     first = wf.steps[0]
     assert isinstance(first, CallStep)
     call = resolve_call(first, wf.defaults)
-    assert call.method == "POST" and call.path == "/updatePolicy" and call.timeout == 10.0
-    assert call.retry.attempts == 3 and call.retry.delay == 0.5 and call.retry.max_delay == 10
+    assert call.method == "POST" and call.path == "/updatePolicy" and call.timeout == 10_000
+    assert call.retry.attempts == 3 and call.retry.delay == 500 and call.retry.max_delay == 10_000
     assert wf.layout == {"updatePolicy": (0, 0), "check": (240, 0)}
 
 
@@ -82,14 +82,15 @@ def test_retry_merges_key_by_key_over_defaults() -> None:
     step = wf.step("check")
     assert isinstance(step, CallStep)
     policy = resolve_call(step, wf.defaults).retry
-    assert policy.attempts == 5 and policy.delay == 0.5 and policy.backoff == 2
+    assert policy.attempts == 5 and policy.delay == 500 and policy.backoff == 2
     assert policy.on == ("connection", "timeout", "5xx", "429")
 
 
 def test_retry_defaults_when_set_without_defaults() -> None:
     step = CallStep(id="a", service="S", action="a", retry=Retry(attempts=4))
     policy = resolve_call(step).retry
-    assert (policy.delay, policy.backoff, policy.max_delay, policy.jitter) == (1.0, 2, 30.0, "full")
+    got = (policy.delay, policy.backoff, policy.max_delay, policy.jitter)
+    assert got == (1000, 2, 30_000, "full")
     assert resolve_call(CallStep(id="b", service="S", action="b")).retry.attempts == 1
 
 
