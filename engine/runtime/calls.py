@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jmespath import exceptions as jexc
 
@@ -47,6 +47,10 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _mentions(value: Any, word: str) -> bool:
@@ -115,8 +119,45 @@ def _join(base: str, path: str) -> str:
     return base + (path if path.startswith("/") else "/" + path)
 
 
-def _with_query(url: str, params: dict[str, str]) -> str:
+def _with_query(url: str, params: list[tuple[str, str]]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _render_path(template: str, scope: Mapping[str, Any], sid: str) -> str:
+    """A path with every `${ }` value percent-encoded as one segment (`/`, `?`, `#` and `..`
+    included): run input can fill in a segment but never choose another endpoint."""
+    try:
+        segments = split_template(template)
+    except TemplateSyntaxError as e:
+        raise ExpressionError(f"step '{sid}': path: {e.message}; fix the ${{ }} expression in "
+                              "the workflow", step=sid) from None
+    out: list[str] = []
+    for seg in segments:
+        if seg.expr is None:
+            out.append(seg.text)
+        else:
+            value = quote(_text(render_in("${" + seg.expr + "}", scope, sid, "path")), safe="")
+            if value in (".", ".."):
+                # a dot segment is removed by URL normalization (even as %2E): it would move
+                # the request to another endpoint
+                raise ExpressionError(
+                    f"step '{sid}': path: ${{{seg.expr}}} gave '{value}', which would change the "
+                    "endpoint called; check the run input", step=sid)
+            out.append(value)
+    return "".join(out)
+
+
+def _query_params(items: Mapping[str, Any], scope: Mapping[str, Any],
+                  sid: str) -> list[tuple[str, str]]:
+    """Query parameters; a list value is the parameter repeated (`tags=a&tags=b`, OpenAPI's
+    default form/explode), a null value or item leaves it out."""
+    params: list[tuple[str, str]] = []
+    for k, v in items.items():
+        value = render_in(v, scope, sid, f"query.{k}")
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                params.append((k, _text(item)))
+    return params
 
 
 class _Request:
@@ -149,7 +190,7 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
         scope = {**scope, "secrets": values}
     url = cp.static_url
     if url is None:
-        url = _join(cp.base_url, _text(render_in(cp.call.path, scope, sid, "path")))
+        url = _join(cp.base_url, _render_path(cp.call.path, scope, sid))
     headers: dict[str, str] = {}
     for k, v in cp.call.headers.items():
         value = render_in(v, scope, sid, f"headers.{k}") if isinstance(v, str) and "${" in v else v
@@ -158,11 +199,7 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
     key = f"{ctx.run_id}:{sid}" if index is None else f"{ctx.run_id}:{sid}:{index}"
     headers["Idempotency-Key"] = key
     if step.query:
-        params: dict[str, str] = {}
-        for k, v in step.query.items():
-            value = render_in(v, scope, sid, f"query.{k}")
-            if value is not None:
-                params[k] = _text(value)
+        params = _query_params(step.query, scope, sid)
         if params:
             url = _with_query(url, params)
     if step.with_ is None:
@@ -229,7 +266,8 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
         if response is not None:
             message = f"{cp.target} answered HTTP {status}"
             if response.body:
-                message += f": {_text(response.body)[:200]}"
+                # masked before it is cut: a cut must not leave half a secret showing
+                message += f": {_cut(redact(_text(response.body)), 200)}"
         if want_calls:
             tally.calls.append(_record(ctx, cp, attempt, index, req, response, message, kind,
                                        t0, seq))

@@ -376,7 +376,10 @@ class _Run:
             err = {"type": error.type, "message": redact(error.message), "status": error.status}
         duration = int(round((self.clock.now() - st.started) * 1000)) if st.started else 0
         self._record(st, status, output, err, duration)
-        if status == "failed" and not self.ended and _on_error(st) != "continue":
+        # a secret that is not set is the environment's mistake, not the step's: no request
+        # was sent, so `onError: continue` must not turn it into a run that "succeeded"
+        if status == "failed" and not self.ended and (
+                _on_error(st) != "continue" or (error is not None and error.type == "secret")):
             assert error is not None
             if error.step is None:
                 error.step = st.id

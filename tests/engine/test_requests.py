@@ -1,0 +1,177 @@
+"""Requests as real APIs need them, against a real server: run input never changes which
+endpoint is called, lists in `query` repeat, a missing secret fails the run."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from engine import Engine, SecretSource, run_mocked
+from tests.engine.http_support import Answer, RecordingServer, http_server
+from tests.engine.test_run_support import arun, workflow
+
+__all__ = ["http_server"]
+
+
+async def _run(srv: RecordingServer, text: str, input: Any = None,
+               secrets: dict[str, str] | None = None) -> Any:
+    environ = {f"SWITCHBOARD_SECRET_{k}": v for k, v in (secrets or {}).items()}
+    async with Engine(services={"Api": srv.url}, secrets=SecretSource(environ=environ)) as e:
+        return await e.run(workflow(text), input)
+
+
+PATH_FLOW = """
+version: 1
+name: photos
+steps:
+  - service: Api
+    action: photos
+    method: GET
+    path: /pets/${ input.id }/photos
+"""
+
+
+def test_a_value_in_a_path_is_one_segment(http_server: RecordingServer) -> None:
+    # `../../status/418?x=` used to send GET /status/418?x=/photos
+    for value in ("../../status/418?x=#y", "caf\u00e9 7", "a/b", "..a", "%2E%2E"):
+        result = arun(_run(http_server, PATH_FLOW, {"id": value}))
+        assert result.status == "succeeded"
+        parts = http_server.seen[-1].path.split("/")
+        assert len(parts) == 4 and parts[1] == "pets" and parts[3] == "photos"
+        assert unquote(parts[2]) == value
+    assert http_server.seen[0].path.startswith("/pets/..%2F..%2Fstatus%2F418%3F")
+    for dots in (".", ".."):  # removed by any URL normaliser, %2E or not: refused
+        result = arun(_run(http_server, PATH_FLOW, {"id": dots}))
+        assert result.status == "failed" and result.error["type"] == "expression"
+        assert "would change the endpoint" in result.error["message"]
+    assert len(http_server.seen) == 5
+
+
+QUERY_FLOW = """
+version: 1
+name: search
+steps:
+  - service: Api
+    action: search
+    method: GET
+    query: {tags: "${ input.tags }", q: "${ input.q }", none: "${ input.missing }"}
+"""
+
+
+def test_a_list_in_query_repeats_the_parameter(http_server: RecordingServer) -> None:
+    arun(_run(http_server, QUERY_FLOW, {"tags": ["a", "b c"], "q": "x&y"}))
+    assert http_server.seen[0].path == "/search?tags=a&tags=b+c&q=x%26y"
+
+
+SECRET_FLOW = """
+version: 1
+name: guarded
+steps:
+  - id: call
+    service: Api
+    action: guarded
+    headers: {Authorization: "Bearer ${ secrets.TOKEN }"}
+    onError: continue
+  - notify: "went on"
+"""
+
+
+def test_a_missing_secret_fails_the_run_whatever_on_error_says(
+        http_server: RecordingServer) -> None:
+    result = arun(_run(http_server, SECRET_FLOW))
+    assert result.status == "failed"
+    assert result.error["type"] == "secret" and result.error["step"] == "call"
+    assert result.steps["notify"].status == "cancelled"
+    assert http_server.seen == []  # nothing was sent
+    ok = arun(_run(http_server, SECRET_FLOW, secrets={"TOKEN": "t-0k3n"}))
+    assert ok.status == "succeeded"
+    assert http_server.seen[0].headers["authorization"] == "Bearer t-0k3n"
+
+
+BODY_FLOW = """
+version: 1
+name: leaky
+steps:
+  - id: call
+    service: Api
+    action: leaky
+    headers: {X-Key: "${ secrets.KEY }"}
+"""
+
+
+def test_an_error_body_is_masked_before_it_is_cut(http_server: RecordingServer) -> None:
+    secret = "sk-" + "9" * 30
+    http_server.answers.append(Answer(500, b'"' + b"x" * 190 + secret.encode() + b'"',
+                                      {"Content-Type": "application/json"}))
+    result = arun(_run(http_server, BODY_FLOW, secrets={"KEY": secret}))
+    message = result.error["message"]
+    assert "sk-" not in message and "999" not in message
+    assert "***" in message
+
+
+def test_run_mocked_is_the_shipped_harness() -> None:
+    from engine import MockResponse
+
+    result, events = arun(run_mocked(workflow(PATH_FLOW), {"Api.photos": MockResponse(
+        body={"n": 1})}, {"id": "7"}))
+    assert result.status == "succeeded" and result.output == {"photos": {"n": 1}}
+    assert events[0].__class__.__name__ == "RunStarted"
+
+
+SIX = {"QUOTE": 'he said "yes" 1', "BACKSLASH": "c:\\dir\\x9", "SLASH": "a/b/c/d9",
+       "AMP": "k=1&v=2&z", "SPACE": "two words here", "UNICODE": "pässwörd-ключ"}
+
+LEAKY_FLOW = """
+version: 1
+name: sixSecrets
+steps:
+  - id: send
+    service: Api
+    action: echo
+    path: /echo/${ secrets.SLASH }/${ secrets.SPACE }
+    query: {a: "${ secrets.AMP }", u: "${ secrets.UNICODE }"}
+    headers: {X-Quote: "${ secrets.QUOTE }", X-Back: "${ secrets.BACKSLASH }"}
+    with: {all: ["${ secrets.QUOTE }", "${ secrets.BACKSLASH }", "${ secrets.UNICODE }"]}
+  - notify: "sent ${ steps.send.output.path }"
+"""
+
+
+def test_six_secrets_never_show_in_any_output_in_any_encoding(
+        http_server: RecordingServer, tmp_path: Any, capsys: Any) -> None:
+    import json
+    import os
+
+    from engine.cli import main
+    from engine.runtime.secrets import encodings
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "six.yaml").write_text(LEAKY_FLOW)
+    (folder / "environments.yaml").write_text(
+        "version: 1\nenvironments:\n  live:\n"
+        f"    services: {{Api: '{http_server.url}'}}\n"
+        "    notify: [{file: events.jsonl}]\n")
+    # the server answers with everything it received, so the secrets come back in the body
+    old = dict(os.environ)
+    os.environ.update({f"SWITCHBOARD_SECRET_{k}": v for k, v in SIX.items()})
+    try:
+        code = main(["run", str(folder / "six.yaml"), "--json", "--record",
+                     str(folder / "rec.mocks.yaml")])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        main(["run", str(folder / "six.yaml")])  # the console lines
+        out2, err2 = capsys.readouterr()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    assert len(http_server.seen) == 2
+    sent = http_server.seen[-1]
+    assert sent.headers["x-quote"] == SIX["QUOTE"]  # the service did get them
+    outputs = {"--json": out, "stderr": err + err2, "console": out2,
+               "jsonl": (folder / "events.jsonl").read_text(),
+               "recording": (folder / "rec.mocks.yaml").read_text()}
+    for name, text in outputs.items():
+        for secret in SIX.values():
+            for form in encodings(secret):
+                assert form not in text, (name, form)
+    assert "***" in outputs["--json"] and json.loads(out)["status"] == "succeeded"
