@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.errors import Problem, format_path
-from engine.files.documents import Loaded, check_file, dump_any, folder_problems, save_text_atomic
+from engine.files.documents import (
+    Loaded,
+    check_file,
+    dump_any,
+    folder_problems,
+    read_text,
+    save_text_atomic,
+)
+from engine.files.yamlread import MAX_BYTES
 from engine.files.folder import yaml_files
 
 __all__ = ["register", "print_problems", "has_comments"]
@@ -36,7 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="files or folders (the YAML files in them)")
     f.add_argument("--check", action="store_true",
                    help="change nothing; exit 1 if any file would change")
-    f.add_argument("--diff", action="store_true", help="print what would change")
+    f.add_argument("--diff", action="store_true",
+                   help="print what would change (and change nothing)")
     f.add_argument("--drop-comments", action="store_true",
                    help="rewrite files that have comments (the canonical form keeps none)")
     f.set_defaults(func=cmd_fmt)
@@ -118,9 +127,15 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not formatted: fix the errors above first", file=sys.stderr)
             bad += 1
             continue
-        old = f.read_text(encoding="utf-8")
+        old = read_text(f).decode("utf-8-sig")
         new = dump_any(loaded.model)
         if old == new:
+            continue
+        if len(new.encode("utf-8")) > MAX_BYTES:
+            print(f"{f}: not formatted: its canonical form would be "
+                  f"{len(new.encode('utf-8')) / 1048576:.1f} MiB, over the 10 MiB a file may "
+                  "have (split the workflow)", file=sys.stderr)
+            bad += 1
             continue
         if has_comments(old) and not args.drop_comments and not args.check:
             print(f"{f}: not formatted: it has comments, which the canonical form does not "
@@ -129,11 +144,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             bad += 1
             continue
         changed += 1
-        if args.diff or args.check:
+        if args.diff:
             sys.stdout.writelines(difflib.unified_diff(
                 old.splitlines(keepends=True), new.splitlines(keepends=True),
                 f"{f} (now)", f"{f} (canonical)"))
-        if args.check:
+        if args.check or args.diff:
             print(f"would reformat {f}", file=sys.stderr)
         else:
             try:
@@ -143,7 +158,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                 bad += 1
                 continue
             print(f"reformatted {f}", file=sys.stderr)
-    verb = "would change" if args.check else "changed"
+    verb = "would change" if args.check or args.diff else "changed"
     print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked, {changed} {verb}, "
           f"{bad} with problems", file=sys.stderr)
     if bad or (args.check and changed):

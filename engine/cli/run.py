@@ -87,11 +87,15 @@ def parse_input(text: str | None, what: str = "--input") -> Any:
     if text is None:
         return None
     if text.startswith("@"):
+        from engine.files.documents import read_text
+
         path = Path(text[1:])
         try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputArgError(f"{what}: cannot read {path}: {e.strerror or e}") from None
+            raw = read_text(path).decode("utf-8-sig")
+        except LoadError as e:
+            raise InputArgError(f"{what}: {e.problems[0]}") from None
+        except UnicodeDecodeError:
+            raise InputArgError(f"{what}: {path} is not UTF-8 text") from None
         if path.suffix.lower() in (".yaml", ".yml"):
             from engine.files.yamlread import read_yaml
 
