@@ -19,8 +19,8 @@ from engine.files.documents import (
     read_text,
     save_text_atomic,
 )
-from engine.files.yamlread import MAX_BYTES
 from engine.files.folder import yaml_files
+from engine.files.yamlread import MAX_BYTES
 
 __all__ = ["register", "print_problems", "has_comments"]
 
