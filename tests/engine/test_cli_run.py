@@ -92,7 +92,7 @@ def test_run_input_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize("value, message", [
     ("{policyId: 1}", "--input:1:2: not valid JSON"),
-    ("@/no/such/file.json", "--input: cannot read /no/such/file.json"),
+    ("@/no/such/file.json", "--input: /no/such/file.json: no such file: check the path"),
 ])
 def test_run_bad_input_argument_exits_2(capsys: pytest.CaptureFixture[str], value: str,
                                         message: str) -> None:
