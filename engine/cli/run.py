@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -140,14 +142,33 @@ def run_for_cli(request: JobRequest, out: IO[str], err: IO[str], as_json: bool) 
     from engine.jobs.sinks import ConsoleSink
 
     console = ConsoleSink(err if as_json else out)
-    outcome = asyncio.run(run_job(request, sinks=[console]))
+    terminated: list[int] = []
+
+    async def main() -> JobOutcome:
+        # SIGTERM (a service manager, `kill`) ends the job as Ctrl-C does: cancelled, with its
+        # result printed and its recording written
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_term() -> None:
+            terminated.append(signal.SIGTERM)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGTERM, on_term)
+        return await run_job(request, sinks=[console])
+
+    outcome = asyncio.run(main())
+    if terminated and outcome.kind == "cancelled":
+        outcome.terminated = True
     _report(outcome, err)
     if as_json and outcome.kind != "error":
         shown = outcome_json(outcome)
         if shown is not None:
             _dump_json(shown, out)
     if outcome.kind == "cancelled":
-        print("interrupted", file=err)
+        print("terminated" if outcome.terminated else "interrupted", file=err)
     return outcome
 
 

@@ -237,6 +237,7 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
             ctx.emit(StepStarted(ctx.run_id, sid, attempt, t0, index))
         seq = ctx.next_seq()
         response: CallResponse | None = None
+        status: int | None = None
         try:
             async with clock.timeout(cp.timeout):
                 response = await caller.call(request)
@@ -249,11 +250,11 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
                                            "cancelled", t0, seq))
             raise
         except CallFailed as e:
-            kind, message = e.kind, e.message
+            kind, message, status = e.kind, e.message, e.status
         else:
             kind = "http"
             message = ""
-        status = response.status if response is not None else None
+            status = response.status
         if response is not None and 200 <= response.status < 300:
             if want_calls:
                 tally.calls.append(_record(ctx, cp, attempt, index, req, response, None, None,

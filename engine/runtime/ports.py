@@ -61,12 +61,14 @@ class CallResponse:
 
 
 class CallFailed(Exception):
-    """An attempt that got no answer: `kind` is `timeout`, `connection` or `mock`."""
+    """An attempt that got no usable answer: `kind` is `timeout`, `connection` or `mock`, or
+    `http` with the `status` of an answer that could not be taken (too large)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.status = status
 
 
 class Caller(Protocol):

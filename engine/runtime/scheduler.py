@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import random
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -162,7 +163,10 @@ class _Run:
             try:
                 sink(event)
             except Exception:  # a broken sink must not break the run
-                log.exception("event sink %r failed on %s", sink, type(event).__name__)
+                # one line, masked; the traceback only for whoever turns on debug logging
+                log.error("an event sink failed on %s: %s", type(event).__name__,
+                          redact(f"{sys.exc_info()[1]!r}"))
+                log.debug("event sink %r failed", sink, exc_info=True)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -323,7 +327,8 @@ class _Run:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a defect, reported on the step rather than lost in the loop
-            log.exception("step %s crashed", st.id)
+            log.error("step %s crashed: %s", st.id, redact(f"{type(e).__name__}: {e}"))
+            log.debug("step %s crashed", st.id, exc_info=True)
             self.running.discard(st)
             self._finish(st, "failed", None,
                          RunError(f"step '{st.id}' crashed: {type(e).__name__}: {e}", step=st.id))

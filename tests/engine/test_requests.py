@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
+
 from engine import Engine, SecretSource, run_mocked
 from tests.engine.http_support import Answer, RecordingServer, http_server
 from tests.engine.test_run_support import arun, workflow
@@ -175,3 +177,117 @@ def test_six_secrets_never_show_in_any_output_in_any_encoding(
             for form in encodings(secret):
                 assert form not in text, (name, form)
     assert "***" in outputs["--json"] and json.loads(out)["status"] == "succeeded"
+
+
+class _RawServer:
+    """A TCP server on 127.0.0.1 that answers every connection with the same bytes."""
+
+    def __init__(self, answer: bytes) -> None:
+        import socket
+        import threading
+
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+BROKEN_FLOW = """
+version: 1
+name: broken
+steps:
+  - id: call
+    service: Api
+    action: broken
+    query: {key: "${ secrets.KEY }"}
+"""
+
+_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+@pytest.mark.parametrize("answer", [
+    b"this is not HTTP at all\r\n\r\n",
+    _HEAD + b"X-Big: " + b"a" * 65536 + b"\r\nContent-Length: 2\r\n\r\n{}",
+    _HEAD + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"Content-Length: 2\r\n\r\n{}",
+], ids=["not-http", "64k-header", "2000-headers"])
+def test_a_broken_answer_is_a_connection_failure_not_a_traceback(
+        answer: bytes, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srv = _RawServer(answer)
+    try:
+        secret = "k-broken-7731"
+
+        async def go() -> Any:
+            secrets = SecretSource(values={"KEY": secret})
+            async with Engine(services={"Api": srv.url}, secrets=secrets) as e:
+                return await e.run(workflow(BROKEN_FLOW))
+
+        result = arun(go())
+    finally:
+        srv.close()
+    assert result.status == "failed"
+    assert result.steps["call"].error["type"] == "connection"
+    out, err = capsys.readouterr()
+    logged = caplog.text + out + err
+    assert "Traceback" not in logged and secret not in logged
+    assert secret not in result.error["message"]
+
+
+def test_a_response_over_the_size_limit_fails_the_step_and_memory_stays_small() -> None:
+    import gzip
+    import tracemalloc
+
+    bomb = gzip.compress(b"0" * (64 * 1024 * 1024))  # 64 MiB of zeros in ~65 KB
+    srv = _RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
+                     b"gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb)
+    flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
+    try:
+        async def go() -> Any:
+            async with Engine(services={"Api": srv.url}) as e:
+                return await e.run(workflow(flow))
+
+        tracemalloc.start()
+        result = arun(go())
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    finally:
+        srv.close()
+    error = result.steps["call"].error
+    assert result.status == "failed" and error["type"] == "http" and error["status"] == 200
+    assert "over the 10 MiB limit" in error["message"]
+    assert peak < 40 * 1024 * 1024  # the 64 MiB never all came into memory
+
+
+def test_a_gzip_answer_under_the_limit_is_read() -> None:
+    import gzip
+
+    body = gzip.compress(b'{"a": [1, 2]}')
+    srv = _RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
+                     b"gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
+    try:
+        async def go() -> Any:
+            async with Engine(services={"Api": srv.url}) as e:
+                return await e.run(workflow(flow))
+
+        result = arun(go())
+    finally:
+        srv.close()
+    assert result.status == "succeeded" and result.output == {"call": {"a": [1, 2]}}
