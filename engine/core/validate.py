@@ -13,7 +13,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from engine.core.errors import Collector, Problem
-from engine.core.expressions import TemplateSyntaxError, check_template, iter_expressions
+from engine.core.expressions import (
+    TemplateSyntaxError,
+    check_template,
+    iter_expressions,
+    split_template,
+)
 from engine.core.graph import Reach, after_map, find_cycle
 from engine.core.model import (
     AnyStep,
@@ -181,8 +186,16 @@ def _check_step(c: Collector, wf: Workflow, s: AnyStep, p: Path, ids: dict[str, 
 
 
 def _check_single(c: Collector, text: str, p: Path, what: str, sid: str) -> None:
-    t = text.strip()
-    if not (t.startswith("${") and t.endswith("}")):
+    try:
+        segments = split_template(text.strip())
+    except TemplateSyntaxError:
+        return  # reported with the template's other problems
+    if len(segments) == 1 and segments[0].expr is not None:
+        return
+    if sum(1 for s in segments if s.expr is not None) > 1:
+        c.add(f"{what} takes one expression, but this text holds several (so it is text, and "
+              "always true): write them as one, e.g. \"${ a && b }\"", p, step=sid)
+    else:
         c.add(f"{what} takes one expression such as \"${{ input.ready }}\", not plain text",
               p, step=sid)
 

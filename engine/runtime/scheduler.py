@@ -429,6 +429,13 @@ def _check_input(workflow: Workflow, value: Any) -> str | None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
         return None
+    if value is None:
+        required = workflow.input.get("required") if isinstance(workflow.input, dict) else None
+        fields = ", ".join(str(r) for r in required) if isinstance(required, list) else ""
+        example = ", ".join(f'"{r}": …' for r in required) if isinstance(required, list) else ""
+        need = f"an object with {fields}" if fields else "an input"
+        return (f"the run has no input, and the workflow's input schema needs {need}: pass it "
+                f"(switchboard run --input '{{{example}}}', or the designer's Run Input)")
     where = "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
     return (f"the run input does not match the workflow's input schema at {where}: "
             f"{error.message}; pass an input that matches `input:` in the workflow")
