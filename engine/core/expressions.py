@@ -185,9 +185,40 @@ def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     return compile_expression(expr).search(scope, options=_OPTIONS)
 
 
+MAX_RESULT_SIZE = 10 * 1024 * 1024  # about the JSON size a rendered value may reach
+
+
+def result_size_over(value: Any, limit: int = MAX_RESULT_SIZE) -> bool:
+    """Whether a value would be larger than `limit` as JSON (a string counts its length, any
+    other scalar 8, a container 2 plus its items; a list holding one object twice counts it
+    twice, as JSON would write it). The walk stops as soon as the limit is passed, so
+    `[x, x]` doubled forty times costs no more than the limit."""
+    budget = limit
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            budget -= len(v) + 2
+        elif isinstance(v, dict):
+            budget -= 2 + 4 * len(v)
+            for k, item in v.items():
+                budget -= len(k) if isinstance(k, str) else 8
+                stack.append(item)
+        elif isinstance(v, list):
+            budget -= 2 + len(v)
+            stack.extend(v)
+        else:
+            budget -= 8
+        if budget < 0:
+            return True
+    return False
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, (list, dict)) and result_size_over(value):
+        raise ValueError(f"its result is larger than {MAX_RESULT_SIZE // 1048576} MiB as text")
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

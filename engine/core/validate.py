@@ -174,6 +174,11 @@ def _check_step(c: Collector, wf: Workflow, s: AnyStep, p: Path, ids: dict[str, 
             c.add("'emit' needs an event name", p + ("emit", "event"), step=sid)
         elif not EVENT_RE.match(s.event):
             c.add(f"'{s.event}' is not a valid event name", p + ("emit", "event"), step=sid)
+        elif s.event in wf.trigger:
+            c.add(f"this workflow emits '{s.event}', its own trigger: every run starts another "
+                  "(a cascade stops 16 runs deep, or after 1,000 runs); emit another event, or "
+                  "guard the step with an 'if'", p + ("emit", "event"), step=sid,
+                  severity="warning")
         if s.data is not None:
             _check_templates(c, s.data, p + ("emit", "data"), sid, ids, reach, names)
     elif isinstance(s, NotifyStep):

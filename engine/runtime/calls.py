@@ -19,7 +19,14 @@ from jmespath import exceptions as jexc
 
 from engine.core.durations import format_duration
 from engine.core.errors import ExpressionError, RunError, SecretMissing, StepFailed
-from engine.core.expressions import TemplateSyntaxError, render, root_references, split_template
+from engine.core.expressions import (
+    MAX_RESULT_SIZE,
+    TemplateSyntaxError,
+    render,
+    result_size_over,
+    root_references,
+    split_template,
+)
 from engine.core.expressions import iter_expressions as _iter_expressions
 from engine.core.model import CallDefaults, CallStep, ResolvedCall, RetryPolicy, resolve_call
 from engine.runtime.events import CallRecord, StepRetrying, StepStarted
@@ -36,11 +43,16 @@ _EVAL_ERRORS = (jexc.JMESPathError, TemplateSyntaxError, TypeError, ValueError, 
 def render_in(value: Any, scope: Mapping[str, Any], step_id: str, where: str) -> Any:
     """Render a template, turning any evaluation failure into an `expression` error."""
     try:
-        return render(value, scope)
+        out = render(value, scope)
     except _EVAL_ERRORS as e:
         raise ExpressionError(
             f"step '{step_id}': {where}: the expression failed: {e}; "
             "fix the ${ } expression in the workflow", step=step_id) from None
+    if out is not value and isinstance(out, (list, dict, str)) and result_size_over(out):
+        raise ExpressionError(
+            f"step '{step_id}': {where}: the expression's result is larger than "
+            f"{MAX_RESULT_SIZE // 1048576} MiB; make it select less", step=step_id)
+    return out
 
 
 def _text(value: Any) -> str:

@@ -40,7 +40,7 @@ from engine.runtime.events import (
     StepStarted,
     iso_utc,
 )
-from engine.runtime.ports import Caller, SecretReader
+from engine.runtime.ports import Caller, Cascade, SecretReader
 from engine.runtime.secrets import redact
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ __all__ = ["execute_run", "MAX_EMIT_DEPTH"]
 
 log = logging.getLogger("switchboard.engine")
 
-MAX_EMIT_DEPTH = 16  # emit -> triggered run -> emit …: stop runaway cascades
+MAX_EMIT_DEPTH = Cascade.MAX_DEPTH
 
 
 class _StepState:
@@ -117,11 +117,12 @@ class RunPorts(Protocol):
 
 
 async def execute_run(ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
-                      run_sinks: Sequence[Sink] = (), depth: int = 0) -> RunResult:
+                      run_sinks: Sequence[Sink] = (), cascade: Cascade | None = None
+                      ) -> RunResult:
     """Run a workflow to its end, its events to the engine's sinks and `run_sinks` (which the
     runs its emits start get too). Cancelling the calling task cancels the run (re-raised after
     RunFinished is emitted)."""
-    return await _Run(ports, workflow, input, run_id, run_sinks, depth).execute()
+    return await _Run(ports, workflow, input, run_id, run_sinks, cascade or Cascade()).execute()
 
 
 class _Run:
@@ -129,7 +130,7 @@ class _Run:
     `StepContext` its call steps see."""
 
     def __init__(self, ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
-                 run_sinks: Sequence[Sink], depth: int) -> None:
+                 run_sinks: Sequence[Sink], cascade: Cascade) -> None:
         self.clock = ports.clock
         self.caller = ports.caller
         self.secrets = ports.secrets
@@ -142,7 +143,7 @@ class _Run:
         self.workflow = workflow
         self.input = input
         self.run_id = run_id
-        self.depth = depth
+        self.cascade = cascade
         self.steps_scope: dict[str, Any] = {}
         self.scope: dict[str, Any] = {"input": input, "steps": self.steps_scope,
                                       "run": {"id": run_id, "workflow": workflow.name}}
@@ -361,7 +362,7 @@ class _Run:
             return
         if self.listening:
             self.emit(StepStarted(self.run_id, st.id, 1, st.started))
-        if self.depth + 1 >= MAX_EMIT_DEPTH:
+        if self.cascade.depth + 1 >= MAX_EMIT_DEPTH:
             # A workflow that (indirectly) triggers itself: stop the cascade, say so, go on.
             self.emit(Notification(
                 self.run_id, st.id, "warning",
@@ -370,7 +371,14 @@ class _Run:
                 self.clock.now()))
             self._finish(st, "succeeded", {"event": step.event, "runs": []}, None)
             return
-        run_ids = self.bus.start(step.event, data, depth=self.depth + 1, sinks=self.run_sinks)
+        if not self.cascade.take(len(self.bus.listeners(step.event))):
+            self._finish(st, "failed", None, RunError(
+                f"event '{step.event}' not delivered: this cascade of emits has started "
+                f"{Cascade.MAX_RUNS:,} runs, the most one may; a workflow probably triggers "
+                "itself more than once: break the cycle of emits and triggers", type="limit"))
+            return
+        run_ids = self.bus.start(step.event, data, cascade=self.cascade.child(),
+                                 sinks=self.run_sinks)
         self._finish(st, "succeeded", {"event": step.event, "runs": run_ids}, None)
 
     def _finish(self, st: _StepState, status: str, output: Any, error: RunError | None) -> None:

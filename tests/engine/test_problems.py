@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,56 @@ def test_a_missing_input_names_the_required_fields(tmp_path: Path) -> None:
         "the run has no input, and the workflow's input schema needs an object with policyId, "
         "reason: pass it (switchboard run --input '{\"policyId\": …, \"reason\": …}', or the "
         "designer's Run Input)")
+
+
+SELF_TRIGGER = """\
+version: 1
+name: loop
+trigger: again
+steps:
+  - emit: {event: again, data: {n: 1}}
+  - emit: {event: again, data: {n: 2}}
+"""
+
+
+def test_a_workflow_emitting_its_own_trigger_is_warned_and_stops_at_the_cascade_cap(
+        tmp_path: Path) -> None:
+    from engine import RunFinished
+
+    loaded = parse_workflow(SELF_TRIGGER, "loop.yaml")
+    assert loaded.ok and [p.severity for p in loaded.problems] == ["warning", "warning"]
+    assert "its own trigger" in loaded.problems[0].message
+    # two emits of its own trigger: 65,535 runs before the cap; now the cascade stops at 1,000
+    (tmp_path / "loop.yaml").write_text(SELF_TRIGGER)
+    finished: list[Any] = []
+
+    def sink(e: Any) -> None:
+        if isinstance(e, RunFinished):
+            finished.append(e.result)
+
+    outcome = asyncio.run(run_job(JobRequest("emit", folder=tmp_path, event="again"),
+                                  sinks=[sink]))
+    assert outcome.kind == "emit"
+    assert len(finished) <= 1001
+    failed = [r for r in finished if r.status == "failed"]
+    assert failed and {r.error["type"] for r in failed} == {"limit"}
+    assert "started 1,000 runs" in failed[0].error["message"]
+
+
+def test_a_doubling_expression_fails_the_step_instead_of_filling_memory() -> None:
+    import tracemalloc
+
+    from engine import CallStep, MockResponse, Workflow, run_mocked
+
+    steps = [CallStep(id="s0", service="A", action="a", output="${ body }")]
+    for i in range(1, 40):
+        steps.append(CallStep(id=f"s{i}", service="A", action="a", after=[f"s{i - 1}"],
+                              output=f"${{ [steps.s{i - 1}.output, steps.s{i - 1}.output] }}"))
+    tracemalloc.start()
+    result, _ = asyncio.run(run_mocked(Workflow(name="doubling", steps=steps),
+                                       {"A.a": MockResponse(body="x" * 1000)}))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert result.status == "failed" and result.error["type"] == "expression"
+    assert "larger than 10 MiB" in result.error["message"]
+    assert peak < 100 * 1024 * 1024
