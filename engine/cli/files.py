@@ -19,7 +19,7 @@ from engine.files.documents import (
     read_text,
     save_text_atomic,
 )
-from engine.files.folder import yaml_files
+from engine.files.folder import ALLOW_OUTSIDE_FLAG, yaml_files
 from engine.files.yamlread import MAX_BYTES
 
 __all__ = ["register", "print_problems", "has_comments"]
@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="files or folders (the YAML files in them)")
     v.add_argument("--json", action="store_true", help="print the problems as JSON")
     v.add_argument("--strict", action="store_true", help="treat warnings as problems")
+    v.add_argument(ALLOW_OUTSIDE_FLAG, action="store_true",
+                   help="let environments files name files outside their folder")
     v.set_defaults(func=cmd_validate)
     f = sub.add_parser("fmt", help="rewrite files in the canonical form",
                        description="Rewrite files in the canonical, diff-friendly form. "
@@ -71,7 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(m, file=sys.stderr)
     if missing and not files:
         return 2
-    results = [check_file(f) for f in files]
+    results = [check_file(f, allow_outside=args.allow_outside_files) for f in files]
     _add_folder_problems(files, results)
     errors = sum(len(r.errors) for r in results)
     warnings = sum(len(r.problems) - len(r.errors) for r in results)

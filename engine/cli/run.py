@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from engine.core.errors import LoadError
-from engine.files.folder import ENVIRONMENTS_FILE, TESTS_SUFFIX
+from engine.files.folder import ALLOW_OUTSIDE_FLAG, ENVIRONMENTS_FILE, TESTS_SUFFIX
 
 if TYPE_CHECKING:
     from engine.jobs.request import JobOutcome, JobRequest
@@ -79,6 +79,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="print the run result as JSON on stdout (progress goes to stderr)")
     p.add_argument("--real-time", action="store_true",
                    help="mocked runs take real time (default: virtual time, instant)")
+    p.add_argument(ALLOW_OUTSIDE_FLAG, action="store_true",
+                   help="let the environments file name mocks and log files outside its folder")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     request = JobRequest("run", path=Path(args.workflow), input=value, env=args.env,
                          mocks=args.mocks, scenario=args.scenario, real_time=args.real_time,
-                         record=args.record)
+                         record=args.record, allow_outside_files=args.allow_outside_files)
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code
 
 
@@ -268,5 +270,6 @@ def cmd_emit(args: argparse.Namespace) -> int:
     if folder is None:
         folder = Path("workflows") if Path("workflows").is_dir() else Path(".")
     request = JobRequest("emit", folder=folder, event=args.event, data=data, env=args.env,
-                         mocks=args.mocks, scenario=args.scenario, real_time=args.real_time)
+                         mocks=args.mocks, scenario=args.scenario, real_time=args.real_time,
+                         allow_outside_files=args.allow_outside_files)
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from engine.core.errors import Collector, LoadError, Problem
 from engine.core.model import EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.core.validate import check_mocks, check_workflow
-from engine.files.folder import workflow_files
+from engine.files.folder import ALLOW_OUTSIDE_FLAG, files_named, workflow_files
 from engine.files.sidecars import (
     detect_kind,
     parse_environments_data,
@@ -225,8 +225,9 @@ def load_tests(path: str | os.PathLike[str]) -> TestsFile:
     return _load(path, parse_tests)  # type: ignore[no-any-return]
 
 
-def check_file(path: str | os.PathLike[str]) -> Loaded[Any]:
-    """Parse any file and run the checks that look at the files it names."""
+def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> Loaded[Any]:
+    """Parse any file and run the checks that look at the files it names (which must lie in
+    an environments file's folder unless `allow_outside`)."""
     try:
         data = read_text(path)
     except LoadError as e:
@@ -242,12 +243,13 @@ def check_file(path: str | os.PathLike[str]) -> Loaded[Any]:
         extra.append(loc.problem(message, p))
 
     if loaded.kind == "environments":
-        for name, env in loaded.model.environments.items():
-            for i, m in enumerate(env.mocks):
-                if not (base / m).is_file():
-                    p: tuple[str | int, ...] = ("environments", name, "mocks")
-                    add(f"the mocks file '{m}' does not exist (paths are relative to this file)",
-                        p + (i,) if len(env.mocks) > 1 else p)
+        for where, written, inside in files_named(loaded.model, base):
+            if not inside and not allow_outside:
+                add(f"'{written}' is outside the folder of this environments file: keep the "
+                    f"files it names there or below it (or pass {ALLOW_OUTSIDE_FLAG})", where)
+            elif where[2] == "mocks" and not (base / written).is_file():
+                add(f"the mocks file '{written}' does not exist (paths are relative to this "
+                    "file)", where)
     elif loaded.kind == "tests":
         _check_tests_refs(loaded.model, base, add)
     loaded.problems.extend(extra)

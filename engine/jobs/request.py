@@ -35,7 +35,8 @@ class JobRequest:
 
     `env`, `mocks`, `scenario`, `real_time` choose how calls resolve (see `environments`);
     `record` writes the run's calls as a mocks file; `environ` is where secrets are read (the
-    host's environment when None).
+    host's environment when None); `allow_outside_files` lets the environments file name files
+    outside its folder.
     """
 
     kind: JobKind
@@ -53,6 +54,7 @@ class JobRequest:
     real_time: bool = False
     record: Path | None = None
     environ: dict[str, str] | None = None
+    allow_outside_files: bool = False  # an environment may name files outside its folder
 
 
 @dataclass
