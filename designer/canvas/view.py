@@ -23,13 +23,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
 
-from designer import qtprime
 from designer.canvas import style
 from designer.canvas.items import NodeItem, PortItem
 from designer.canvas.scene import CanvasScene
 from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
-from designer.clipboard import STEP_MIME, copy_steps, step_from_palette, steps_from_mime
 from designer.document import WorkflowDocument
+from designer.document.clipboard import STEP_MIME, copy_steps, step_from_palette, steps_from_mime
+from designer.shared import qtprime
 
 __all__ = ["CanvasView"]
 

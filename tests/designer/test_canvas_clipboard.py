@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication
 
-from designer.clipboard import (
+from designer.document.clipboard import (
     STEPS_MIME,
     step_from_json,
     step_from_palette,
@@ -77,7 +77,7 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from designer.clipboard import copy_steps
+from designer.document.clipboard import copy_steps
 from engine import WaitStep
 app = QApplication([])
 copy_steps([WaitStep(id="w", wait=1)], {"w": (0, 0)})

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from designer.canvas.items import NodeItem
 from designer.canvas.style import NODE_H, NODE_W, STATE_COLORS, STATES
-from designer.clipboard import STEP_MIME
+from designer.document.clipboard import STEP_MIME
 from engine import CallStep
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSaveFile
 
-from designer.document import WorkflowDocument, rename_references, unique_id
+from designer.document.workflow_document import WorkflowDocument, rename_references, unique_id
 from engine import CallStep, EmitStep, LoadError, Retry, Workflow, load_workflow
 from tests.designer.conftest import small_workflow
 
@@ -214,7 +214,7 @@ def test_failed_write_leaves_old_file_intact(document, tmp_path, monkeypatch):
         def write(self, data):  # noqa: ANN001 - Qt signature
             return -1
 
-    monkeypatch.setattr("designer.document.QSaveFile", FullDisk)
+    monkeypatch.setattr("designer.document.workflow_document.QSaveFile", FullDisk)
     document.add_step(EmitStep(event="done"), (0, 300))
     with pytest.raises(OSError, match="left as it was"):
         document.save(str(path))
@@ -287,7 +287,7 @@ def test_steps_missing_from_layout_are_placed_below_the_others(tmp_path, qapp):
 
 def test_opening_a_canonical_file_reuses_the_problems_found_reading_it(qapp, tmp_path,
                                                                         monkeypatch):
-    import designer.document as document_module
+    import designer.document.workflow_document as document_module
 
     text = ("version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
             "    with:\n      v: ${ steps.nope.output }\n")

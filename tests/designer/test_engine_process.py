@@ -7,7 +7,7 @@ import shutil
 import sys
 import threading
 
-from designer.engine_process import EngineProcess
+from designer.run.engine_process import EngineProcess
 from engine import JobOutcome, JobRequest, load_workflow
 from tests.designer.run_support import WORKFLOWS
 

@@ -6,7 +6,7 @@ import json
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from designer.files import (
+from designer.window.settings import (
     MAX_RECENT,
     AppSettings,
     Autosave,

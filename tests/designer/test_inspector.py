@@ -7,8 +7,8 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 
-from designer.inspector_step import StepForm
-from designer.inspector_workflow import WorkflowForm
+from designer.inspector.step_form import StepForm
+from designer.inspector.workflow_form import WorkflowForm
 from engine import EmitStep, NotifyStep, Retry
 from tests.designer.window_support import make_window, sample_workflow
 

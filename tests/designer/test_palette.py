@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
-from designer.clipboard import STEP_MIME
-from designer.palette import PaletteWidget
+from designer.document.clipboard import STEP_MIME
+from designer.palette.dock import PaletteWidget
 from engine import CallStep, NotifyStep, WaitStep
 from tests.designer.window_support import WORKFLOWS, make_window, sample_workflow
 

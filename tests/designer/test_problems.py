@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from designer.problems import LoadProblemsDialog, problem_location
+from designer.window.problems import LoadProblemsDialog, problem_location
 from engine import Problem
 from tests.designer.window_support import make_window, sample_workflow
 

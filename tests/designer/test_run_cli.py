@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from designer import command as design_command
-from designer.run_ui import run_and_wait
+from designer.run.ui import run_and_wait
 from tests.designer.run_support import WORKFLOWS, ui_factory
 
 POLICY = WORKFLOWS / "policy_change.yaml"

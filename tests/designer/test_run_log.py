@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from designer.log_model import LogFilter, LogModel
-from designer.log_panel import LogPanel
+from designer.run.log_model import LogFilter, LogModel
+from designer.run.log_panel import LogPanel
 from engine import LOG_LEVELS, LogLine, Notification, StepRetrying, StepStarted, event_line
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from designer.canvas.flow import edge_flow
-from designer.run_ui import RunUI
+from designer.run.ui import RunUI
 from tests.designer.run_support import WORKFLOWS, ui_factory, wait_run, write
 
 POLICY = WORKFLOWS / "policy_change.yaml"

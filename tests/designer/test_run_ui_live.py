@@ -177,7 +177,7 @@ def test_an_engine_process_that_dies_mid_run_is_reported_and_replaced(qtbot, ope
 
 
 def test_a_closed_windows_idle_engine_process_serves_the_next_window(qtbot, open_ui, tmp_path):
-    from designer.engine_process import EngineProcess
+    from designer.run.engine_process import EngineProcess
 
     first = open_ui(WORKFLOWS / "policy_change.yaml")
     wait_run(qtbot, first, first.run())

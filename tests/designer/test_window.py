@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from designer import theme
+from designer.shared import theme
 from engine import WaitStep
 from tests.designer.window_support import make_settings, make_window, sample_workflow
 

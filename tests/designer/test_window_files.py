@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from designer.files import Autosave, recoverable_autosaves
-from designer.problems import LoadProblemsDialog
+from designer.window.problems import LoadProblemsDialog
+from designer.window.settings import Autosave, recoverable_autosaves
 from engine import load_workflow
 from tests.designer.window_support import (
     WORKFLOWS,

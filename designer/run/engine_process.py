@@ -32,7 +32,7 @@ from engine import WORKER_KEY_VARIABLE
 
 __all__ = ["EngineProcess"]
 
-_ROOT = Path(__file__).resolve().parents[1]  # holds the engine package
+_ROOT = Path(__file__).resolve().parents[2]  # holds the engine package
 
 
 def _drop(_data: bytes | None) -> None:

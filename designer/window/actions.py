@@ -9,12 +9,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
-from designer import theme
+from designer.shared import theme
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from designer.main_window import MainWindow
+    from designer.window.main_window import MainWindow
 
 __all__ = ["WindowActions"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from designer.engine_process import EngineProcess
+from designer.run.engine_process import EngineProcess
 from engine import (
     JobOutcome,
     JobRequest,

@@ -17,9 +17,9 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from shiboken6 import isValid
 
-from designer.canvas import CanvasView
 from designer.canvas import style as canvas_style
 from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W
+from designer.canvas.view import CanvasView
 from engine import RunRecord
 
 __all__ = ["RunStatesPresenter", "NotesItem"]

@@ -21,7 +21,7 @@ __all__ = [
     "make_palette",
 ]
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 THEMES = ("light", "dark")
 
 # Icon colour per theme: the SVGs draw with `currentColor`, replaced here, so one file serves

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
-from designer.input_editor import EmitDialog, InputEditor, known_events
-from designer.log_panel import LogPanel
-from designer.run_controller import JobOutcome, RunController, RunSpec
-from designer.run_env import record_path_for
-from designer.run_history import RunHistoryWidget
-from designer.run_overlay import RunStatesPresenter
-from designer.run_toolbar import RunToolbar
-from designer.step_results import StepResultsWidget
-from designer.tests_panel import TestsPanel, tests_file_for
+from designer.canvas import RunStatesPresenter
+from designer.run.controller import JobOutcome, RunController, RunSpec
+from designer.run.environments import record_path_for
+from designer.run.history import RunHistoryWidget
+from designer.run.input_editor import EmitDialog, InputEditor, known_events
+from designer.run.log_panel import LogPanel
+from designer.run.step_results import StepResultsWidget
+from designer.run.tests_panel import TestsPanel, tests_file_for
+from designer.run.toolbar import RunToolbar
 from engine import LogLine, RunRecord, format_ms, record_from_result
 
 if TYPE_CHECKING:

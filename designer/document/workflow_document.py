@@ -1,7 +1,7 @@
 """WorkflowDocument: the engine model plus its undo stack; the only thing that mutates the model.
 
 Views read `document.workflow` and follow the signals; every edit goes through one public
-method that pushes exactly one undo command (designer/commands.py). Positions of steps that the
+method that pushes exactly one undo command (document/commands.py). Positions of steps that the
 file gives no `layout` for are computed on open and kept aside (`_auto`) so that an unedited
 document saves byte for byte as it was read; the first edit that touches positions writes them
 all into the model's layout, so what is saved is what was seen.
@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSaveFile, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from designer.commands import (
+from designer.document.commands import (
     AddStepsCommand,
     MoveStepsCommand,
     Pos,

@@ -26,23 +26,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import qtprime, theme
 from designer.canvas import CanvasView
-from designer.clipboard import step_from_palette
 from designer.document import WorkflowDocument
-from designer.files import (
+from designer.document.clipboard import step_from_palette
+from designer.inspector import InspectorWidget
+from designer.palette import PaletteWidget
+from designer.run import attach_run_ui
+from designer.shared import qtprime, theme
+from designer.window.actions import WindowActions
+from designer.window.problems import LoadProblemsDialog, ProblemsWidget
+from designer.window.settings import (
     AppSettings,
     Autosave,
     AutosaveEntry,
     discard_autosave,
     recoverable_autosaves,
 )
-from designer.inspector import InspectorWidget
-from designer.main_actions import WindowActions
-from designer.palette import PaletteWidget
-from designer.problems import LoadProblemsDialog, ProblemsWidget
-from designer.run_ui import attach_run_ui
-from designer.yaml_view import YamlView
+from designer.window.yaml_view import YamlView
 from engine import LoadError, Problem, Workflow
 
 __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]

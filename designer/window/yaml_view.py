@@ -15,7 +15,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
-from designer import theme
+from designer.shared import theme
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.log_model import DEFAULT_CAP, LogFilter, LogModel
+from designer.run.log_model import DEFAULT_CAP, LogFilter, LogModel
 from engine import LOG_LEVELS, LogLine, RunRecord
 
 __all__ = ["LogPanel"]

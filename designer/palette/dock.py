@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import theme
-from designer.clipboard import STEP_MIME
+from designer.document.clipboard import STEP_MIME
+from designer.shared import theme
 from engine import ServiceCatalog, Workflow, catalog_for, parse_target
 
 __all__ = ["STEP_MIME", "PaletteWidget"]

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer import theme
+from designer.shared import theme
 from engine import Problem, format_path
 
 if TYPE_CHECKING:

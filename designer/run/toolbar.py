@@ -21,7 +21,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QWidget
 
 from designer.canvas import style as canvas_style
-from designer.run_env import EnvChoice, environment_choices, scenarios_of
+from designer.run.environments import EnvChoice, environment_choices, scenarios_of
+from designer.shared import theme
 
 __all__ = ["RunToolbar", "glyph_icon"]
 
@@ -138,8 +139,6 @@ class RunToolbar(QToolBar):
         return action
 
     def refresh_icons(self) -> None:
-        from designer import theme
-
         try:
             self.emit_action.setIcon(theme.icon("emit"))
             self.input_action.setIcon(theme.icon("yaml"))

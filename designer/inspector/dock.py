@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from designer.inspector_step import StepForm
-from designer.inspector_workflow import WorkflowForm
+from designer.inspector.step_form import StepForm
+from designer.inspector.workflow_form import WorkflowForm
 from engine import step_kind
 
 if TYPE_CHECKING:

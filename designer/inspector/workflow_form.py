@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from designer.inspector_fields import (
+from designer.inspector.fields import (
     ChoiceField,
     FieldEditor,
     LineField,

@@ -16,7 +16,7 @@ from PySide6.QtGui import QUndoCommand
 from engine import AnyStep
 
 if TYPE_CHECKING:
-    from designer.document import WorkflowDocument
+    from designer.document.workflow_document import WorkflowDocument
 
 __all__ = [
     "AddStepsCommand",

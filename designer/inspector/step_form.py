@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.inspector_fields import (
+from designer.inspector.fields import (
     ChoiceField,
     FieldEditor,
     LineField,
