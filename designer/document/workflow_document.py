@@ -10,7 +10,6 @@ all into the model's layout, so what is saved is what was seen.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 from PySide6.QtCore import QObject, QSaveFile, QTimer, Signal
@@ -31,94 +30,25 @@ from designer.document.commands import (
 from engine import (
     AnyStep,
     Problem,
-    TemplateSyntaxError,
     Workflow,
     base_id,
+    can_connect,
+    check_step_id,
     dump_workflow,
     layered_layout,
     layered_positions,
     open_workflow,
     parse_workflow,
     read_text,
-    split_template,
+    remap_pasted,
+    rename_patches,
+    unique_id,
     validate_workflow,
 )
 
-__all__ = ["WorkflowDocument", "ID_RE", "rename_references", "unique_id"]
+__all__ = ["WorkflowDocument"]
 
-ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# fields that never hold `${ }` references (or are handled on their own)
-_PLAIN_FIELDS = frozenset({"id", "after", "description", "service", "action", "method",
-                           "timeout", "retry", "on_error", "max_concurrency", "wait", "level",
-                           "event"})
 _VALIDATE_DELAY_MS = 150
-
-
-def unique_id(wanted: str, taken: set[str]) -> str:
-    """`wanted`, or `wanted_2`, `wanted_3`… (an existing `_<n>` suffix is continued)."""
-    if wanted not in taken:
-        return wanted
-    m = re.match(r"^(.*)_(\d+)$", wanted)
-    stem, n = (m.group(1), int(m.group(2))) if m else (wanted, 1)
-    while True:
-        n += 1
-        candidate = f"{stem}_{n}"
-        if candidate not in taken:
-            return candidate
-
-
-def _rename_in_expression(text: str, old: str, new: str) -> str:
-    """Rewrite `steps.<old>` to `steps.<new>` outside quoted literals of one `${ }`."""
-    pattern = re.compile(r"(?<![\w.])(steps\s*\.\s*)" + re.escape(old) + r"(?!\w)")
-    out: list[str] = []
-    i, n, start = 0, len(text), 0
-    while i < n:
-        c = text[i]
-        if c in "'\"`":
-            out.append(pattern.sub(lambda m: m.group(1) + new, text[start:i]))
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
-            i = start = j + 1
-            continue
-        i += 1
-    out.append(pattern.sub(lambda m: m.group(1) + new, text[start:]))
-    return "".join(out)
-
-
-def rename_references(value: Any, old: str, new: str) -> Any:
-    """A copy of `value` with `steps.<old>` inside every `${ }` renamed to `steps.<new>`."""
-    if isinstance(value, str):
-        if "${" not in value or old not in value:
-            return value
-        try:
-            segments = split_template(value)
-        except TemplateSyntaxError:
-            return value  # leave broken templates as typed; validation reports them
-        return "".join(_rename_in_expression(s.text, old, new) if s.expr is not None else s.text
-                       for s in segments)
-    if isinstance(value, dict):
-        return {k: rename_references(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rename_references(v, old, new) for v in value]
-    return value
-
-
-def _ancestors_reach(workflow: Workflow, start: str, target: str) -> bool:
-    """True if `target` is `start` or a (transitive) `after` of it."""
-    by_id = {s.id: s for s in workflow.steps}
-    stack, seen = [start], {start}
-    while stack:
-        v = stack.pop()
-        if v == target:
-            return True
-        step = by_id.get(v)
-        for a in step.after if step else ():
-            if a not in seen:
-                seen.add(a)
-                stack.append(a)
-    return False
 
 
 class WorkflowDocument(QObject):
@@ -222,17 +152,7 @@ class WorkflowDocument(QObject):
 
     def can_connect(self, src: str, dst: str) -> str | None:
         """Why `src → dst` cannot be added, or None if it can."""
-        if self.workflow.find(src) is None or self.workflow.find(dst) is None:
-            missing = src if self.workflow.find(src) is None else dst
-            return f"There is no step '{missing}'."
-        if src == dst:
-            return f"A step cannot run after itself ('{src}')."
-        if src in self.workflow.step(dst).after:
-            return f"'{dst}' already runs after '{src}'."
-        if _ancestors_reach(self.workflow, src, dst):
-            return (f"Connecting {src} → {dst} would make a cycle: '{src}' already runs after "
-                    f"'{dst}'. Remove an edge on that path first.")
-        return None
+        return can_connect(self.workflow, src, dst)
 
     def connect(self, src: str, dst: str) -> str | None:
         reason = self.can_connect(src, dst)
@@ -264,31 +184,11 @@ class WorkflowDocument(QObject):
                                                  f"Change {label} of {step_id}"))
 
     def rename_step(self, old: str, new: str) -> str | None:
-        if self.workflow.find(old) is None:
-            return f"There is no step '{old}'."
-        if new == old:
-            return None
-        if not ID_RE.match(new):
-            return (f"'{new}' is not a valid step id: use letters, digits and _, "
-                    "not starting with a digit.")
-        if self.workflow.find(new) is not None:
-            return f"Another step already has the id '{new}'."
-        patches: list[tuple[str | None, str, Any, Any]] = []
-        for step in self.workflow.steps:
-            owner = step.id
-            if old in step.after:
-                patches.append((owner, "after", list(step.after),
-                                [new if a == old else a for a in step.after]))
-            for field in vars(step):
-                if field in _PLAIN_FIELDS:
-                    continue
-                value = getattr(step, field)
-                renamed = rename_references(value, old, new)
-                if renamed != value:
-                    patches.append((owner, field, value, renamed))
-        out = rename_references(self.workflow.output, old, new)
-        if out != self.workflow.output:
-            patches.append((None, "output", self.workflow.output, out))
+        """Rename a step and every reference to it in one undo step; why not, or None."""
+        reason = check_step_id(self.workflow, old, new)
+        if reason is not None or new == old:
+            return reason
+        patches = rename_patches(self.workflow, old, new)
         self.undo_stack.push(RenameStepCommand(self, old, new, patches))
         return None
 
@@ -304,25 +204,7 @@ class WorkflowDocument(QObject):
               text: str | None = None) -> list[str]:
         if not steps:
             return []
-        taken = set(self.workflow.ids)
-        mapping: dict[str, str] = {}
-        for s in steps:
-            mapping[s.id] = unique_id(s.id or base_id(s), taken)
-            taken.add(mapping[s.id])
-        new_steps: list[AnyStep] = []
-        positions: dict[str, Pos] = {}
-        for i, s in enumerate(steps):
-            c = copy.deepcopy(s)
-            for old, new in mapping.items():
-                if old != new:
-                    for field in vars(c):
-                        if field not in _PLAIN_FIELDS:
-                            setattr(c, field, rename_references(getattr(c, field), old, new))
-            c.id = mapping[s.id]
-            c.after = [mapping[a] for a in s.after if a in mapping]
-            x, y = layout.get(s.id, (i * 40.0, i * 40.0))
-            positions[c.id] = (float(x) + offset[0], float(y) + offset[1])
-            new_steps.append(c)
+        new_steps, positions = remap_pasted(steps, layout, set(self.workflow.ids), offset)
         if text is None:
             text = f"Paste step {new_steps[0].id}" if len(new_steps) == 1 \
                 else f"Paste {len(new_steps)} steps"

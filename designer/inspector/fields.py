@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine import (
+    ID_RE,
+    NAME_RE,
     DurationError,
     LoadError,
     Retry,
@@ -68,8 +70,6 @@ __all__ = [
 # (text) -> (value, None) or (None, error message)
 Parser = Callable[[str], tuple[Any, str | None]]
 
-_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 _RETRY_ON_WORDS = ("connection", "timeout", "5xx", "429")
 
 
@@ -166,14 +166,14 @@ def show_number(value: Any) -> str:
 
 
 def parse_name(text: str) -> tuple[Any, str | None]:
-    if _NAME_RE.match(text):
+    if NAME_RE.match(text):
         return text, None
     return None, ("a name starts with a letter and holds up to 64 letters, digits, "
                   "'_', '.' or '-'")
 
 
 def parse_id(text: str) -> tuple[Any, str | None]:
-    if _ID_RE.match(text):
+    if ID_RE.match(text):
         return text, None
     return None, "an id starts with a letter or '_' and holds only letters, digits and '_'"
 

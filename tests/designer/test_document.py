@@ -10,8 +10,17 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSaveFile
 
-from designer.document.workflow_document import WorkflowDocument, rename_references, unique_id
-from engine import CallStep, EmitStep, LoadError, Retry, Workflow, load_workflow
+from designer.document import WorkflowDocument
+from engine import (
+    CallStep,
+    EmitStep,
+    LoadError,
+    Retry,
+    Workflow,
+    load_workflow,
+    rename_references,
+    unique_id,
+)
 from tests.designer.conftest import small_workflow
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
