@@ -5,7 +5,7 @@ adds what a badge cannot say: "attempt 2 of 4", "… failed · next in 500 ms", 
 attempts". All notes are painted by one scene item, not one item per step: adding or removing
 2,000 items from the scene's BSP index cost 0.4 s a run, painting the few in view costs nothing.
 The item has no shape, so clicks, hovers and rubber bands never find it. The scene deletes it
-when it rebuilds (`document.reset`); every access checks that it still lives.
+when it rebuilds (the model's `reset`); every access checks that it still lives.
 """
 
 from __future__ import annotations

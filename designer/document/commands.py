@@ -1,22 +1,19 @@
-"""Undo commands for the workflow document: one QUndoCommand per kind of edit.
+"""Undo commands: one QUndoCommand per kind of edit, each changing an ObservableWorkflow.
 
-Commands change the model only through the document's private primitives (`_insert_step`,
-`_remove_step`, `_set_attr`, …), which emit the document's signals; they never touch canvas
-items. Each command's `redo`/`undo` ends with `doc._done()` so that `changed` fires once per
-command and validation is re-run.
+Commands call only the observable's public setters (orange-canvas-core's `AddNodeCommand.redo`
+calls `scheme.add_node`), never the document or canvas items; the views follow the observable's
+signals. Each `redo`/`undo` is one `model.edit()` block, so `changed` fires once per command.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from designer.document.observable import ObservableWorkflow, Pos, RemovedStep
 from engine import AnyStep
-
-if TYPE_CHECKING:
-    from designer.document.workflow_document import WorkflowDocument
 
 __all__ = [
     "AddStepsCommand",
@@ -26,10 +23,9 @@ __all__ = [
     "SetStepFieldCommand",
     "SetWorkflowFieldCommand",
     "RenameStepCommand",
-    "Pos",
+    "describe_removal",
+    "describe_move",
 ]
-
-Pos = tuple[float, float]
 
 _SET_STEP_FIELD_ID = 1001
 _SET_WORKFLOW_FIELD_ID = 1002
@@ -42,40 +38,39 @@ def _plural(n: int, word: str) -> str:
 class AddStepsCommand(QUndoCommand):
     """Append steps (already given unique ids) at the end of the list, with positions."""
 
-    def __init__(self, doc: WorkflowDocument, steps: list[AnyStep], positions: dict[str, Pos],
+    def __init__(self, model: ObservableWorkflow, steps: list[AnyStep], positions: dict[str, Pos],
                  text: str) -> None:
         super().__init__(text)
-        self.doc = doc
+        self.model = model
         self.steps = steps
         self.positions = positions
-        self._materialized: dict[str, Pos] = {}
+        self._stored: dict[str, Pos] = {}
 
     def redo(self) -> None:
-        self._materialized = self.doc._materialize_positions()
-        base = len(self.doc.workflow.steps)
-        for k, step in enumerate(self.steps):
-            self.doc._insert_step(base + k, step, self.positions.get(step.id), True)
-        self.doc._done()
+        with self.model.edit():
+            self._stored = self.model.store_positions()
+            base = len(self.model.workflow.steps)
+            for k, step in enumerate(self.steps):
+                self.model.insert_step(base + k, step, self.positions.get(step.id))
 
     def undo(self) -> None:
-        for step in reversed(self.steps):
-            self.doc._remove_step(step.id)
-        self.doc._dematerialize_positions(self._materialized)
-        self.doc._done()
+        with self.model.edit():
+            for step in reversed(self.steps):
+                self.model.remove_step(step.id)
+            self.model.unstore_positions(self._stored)
 
 
 class RemoveCommand(QUndoCommand):
     """Remove steps and edges; survivors lose the removed ids from their `after` lists."""
 
-    def __init__(self, doc: WorkflowDocument, ids: list[str], edges: list[tuple[str, str]],
+    def __init__(self, model: ObservableWorkflow, ids: list[str], edges: list[tuple[str, str]],
                  text: str) -> None:
         super().__init__(text)
-        self.doc = doc
-        wf = doc.workflow
+        self.model = model
+        wf = model.workflow
         gone = set(ids)
-        # removed steps in list order, so re-inserting by ascending index restores the list
-        self.removed = sorted((wf.index_of(i) for i in gone), reverse=False)
-        self.removed_ids = [wf.steps[i].id for i in self.removed]
+        # in list order: removed from the back and put back from the front, each index holds
+        self.removed_ids = [s.id for s in wf.steps if s.id in gone]
         cut = {(s, d) for s, d in edges if d not in gone}
         self.after_edits: dict[str, tuple[list[str], list[str]]] = {}
         for step in wf.steps:
@@ -84,73 +79,69 @@ class RemoveCommand(QUndoCommand):
             new = [a for a in step.after if a not in gone and (a, step.id) not in cut]
             if new != step.after:
                 self.after_edits[step.id] = (list(step.after), new)
-        self._saved: list[tuple[int, AnyStep, Pos | None, bool]] = []
+        self._saved: list[RemovedStep] = []
 
     def redo(self) -> None:
-        for sid, (_, new) in self.after_edits.items():
-            self.doc._set_attr(sid, "after", list(new))
-        saved = []
-        for sid in reversed(self.removed_ids):
-            saved.append(self.doc._remove_step(sid))
-        self._saved = list(reversed(saved))
-        self.doc._done()
+        with self.model.edit():
+            for sid, (_, new) in self.after_edits.items():
+                self.model.set_step_field(sid, "after", list(new))
+            saved = [self.model.remove_step(sid) for sid in reversed(self.removed_ids)]
+            self._saved = list(reversed(saved))
 
     def undo(self) -> None:
-        for index, step, pos, stored in self._saved:
-            self.doc._insert_step(index, step, pos, stored)
-        for sid, (old, _) in self.after_edits.items():
-            self.doc._set_attr(sid, "after", list(old))
-        self.doc._done()
+        with self.model.edit():
+            for r in self._saved:
+                self.model.insert_step(r.index, r.step, r.pos, stored=r.stored)
+            for sid, (old, _) in self.after_edits.items():
+                self.model.set_step_field(sid, "after", list(old))
 
 
 class MoveStepsCommand(QUndoCommand):
     """New positions for steps (a drag, or an auto-layout): id -> (old, new)."""
 
-    def __init__(self, doc: WorkflowDocument, moves: dict[str, tuple[Pos, Pos]],
+    def __init__(self, model: ObservableWorkflow, moves: dict[str, tuple[Pos, Pos]],
                  text: str) -> None:
         super().__init__(text)
-        self.doc = doc
+        self.model = model
         self.moves = moves
-        self._materialized: dict[str, Pos] = {}
+        self._stored: dict[str, Pos] = {}
 
     def redo(self) -> None:
-        self._materialized = self.doc._materialize_positions()
-        self.doc._set_positions({k: new for k, (_, new) in self.moves.items()})
-        self.doc._done()
+        with self.model.edit():
+            self._stored = self.model.store_positions()
+            self.model.set_positions({k: new for k, (_, new) in self.moves.items()})
 
     def undo(self) -> None:
-        self.doc._set_positions({k: old for k, (old, _) in self.moves.items()})
-        self.doc._dematerialize_positions(self._materialized)
-        self.doc._done()
+        with self.model.edit():
+            self.model.set_positions({k: old for k, (old, _) in self.moves.items()})
+            self.model.unstore_positions(self._stored)
 
 
 class SetAfterCommand(QUndoCommand):
     """Replace one step's `after` list (connect, disconnect)."""
 
-    def __init__(self, doc: WorkflowDocument, step_id: str, old: list[str], new: list[str],
+    def __init__(self, model: ObservableWorkflow, step_id: str, old: list[str], new: list[str],
                  text: str) -> None:
         super().__init__(text)
-        self.doc = doc
+        self.model = model
         self.step_id = step_id
         self.old = list(old)
         self.new = list(new)
 
     def redo(self) -> None:
-        self.doc._set_attr(self.step_id, "after", list(self.new))
-        self.doc._done()
+        self.model.set_step_field(self.step_id, "after", list(self.new))
 
     def undo(self) -> None:
-        self.doc._set_attr(self.step_id, "after", list(self.old))
-        self.doc._done()
+        self.model.set_step_field(self.step_id, "after", list(self.old))
 
 
 class SetStepFieldCommand(QUndoCommand):
     """One field of one step; consecutive edits of the same field merge (typing)."""
 
-    def __init__(self, doc: WorkflowDocument, step_id: str, field: str, old: Any, new: Any,
+    def __init__(self, model: ObservableWorkflow, step_id: str, field: str, old: Any, new: Any,
                  text: str) -> None:
         super().__init__(text)
-        self.doc = doc
+        self.model = model
         self.step_id = step_id
         self.field = field
         self.old = copy.deepcopy(old)
@@ -160,7 +151,7 @@ class SetStepFieldCommand(QUndoCommand):
         return _SET_STEP_FIELD_ID
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt override
-        if not isinstance(other, SetStepFieldCommand) or other.doc is not self.doc:
+        if not isinstance(other, SetStepFieldCommand) or other.model is not self.model:
             return False
         if (other.step_id, other.field) != (self.step_id, self.field):
             return False
@@ -170,20 +161,19 @@ class SetStepFieldCommand(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.doc._set_attr(self.step_id, self.field, copy.deepcopy(self.new))
-        self.doc._done()
+        self.model.set_step_field(self.step_id, self.field, copy.deepcopy(self.new))
 
     def undo(self) -> None:
-        self.doc._set_attr(self.step_id, self.field, copy.deepcopy(self.old))
-        self.doc._done()
+        self.model.set_step_field(self.step_id, self.field, copy.deepcopy(self.old))
 
 
 class SetWorkflowFieldCommand(QUndoCommand):
     """One workflow-level field (name, trigger, input, …); consecutive edits merge."""
 
-    def __init__(self, doc: WorkflowDocument, field: str, old: Any, new: Any, text: str) -> None:
+    def __init__(self, model: ObservableWorkflow, field: str, old: Any, new: Any,
+                 text: str) -> None:
         super().__init__(text)
-        self.doc = doc
+        self.model = model
         self.field = field
         self.old = copy.deepcopy(old)
         self.new = copy.deepcopy(new)
@@ -192,7 +182,7 @@ class SetWorkflowFieldCommand(QUndoCommand):
         return _SET_WORKFLOW_FIELD_ID
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt override
-        if not isinstance(other, SetWorkflowFieldCommand) or other.doc is not self.doc:
+        if not isinstance(other, SetWorkflowFieldCommand) or other.model is not self.model:
             return False
         if other.field != self.field:
             return False
@@ -201,12 +191,10 @@ class SetWorkflowFieldCommand(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        self.doc._set_workflow_attr(self.field, copy.deepcopy(self.new))
-        self.doc._done()
+        self.model.set_workflow_field(self.field, copy.deepcopy(self.new))
 
     def undo(self) -> None:
-        self.doc._set_workflow_attr(self.field, copy.deepcopy(self.old))
-        self.doc._done()
+        self.model.set_workflow_field(self.field, copy.deepcopy(self.old))
 
 
 class RenameStepCommand(QUndoCommand):
@@ -217,31 +205,31 @@ class RenameStepCommand(QUndoCommand):
     so the canvas can re-key its items before the `after` lists name the new id.
     """
 
-    def __init__(self, doc: WorkflowDocument, old: str, new: str,
+    def __init__(self, model: ObservableWorkflow, old: str, new: str,
                  patches: list[tuple[str | None, str, Any, Any]]) -> None:
         super().__init__(f"Rename {old} → {new}")
-        self.doc = doc
+        self.model = model
         self.old = old
         self.new = new
         self.patches = patches
 
     def redo(self) -> None:
-        self.doc._rename_step(self.old, self.new)
-        for owner, field, _, new in self.patches:
-            self._apply(self.new if owner == self.old else owner, field, new)
-        self.doc._done()
+        with self.model.edit():
+            self.model.rename_step(self.old, self.new)
+            for owner, field, _, new in self.patches:
+                self._apply(self.new if owner == self.old else owner, field, new)
 
     def undo(self) -> None:
-        self.doc._rename_step(self.new, self.old)
-        for owner, field, old, _ in reversed(self.patches):
-            self._apply(owner, field, old)
-        self.doc._done()
+        with self.model.edit():
+            self.model.rename_step(self.new, self.old)
+            for owner, field, old, _ in reversed(self.patches):
+                self._apply(owner, field, old)
 
     def _apply(self, owner: str | None, field: str, value: Any) -> None:
         if owner is None:
-            self.doc._set_workflow_attr(field, copy.deepcopy(value))
+            self.model.set_workflow_field(field, copy.deepcopy(value))
         else:
-            self.doc._set_attr(owner, field, copy.deepcopy(value))
+            self.model.set_step_field(owner, field, copy.deepcopy(value))
 
 
 def describe_removal(ids: list[str], edges: list[tuple[str, str]]) -> str:

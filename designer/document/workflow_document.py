@@ -1,10 +1,8 @@
-"""WorkflowDocument: the engine model plus its undo stack; the only thing that mutates the model.
+"""WorkflowDocument: one open workflow's model, undo stack, file and validation problems.
 
-Views read `document.workflow` and follow the signals; every edit goes through one public
-method that pushes exactly one undo command (document/commands.py). Positions of steps that the
-file gives no `layout` for are computed on open and kept aside (`_auto`) so that an unedited
-document saves byte for byte as it was read; the first edit that touches positions writes them
-all into the model's layout, so what is saved is what was seen.
+Every edit goes through one public method here that checks it and pushes exactly one undo
+command (document/commands.py); the command changes the ObservableWorkflow (`document.model`),
+whose signals the views follow. Validation runs a short pause after the last change.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from PySide6.QtGui import QUndoStack
 from designer.document.commands import (
     AddStepsCommand,
     MoveStepsCommand,
-    Pos,
     RemoveCommand,
     RenameStepCommand,
     SetAfterCommand,
@@ -27,6 +24,7 @@ from designer.document.commands import (
     describe_move,
     describe_removal,
 )
+from designer.document.observable import ObservableWorkflow, Pos
 from engine import (
     AnyStep,
     Problem,
@@ -36,7 +34,6 @@ from engine import (
     check_step_id,
     dump_workflow,
     layered_layout,
-    layered_positions,
     open_workflow,
     parse_workflow,
     read_text,
@@ -52,16 +49,9 @@ _VALIDATE_DELAY_MS = 150
 
 
 class WorkflowDocument(QObject):
-    """One open workflow: model, undo stack, file path, validation problems."""
+    """One open workflow: `model` (read `workflow`, follow its signals), undo stack, file path,
+    validation problems."""
 
-    reset = Signal()
-    step_added = Signal(str)
-    step_removed = Signal(str)
-    step_changed = Signal(str)
-    step_renamed = Signal(str, str)
-    step_moved = Signal(str)
-    workflow_changed = Signal()
-    changed = Signal()
     problems_changed = Signal()
     modified_changed = Signal(bool)
     path_changed = Signal(str)
@@ -69,32 +59,32 @@ class WorkflowDocument(QObject):
     def __init__(self, workflow: Workflow | None = None, path: str | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.workflow = workflow if workflow is not None else Workflow()
+        self.model = ObservableWorkflow(workflow, self)
         self.path = path
         self.problems: list[Problem] = []
-        self._auto: dict[str, Pos] = {}
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
         self._validate_timer.setInterval(_VALIDATE_DELAY_MS)
         self._validate_timer.timeout.connect(self.validate_now)
+        self.model.changed.connect(self._validate_timer.start)
         # (file name, text) last checked, and its problems: the same check is not made twice
         self._checked: tuple[tuple[str, str], list[Problem]] | None = None
-        self._place_unpositioned()
         self._validate_timer.start()
 
     # --- state ----------------------------------------------------------------------------
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.model.workflow
 
     @property
     def modified(self) -> bool:
         return not self.undo_stack.isClean()
 
     def position(self, step_id: str) -> Pos:
-        pos = self.workflow.layout.get(step_id)
-        if pos is None:
-            pos = self._auto.get(step_id, (0.0, 0.0))
-        return (float(pos[0]), float(pos[1]))
+        return self.model.position(step_id)
 
     def problems_for(self, step_id: str) -> list[Problem]:
         return [p for p in self.problems if p.step_id == step_id]
@@ -126,7 +116,7 @@ class WorkflowDocument(QObject):
         step = copy.deepcopy(step)
         step.id = unique_id(step.id or base_id(step), set(self.workflow.ids))
         step.after = [a for a in step.after if self.workflow.find(a) is not None]
-        self.undo_stack.push(AddStepsCommand(self, [step], {step.id: _pos(pos)},
+        self.undo_stack.push(AddStepsCommand(self.model, [step], {step.id: _pos(pos)},
                                              f"Add step {step.id}"))
         return step.id
 
@@ -140,7 +130,8 @@ class WorkflowDocument(QObject):
         edges = [(s, d) for s, d in edges if (st := self.workflow.find(d)) and s in st.after]
         if not ids and not edges:
             return
-        self.undo_stack.push(RemoveCommand(self, ids, edges, text or describe_removal(ids, edges)))
+        self.undo_stack.push(RemoveCommand(self.model, ids, edges,
+                                           text or describe_removal(ids, edges)))
 
     def move_steps(self, moves: dict[str, tuple[Pos, Pos]]) -> None:
         moves = {k: (_pos(o), _pos(n)) for k, (o, n) in moves.items()
@@ -148,7 +139,7 @@ class WorkflowDocument(QObject):
         if not moves:
             return
         text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
-        self.undo_stack.push(MoveStepsCommand(self, moves, text))
+        self.undo_stack.push(MoveStepsCommand(self.model, moves, text))
 
     def can_connect(self, src: str, dst: str) -> str | None:
         """Why `src → dst` cannot be added, or None if it can."""
@@ -159,7 +150,8 @@ class WorkflowDocument(QObject):
         if reason is not None:
             return reason
         old = self.workflow.step(dst).after
-        self.undo_stack.push(SetAfterCommand(self, dst, old, old + [src], f"Connect {src} → {dst}"))
+        self.undo_stack.push(SetAfterCommand(self.model, dst, old, old + [src],
+                                             f"Connect {src} → {dst}"))
         return None
 
     def disconnect(self, src: str, dst: str) -> None:
@@ -167,7 +159,7 @@ class WorkflowDocument(QObject):
         if step is None or src not in step.after:
             return
         new = [a for a in step.after if a != src]
-        self.undo_stack.push(SetAfterCommand(self, dst, step.after, new,
+        self.undo_stack.push(SetAfterCommand(self.model, dst, step.after, new,
                                              f"Disconnect {src} → {dst}"))
 
     def set_step_field(self, step_id: str, field: str, value: Any) -> None:
@@ -180,7 +172,7 @@ class WorkflowDocument(QObject):
         if old == value and type(old) is type(value):
             return
         label = field.rstrip("_")
-        self.undo_stack.push(SetStepFieldCommand(self, step_id, field, old, value,
+        self.undo_stack.push(SetStepFieldCommand(self.model, step_id, field, old, value,
                                                  f"Change {label} of {step_id}"))
 
     def rename_step(self, old: str, new: str) -> str | None:
@@ -189,7 +181,7 @@ class WorkflowDocument(QObject):
         if reason is not None or new == old:
             return reason
         patches = rename_patches(self.workflow, old, new)
-        self.undo_stack.push(RenameStepCommand(self, old, new, patches))
+        self.undo_stack.push(RenameStepCommand(self.model, old, new, patches))
         return None
 
     def set_workflow_field(self, field: str, value: Any) -> None:
@@ -198,7 +190,8 @@ class WorkflowDocument(QObject):
         old = getattr(self.workflow, field)
         if old == value and type(old) is type(value):
             return
-        self.undo_stack.push(SetWorkflowFieldCommand(self, field, old, value, f"Change {field}"))
+        self.undo_stack.push(SetWorkflowFieldCommand(self.model, field, old, value,
+                                                     f"Change {field}"))
 
     def paste(self, steps: list[AnyStep], layout: dict[str, Pos], offset: Pos,
               text: str | None = None) -> list[str]:
@@ -208,14 +201,14 @@ class WorkflowDocument(QObject):
         if text is None:
             text = f"Paste step {new_steps[0].id}" if len(new_steps) == 1 \
                 else f"Paste {len(new_steps)} steps"
-        self.undo_stack.push(AddStepsCommand(self, new_steps, positions, text))
+        self.undo_stack.push(AddStepsCommand(self.model, new_steps, positions, text))
         return [s.id for s in new_steps]
 
     def auto_layout(self) -> None:
         new = layered_layout(self.workflow)
         moves = {k: (self.position(k), v) for k, v in new.items() if self.position(k) != v}
         if moves:
-            self.undo_stack.push(MoveStepsCommand(self, moves, "Auto-layout"))
+            self.undo_stack.push(MoveStepsCommand(self.model, moves, "Auto-layout"))
 
     # --- files ----------------------------------------------------------------------------
 
@@ -235,17 +228,15 @@ class WorkflowDocument(QObject):
         return doc
 
     def replace_workflow(self, workflow: Workflow, path: str | None = None) -> None:
-        """Show another workflow (new, open, revert): clears undo history, emits `reset`."""
-        self.workflow = workflow
-        self._auto = {}
-        self._place_unpositioned()
+        """Show another workflow (new, open, revert): clears undo history; the model emits
+        `reset` (with `path` already the new one), then `path_changed` follows if it changed."""
         self.undo_stack.clear()
         self.undo_stack.setClean()
-        self.reset.emit()
-        if path != self.path:
-            self.path = path
+        moved = path != self.path
+        self.path = path
+        self.model.set_workflow(workflow)
+        if moved:
             self.path_changed.emit(path or "")
-        self.changed.emit()
         self.validate_now()
 
     def save(self, path: str | None = None) -> None:
@@ -272,84 +263,8 @@ class WorkflowDocument(QObject):
             self.path_changed.emit(target)
         self.undo_stack.setClean()
 
-    # --- primitives for commands (emit signals; never push) -------------------------------
-
-    def _insert_step(self, index: int, step: AnyStep, pos: Pos | None, stored: bool) -> None:
-        self.workflow.steps.insert(index, step)
-        if pos is not None:
-            (self.workflow.layout if stored else self._auto)[step.id] = pos
-        self.step_added.emit(step.id)
-
-    def _remove_step(self, step_id: str) -> tuple[int, AnyStep, Pos | None, bool]:
-        index = self.workflow.index_of(step_id)
-        step = self.workflow.steps.pop(index)
-        stored = step_id in self.workflow.layout
-        pos = self.workflow.layout.pop(step_id, None) if stored else self._auto.pop(step_id, None)
-        self.step_removed.emit(step_id)
-        return index, step, pos, stored
-
-    def _set_attr(self, step_id: str, field: str, value: Any) -> None:
-        setattr(self.workflow.step(step_id), field, value)
-        self.step_changed.emit(step_id)
-
-    def _set_workflow_attr(self, field: str, value: Any) -> None:
-        setattr(self.workflow, field, value)
-        self.workflow_changed.emit()
-
-    def _set_positions(self, positions: dict[str, Pos]) -> None:
-        for k, v in positions.items():
-            self.workflow.layout[k] = v
-            self.step_moved.emit(k)
-
-    def _rename_step(self, old: str, new: str) -> None:
-        self.workflow.step(old).id = new
-        for table in (self.workflow.layout, self._auto):
-            if old in table:
-                _rekey(table, old, new)
-        self.step_renamed.emit(old, new)
-
-    def _materialize_positions(self) -> dict[str, Pos]:
-        """Write computed positions into the model (first positional edit); returns them."""
-        moved, self._auto = self._auto, {}
-        for sid in self.workflow.ids:
-            if sid in moved:
-                self.workflow.layout[sid] = moved[sid]
-        return moved
-
-    def _dematerialize_positions(self, moved: dict[str, Pos]) -> None:
-        for k, v in moved.items():
-            self.workflow.layout.pop(k, None)
-            self._auto[k] = v
-
     def _on_clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
-
-    def _done(self) -> None:
-        self.changed.emit()
-        self._validate_timer.start()
-
-    def _place_unpositioned(self) -> None:
-        """Compute positions for steps without one, leaving the model untouched."""
-        wf = self.workflow
-        missing = [s.id for s in wf.steps if s.id not in wf.layout]
-        if not missing:
-            return
-        if len(missing) == len(wf.steps):
-            self._auto = layered_layout(wf)
-            return
-        # lay the newcomers out among themselves, below what the file already places
-        placed = layered_positions(missing, {s.id: s.after for s in wf.steps})
-        bottom = max(float(p[1]) for p in wf.layout.values()) + 160.0
-        left = min(float(p[0]) for p in wf.layout.values())
-        top = min(y for _, y in placed.values())
-        self._auto = {k: (left + x, bottom + y - top) for k, (x, y) in placed.items()}
-
-
-def _rekey(table: dict[str, Pos], old: str, new: str) -> None:
-    """Rename a key in place, keeping its position in the dict's order."""
-    items = [((new if k == old else k), v) for k, v in table.items()]
-    table.clear()
-    table.update(items)
 
 
 def _pos(p: Any) -> Pos:

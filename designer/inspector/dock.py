@@ -18,7 +18,7 @@ __all__ = ["InspectorWidget"]
 
 
 class InspectorWidget(QScrollArea):
-    """Follows the canvas selection and the document's signals; edits go to the document."""
+    """Follows the canvas selection and the model's signals; edits go to the document."""
 
     def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,12 +27,13 @@ class InspectorWidget(QScrollArea):
         self.document = document
         self.form: StepForm | WorkflowForm | QWidget | None = None
         self._selection: list[str] = []
-        document.reset.connect(lambda: self.show_selection([]))
-        document.step_changed.connect(self._step_changed)
-        document.step_renamed.connect(self._step_renamed)
-        document.step_added.connect(self._steps_changed)
-        document.step_removed.connect(self._step_removed)
-        document.workflow_changed.connect(self._workflow_changed)
+        model = document.model
+        model.reset.connect(lambda: self.show_selection([]))
+        model.step_changed.connect(self._step_changed)
+        model.step_renamed.connect(self._step_renamed)
+        model.step_added.connect(self._steps_changed)
+        model.step_removed.connect(self._step_removed)
+        model.workflow_changed.connect(self._workflow_changed)
         self.show_selection([])
 
     @property
@@ -77,7 +78,7 @@ class InspectorWidget(QScrollArea):
         self.form = widget
         self.setWidget(widget)
 
-    # document signals -----------------------------------------------------------------------
+    # model signals --------------------------------------------------------------------------
     def _step_changed(self, step_id: str) -> None:
         form = self.step_form
         if form is None:

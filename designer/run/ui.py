@@ -140,10 +140,10 @@ class RunUI(QObject):
         c.busy_changed.connect(self._busy_changed)
         c.message.connect(self._message)
         c.job_finished.connect(self._job_finished)
-        doc.changed.connect(self._document_changed)
-        doc.reset.connect(self._document_reset)
+        doc.model.changed.connect(self._document_changed)
+        doc.model.reset.connect(self._document_reset)
         doc.path_changed.connect(lambda _p: self._document_reset())
-        doc.workflow_changed.connect(
+        doc.model.workflow_changed.connect(
             lambda: self.input_editor.set_workflow(doc.workflow, doc.path))
         self.view.selection_changed.connect(self._selection_changed)
         self.log_panel.step_clicked.connect(self._log_step_clicked)

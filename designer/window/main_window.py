@@ -146,14 +146,14 @@ class MainWindow(QMainWindow):
         self.palette_widget.add_requested.connect(self.add_from_palette)
         doc.modified_changed.connect(self._modified_changed)
         doc.path_changed.connect(lambda _p: self._update_title())
-        doc.workflow_changed.connect(self._update_title)
+        doc.model.workflow_changed.connect(self._update_title)
         # the palette re-reads the workflow's services after a pause in editing, not per key
         self._palette_timer = QTimer(self)
         self._palette_timer.setSingleShot(True)
         self._palette_timer.setInterval(PALETTE_REFRESH_MS)
         self._palette_timer.timeout.connect(
             lambda: self.palette_widget.update_workflow(doc.workflow))
-        doc.changed.connect(self._palette_timer.start)
+        doc.model.changed.connect(self._palette_timer.start)
         self.act.update_edit_actions([])
 
     # --- views ------------------------------------------------------------------------------

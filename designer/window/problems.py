@@ -69,7 +69,7 @@ class ProblemsWidget(QWidget):
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemActivated.connect(self._clicked)
         document.problems_changed.connect(self.refresh)
-        document.reset.connect(self.refresh)
+        document.model.reset.connect(self.refresh)
         self.refresh()
 
     def problems(self) -> list[Problem]:

@@ -80,8 +80,8 @@ class YamlView(QPlainTextEdit):
         self._timer.setInterval(_REFRESH_DELAY_MS)
         self._timer.timeout.connect(self.refresh)
         self._stale = False
-        document.changed.connect(self.schedule_refresh)
-        document.reset.connect(self.refresh)
+        document.model.changed.connect(self.schedule_refresh)
+        document.model.reset.connect(self.refresh)
         self.refresh()
 
     def schedule_refresh(self) -> None:

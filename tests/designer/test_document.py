@@ -64,7 +64,7 @@ def test_connect_refuses_cycle_self_and_duplicate(document):
 
 
 def test_remove_steps_cuts_edges_and_undo_restores_order(document, qtbot):
-    with qtbot.waitSignal(document.changed):
+    with qtbot.waitSignal(document.model.changed):
         document.remove_steps(["check"])
     assert document.workflow.ids == ["fetch", "report", "pause"]
     assert after(document, "report") == []
@@ -103,7 +103,7 @@ def test_typing_in_a_field_merges_into_one_undo_step(document):
 
 
 def test_workflow_field_edits_merge(document, qtbot):
-    with qtbot.waitSignal(document.workflow_changed):
+    with qtbot.waitSignal(document.model.workflow_changed):
         document.set_workflow_field("name", "x")
     document.set_workflow_field("name", "xy")
     assert document.undo_stack.count() == 1
@@ -113,7 +113,7 @@ def test_workflow_field_edits_merge(document, qtbot):
 
 def test_rename_updates_after_layout_and_expressions(document, qtbot):
     document.workflow.output = {"v": "${ steps.check.output }", "s": "'steps.check' stays"}
-    with qtbot.waitSignal(document.step_renamed) as sig:
+    with qtbot.waitSignal(document.model.step_renamed) as sig:
         assert document.rename_step("check", "verify") is None
     assert sig.args == ["check", "verify"]
     wf = document.workflow
@@ -276,7 +276,7 @@ def test_file_without_layout_is_laid_out_but_not_modified(tmp_path, qapp):
 
 def test_replace_workflow_resets(document, qtbot):
     document.add_step(EmitStep(event="e"), (0, 0))
-    with qtbot.waitSignal(document.reset):
+    with qtbot.waitSignal(document.model.reset):
         document.replace_workflow(Workflow(name="other", steps=[small_workflow().steps[0]]))
     assert document.workflow.ids == ["fetch"]
     assert document.undo_stack.count() == 0 and not document.modified
