@@ -145,7 +145,8 @@ class WorkflowDocument(QObject):
         """Why `src → dst` cannot be added, or None if it can."""
         return can_connect(self.workflow, src, dst)
 
-    def connect(self, src: str, dst: str) -> str | None:
+    def connect_steps(self, src: str, dst: str) -> str | None:
+        """Make `dst` run after `src` (one undo step); why not, or None."""
         reason = self.can_connect(src, dst)
         if reason is not None:
             return reason
@@ -154,7 +155,8 @@ class WorkflowDocument(QObject):
                                              f"Connect {src} → {dst}"))
         return None
 
-    def disconnect(self, src: str, dst: str) -> None:
+    def disconnect_steps(self, src: str, dst: str) -> None:
+        """Drop the edge `src → dst` (one undo step) if there is one."""
         step = self.workflow.find(dst)
         if step is None or src not in step.after:
             return

@@ -211,9 +211,9 @@ class StepForm(QWidget):
     def _after_toggled(self, item: QListWidgetItem) -> None:
         other = item.text()
         if item.checkState() == Qt.CheckState.Checked:
-            reason = self.document.connect(other, self.step_id)
+            reason = self.document.connect_steps(other, self.step_id)
         else:
-            self.document.disconnect(other, self.step_id)
+            self.document.disconnect_steps(other, self.step_id)
             reason = None
         self.after_error.setText(reason or "")
         self.after_error.setVisible(bool(reason))

@@ -50,11 +50,11 @@ def test_add_step_makes_id_unique_and_undoes(document):
 
 
 def test_connect_refuses_cycle_self_and_duplicate(document):
-    assert "cycle" in document.connect("report", "fetch")
-    assert "itself" in document.connect("check", "check")
-    assert "already" in document.connect("fetch", "check")
+    assert "cycle" in document.connect_steps("report", "fetch")
+    assert "itself" in document.connect_steps("check", "check")
+    assert "already" in document.connect_steps("fetch", "check")
     assert document.undo_stack.count() == 0
-    assert document.connect("pause", "report") is None
+    assert document.connect_steps("pause", "report") is None
     assert after(document, "report") == ["check", "pause"]
     assert document.undo_stack.undoText() == "Connect pause → report"
     document.undo_stack.undo()
@@ -177,7 +177,7 @@ def test_problems_follow_edits(document, qtbot):
 
 
 def test_save_writes_expected_yaml_and_reopens_equal(document, tmp_path):
-    document.connect("pause", "report")
+    document.connect_steps("pause", "report")
     document.set_step_field("check", "retry", Retry(attempts=3))
     path = tmp_path / "sample.yaml"
     document.save(str(path))
