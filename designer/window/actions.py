@@ -1,46 +1,73 @@
-"""The main window's actions, menus and tool bar: File, Edit and View, with standard shortcuts."""
+"""The main window's actions, menus and tool bar: File, Edit and View, with standard shortcuts.
+
+The actions are given the pieces they act on and a WindowCommands protocol for what only the
+window can do (ask about unsaved changes, show file dialogs, switch the theme); they never know
+the main window's class, which builds them.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QTabWidget, QToolBar, QWidget
 
+from designer.canvas import CanvasView
+from designer.document import WorkflowDocument
 from designer.shared import theme
+from designer.window.settings import AppSettings
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from designer.window.main_window import MainWindow
-
-__all__ = ["WindowActions"]
+__all__ = ["WindowActions", "WindowCommands"]
 
 _STD = QKeySequence.StandardKey
 
 
-class WindowActions:
-    """Every QAction of the main window, by name; icons are re-tinted on theme changes."""
+class WindowCommands(Protocol):
+    """What the File and View actions ask the window to do."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def new_file(self) -> None: ...
+    def open_file(self) -> None: ...
+    def open_recent(self, path: str) -> None: ...
+    def clear_recent(self) -> None: ...
+    def save(self) -> object: ...
+    def save_as(self) -> None: ...
+    def set_grid_visible(self, on: bool) -> None: ...
+    def set_theme(self, name: str) -> None: ...
+
+
+class WindowActions:
+    """Every QAction of the main window, by name; icons are re-tinted on theme changes.
+
+    `window` is the QMainWindow the menus, the tool bar and the window-wide shortcuts go on;
+    canvas edits are shortcuts of `canvas_page` only. `tabs` holds the canvas (0) and the YAML
+    view (1).
+    """
+
+    def __init__(self, window: QMainWindow, commands: WindowCommands, *, view: CanvasView,
+                 document: WorkflowDocument, settings: AppSettings, tabs: QTabWidget,
+                 canvas_page: QWidget, docks: Sequence[QDockWidget]) -> None:
         self.window = window
+        self.settings = settings
+        self.commands = commands
+        self.canvas_page = canvas_page
+        self._docks = list(docks)
         self._icons: dict[QAction, str] = {}
-        w = window
-        view = w.view
-        stack = w.document.undo_stack
+        w, c = window, commands
+        stack = document.undo_stack
 
         # File
-        self.new = self._make("&New", "new", _STD.New, w.new_file, "Start a new workflow")
-        self.open = self._make("&Open…", "open", _STD.Open, w.open_file, "Open a workflow file")
-        self.save = self._make("&Save", "save", _STD.Save, w.save, "Save the workflow")
-        self.save_as = self._make("Save &As…", "save-as", _STD.SaveAs, w.save_as,
+        self.new = self._make("&New", "new", _STD.New, c.new_file, "Start a new workflow")
+        self.open = self._make("&Open…", "open", _STD.Open, c.open_file, "Open a workflow file")
+        self.save = self._make("&Save", "save", _STD.Save, c.save, "Save the workflow")
+        self.save_as = self._make("Save &As…", "save-as", _STD.SaveAs, c.save_as,
                                   "Save the workflow under another name")
         self.quit = self._make("&Quit", "quit", _STD.Quit, w.close, "Close the designer")
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.clear_recent = QAction("Clear Recent Files", w)
-        self.clear_recent.triggered.connect(w.clear_recent)
+        self.clear_recent.triggered.connect(c.clear_recent)
 
         # Edit: undo/redo come from the stack so their text names the step ("Undo Add step x")
         self.undo = stack.createUndoAction(w, "&Undo")
@@ -73,25 +100,25 @@ class WindowActions:
         self.fit = self._make("&Fit to Window", "fit", QKeySequence("Ctrl+Shift+F"),
                               view.fit_to_view, "Show every step")
         self.auto_layout = self._make("Auto-&Layout", "layout", QKeySequence("Ctrl+L"),
-                                      w.document.auto_layout, "Arrange the steps left to right")
+                                      document.auto_layout, "Arrange the steps left to right")
         self.grid = self._make("Show &Grid", "grid", QKeySequence("Ctrl+'"), None,
                                "Show the grid behind the steps")
         self.grid.setCheckable(True)
-        self.grid.toggled.connect(w.set_grid_visible)
+        self.grid.toggled.connect(c.set_grid_visible)
         self.dark = self._make("&Dark Theme", "theme", QKeySequence("Ctrl+Shift+T"), None,
                                "Switch between the light and the dark theme")
         self.dark.setCheckable(True)
-        self.dark.toggled.connect(lambda on: w.set_theme("dark" if on else "light"))
+        self.dark.toggled.connect(lambda on: c.set_theme("dark" if on else "light"))
         self.show_canvas = self._make("&Canvas", "canvas", QKeySequence("Ctrl+1"),
-                                      lambda: w.tabs.setCurrentIndex(0))
+                                      lambda: tabs.setCurrentIndex(0))
         self.show_yaml = self._make("&YAML", "yaml", QKeySequence("Ctrl+2"),
-                                    lambda: w.tabs.setCurrentIndex(1))
+                                    lambda: tabs.setCurrentIndex(1))
         group = QActionGroup(w)
         for action in (self.show_canvas, self.show_yaml):
             action.setCheckable(True)
             group.addAction(action)
         self.show_canvas.setChecked(True)
-        w.tabs.currentChanged.connect(
+        tabs.currentChanged.connect(
             lambda i: (self.show_canvas if i == 0 else self.show_yaml).setChecked(True))
 
         self.tool_bar = QToolBar("Tool Bar", w)
@@ -120,7 +147,7 @@ class WindowActions:
             action.triggered.connect(lambda _checked=False: slot())
         if canvas:
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.window.canvas_page.addAction(action)
+            self.canvas_page.addAction(action)
         else:
             self.window.addAction(action)
         return action
@@ -157,7 +184,7 @@ class WindowActions:
         view.addSeparator()
         view.addActions([self.auto_layout, self.grid, self.dark])
         view.addSeparator()
-        for dock in w.docks():
+        for dock in self._docks:
             view.addAction(dock.toggleViewAction())
         view.addAction(self.tool_bar.toggleViewAction())
         self.view_menu = view
@@ -177,14 +204,14 @@ class WindowActions:
         """Rebuilt each time it opens, from the settings (another window may have added)."""
         menu = self.recent_menu
         menu.clear()
-        files = self.window.settings.recent_files()
+        files = self.settings.recent_files()
         for n, path in enumerate(files, 1):
             label = f"&{n} {os.path.basename(path)}" if n < 10 else os.path.basename(path)
             action = menu.addAction(label)
             action.setToolTip(path)
             action.setStatusTip(path)
             action.setData(path)
-            action.triggered.connect(lambda _c=False, p=path: self.window.open_recent(p))
+            action.triggered.connect(lambda _c=False, p=path: self.commands.open_recent(p))
         if not files:
             none = menu.addAction("No recent files")
             none.setEnabled(False)

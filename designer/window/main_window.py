@@ -102,7 +102,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.problem_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
 
-        self.act = WindowActions(self)
+        self.act = WindowActions(self, self, view=self.view, document=self.document,
+                                 settings=self.settings, tabs=self.tabs,
+                                 canvas_page=self.canvas_page, docks=self.docks())
         self._connect_signals()
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
