@@ -51,7 +51,7 @@ class RunSpec:
     """What to run and where: the toolbar's choices plus a snapshot of the document."""
 
     workflow: Workflow
-    path: Path | None  # the workflow's file (locates environments.yaml and sibling workflows)
+    path: Path | None  # the workflow's file (locates the environments file, sibling workflows)
     env: str | None = None
     mocks: Path | None = None  # a mocks file replacing the environment's (a recording replay)
     scenario: str | None = None

@@ -1,7 +1,9 @@
-"""Where a run can go: the environments beside a workflow, mocks files to replay, their scenarios.
+"""The files beside a workflow that its runs use: environments, mocks files to replay, their
+scenarios, and the workflow's tests file.
 
-Read on the GUI thread when a workflow is opened or saved; the files are small, and a broken
-one becomes a problem line for the toolbar's tooltip rather than an exception.
+Which file is which is the engine's folder convention (`engine.files.folder`); this module only
+asks it. Read on the GUI thread when a workflow is opened or saved; the files are small, and a
+broken one becomes a problem line for the toolbar's tooltip rather than an exception.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from engine import (
     folder_environments,
     load_mocks,
     mocks_files,
-    recording_path,
+    tests_files,
 )
 
-__all__ = ["EnvChoice", "environment_choices", "scenarios_of", "record_path_for"]
+__all__ = ["EnvChoice", "environment_choices", "scenarios_of", "tests_file_for"]
 
 
 @dataclass
@@ -94,6 +96,13 @@ def scenarios_of(choice: EnvChoice) -> tuple[list[str], list[str]]:
     return names, problems
 
 
-def record_path_for(workflow_path: str | Path) -> Path:
-    """Where a recorded run goes: beside the workflow, named after it."""
-    return recording_path(workflow_path)
+def tests_file_for(workflow_path: str | Path | None) -> Path | None:
+    """The tests file beside the workflow and named after it, if there is one."""
+    if not workflow_path:
+        return None
+    workflow = Path(workflow_path)
+    # a tests file is the workflow's name plus the kind's suffixes: one stem more than it
+    for path in tests_files(workflow.parent):
+        if Path(path.stem).stem == workflow.stem:
+            return path
+    return None

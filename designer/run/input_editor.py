@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from designer.canvas import style as canvas_style
-from engine import LoadError, Workflow, read_yaml
+from designer.run.environments import tests_file_for
+from engine import LoadError, Workflow, load_tests, read_yaml
 
 __all__ = ["InputEditor", "EmitDialog", "known_events", "parse_input", "check_input",
            "skeleton", "example_input", "settings_key"]
@@ -95,23 +96,16 @@ def skeleton(schema: dict[str, Any] | None) -> Any:
 
 def example_input(workflow: Workflow, path: str | None) -> Any:
     """A first input for a workflow: the first test case's input that fits the schema (from
-    `<name>.tests.yaml` beside it), else a skeleton of the schema."""
-    if path:
-        from pathlib import Path
-
-        from engine import load_tests
-
-        p = Path(path)
-        for tests in (p.with_name(p.stem + ".tests.yaml"), p.with_name(p.stem + ".tests.yml")):
-            if not tests.exists():
-                continue
-            try:
-                cases = load_tests(tests).cases
-            except (LoadError, OSError):
-                break
-            for case in cases:
-                if case.input is not None and check_input(workflow.input, case.input) is None:
-                    return case.input
+    its tests file), else a skeleton of the schema."""
+    tests = tests_file_for(path)
+    if tests is not None:
+        try:
+            cases = load_tests(tests).cases
+        except (LoadError, OSError):
+            cases = []
+        for case in cases:
+            if case.input is not None and check_input(workflow.input, case.input) is None:
+                return case.input
     return skeleton(workflow.input)
 
 

@@ -1,7 +1,7 @@
 """The tests panel: run the workflow's tests file and see each case pass or fail, with why.
 
-The cases run through engine.testing (the same code as `switchboard test`) on the run
-controller's engine thread. A case's row opens its run: the states of that run go on the canvas.
+The cases run through the engine's tests runner (the same code as `switchboard test`) in the run
+controller's engine process. A case's row opens its run: the states of that run go on the canvas.
 """
 
 from __future__ import annotations
@@ -24,19 +24,7 @@ from PySide6.QtWidgets import (
 from designer.canvas import style as canvas_style
 from engine import CaseResult, FileResult, format_ms
 
-__all__ = ["TestsPanel", "tests_file_for"]
-
-
-def tests_file_for(workflow_path: str | Path | None) -> Path | None:
-    """`<name>.tests.yaml` (or `.tests.yml`) beside the workflow, if there is one."""
-    if not workflow_path:
-        return None
-    p = Path(workflow_path)
-    for suffix in (".tests.yaml", ".tests.yml"):
-        candidate = p.with_name(p.stem + suffix)
-        if candidate.exists():
-            return candidate
-    return None
+__all__ = ["TestsPanel"]
 
 
 class TestsPanel(QWidget):
@@ -85,7 +73,7 @@ class TestsPanel(QWidget):
         self.run_button.setEnabled(path is not None)
         self.open_button.setEnabled(False)
         self.label.setText(str(path) if path is not None else
-                           "No tests file: add <name>.tests.yaml beside the saved workflow.")
+                           "No tests file: add one for the saved workflow beside it.")
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running and self.path is not None)

@@ -81,8 +81,8 @@ class RunToolbar(QToolBar):
 
         self.env_combo = QComboBox(self)
         self.env_combo.setObjectName("runEnvironment")
-        self.env_combo.setToolTip("Where the run's calls go: an environment from "
-                                  "environments.yaml, or a mocks file to replay")
+        self.env_combo.setToolTip("Where the run's calls go: an environment from the "
+                                  "environments file, or a mocks file to replay")
         self.env_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.env_combo.currentIndexChanged.connect(self._env_changed)
         self.scenario_combo = QComboBox(self)

@@ -19,14 +19,14 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from designer.canvas import RunStatesPresenter
 from designer.run.controller import JobOutcome, RunController, RunSpec
-from designer.run.environments import record_path_for
+from designer.run.environments import tests_file_for
 from designer.run.history import RunHistoryWidget
 from designer.run.input_editor import EmitDialog, InputEditor, known_events
 from designer.run.log_panel import LogPanel
 from designer.run.step_results import StepResultsWidget
-from designer.run.tests_panel import TestsPanel, tests_file_for
+from designer.run.tests_panel import TestsPanel
 from designer.run.toolbar import RunToolbar
-from engine import LogLine, RunRecord, format_ms, record_from_result
+from engine import LogLine, RunRecord, format_ms, record_from_result, recording_path
 
 if TYPE_CHECKING:
     from engine import CaseResult, FileResult, RunResult
@@ -156,7 +156,7 @@ class RunUI(QObject):
         choice = tb.current_choice()
         scenario = tb.scenario()
         path = Path(doc.path) if doc.path else None
-        record = record_path_for(path) if tb.record() and path is not None else None
+        record = recording_path(path) if tb.record() and path is not None else None
         label = choice.label.split(" (", 1)[0] + (f" / {scenario}" if scenario else "")
         return RunSpec(workflow=doc.workflow, path=path, env=choice.env, mocks=choice.mocks,
                        scenario=scenario, input=with_input,
@@ -216,9 +216,9 @@ class RunUI(QObject):
     def run_tests(self) -> bool:
         path = tests_file_for(self.document.path)
         if path is None:
-            self._message("warning", "No tests file beside the workflow: add "
-                          f"{Path(self.document.path or 'name.yaml').stem}.tests.yaml "
-                          "and save the workflow.")
+            name = Path(self.document.path).name if self.document.path else "the workflow"
+            self._message("warning", f"No tests file for {name} beside it: add one and save the "
+                          "workflow.")
             return False
         if self.controller.busy:
             self._message("warning", "A run is going on: stop it (Shift+F5) or let it end.")
