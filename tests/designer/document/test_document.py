@@ -23,7 +23,7 @@ from engine import (
 )
 from tests.designer.conftest import small_workflow
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+WORKFLOWS = Path(__file__).resolve().parents[3] / "workflows"
 
 
 def workflow_files() -> list[str]:

@@ -17,7 +17,7 @@ from designer.document.commands import (
 from designer.document.observable import ObservableWorkflow
 from engine import EmitStep, rename_patches
 from tests.designer.conftest import small_workflow
-from tests.designer.test_observable import unplaced
+from tests.designer.document.test_observable import unplaced
 
 
 @pytest.fixture

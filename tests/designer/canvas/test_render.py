@@ -16,7 +16,7 @@ from designer.canvas.style import NODE_H, NODE_W, STATE_COLORS, STATES
 from designer.document.clipboard import STEP_MIME
 from engine import CallStep
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def render_node(node: NodeItem, scale: float = 1.0) -> QImage:

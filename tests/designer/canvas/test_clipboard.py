@@ -88,7 +88,7 @@ print(QApplication.clipboard().text().splitlines()[0])
 
 
 def test_copied_steps_do_not_crash_the_app_on_exit():
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     result = subprocess.run([sys.executable, "-c", _COPY_THEN_QUIT], cwd=root,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
