@@ -3,3 +3,5 @@
 Layers (an import-linter contract): `command` > `app` > `window` > `run | inspector | palette`
 > `canvas` > `document | shared`. Importing this package loads no Qt: `command` must stay light.
 """
+
+from __future__ import annotations

@@ -86,9 +86,6 @@ class WorkflowDocument(QObject):
     def position(self, step_id: str) -> Pos:
         return self.model.position(step_id)
 
-    def problems_for(self, step_id: str) -> list[Problem]:
-        return [p for p in self.problems if p.step_id == step_id]
-
     def validate_if_pending(self) -> None:
         """Validate now if an edit is still waiting for its check (so `problems` is current)."""
         if self._validate_timer.isActive():
@@ -219,7 +216,7 @@ class WorkflowDocument(QObject):
 
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> WorkflowDocument:
-        """Read a workflow file; raises engine.errors.LoadError whose problems say where."""
+        """Read a workflow file; raises the engine's LoadError, whose problems say where."""
         data = read_text(path)
         loaded = open_workflow(path, data)
         doc = cls(loaded.unwrap_model(), str(path), parent)
