@@ -44,6 +44,8 @@ class AddStepsCommand(QUndoCommand):
         self.model = model
         self.steps = steps
         self.positions = positions
+        # what store_positions wrote into the layout (something only for the first positional
+        # edit, so that what is saved is what was seen); undo makes them computed again
         self._stored: dict[str, Pos] = {}
 
     def redo(self) -> None:
@@ -104,7 +106,7 @@ class MoveStepsCommand(QUndoCommand):
         super().__init__(text)
         self.model = model
         self.moves = moves
-        self._stored: dict[str, Pos] = {}
+        self._stored: dict[str, Pos] = {}  # as in AddStepsCommand
 
     def redo(self) -> None:
         with self.model.edit():
