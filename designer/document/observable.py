@@ -20,11 +20,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from engine import AnyStep, Workflow, layered_layout, layered_positions
+from engine import AnyStep, Pos, Workflow, layered_layout, layered_positions
 
 __all__ = ["ObservableWorkflow", "RemovedStep", "Pos"]
-
-Pos = tuple[float, float]
 
 # how far below the placed steps the steps a file left unplaced go
 _UNPLACED_GAP = 160.0

@@ -17,7 +17,7 @@ from engine import (
     folder_environments,
     load_mocks,
     mocks_files,
-    tests_files,
+    tests_path,
 )
 
 __all__ = ["EnvChoice", "environment_choices", "scenarios_of", "tests_file_for"]
@@ -100,9 +100,5 @@ def tests_file_for(workflow_path: str | Path | None) -> Path | None:
     """The tests file beside the workflow and named after it, if there is one."""
     if not workflow_path:
         return None
-    workflow = Path(workflow_path)
-    # a tests file is the workflow's name plus the kind's suffixes: one stem more than it
-    for path in tests_files(workflow.parent):
-        if Path(path.stem).stem == workflow.stem:
-            return path
-    return None
+    path = tests_path(workflow_path)
+    return path if path.is_file() else None

@@ -26,7 +26,7 @@ from designer.run.log_panel import LogPanel
 from designer.run.step_results import StepResultsWidget
 from designer.run.tests_panel import TestsPanel
 from designer.run.toolbar import RunToolbar
-from engine import LogLine, RunRecord, format_ms, record_from_result, recording_path
+from engine import LogLine, RunRecord, format_ms, record_from_result, recording_path, tests_path
 
 if TYPE_CHECKING:
     from engine import CaseResult, FileResult, RunResult
@@ -216,9 +216,12 @@ class RunUI(QObject):
     def run_tests(self) -> bool:
         path = tests_file_for(self.document.path)
         if path is None:
-            name = Path(self.document.path).name if self.document.path else "the workflow"
-            self._message("warning", f"No tests file for {name} beside it: add one and save the "
-                          "workflow.")
+            if self.document.path:
+                name, want = Path(self.document.path).name, tests_path(self.document.path).name
+                text = f"No tests file for {name} beside it: add {want} and save the workflow."
+            else:
+                text = "No tests file: save the workflow, then add its tests file beside it."
+            self._message("warning", text)
             return False
         if self.controller.busy:
             self._message("warning", "A run is going on: stop it (Shift+F5) or let it end.")

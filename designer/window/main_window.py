@@ -43,13 +43,14 @@ from designer.window.settings import (
     recoverable_autosaves,
 )
 from designer.window.yaml_view import YamlView
-from engine import LoadError, Problem, Workflow
+from engine import YAML_SUFFIXES, LoadError, Problem, Workflow
 
 __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 
 AUTOSAVE_INTERVAL_MS = 60_000
 PALETTE_REFRESH_MS = 400
-YAML_FILTER = "Workflow files (*.yaml *.yml);;All files (*)"
+YAML_FILTER = ("Workflow files (" + " ".join(f"*{s}" for s in YAML_SUFFIXES)
+               + ");;All files (*)")
 
 
 class MainWindow(QMainWindow):
@@ -453,7 +454,7 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _dropped_yaml(event: QDragEnterEvent | QDropEvent) -> str | None:
         for url in event.mimeData().urls():
-            if url.isLocalFile() and url.toLocalFile().lower().endswith((".yaml", ".yml")):
+            if url.isLocalFile() and url.toLocalFile().lower().endswith(YAML_SUFFIXES):
                 return url.toLocalFile()
         return None
 

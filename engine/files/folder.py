@@ -19,7 +19,8 @@ from engine.core.model import EnvironmentsFile
 __all__ = [
     "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
     "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files",
-    "yaml_files", "recording_path", "untitled_path", "is_hidden_below", "files_named",
+    "yaml_files", "recording_path", "tests_path", "untitled_path", "is_hidden_below",
+    "files_named",
     "ALLOW_OUTSIDE_FLAG",
 ]
 
@@ -144,6 +145,17 @@ def files_named(envs: EnvironmentsFile, base: Path
 def _inside(top: Path, written: str) -> bool:
     target = (top / written).resolve()
     return target == top or top in target.parents
+
+
+def tests_path(workflow_path: str | Path) -> Path:
+    """A workflow's tests file: the one beside it named after it (`<name>.tests.yaml`, or
+    `.tests.yml`), or the name a new one gets when there is none."""
+    p = Path(workflow_path)
+    for end in _TESTS_ENDS:
+        candidate = p.with_name(p.stem + end)
+        if candidate.is_file():
+            return candidate
+    return p.with_name(p.stem + TESTS_SUFFIX)
 
 
 def recording_path(workflow_path: str | Path) -> Path:

@@ -63,6 +63,6 @@ def test_no_tests_file_says_what_to_add(qtbot, open_ui, tmp_path):
     ui = open_ui(folder / "policy_change.yaml")
     assert ui.tests.path is None and not ui.tests.run_button.isEnabled()
     assert not ui.run_tests()
-    # the designer cannot name the file: the engine has no public name for a workflow's tests
-    # file that does not exist yet (engine.files.folder only finds existing ones)
-    assert "No tests file for policy_change.yaml" in ui.last_message
+    # the name a new tests file gets comes from the engine's folder convention (tests_path)
+    assert ("No tests file for policy_change.yaml beside it: add policy_change.tests.yaml"
+            in ui.last_message)
