@@ -105,6 +105,15 @@ def _add_folder_problems(files: list[Path], results: list[Loaded[Any]]) -> None:
                 loaded.problems.sort(key=lambda p: (p.line or 10**9, p.col))
 
 
+_MODELINE = re.compile(r"\A#\s*yaml-language-server:[^\n]*\n")
+
+
+def _modeline(text: str) -> str:
+    """A leading `# yaml-language-server: $schema=…` line: the editor's, kept as it is."""
+    m = _MODELINE.match(text)
+    return m.group() if m else ""
+
+
 def has_comments(text: str) -> bool:
     """Whether a YAML text seems to hold comments (a '#' at a line start or after a space)."""
     return any("#" in line and _COMMENT.search(_strip_quoted(line))
@@ -130,7 +139,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             bad += 1
             continue
         old = read_text(f).decode("utf-8-sig")
-        new = dump_any(loaded.model)
+        modeline = _modeline(old)
+        new = modeline + dump_any(loaded.model)
         if old == new:
             continue
         if len(new.encode("utf-8")) > MAX_BYTES:
@@ -139,7 +149,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                   "have (split the workflow)", file=sys.stderr)
             bad += 1
             continue
-        if has_comments(old) and not args.drop_comments and not args.check:
+        if has_comments(old[len(modeline):]) and not args.drop_comments and not args.check:
             print(f"{f}: not formatted: it has comments, which the canonical form does not "
                   "keep (move them into 'description' fields, or pass --drop-comments)",
                   file=sys.stderr)

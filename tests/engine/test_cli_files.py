@@ -227,3 +227,18 @@ def test_validate_and_input_refuse_devices_and_pipes(
     flow.write_text("version: 1\nname: w\nsteps:\n  - notify: hi\n")
     code, _, err = run(capsys, "run", str(flow), "--input", f"@{path}")
     assert code == 2 and "not a regular file" in err
+
+
+def test_fmt_keeps_a_leading_yaml_language_server_modeline(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    modeline = "# yaml-language-server: $schema=../resources/schema/workflow.schema.json\n"
+    f.write_text(modeline + UNTIDY)
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 0, err  # it used to refuse: the modeline counted as a comment
+    assert f.read_text().startswith(modeline) and "timeout: 1500ms" in f.read_text()
+    code, _, err = run(capsys, "fmt", "--check", str(f))
+    assert code == 0, err
+    f.write_text(modeline + UNTIDY.replace("name: w", "name: w  # a comment"))
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 1 and "has comments" in err
