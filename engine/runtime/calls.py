@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -37,6 +38,7 @@ from engine.runtime.secrets import redact
 __all__ = ["CallPlan", "run_call_step", "render_in"]
 
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_BAD_HEADER = re.compile(r"[^\t\x20-\x7e]")
 _EVAL_ERRORS = (jexc.JMESPathError, TemplateSyntaxError, TypeError, ValueError, KeyError)
 
 
@@ -207,7 +209,14 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
     for k, v in cp.call.headers.items():
         value = render_in(v, scope, sid, f"headers.{k}") if isinstance(v, str) and "${" in v else v
         if value is not None:
-            headers[k] = _text(value)
+            text = _text(value)
+            if _BAD_HEADER.search(text):
+                # the value is not shown: it may hold a secret
+                raise ExpressionError(
+                    f"step '{sid}': headers.{k}: the value holds a line break or a character "
+                    "that is not printable ASCII, which a header cannot carry; check the data "
+                    "it comes from (percent-encode or base64 it)", step=sid)
+            headers[k] = text
     key = f"{ctx.run_id}:{sid}" if index is None else f"{ctx.run_id}:{sid}:{index}"
     headers["Idempotency-Key"] = key
     if step.query:

@@ -291,3 +291,38 @@ def test_a_gzip_answer_under_the_limit_is_read() -> None:
     finally:
         srv.close()
     assert result.status == "succeeded" and result.output == {"call": {"a": [1, 2]}}
+
+
+def test_header_values_are_checked_in_validate_and_at_run_time(
+        http_server: RecordingServer) -> None:
+    from engine import parse_workflow
+
+    text = ("version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n"
+            "      X-Ok: \"${ input.v }\"\n      X-Bad: \"caf\u00e9\"\n      X-Crlf: \"a\\r\\nB: c\"\n"
+            "      'Bad Name': x\n")
+    got = [str(p) for p in parse_workflow(text, "h.yaml").problems]
+    assert any("h.yaml:8:14: steps[0].headers.X-Bad: header 'X-Bad' holds the character 'é'"
+               in g for g in got), got
+    assert any("headers.X-Crlf: header 'X-Crlf' holds a line break" in g for g in got)
+    assert any("'Bad Name' is not a valid header name" in g for g in got)
+    flow = "version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n" \
+           "      X-Ok: \"${ input.v }\"\n"
+    for value in ("a\r\nInjected: yes", "caf\u00e9"):
+        result = arun(_run(http_server, flow, {"v": value}))
+        assert result.status == "failed" and result.error["type"] == "expression"
+        assert "headers.X-Ok: the value holds a line break or a character" in \
+            result.error["message"]
+    assert http_server.seen == []
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("http://[::1", "is not a valid URL"), ("http://h:port", "is not a valid URL"),
+    ("http://h/api?key=1", "has no query or fragment"), ("ftp://h", "http:// or https://"),
+])
+def test_a_base_url_that_would_build_broken_urls_is_refused(url: str, says: str) -> None:
+    from engine import parse_environments
+
+    loaded = parse_environments(f"version: 1\nenvironments:\n  live:\n    services:\n"
+                                f"      Api: '{url}'\n", "environments.yaml")
+    assert len(loaded.errors) == 1 and says in loaded.errors[0].message
+    assert str(loaded.errors[0]).startswith("environments.yaml:5:12: environments.live.services")
