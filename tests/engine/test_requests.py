@@ -298,7 +298,8 @@ def test_header_values_are_checked_in_validate_and_at_run_time(
     from engine import parse_workflow
 
     text = ("version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n"
-            "      X-Ok: \"${ input.v }\"\n      X-Bad: \"caf\u00e9\"\n      X-Crlf: \"a\\r\\nB: c\"\n"
+            "      X-Ok: \"${ input.v }\"\n      X-Bad: \"caf\u00e9\"\n"
+            "      X-Crlf: \"a\\r\\nB: c\"\n"
             "      'Bad Name': x\n")
     got = [str(p) for p in parse_workflow(text, "h.yaml").problems]
     assert any("h.yaml:8:14: steps[0].headers.X-Bad: header 'X-Bad' holds the character 'é'"
