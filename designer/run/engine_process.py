@@ -15,22 +15,25 @@ A window that closes with an idle worker leaves it as the spare, and the next wi
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+import multiprocessing.connection as mpc
 import os
 import pickle
 import secrets
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from engine import WORKER_KEY_VARIABLE
 
-__all__ = ["EngineProcess"]
+__all__ = ["EngineProcess", "accept_worker", "AUTH_SECONDS"]
+
+AUTH_SECONDS = 5.0  # how long a connection may take to prove it holds the key
 
 _ROOT = Path(__file__).resolve().parents[2]  # holds the engine package
 
@@ -90,8 +93,8 @@ class EngineProcess:
                 return
             old = self._detach_locked()  # a worker that ended: its reader is done or ending
             key = secrets.token_bytes(32)
-            listener = Listener(("127.0.0.1", 0), authkey=key)
-            host, port = listener.address
+            listener = socket.create_server(("127.0.0.1", 0))
+            host, port = listener.getsockname()[:2]
             env = dict(os.environ)
             env[WORKER_KEY_VARIABLE] = key.hex()
             # the worker imports the same engine as this process, installed or not
@@ -105,12 +108,9 @@ class EngineProcess:
                 listener.close()
                 raise
             self._proc = proc
-            self._reader = threading.Thread(target=self._serve, args=(listener, proc),
+            self._reader = threading.Thread(target=self._serve, args=(listener, proc, key),
                                             name="switchboard-engine-reader", daemon=True)
             self._reader.start()
-            # a worker that ends before it connects must not leave the reader in accept()
-            threading.Thread(target=self._unblock_when_gone, args=(proc, listener.address),
-                             name="switchboard-engine-watch", daemon=True).start()
         self._finish(*old)
 
     def send(self, message: Any) -> None:
@@ -170,13 +170,11 @@ class EngineProcess:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def _serve(self, listener: Listener, proc: subprocess.Popen[bytes]) -> None:
+    def _serve(self, listener: socket.socket, proc: subprocess.Popen[bytes],
+               key: bytes) -> None:
         """The reader thread: accept the worker, send what waited, then read until the end."""
-        conn: Connection | None = None
         try:
-            conn = listener.accept()
-        except (OSError, EOFError, Exception):  # noqa: BLE001 - a wrong key, a closed socket
-            conn = None
+            conn = accept_worker(listener, proc, key)
         finally:
             listener.close()
         if conn is not None:
@@ -206,16 +204,47 @@ class EngineProcess:
             self._job_running = False
             self.on_message(None)
 
-    def _unblock_when_gone(self, proc: subprocess.Popen[bytes], address: Any) -> None:
-        proc.wait()
-        if self._conn is None:
-            # knock with a wrong key: accept() fails, and the reader reports the worker gone
-            with contextlib.suppress(Exception):
-                Client(address, authkey=b"-").close()
 
 
-@atexit.register
-def _stop_spare() -> None:
-    spare, EngineProcess._spare = EngineProcess._spare, None
-    if spare is not None:
-        spare.stop(0.3)
+def accept_worker(listener: socket.socket, proc: subprocess.Popen[bytes], key: bytes, *,
+                  auth_seconds: float = AUTH_SECONDS) -> Connection | None:
+    """The connection of the worker `proc`, once it has proved it holds `key` (only the
+    process we started has it, in its environment); None when the worker ends first. Anything
+    else that connects (a wrong key, a connection that says nothing) is dropped within
+    `auth_seconds`, and accepting goes on."""
+    listener.settimeout(0.2)
+    while proc.poll() is None:
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return None
+        conn = _authenticate(sock, proc, key, auth_seconds)
+        if conn is not None:
+            return conn
+    return None
+
+
+def _authenticate(sock: socket.socket, proc: subprocess.Popen[bytes], key: bytes,
+                  seconds: float) -> Connection | None:
+    sock.setblocking(True)
+    conn = Connection(sock.detach())
+    # the challenge reads block: a connection that says nothing is cut at the deadline
+    watchdog = threading.Timer(seconds, _cut, args=(conn,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        mpc.deliver_challenge(conn, key)
+        mpc.answer_challenge(conn, key)
+    except (OSError, EOFError, mpc.AuthenticationError, ValueError):
+        conn.close()
+        return None
+    finally:
+        watchdog.cancel()
+    return conn
+
+
+def _cut(conn: Connection) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        socket.socket(fileno=os.dup(conn.fileno())).shutdown(socket.SHUT_RDWR)

@@ -51,3 +51,52 @@ def test_a_worker_that_never_connects_is_reported_gone(monkeypatch):
     assert inbox.gone.wait(10)
     assert inbox.messages == [None]
     process.stop()
+
+
+def test_a_bad_or_idle_connection_first_does_not_keep_the_worker_out():
+    # one wrong-key connection made first failed the next job at once; one idle connection
+    # made it hang with no time-out
+    import contextlib
+    import os
+    import secrets
+    import socket
+    import subprocess
+    import threading
+    import time
+    from multiprocessing import AuthenticationError
+    from multiprocessing.connection import Client
+
+    from designer.run.engine_process import accept_worker
+
+    key = secrets.token_bytes(32)
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = listener.getsockname()[:2]
+
+    def wrong_key() -> None:
+        with contextlib.suppress(AuthenticationError, OSError, EOFError):
+            Client(address, authkey=b"not the key").close()
+
+    idle = socket.create_connection(address)  # connects and says nothing
+    threading.Thread(target=wrong_key, daemon=True).start()
+    env = dict(os.environ, SWITCHBOARD_WORKER_KEY=key.hex())
+    proc = subprocess.Popen([sys.executable, "-m", "engine.worker", "--connect",
+                             f"{address[0]}:{address[1]}", "--no-warm-up"], env=env,
+                            cwd=WORKFLOWS.parent)
+    try:
+        t0 = time.monotonic()
+        conn = accept_worker(listener, proc, key, auth_seconds=1.0)
+        assert conn is not None and time.monotonic() - t0 < 10
+        conn.send(JobRequest("run", workflow=load_workflow(WORKFLOWS / "policy_change.yaml"),
+                             path=WORKFLOWS / "policy_change.yaml", input={"policyId": "P-1"}))
+        while True:
+            data = conn.recv_bytes()
+            if data[:1] == b"O":
+                break
+        assert pickle.loads(data[1:]).payload.status == "succeeded"
+        conn.send("quit")
+        assert proc.wait(20) == 0
+    finally:
+        idle.close()
+        listener.close()
+        if proc.poll() is None:
+            proc.kill()
