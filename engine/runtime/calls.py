@@ -229,9 +229,30 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
         body = render_in(step.with_, scope, sid, "with")
     content = None
     if body is not None:
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        headers["Content-Type"] = "application/json"
+        content = _encode_body(body, headers, sid)
     return _Request(url, headers, content, body)
+
+
+def _encode_body(body: Any, headers: dict[str, str], sid: str) -> bytes:
+    """The body as the step's `Content-Type` says (JSON when it names none, and then the header
+    is added): `application/x-www-form-urlencoded` encodes a mapping as a form (a list value
+    repeats the field), `text/*` and other non-JSON types send text as it is."""
+    ctype_key = next((k for k in headers if k.lower() == "content-type"), None)
+    if ctype_key is None:
+        headers["Content-Type"] = "application/json"
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    ctype = headers[ctype_key].split(";", 1)[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        if not isinstance(body, dict):
+            raise ExpressionError(
+                f"step '{sid}': with: a form body is a mapping of fields, not "
+                f"{type(body).__name__}; give `with` as key: value lines", step=sid)
+        fields = [(str(k), _text(item)) for k, v in body.items()
+                  for item in (v if isinstance(v, list) else [v]) if item is not None]
+        return urlencode(fields).encode()
+    if "json" in ctype:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _text(body).encode("utf-8")
 
 
 async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[str, Any],

@@ -9,6 +9,7 @@ the engine just encoded) and `RUN` (the run id). A transport may tag a response 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import zlib
 from typing import Any
@@ -110,7 +111,28 @@ def parse_body(response: httpx.Response, raw: bytes | None = None) -> Any:
             return json.loads(raw)
         except ValueError:
             pass
-    return raw.decode(response.encoding or "utf-8", "replace")
+    if _is_text(ctype):
+        try:
+            return raw.decode(response.encoding or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            pass
+    elif not ctype:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    # bytes that are not text (an image, a file) are kept exactly, as base64
+    return {"base64": base64.b64encode(raw).decode("ascii"),
+            "contentType": ctype or "application/octet-stream"}
+
+
+_TEXT_TYPES = ("text/", "application/xml", "application/javascript",
+               "application/x-www-form-urlencoded", "+xml", "+json", "application/yaml")
+
+
+def _is_text(ctype: str) -> bool:
+    low = ctype.lower()
+    return any(t in low for t in _TEXT_TYPES)
 
 
 class ResponseTooLarge(Exception):

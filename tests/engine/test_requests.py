@@ -327,3 +327,55 @@ def test_a_base_url_that_would_build_broken_urls_is_refused(url: str, says: str)
                                 f"      Api: '{url}'\n", "environments.yaml")
     assert len(loaded.errors) == 1 and says in loaded.errors[0].message
     assert str(loaded.errors[0]).startswith("environments.yaml:5:12: environments.live.services")
+
+
+FORM_FLOW = """
+version: 1
+name: token
+steps:
+  - id: form
+    service: Api
+    action: token
+    headers: {content-type: application/x-www-form-urlencoded}
+    with: {grant_type: client_credentials, scope: [read, write]}
+  - id: text
+    service: Api
+    action: note
+    headers: {Content-Type: text/plain; charset=utf-8}
+    with: "hello, world"
+  - id: json
+    service: Api
+    action: doc
+    headers: {Content-Type: application/merge-patch+json}
+    with: {a: 1}
+"""
+
+
+def test_the_body_is_encoded_as_the_content_type_says(http_server: RecordingServer) -> None:
+    result = arun(_run(http_server, FORM_FLOW))
+    assert result.status == "succeeded"
+    form, text, js = http_server.seen
+    assert form.body == b"grant_type=client_credentials&scope=read&scope=write"
+    assert form.headers["content-type"] == "application/x-www-form-urlencoded"  # not replaced
+    assert text.body == b"hello, world"
+    assert text.headers["content-type"] == "text/plain; charset=utf-8"  # not doubled
+    assert js.body == b'{"a":1}' and js.headers["content-type"] == "application/merge-patch+json"
+
+
+def test_a_binary_answer_is_kept_exactly() -> None:
+    import base64 as b64
+
+    png = bytes(range(256)) * 4
+    srv = _RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n"
+                     % len(png) + png)
+    flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
+    try:
+        async def go() -> Any:
+            async with Engine(services={"Api": srv.url}) as e:
+                return await e.run(workflow(flow))
+
+        result = arun(go())
+    finally:
+        srv.close()
+    body = result.output["call"]
+    assert body["contentType"] == "image/png" and b64.b64decode(body["base64"]) == png
