@@ -1,0 +1,104 @@
+"""`switchboard serve DIR`: the command (registered through the `switchboard.commands` entry
+point, so `engine.cli` never imports the server) and `serve`, which runs uvicorn on it.
+
+The socket is bound before uvicorn starts, so `--port 0` works: the first line on stdout says
+where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from pathlib import Path
+
+from engine.core.errors import LoadError, SwitchboardError
+
+__all__ = ["register", "cmd_serve", "serve", "default_store"]
+
+STORE_DIR = ".switchboard"
+
+
+def default_store(folder: Path) -> Path:
+    """Where runs are kept unless `--store` says: `DIR/.switchboard/store.sqlite3` (a hidden
+    folder, so it is never taken for workflows, and history survives a restart)."""
+    return Path(folder) / STORE_DIR / "store.sqlite3"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve", help="serve the workflows of a folder over HTTP (events in, notifications out)",
+        description="Load every workflow of DIR and serve them: POST /events/NAME starts the "
+        "workflows it triggers; runs, their events and notifications are kept in --store. "
+        "Exit codes: 0 stopped, 2 the folder or environment does not load.")
+    p.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
+    p.add_argument("--env", metavar="NAME", help="environment from DIR/environments.yaml")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
+    p.add_argument("--store", metavar="PATH",
+                   help="SQLite file for runs and events (default DIR/.switchboard/"
+                        "store.sqlite3; ':memory:' keeps nothing)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    if not folder.is_dir():
+        print(f"error: {folder}: no such folder; name the folder of workflows to serve",
+              file=sys.stderr)
+        return 2
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"error: --host {args.host}: binding beyond loopback needs bearer tokens, which "
+              "this server does not have yet; bind 127.0.0.1 and put a proxy in front",
+              file=sys.stderr)
+        return 2
+    store = args.store or str(default_store(folder))
+    try:
+        asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env))
+    except (LoadError, SwitchboardError) as e:
+        problems = getattr(e, "problems", None)
+        for p in problems or []:
+            print(str(p), file=sys.stderr)
+        print(f"error: {e if not problems else 'the environment does not load'}",
+              file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror or e}; choose "
+              "another --port", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
+                store: str = ":memory:", env: str | None = None) -> None:
+    """Open the store and the folder, then serve until stopped (SIGINT/SIGTERM)."""
+    import uvicorn
+
+    from engine.server.app import create_app
+    from engine.server.service import Service
+    from engine.server.store import Store
+
+    db = Store(store)
+    service = Service(folder, db, env=env)
+    try:
+        for warning in service.open():
+            print(f"warning: {warning}", file=sys.stderr)
+        for entry in service.registry.entries.values():
+            for problem in entry.problems:
+                print(f"{problem} (not served)" if not entry.ok else str(problem),
+                      file=sys.stderr)
+        for run_id in db.interrupted:
+            print(f"warning: run {run_id} was in flight when the server stopped: marked "
+                  "failed (interrupted)", file=sys.stderr)
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        bound = sock.getsockname()[1]
+        config = uvicorn.Config(create_app(service), log_level="warning", lifespan="on")
+        server = uvicorn.Server(config)
+        print(f"switchboard serve: listening on http://{host}:{bound}", flush=True)
+        await server.serve(sockets=[sock])
+    finally:
+        await service.aclose()
+        db.close()

@@ -1,0 +1,223 @@
+"""The server's core, HTTP-free: runs started as `engine.jobs` jobs on a long-lived Host,
+their events stored and fanned out to subscribers (SSE, WebSocket).
+
+`Service.start_run` hands `JobRequest(kind="run")` to `run_job` in a task of its own with a run
+id chosen here, so a request can answer with the id at once; an event starts one such job per
+workflow whose trigger names it (the registry is the folder's bus). Runs that emit steps start
+go through the shared engine's bus, registered once from the folder, and report to the same
+sinks. No run logic lives here: the jobs layer resolves the environment, runs and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.jobs.environments import resolve_environment
+from engine.jobs.request import JobOutcome, JobRequest
+from engine.jobs.run import run_job
+from engine.jobs.setup import Host, register_listeners
+from engine.jobs.sinks import event_to_json
+from engine.runtime import events as ev
+from engine.runtime.state import RunRecord, apply_event
+from engine.server.registry import Registry
+from engine.server.store import Store, StoredEvent
+
+__all__ = ["Service", "Filter"]
+
+QUEUE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which stored events a subscriber wants: by run, workflow and notification level; with
+    `notifications_only`, only notifications."""
+
+    run_id: str | None = None
+    workflow: str | None = None
+    levels: frozenset[str] = frozenset()
+    notifications_only: bool = False
+
+    def __call__(self, e: StoredEvent) -> bool:
+        if self.run_id and e.run_id != self.run_id:
+            return False
+        if self.workflow and e.workflow != self.workflow:
+            return False
+        if self.notifications_only and e.kind != "Notification":
+            return False
+        return not (self.levels and e.kind == "Notification" and e.level not in self.levels)
+
+
+@dataclass
+class _Live:
+    record: RunRecord
+    task: asyncio.Task[JobOutcome] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Service:
+    """Workflows of `folder` run in environment `env`, recorded in `store`."""
+
+    def __init__(self, folder: Path, store: Store, *, env: str | None = None,
+                 idempotency_window_s: float = 24 * 3600) -> None:
+        self.folder = Path(folder)
+        self.store = store
+        self.env = env
+        self.window = idempotency_window_s
+        self.registry = Registry(self.folder)
+        self.host = Host(keep=True)
+        self.live: dict[str, _Live] = {}
+        self.subscribers: set[asyncio.Queue[StoredEvent]] = set()
+        self.dropped = 0
+        self.accepting = True
+
+    def open(self) -> list[str]:
+        """Load the folder and resolve the environment (SetupError/LoadError when it does not
+        resolve); register the triggered workflows on the shared engine's bus for emit steps.
+        Returns warnings (files that did not register)."""
+        self.registry.load()
+        resolved = resolve_environment(self.folder, self.env)
+        engine, _, _ = self.host.engine_for(resolved)
+        return register_listeners(engine.bus, self.folder)
+
+    async def aclose(self) -> None:
+        self.accepting = False
+        tasks = [lv.task for lv in self.live.values() if lv.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.host.aclose()
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, name: str, input: Any) -> str:
+        """Start the workflow `name` (runnable: the caller checked) and return its run id."""
+        entry = self.registry.runnable(name)
+        assert entry is not None and entry.model is not None
+        run_id = uuid.uuid4().hex
+        self.store.add_run(run_id, entry.name, entry.version, input)
+        live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
+        request = JobRequest("run", path=entry.path, workflow=entry.model, input=input,
+                             run_id=run_id, env=self.env)
+        live.task = asyncio.get_running_loop().create_task(
+            self._job(run_id, request), name=f"serve {entry.name} {run_id}")
+        return run_id
+
+    async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
+        try:
+            outcome = await run_job(request, sinks=[self.sink], host=self.host)
+            row = self.store.get_run(run_id)
+            if row is not None and row["status"] == "running":  # it ended before it started
+                status = "cancelled" if outcome.kind == "cancelled" else "failed"
+                message = outcome.message or "; ".join(str(p) for p in outcome.problems)
+                self.store.finish_run(run_id, {
+                    "run": run_id, "workflow": row["workflow"], "status": status,
+                    "steps": {}, "output": None,
+                    "error": {"type": "cancelled" if status == "cancelled" else "setup",
+                              "message": message, "step": None}})
+            return outcome
+        finally:
+            live = self.live.pop(run_id, None)
+            if live is not None:
+                live.done.set()
+
+    def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
+        """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
+        seen within the window, in which case nothing starts and its runs are answered)."""
+        if key:
+            seen = self.store.idempotent(key, self.window)
+            if seen is not None:
+                return seen, True
+        ids = [self.start_run(e.name, data) for e in self.registry.listeners(event)]
+        if key:
+            self.store.prune_keys(self.window)
+            self.store.remember(key, event, ids)
+        return ids, False
+
+    async def wait(self, run_id: str, timeout_s: float) -> bool:
+        """Wait until the run has ended; False when `timeout_s` passed first."""
+        live = self.live.get(run_id)
+        if live is None:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(live.done.wait(), timeout_s)
+        return live.done.is_set()
+
+    def cancel(self, run_id: str) -> bool:
+        live = self.live.get(run_id)
+        if live is None or live.task is None:
+            return False
+        live.task.cancel()
+        return True
+
+    def run_json(self, run_id: str) -> dict[str, Any] | None:
+        """The stored run; while it runs, its step states so far."""
+        row = self.store.get_run(run_id)
+        if row is None:
+            return None
+        live = self.live.get(run_id)
+        if live is not None and row["result"] is None:
+            row["steps"] = {sid: {"status": v.state, "attempts": v.attempts,
+                                  "output": v.output, "error": v.error,
+                                  "duration_ms": v.duration_ms}
+                            for sid, v in live.record.steps.items()}
+        return row
+
+    # --- events ----------------------------------------------------------------------------
+
+    def sink(self, event: ev.Event) -> None:
+        """Every event of every run: stored, folded into the live record, sent to subscribers."""
+        live = self.live.get(event.run_id)
+        if isinstance(event, ev.RunStarted):
+            self.store.add_run(event.run_id, event.workflow, "", event.input)
+            if live is None:  # a run an emit step started
+                live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
+        workflow = live.record.workflow if live is not None else ""
+        if live is not None:
+            apply_event(live.record, event)
+        level = event.level if isinstance(event, ev.Notification) else None
+        stored = self.store.add_event(event.run_id, type(event).__name__, workflow,
+                                      event_to_json(event), level=level)
+        if isinstance(event, ev.RunFinished):
+            self.store.finish_run(event.run_id, event.result.to_json())
+            if live is not None and live.task is None:  # emit-started: nothing else ends it
+                self.live.pop(event.run_id, None)
+                live.done.set()
+        for queue in list(self.subscribers):
+            try:
+                queue.put_nowait(stored)
+            except asyncio.QueueFull:
+                self.dropped += 1  # a slow subscriber loses live events; it can resume by seq
+
+    async def follow(self, flt: Filter, after: int = 0, *,
+                     until_run_end: bool = False) -> AsyncIterator[StoredEvent]:
+        """Stored events after `after` that pass `flt`, then live ones as they come (nothing
+        lost in between: the queue is subscribed before the replay is read). With
+        `until_run_end`, stop after the filter's run has finished."""
+        queue: asyncio.Queue[StoredEvent] = asyncio.Queue(QUEUE_SIZE)
+        self.subscribers.add(queue)
+        try:
+            last = after
+            for e in self.store.events(after=after, run_id=flt.run_id):
+                last = e.seq
+                if flt(e):
+                    yield e
+                if until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id:
+                    return
+            if until_run_end and flt.run_id and flt.run_id not in self.live:
+                return
+            while True:
+                e = await queue.get()
+                if e.seq <= last or not flt(e):
+                    continue
+                last = e.seq
+                yield e
+                if until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id:
+                    return
+        finally:
+            self.subscribers.discard(queue)
