@@ -64,8 +64,8 @@ async def _body(request: Request, limit: int) -> Any:
                        "(Content-Type: application/json)") from None
 
 
-def create_app(service: Service, *, max_body: int = MAX_BODY) -> Starlette:
-    """The ASGI app serving `service` (opened and closed by the app's lifespan)."""
+def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0) -> Starlette:
+    """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -229,7 +229,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY) -> Starlette:
         try:
             yield
         finally:
-            await service.aclose()
+            await service.aclose(grace_s)
 
     return Starlette(routes=routes, lifespan=lifespan)
 

@@ -12,7 +12,10 @@ import asyncio
 import socket
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
+from engine.core.durations import parse_duration
 from engine.core.errors import LoadError, SwitchboardError
 
 __all__ = ["register", "cmd_serve", "serve", "default_store"]
@@ -39,6 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--store", metavar="PATH",
                    help="SQLite file for runs and events (default DIR/.switchboard/"
                         "store.sqlite3; ':memory:' keeps nothing)")
+    p.add_argument("--grace", metavar="DURATION", default="30s",
+                   help="on SIGTERM, how long runs in flight may take to finish before they "
+                        "are cancelled (default 30s)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -55,7 +61,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     store = args.store or str(default_store(folder))
     try:
-        asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env))
+        grace_s = parse_duration(args.grace) / 1000
+    except ValueError as e:
+        print(f"error: --grace {args.grace}: {e}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
+                          grace_s=grace_s))
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
@@ -70,9 +82,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except that a SIGTERM/SIGINT it has handled (a graceful shutdown,
+        runs recorded) ends the process with 0 instead of being raised again after it."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return Server
+
+
 async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
-                store: str = ":memory:", env: str | None = None) -> None:
-    """Open the store and the folder, then serve until stopped (SIGINT/SIGTERM)."""
+                store: str = ":memory:", env: str | None = None, grace_s: float = 30.0) -> None:
+    """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
+    are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
 
     from engine.server.app import create_app
@@ -95,8 +122,10 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         bound = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(service), log_level="warning", lifespan="on")
-        server = uvicorn.Server(config)
+        # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
+        config = uvicorn.Config(create_app(service, grace_s=grace_s), log_level="warning",
+                                lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s)))
+        server = _server_class()(config)
         print(f"switchboard serve: listening on http://{host}:{bound}", flush=True)
         await server.serve(sockets=[sock])
     finally:

@@ -85,9 +85,13 @@ class Service:
         engine, _, _ = self.host.engine_for(resolved)
         return register_listeners(engine.bus, self.folder)
 
-    async def aclose(self) -> None:
+    async def aclose(self, grace_s: float = 0.0) -> None:
+        """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
+        cancel the rest (each ends `cancelled`, with its result recorded)."""
         self.accepting = False
         tasks = [lv.task for lv in self.live.values() if lv.task is not None]
+        if tasks and grace_s > 0:
+            await asyncio.wait(tasks, timeout=grace_s)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -21,10 +21,11 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 
 
 @contextmanager
-def serve_process(folder: Path, store: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serve_process(folder: Path, store: Path,
+                  *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "serve", str(folder), "--port", "0",
-         "--store", str(store)],
+         "--store", str(store), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -83,3 +84,21 @@ def test_sigkill_in_flight_run_is_interrupted_after_restart(tmp_path: Path) -> N
         r = httpx.get(f"{url}/runs/{slow}/events", timeout=10)
         assert "interrupted" in r.text
     assert time.monotonic() - started < 30
+
+
+def test_sigterm_cancels_runs_after_the_grace_period_with_their_result(tmp_path: Path) -> None:
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "slow.yaml").write_text(
+        "version: 1\nname: slow\nsteps:\n  - wait: 1h\n", encoding="utf-8")
+    store = tmp_path / "store.sqlite3"
+    with serve_process(folder, store, "--grace", "0s") as (proc, url):
+        (run,) = [httpx.post(f"{url}/workflows/slow/runs", json={}).json()["run"]]
+        wait_until(lambda: httpx.get(f"{url}/runs/{run}").json().get("steps"),
+                   what="the wait to start")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    with serve_process(folder, store) as (_, url):
+        got = httpx.get(f"{url}/runs/{run}").json()
+    assert got["status"] == "cancelled"
+    assert got["result"]["steps"]["wait"]["status"] == "cancelled"
