@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.core.durations import parse_duration
+from engine.server.auth import AuthMiddleware, Tokens
 from engine.server.openapi import openapi_document
 from engine.server.service import Filter, Service
 
@@ -64,8 +66,11 @@ async def _body(request: Request, limit: int) -> Any:
                        "(Content-Type: application/json)") from None
 
 
-def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0) -> Starlette:
-    """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish."""
+def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0,
+               tokens: Tokens | None = None) -> Starlette:
+    """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
+    With `tokens`, every request but /healthz and /readyz needs a bearer token with the
+    route's scope."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -231,7 +236,8 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         finally:
             await service.aclose(grace_s)
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(AuthMiddleware, tokens=tokens)] if tokens is not None else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from engine.core.errors import LoadError, SwitchboardError
 __all__ = ["register", "cmd_serve", "serve", "default_store"]
 
 STORE_DIR = ".switchboard"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def default_store(folder: Path) -> Path:
@@ -45,6 +47,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--grace", metavar="DURATION", default="30s",
                    help="on SIGTERM, how long runs in flight may take to finish before they "
                         "are cancelled (default 30s)")
+    p.add_argument("--tokens", metavar="FILE", type=Path,
+                   help="bearer tokens with scopes (emit, read, deploy, admin); required to "
+                        "bind beyond loopback. YAML: version: 1, tokens: {NAME: {sha256: HEX "
+                        "| env: VARIABLE, scopes: [...]}}")
     p.set_defaults(func=cmd_serve)
 
 
@@ -54,9 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {folder}: no such folder; name the folder of workflows to serve",
               file=sys.stderr)
         return 2
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"error: --host {args.host}: binding beyond loopback needs bearer tokens, which "
-              "this server does not have yet; bind 127.0.0.1 and put a proxy in front",
+    if args.host not in LOOPBACK and args.tokens is None:
+        print(f"error: --host {args.host}: binding beyond loopback needs bearer tokens; pass "
+              "--tokens FILE (see `switchboard serve --help`), or bind 127.0.0.1",
               file=sys.stderr)
         return 2
     store = args.store or str(default_store(folder))
@@ -67,12 +73,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
-                          grace_s=grace_s))
+                          grace_s=grace_s, tokens_file=args.tokens))
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
             print(str(p), file=sys.stderr)
-        print(f"error: {e if not problems else 'the environment does not load'}",
+        print(f"error: {e if not problems else 'a file does not load: fix the problems above'}",
               file=sys.stderr)
         return 2
     except OSError as e:
@@ -97,15 +103,18 @@ def _server_class() -> type[Any]:
 
 
 async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
-                store: str = ":memory:", env: str | None = None, grace_s: float = 30.0) -> None:
+                store: str = ":memory:", env: str | None = None, grace_s: float = 30.0,
+                tokens_file: Path | None = None) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
     are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
 
     from engine.server.app import create_app
+    from engine.server.auth import load_tokens
     from engine.server.service import Service
     from engine.server.store import Store
 
+    tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
     db = Store(store)
     service = Service(folder, db, env=env)
     try:
@@ -123,8 +132,9 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
         sock.bind((host, port))
         bound = sock.getsockname()[1]
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
-        config = uvicorn.Config(create_app(service, grace_s=grace_s), log_level="warning",
-                                lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s)))
+        app = create_app(service, grace_s=grace_s, tokens=tokens)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=max(1, int(grace_s)))
         server = _server_class()(config)
         print(f"switchboard serve: listening on http://{host}:{bound}", flush=True)
         await server.serve(sockets=[sock])

@@ -47,7 +47,7 @@ class Running:
 
 @contextmanager
 def running_server(folder: Path, *, store: str = ":memory:", env: str | None = None,
-                   max_body: int | None = None) -> Iterator[Running]:
+                   max_body: int | None = None, tokens: Any = None) -> Iterator[Running]:
     """Serve `folder` on 127.0.0.1 (port 0) in a thread of its own until the block ends."""
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -58,7 +58,9 @@ def running_server(folder: Path, *, store: str = ":memory:", env: str | None = N
         service.open()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        kwargs = {"max_body": max_body} if max_body else {}
+        kwargs: dict[str, Any] = {"tokens": tokens}
+        if max_body:
+            kwargs["max_body"] = max_body
         config = uvicorn.Config(create_app(service, **kwargs), log_level="warning")
         server = uvicorn.Server(config)
         box.update(server=server, service=service, loop=asyncio.get_running_loop(),
