@@ -44,16 +44,7 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
 
 async def _body(request: Request, limit: int) -> Any:
     """The request's JSON body (None when empty); ApiError 413 or 400 when it is not usable."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"the body is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "too_large", f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await _raw(request, limit)
     if not raw.strip():
         return None
     try:
@@ -64,6 +55,20 @@ async def _body(request: Request, limit: int) -> Any:
         raise ApiError(400, "bad_json", f"the body is not valid JSON{where}: "
                        f"{getattr(e, 'msg', e)}; send a JSON value "
                        "(Content-Type: application/json)") from None
+
+
+async def _raw(request: Request, limit: int) -> bytes:
+    """The request's bytes; ApiError 413 past `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"the body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0,
@@ -166,6 +171,23 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         return PlainTextResponse(entry.text, media_type="application/yaml",
                                  headers={"ETag": f'"{entry.version}"'})
 
+    async def put_workflow(request: Request) -> Response:
+        name = request.path_params["name"]
+        raw = await _raw(request, max_body)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "bad_text", "the workflow must be UTF-8 YAML text") from None
+        existed = service.registry.get(name) is not None
+        entry, problems = service.deploy(name, text)
+        if entry is None:
+            return JSONResponse({"error": {
+                "type": "invalid_workflow",
+                "message": f"workflow '{name}' was not deployed: {len(problems)} problem(s)"},
+                "problems": [p.to_json() | {"text": str(p)} for p in problems]},
+                status_code=422)
+        return JSONResponse(entry.to_json(), status_code=200 if existed else 201)
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -218,6 +240,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         Route("/events/{name}", guard(post_event), methods=["POST"]),
         Route("/workflows", guard(list_workflows), methods=["GET"]),
         Route("/workflows/{name}", guard(get_workflow), methods=["GET"]),
+        Route("/workflows/{name}", guard(put_workflow), methods=["PUT"]),
         Route("/workflows/{name}/runs", guard(post_run), methods=["POST"]),
         Route("/runs", guard(list_runs), methods=["GET"]),
         Route("/runs/{id}", guard(get_run), methods=["GET"]),

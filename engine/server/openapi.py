@@ -44,7 +44,11 @@ def openapi_document() -> dict[str, Any]:
             "summary": "The workflow's YAML", "parameters": [_NAME],
             "responses": {"200": {"description": "YAML",
                                   "content": {"application/yaml": {"schema": {}}}},
-                          "404": _json("no such workflow", _ERROR)}}},
+                          "404": _json("no such workflow", _ERROR)}},
+            "put": {"summary": "Deploy the workflow (YAML body)", "parameters": [_NAME],
+                    "requestBody": {"content": {"application/yaml": {"schema": {}}}},
+                    "responses": {"200": _json("replaced"), "201": _json("created"),
+                                  "422": _json("problems, with file:line:col")}}},
         "/workflows/{name}/runs": {"post": {
             "summary": "Start a run (the body is its input)",
             "parameters": [_NAME,

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.core.errors import Problem
+from engine.files.documents import parse_workflow, save_text_atomic
 from engine.jobs.environments import resolve_environment
 from engine.jobs.request import JobOutcome, JobRequest
 from engine.jobs.run import run_job
 from engine.jobs.setup import Host, register_listeners
 from engine.jobs.sinks import event_to_json
 from engine.runtime import events as ev
+from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
-from engine.server.registry import Registry
+from engine.server.registry import Entry, Registry
 from engine.server.store import Store, StoredEvent
 
 __all__ = ["Service", "Filter"]
@@ -75,6 +79,7 @@ class Service:
         self.subscribers: set[asyncio.Queue[StoredEvent]] = set()
         self.dropped = 0
         self.accepting = True
+        self._bus = EventBus()
 
     def open(self) -> list[str]:
         """Load the folder and resolve the environment (SetupError/LoadError when it does not
@@ -82,8 +87,36 @@ class Service:
         Returns warnings (files that did not register)."""
         self.registry.load()
         resolved = resolve_environment(self.folder, self.env)
-        engine, _, _ = self.host.engine_for(resolved)
-        return register_listeners(engine.bus, self.folder)
+        self._bus = self.host.engine_for(resolved)[0].bus
+        return register_listeners(self._bus, self.folder)
+
+    def deploy(self, name: str, text: str) -> tuple[Entry | None, list[Problem]]:
+        """Check `text` as the workflow `name`; without errors, keep the file it replaces in
+        `.switchboard/history/NAME/`, write it atomically into the folder and reload. Returns
+        (the new entry, []) or (None, the problems)."""
+        old = self.registry.get(name)
+        target = old.path if old is not None else self.folder / f"{_file_stem(name)}.yaml"
+        loaded = parse_workflow(text.encode(), str(target.name))
+        problems = [p for p in loaded.problems if p.severity == "error"]
+        if not problems and loaded.model is not None and loaded.model.name != name:
+            problems = [Problem(f"the file is named '{loaded.model.name}', but it is deployed "
+                                f"as '{name}': make them the same", ("name",), target.name)]
+        if problems or loaded.model is None:
+            return None, problems or list(loaded.problems)
+        clash = next((e for e in self.registry.entries.values()
+                      if e.name == name and e.path != target), None)
+        if clash is not None:
+            return None, [Problem(f"{clash.path.name} is already named '{name}'", ("name",),
+                                  target.name)]
+        if old is not None and old.text:
+            history = self.folder / ".switchboard" / "history" / name
+            history.mkdir(parents=True, exist_ok=True)
+            save_text_atomic(history / f"{old.version}.yaml", old.text)
+        save_text_atomic(target, text)
+        self.registry.load()
+        self._bus.unregister(name)
+        register_listeners(self._bus, self.folder)
+        return self.registry.get(name), []
 
     async def aclose(self, grace_s: float = 0.0) -> None:
         """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
@@ -225,3 +258,8 @@ class Service:
                     return
         finally:
             self.subscribers.discard(queue)
+
+
+def _file_stem(name: str) -> str:
+    """A new workflow's file name: `policyChange` -> `policy_change`."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower().replace(".", "_")

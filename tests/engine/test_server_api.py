@@ -164,3 +164,26 @@ def test_websocket_streams_notifications_and_resumes(server) -> None:  # type: i
     with connect(f"{server.ws_url}?since={seq - 1}&kind=notification") as ws:
         again = json.loads(ws.recv(timeout=10))
     assert again["seq"] == seq
+
+
+def test_deploy_validates_writes_atomically_and_keeps_history(server, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = "version: 1\nname: greet\ntrigger: greetMe\nsteps:\n  - servce: A\n    action: b\n"
+    r = httpx.put(f"{server.url}/workflows/greet", content=bad)
+    assert r.status_code == 422
+    assert any(p["text"].startswith("greet.yaml:5:5:") and "did you mean 'service'" in p["text"]
+               for p in r.json()["problems"])
+    assert not (folder / "greet.yaml").exists()
+    good = "version: 1\nname: greet\ntrigger: greetMe\nsteps:\n  - notify: hi\n"
+    r = httpx.put(f"{server.url}/workflows/greet", content=good)
+    assert r.status_code == 201 and r.json()["ok"]
+    first = r.json()["version"]
+    assert (folder / "greet.yaml").read_text(encoding="utf-8") == good
+    (run_id,) = httpx.post(f"{server.url}/events/greetMe", json={}).json()["runs"]
+    wait_until(lambda: httpx.get(f"{server.url}/runs/{run_id}").json()["status"] == "succeeded",
+               what="the deployed workflow's run")
+    r = httpx.put(f"{server.url}/workflows/greet", content=good.replace("hi", "hello"))
+    assert r.status_code == 200 and r.json()["version"] != first
+    assert (folder / ".switchboard" / "history" / "greet" / f"{first}.yaml").read_text(
+        encoding="utf-8") == good
+    r = httpx.put(f"{server.url}/workflows/other", content=good)
+    assert r.status_code == 422 and "deployed as 'other'" in r.json()["problems"][0]["message"]
