@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -197,6 +198,9 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         return JSONResponse({"status": "ready", "workflows": len(service.registry.entries),
                              "running": len(service.live)})
 
+    async def metrics(request: Request) -> Response:
+        return Response(service.metrics.text(), media_type=CONTENT_TYPE_LATEST)
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
@@ -249,6 +253,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/ws", ws),
     ]
 

@@ -29,6 +29,7 @@ from engine.jobs.sinks import event_to_json
 from engine.runtime import events as ev
 from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
+from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
 from engine.server.store import Store, StoredEvent
 
@@ -80,6 +81,9 @@ class Service:
         self.dropped = 0
         self.accepting = True
         self._bus = EventBus()
+        self.metrics = Metrics(lambda: len(self.live),
+                               lambda: sum(q.qsize() for q in self.subscribers),
+                               lambda: self.dropped)
 
     def open(self) -> list[str]:
         """Load the folder and resolve the environment (SetupError/LoadError when it does not
@@ -166,6 +170,7 @@ class Service:
     def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
         seen within the window, in which case nothing starts and its runs are answered)."""
+        self.metrics.events.labels(event).inc()
         if key:
             seen = self.store.idempotent(key, self.window)
             if seen is not None:
@@ -217,6 +222,7 @@ class Service:
         workflow = live.record.workflow if live is not None else ""
         if live is not None:
             apply_event(live.record, event)
+        self.metrics.observe(event, workflow)
         level = event.level if isinstance(event, ev.Notification) else None
         stored = self.store.add_event(event.run_id, type(event).__name__, workflow,
                                       event_to_json(event), level=level)

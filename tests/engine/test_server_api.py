@@ -187,3 +187,17 @@ def test_deploy_validates_writes_atomically_and_keeps_history(server, folder: Pa
         encoding="utf-8") == good
     r = httpx.put(f"{server.url}/workflows/other", content=good)
     assert r.status_code == 422 and "deployed as 'other'" in r.json()["problems"][0]["message"]
+
+
+def test_metrics(server) -> None:  # type: ignore[no-untyped-def]
+    httpx.post(f"{server.url}/workflows/policyChange/runs?wait=true", json={"policyId": "P-7"},
+               timeout=30)
+    httpx.post(f"{server.url}/events/nobodyListens", json={"policyId": "P-7"})
+    text = httpx.get(f"{server.url}/metrics").text
+    assert 'switchboard_runs_started_total{workflow="policyChange"} 1.0' in text
+    assert ('switchboard_runs_finished_total{status="succeeded",workflow="policyChange"} 1.0'
+            in text)
+    assert 'switchboard_step_duration_seconds_count{status="succeeded",step="check"' in text
+    assert 'switchboard_events_received_total{event="nobodyListens"} 1.0' in text
+    assert "switchboard_runs_in_flight 0.0" in text
+    assert "P-7" not in text
