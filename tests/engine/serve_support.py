@@ -139,3 +139,58 @@ def fake_services(answers: dict[str, tuple[int, Any]]) -> Iterator[FakeServices]
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@dataclass
+class Mailbox:
+    """What a test SMTP server received: (envelope from, recipients, message text), and the
+    logins it accepted."""
+
+    port: int = 0
+    messages: list[tuple[str, list[str], str]] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def smtp_server(*, login: tuple[str, str] | None = None,
+                tls_context: Any = None) -> Iterator[Mailbox]:
+    """An aiosmtpd server on 127.0.0.1 (port 0) in a thread; with `tls_context` it offers
+    STARTTLS and requires it before AUTH."""
+    from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+    box = Mailbox()
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Session,  # noqa: N802 (aiosmtpd)
+                              envelope: Envelope) -> str:
+            content = envelope.content
+            text = content.decode() if isinstance(content, bytes) else str(content)
+            box.messages.append((str(envelope.mail_from), list(envelope.rcpt_tos), text))
+            return "250 OK"
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        ok = (login is not None and isinstance(auth_data, LoginPassword)
+              and (auth_data.login.decode(), auth_data.password.decode()) == login)
+        if ok:
+            box.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+    loop = asyncio.new_event_loop()
+    kwargs: dict[str, Any] = {"hostname": "localhost"}
+    if login is not None:
+        kwargs.update(authenticator=authenticator, auth_require_tls=tls_context is not None)
+    if tls_context is not None:
+        kwargs.update(tls_context=tls_context, require_starttls=True)
+    server = loop.run_until_complete(loop.create_server(
+        lambda: SMTP(Handler(), loop=loop, **kwargs), "127.0.0.1", 0))
+    box.port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield box
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
