@@ -73,10 +73,10 @@ async def _raw(request: Request, limit: int) -> bytes:
 
 
 def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0,
-               tokens: Tokens | None = None) -> Starlette:
+               tokens: Tokens | None = None, watch: bool = False) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
-    route's scope."""
+    route's scope. With `watch`, a changed file in the folder is reloaded while serving."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -259,9 +259,15 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        watcher = asyncio.ensure_future(service.watch(stop)) if watch else None
         try:
             yield
         finally:
+            stop.set()
+            if watcher is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await service.aclose(grace_s)
 
     middleware = [Middleware(AuthMiddleware, tokens=tokens)] if tokens is not None else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -47,6 +48,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--grace", metavar="DURATION", default="30s",
                    help="on SIGTERM, how long runs in flight may take to finish before they "
                         "are cancelled (default 30s)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="do not reload files of DIR when they change (default: watch, keeping "
+                        "the previous version of a file that now has problems)")
     p.add_argument("--tokens", metavar="FILE", type=Path,
                    help="bearer tokens with scopes (emit, read, deploy, admin); required to "
                         "bind beyond loopback. YAML: version: 1, tokens: {NAME: {sha256: HEX "
@@ -66,6 +70,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     store = args.store or str(default_store(folder))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("switchboard").addHandler(handler)
+    logging.getLogger("switchboard").setLevel(logging.INFO)
     try:
         grace_s = parse_duration(args.grace) / 1000
     except ValueError as e:
@@ -73,7 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
-                          grace_s=grace_s, tokens_file=args.tokens))
+                          grace_s=grace_s, tokens_file=args.tokens, watch=not args.no_watch))
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
@@ -104,7 +112,7 @@ def _server_class() -> type[Any]:
 
 async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
                 store: str = ":memory:", env: str | None = None, grace_s: float = 30.0,
-                tokens_file: Path | None = None) -> None:
+                tokens_file: Path | None = None, watch: bool = True) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
     are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
@@ -118,8 +126,7 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
     db = Store(store)
     service = Service(folder, db, env=env)
     try:
-        for warning in service.open():
-            print(f"warning: {warning}", file=sys.stderr)
+        service.open()
         for entry in service.registry.entries.values():
             for problem in entry.problems:
                 print(f"{problem} (not served)" if not entry.ok else str(problem),
@@ -132,7 +139,7 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
         sock.bind((host, port))
         bound = sock.getsockname()[1]
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
-        app = create_app(service, grace_s=grace_s, tokens=tokens)
+        app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch)
         config = uvicorn.Config(app, log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=max(1, int(grace_s)))
         server = _server_class()(config)

@@ -36,6 +36,7 @@ class Entry:
     text: str
     model: Workflow | None
     problems: list[Problem] = field(default_factory=list)
+    stale: bool = False  # the file on disk has problems; this is the version before it
 
     @property
     def ok(self) -> bool:
@@ -47,7 +48,7 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "file": self.path.name, "version": self.version,
-                "trigger": self.trigger, "ok": self.ok,
+                "trigger": self.trigger, "ok": self.ok, "stale": self.stale,
                 "problems": [p.to_json() | {"text": str(p)} for p in self.problems]}
 
 
@@ -58,8 +59,11 @@ class Registry:
         self.folder = Path(folder)
         self.entries: dict[str, Entry] = {}
 
-    def load(self) -> None:
-        """(Re)read every workflow file of the folder."""
+    def load(self) -> list[str]:
+        """(Re)read every workflow file of the folder and swap the new table in at once. A file
+        that now has errors but served before keeps its previous version serving, with the
+        new problems shown (`stale`). Returns one line per change, for the log."""
+        before = {e.path.resolve(): e for e in self.entries.values()}
         entries: dict[str, Entry] = {}
         known = {}
         for path in workflow_files(self.folder):
@@ -72,7 +76,22 @@ class Registry:
                 if entry.path.resolve() == key:
                     entry.problems.extend(problems)
                     entry.model = None
+        changes = []
+        for name, entry in list(entries.items()):
+            old = before.get(entry.path.resolve())
+            if not entry.ok and old is not None and old.ok and entry.version != old.version:
+                entries.pop(name)
+                entries[old.name] = Entry(old.name, old.path, old.version, old.text, old.model,
+                                          entry.problems, stale=True)
+                changes.append(f"{entry.path.name}: has problems; version {old.version} keeps "
+                               "serving")
+            elif old is None or old.version != entry.version:
+                changes.append(f"{entry.path.name}: version {entry.version}"
+                               f"{'' if entry.ok else ' (not served: it has problems)'}")
+        gone = set(before) - {e.path.resolve() for e in entries.values()}
+        changes += [f"{before[k].path.name}: removed" for k in sorted(gone)]
         self.entries = entries
+        return changes
 
     def get(self, name: str) -> Entry | None:
         return self.entries.get(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -24,7 +25,7 @@ from engine.files.documents import parse_workflow, save_text_atomic
 from engine.jobs.environments import resolve_environment
 from engine.jobs.request import JobOutcome, JobRequest
 from engine.jobs.run import run_job
-from engine.jobs.setup import Host, register_listeners
+from engine.jobs.setup import Host
 from engine.jobs.sinks import event_to_json
 from engine.runtime import events as ev
 from engine.runtime.bus import EventBus
@@ -36,6 +37,7 @@ from engine.server.store import Store, StoredEvent
 __all__ = ["Service", "Filter"]
 
 QUEUE_SIZE = 10_000
+log = logging.getLogger("switchboard.serve")
 
 
 @dataclass(frozen=True)
@@ -81,18 +83,54 @@ class Service:
         self.dropped = 0
         self.accepting = True
         self._bus = EventBus()
+        self._registered: set[str] = set()
         self.metrics = Metrics(lambda: len(self.live),
                                lambda: sum(q.qsize() for q in self.subscribers),
                                lambda: self.dropped)
 
     def open(self) -> list[str]:
         """Load the folder and resolve the environment (SetupError/LoadError when it does not
-        resolve); register the triggered workflows on the shared engine's bus for emit steps.
-        Returns warnings (files that did not register)."""
+        resolve); the shared engine's bus listens for the served triggers (emit steps).
+        Returns one warning per file not served."""
         self.registry.load()
         resolved = resolve_environment(self.folder, self.env)
         self._bus = self.host.engine_for(resolved)[0].bus
-        return register_listeners(self._bus, self.folder)
+        self._listen()
+        return [f"{e.path}: not served: {e.problems[0]}" for e in self.registry.entries.values()
+                if not e.ok and e.problems]
+
+    def reload(self) -> list[str]:
+        """Read the folder again (a file changed): the registry swaps in the new versions and
+        the shared bus listens for the new triggers. Returns what changed."""
+        changes = self.registry.load()
+        self._listen()
+        return changes
+
+    def _listen(self) -> None:
+        """The shared bus (emit steps) listens for what the registry serves, stale versions
+        included."""
+        for name in self._registered:
+            self._bus.unregister(name)
+        self._registered = set()
+        for entry in self.registry.entries.values():
+            if entry.model is not None and entry.trigger:
+                self._bus.register(entry.model)
+                self._registered.add(entry.name)
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Reload whenever a YAML file of the folder changes, until `stop` is set."""
+        from watchfiles import awatch
+
+        def yaml_only(change: object, path: str) -> bool:
+            return path.endswith((".yaml", ".yml")) and "/.switchboard/" not in path
+
+        async for _ in awatch(self.folder, stop_event=stop, watch_filter=yaml_only,
+                              debounce=200, step=20, recursive=False):
+            try:
+                for line in self.reload():
+                    log.info("%s", line)
+            except Exception as e:  # a reload that fails keeps the previous table serving
+                log.error("reloading %s failed: %s: %s", self.folder, type(e).__name__, e)
 
     def deploy(self, name: str, text: str) -> tuple[Entry | None, list[Problem]]:
         """Check `text` as the workflow `name`; without errors, keep the file it replaces in
@@ -117,9 +155,7 @@ class Service:
             history.mkdir(parents=True, exist_ok=True)
             save_text_atomic(history / f"{old.version}.yaml", old.text)
         save_text_atomic(target, text)
-        self.registry.load()
-        self._bus.unregister(name)
-        register_listeners(self._bus, self.folder)
+        self.reload()
         return self.registry.get(name), []
 
     async def aclose(self, grace_s: float = 0.0) -> None:

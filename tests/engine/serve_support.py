@@ -47,7 +47,8 @@ class Running:
 
 @contextmanager
 def running_server(folder: Path, *, store: str = ":memory:", env: str | None = None,
-                   max_body: int | None = None, tokens: Any = None) -> Iterator[Running]:
+                   max_body: int | None = None, tokens: Any = None,
+                   watch: bool = False) -> Iterator[Running]:
     """Serve `folder` on 127.0.0.1 (port 0) in a thread of its own until the block ends."""
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -58,7 +59,7 @@ def running_server(folder: Path, *, store: str = ":memory:", env: str | None = N
         service.open()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
-        kwargs: dict[str, Any] = {"tokens": tokens}
+        kwargs: dict[str, Any] = {"tokens": tokens, "watch": watch}
         if max_body:
             kwargs["max_body"] = max_body
         config = uvicorn.Config(create_app(service, **kwargs), log_level="warning")

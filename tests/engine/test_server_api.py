@@ -201,3 +201,31 @@ def test_metrics(server) -> None:  # type: ignore[no-untyped-def]
     assert 'switchboard_events_received_total{event="nobodyListens"} 1.0' in text
     assert "switchboard_runs_in_flight 0.0" in text
     assert "P-7" not in text
+
+
+def test_watching_swaps_in_changed_files_and_keeps_serving_a_broken_one(folder: Path) -> None:
+    with running_server(folder, watch=True) as server:
+        def workflows() -> dict[str, dict]:  # type: ignore[type-arg]
+            got = httpx.get(f"{server.url}/workflows").json()["workflows"]
+            return {w["name"]: w for w in got}
+
+        before = workflows()["policyChange"]["version"]
+        (folder / "greet.yaml").write_text(
+            "version: 1\nname: greet\ntrigger: greetMe\nsteps:\n  - notify: hi\n",
+            encoding="utf-8")
+        wait_until(lambda: "greet" in workflows(), what="the new file to be served")
+        assert len(httpx.post(f"{server.url}/events/greetMe", json={}).json()["runs"]) == 1
+        path = folder / "policy_change.yaml"
+        good = path.read_text(encoding="utf-8")
+        path.write_text(good.replace("action: runCheck", "acton: runCheck"), encoding="utf-8")
+        stale = wait_until(lambda: (w := workflows()["policyChange"])["stale"] and w,
+                           what="the broken file's problems")
+        assert stale["ok"] and stale["version"] == before
+        assert any("acton" in p["text"] for p in stale["problems"])
+        r = httpx.post(f"{server.url}/workflows/policyChange/runs?wait=true",
+                       json={"policyId": "P-7"}, timeout=30)
+        assert r.json()["status"] == "succeeded"  # the previous version still serves
+        path.write_text(good.replace("2m", "3m"), encoding="utf-8")
+        fixed = wait_until(lambda: not (w := workflows()["policyChange"])["stale"] and w,
+                           what="the fixed file")
+        assert fixed["version"] != before and fixed["problems"] == []
