@@ -190,6 +190,12 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
             check_keys(c, sm, {kinds[0], "levels"}, p, "a notification sink")
             if kinds[0] == "email" and not _email_ok(c, sm["email"], p + ("email",)):
                 continue
+            if kinds[0] == "webhook" and isinstance(sm["webhook"], dict):
+                hook = sm["webhook"]
+                check_keys(c, hook, {"url", "secret", "attempts"}, p + ("webhook",), "a webhook")
+                if not str(hook.get("url", "")).startswith(("http://", "https://")):
+                    c.add("a webhook needs url: an http:// or https:// URL", p + ("webhook",))
+                    continue
             env.notify.append(dict(sm))
     secrets = opt_str_map(c, m, "secrets", path)
     if secrets:
