@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--grace", metavar="DURATION", default="30s",
                    help="on SIGTERM, how long runs in flight may take to finish before they "
                         "are cancelled (default 30s)")
+    p.add_argument("--retain", metavar="DURATION", default="30d",
+                   help="forget ended runs older than this (default 30d; 0: keep all)")
+    p.add_argument("--retain-runs", metavar="N", type=int, default=100_000,
+                   help="keep at most N ended runs, the newest (default 100000; 0: no limit)")
     p.add_argument("--no-watch", action="store_true",
                    help="do not reload files of DIR when they change (default: watch, keeping "
                         "the previous version of a file that now has problems)")
@@ -76,12 +80,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("switchboard").setLevel(logging.INFO)
     try:
         grace_s = parse_duration(args.grace) / 1000
+        retain_s = _days(args.retain)
     except ValueError as e:
-        print(f"error: --grace {args.grace}: {e}", file=sys.stderr)
+        print(f"error: --grace/--retain: {e}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
-                          grace_s=grace_s, tokens_file=args.tokens, watch=not args.no_watch))
+                          grace_s=grace_s, tokens_file=args.tokens, watch=not args.no_watch,
+                          retain_s=retain_s or None, retain_runs=args.retain_runs or None))
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
@@ -94,6 +100,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "another --port", file=sys.stderr)
         return 2
     return 0
+
+
+def _days(text: str) -> float:
+    """`--retain`: a duration, or whole days as `30d`; seconds."""
+    if text.endswith("d") and text[:-1].isdigit():
+        return int(text[:-1]) * 86400.0
+    return parse_duration(text) / 1000
 
 
 def _server_class() -> type[Any]:
@@ -112,7 +125,8 @@ def _server_class() -> type[Any]:
 
 async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
                 store: str = ":memory:", env: str | None = None, grace_s: float = 30.0,
-                tokens_file: Path | None = None, watch: bool = True) -> None:
+                tokens_file: Path | None = None, watch: bool = True,
+                retain_s: float | None = None, retain_runs: int | None = None) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
     are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
@@ -124,7 +138,7 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
 
     tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
     db = Store(store)
-    service = Service(folder, db, env=env)
+    service = Service(folder, db, env=env, retain_s=retain_s, retain_runs=retain_runs)
     try:
         service.open()
         for entry in service.registry.entries.values():

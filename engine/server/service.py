@@ -37,6 +37,7 @@ from engine.server.store import Store, StoredEvent
 __all__ = ["Service", "Filter"]
 
 QUEUE_SIZE = 10_000
+PRUNE_EVERY = 200  # finished runs between two retention passes
 log = logging.getLogger("switchboard.serve")
 
 
@@ -71,11 +72,14 @@ class Service:
     """Workflows of `folder` run in environment `env`, recorded in `store`."""
 
     def __init__(self, folder: Path, store: Store, *, env: str | None = None,
-                 idempotency_window_s: float = 24 * 3600) -> None:
+                 idempotency_window_s: float = 24 * 3600, retain_s: float | None = None,
+                 retain_runs: int | None = None) -> None:
         self.folder = Path(folder)
         self.store = store
         self.env = env
         self.window = idempotency_window_s
+        self.retain_s, self.retain_runs = retain_s, retain_runs
+        self._finished = 0
         self.registry = Registry(self.folder)
         self.host = Host(keep=True)
         self.live: dict[str, _Live] = {}
@@ -93,11 +97,18 @@ class Service:
         resolve); the shared engine's bus listens for the served triggers (emit steps).
         Returns one warning per file not served."""
         self.registry.load()
+        self.prune()
         resolved = resolve_environment(self.folder, self.env)
         self._bus = self.host.engine_for(resolved)[0].bus
         self._listen()
         return [f"{e.path}: not served: {e.problems[0]}" for e in self.registry.entries.values()
                 if not e.ok and e.problems]
+
+    def prune(self) -> int:
+        """Apply the retention (age and count of ended runs); how many runs were forgotten."""
+        if self.retain_s is None and self.retain_runs is None:
+            return 0
+        return self.store.prune(max_age_s=self.retain_s, max_runs=self.retain_runs)
 
     def reload(self) -> list[str]:
         """Read the folder again (a file changed): the registry swaps in the new versions and
@@ -264,6 +275,9 @@ class Service:
                                       event_to_json(event), level=level)
         if isinstance(event, ev.RunFinished):
             self.store.finish_run(event.run_id, event.result.to_json())
+            self._finished += 1
+            if self._finished % PRUNE_EVERY == 0:
+                self.prune()
             if live is not None and live.task is None:  # emit-started: nothing else ends it
                 self.live.pop(event.run_id, None)
                 live.done.set()

@@ -134,6 +134,33 @@ class Store:
         args.append(limit)
         return [_run_row(r) for r in self._db.execute(sql, args).fetchall()]
 
+    def prune(self, *, max_age_s: float | None = None, max_runs: int | None = None) -> int:
+        """Forget ended runs older than `max_age_s` and beyond the newest `max_runs`, with their
+        events; runs still running are kept. Returns how many runs went."""
+        doomed: set[str] = set()
+        if max_age_s is not None:
+            rows = self._db.execute("SELECT id FROM runs WHERE status != 'running' AND "
+                                    "created < ?", (time.time() - max_age_s,)).fetchall()
+            doomed.update(r["id"] for r in rows)
+        if max_runs is not None:
+            rows = self._db.execute("SELECT id FROM runs WHERE status != 'running' ORDER BY "
+                                    "created DESC LIMIT -1 OFFSET ?", (max_runs,)).fetchall()
+            doomed.update(r["id"] for r in rows)
+        if not doomed:
+            return 0
+        ids = list(doomed)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            self._db.execute("BEGIN")
+            self._db.execute(f"DELETE FROM events WHERE run_id IN ({marks})", chunk)
+            self._db.execute(f"DELETE FROM runs WHERE id IN ({marks})", chunk)
+            self._db.execute("COMMIT")
+        return len(ids)
+
+    def count_runs(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) AS n FROM runs").fetchone()["n"])
+
     # --- events ----------------------------------------------------------------------------
 
     def add_event(self, run_id: str, kind: str, workflow: str, body: dict[str, Any], *,
