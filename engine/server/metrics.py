@@ -19,7 +19,7 @@ class Metrics:
     """Counters of runs and events, step durations, and gauges read when scraped."""
 
     def __init__(self, in_flight: Callable[[], int], queue_depth: Callable[[], int],
-                 dropped: Callable[[], int]) -> None:
+                 overflows: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.started = Counter("switchboard_runs_started", "Runs started", ["workflow"],
@@ -37,8 +37,9 @@ class Metrics:
             in_flight)
         Gauge("switchboard_event_queue_depth", "Events waiting in subscriber queues",
               registry=r).set_function(queue_depth)
-        Gauge("switchboard_subscriber_drops", "Events dropped for slow subscribers",
-              registry=r).set_function(dropped)
+        Gauge("switchboard_subscriber_overflows", "Live events a slow SSE/WebSocket "
+              "subscriber missed in its queue (and read from the store instead)",
+              registry=r).set_function(overflows)
 
     def observe(self, event: ev.Event, workflow: str) -> None:
         """Count one run event (`workflow` is the run's workflow name)."""

@@ -83,14 +83,14 @@ class Service:
         self.registry = Registry(self.folder)
         self.host = Host(keep=True)
         self.live: dict[str, _Live] = {}
-        self.subscribers: set[asyncio.Queue[StoredEvent]] = set()
-        self.dropped = 0
+        self.subscribers: set[_Subscriber] = set()
+        self.overflows = 0  # live events a slow follower had to read from the store instead
         self.accepting = True
         self._bus = EventBus()
         self._registered: set[str] = set()
         self.metrics = Metrics(lambda: len(self.live),
-                               lambda: sum(q.qsize() for q in self.subscribers),
-                               lambda: self.dropped)
+                               lambda: sum(s.queue.qsize() for s in self.subscribers),
+                               lambda: self.overflows)
 
     def open(self) -> list[str]:
         """Load the folder and resolve the environment (SetupError/LoadError when it does not
@@ -281,39 +281,67 @@ class Service:
             if live is not None and live.task is None:  # emit-started: nothing else ends it
                 self.live.pop(event.run_id, None)
                 live.done.set()
-        for queue in list(self.subscribers):
-            try:
-                queue.put_nowait(stored)
-            except asyncio.QueueFull:
-                self.dropped += 1  # a slow subscriber loses live events; it can resume by seq
+        for sub in list(self.subscribers):
+            if not sub.offer(stored):
+                self.overflows += 1
 
     async def follow(self, flt: Filter, after: int = 0, *,
                      until_run_end: bool = False) -> AsyncIterator[StoredEvent]:
-        """Stored events after `after` that pass `flt`, then live ones as they come (nothing
-        lost in between: the queue is subscribed before the replay is read). With
-        `until_run_end`, stop after the filter's run has finished."""
-        queue: asyncio.Queue[StoredEvent] = asyncio.Queue(QUEUE_SIZE)
-        self.subscribers.add(queue)
+        """Stored events after `after` that pass `flt`, then live ones as they come. Nothing is
+        lost: the subscription starts before the replay is read, and a subscriber too slow for
+        its queue catches up from the store. With `until_run_end`, stop after the filter's run
+        has finished."""
+        sub = _Subscriber()
+        self.subscribers.add(sub)
+        last = after
+
+        def ends(e: StoredEvent) -> bool:
+            return until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id
+
         try:
-            last = after
-            for e in self.store.events(after=after, run_id=flt.run_id):
-                last = e.seq
-                if flt(e):
-                    yield e
-                if until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id:
-                    return
-            if until_run_end and flt.run_id and flt.run_id not in self.live:
-                return
             while True:
-                e = await queue.get()
-                if e.seq <= last or not flt(e):
-                    continue
-                last = e.seq
-                yield e
-                if until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id:
+                while True:  # catch up from the store
+                    batch = self.store.events(after=last, run_id=flt.run_id, limit=1000)
+                    for e in batch:
+                        last = e.seq
+                        if flt(e):
+                            yield e
+                        if ends(e):
+                            return
+                    if len(batch) < 1000:
+                        break
+                if until_run_end and flt.run_id and flt.run_id not in self.live:
                     return
+                sub.overflowed = False
+                while not sub.overflowed:
+                    e = await sub.queue.get()
+                    if e.seq <= last or not flt(e):
+                        continue
+                    last = e.seq
+                    yield e
+                    if ends(e):
+                        return
+                while not sub.queue.empty():  # what is left is in the store: read it there
+                    sub.queue.get_nowait()
         finally:
-            self.subscribers.discard(queue)
+            self.subscribers.discard(sub)
+
+
+class _Subscriber:
+    """One follower's queue of live events; when it overflows, the follower re-reads the store."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[StoredEvent] = asyncio.Queue(QUEUE_SIZE)
+        self.overflowed = False
+
+    def offer(self, e: StoredEvent) -> bool:
+        """Queue one live event; False when the queue was full (the follower will catch up)."""
+        try:
+            self.queue.put_nowait(e)
+            return True
+        except asyncio.QueueFull:
+            self.overflowed = True
+            return False
 
 
 def _file_stem(name: str) -> str:

@@ -3,7 +3,10 @@ events of the runs it forgets; in-flight runs are marked interrupted on reopenin
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+import pytest
 
 from engine.server.store import Store
 
@@ -49,3 +52,33 @@ def test_reopening_marks_running_runs_interrupted(tmp_path: Path) -> None:
     assert got["error"]["type"] == "interrupted"
     assert again.events(run_id=run_id)[-1].level == "error"
     assert Store(tmp_path / "s.sqlite3").interrupted == []  # once only
+
+
+def test_a_slow_follower_catches_up_from_the_store(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.runtime import events as ev
+    from engine.server import service as service_module
+    from engine.server.service import Filter, Service
+
+    monkeypatch.setattr(service_module, "QUEUE_SIZE", 2)
+    service = Service(tmp_path, Store(":memory:"))
+
+    def note(i: int) -> ev.Notification:
+        return ev.Notification("r", None, "info", f"n{i}", float(i))
+
+    async def go() -> list[str]:
+        got: list[str] = []
+        stream = service.follow(Filter())
+        reader = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)  # let the follower subscribe (it is waiting on its queue)
+        service.sink(note(0))
+        got.append((await reader).body["message"])
+        for i in range(1, 11):  # the follower is not reading: its queue of 2 overflows
+            service.sink(note(i))
+        while len(got) < 11:
+            got.append((await asyncio.wait_for(stream.__anext__(), 5)).body["message"])
+        await stream.aclose()
+        return got
+
+    assert asyncio.run(go()) == [f"n{i}" for i in range(11)]
+    assert service.overflows > 0
