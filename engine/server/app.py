@@ -17,11 +17,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.core.durations import parse_duration
+from engine.server.admin import ADMIN_HTML
 from engine.server.auth import AuthMiddleware, Tokens
 from engine.server.openapi import openapi_document
 from engine.server.service import Filter, Service
@@ -189,6 +190,11 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
                 status_code=422)
         return JSONResponse(entry.to_json(), status_code=200 if existed else 201)
 
+    async def admin(request: Request) -> Response:
+        return HTMLResponse(ADMIN_HTML, headers={
+            "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; "
+                                       "style-src 'unsafe-inline'; connect-src 'self' ws: wss:"})
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -250,6 +256,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         Route("/runs/{id}", guard(get_run), methods=["GET"]),
         Route("/runs/{id}/cancel", guard(cancel_run), methods=["POST"]),
         Route("/runs/{id}/events", guard(run_events), methods=["GET"]),
+        Route("/", admin, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

@@ -1,5 +1,6 @@
 """Bearer tokens with scopes (`emit`, `read`, `deploy`, `admin`): the tokens file and an ASGI
-middleware that checks every request but `/healthz` and `/readyz`.
+middleware that checks every request but `/healthz`, `/readyz` and the admin page (`/`, which
+holds no data and asks for a token itself).
 
 The tokens file (`--tokens FILE`, strict YAML like every Switchboard file) holds no token in
 clear text: each token is given as the SHA-256 of its value, or as the environment variable
@@ -34,7 +35,7 @@ from engine.files.yamlread import read_yaml
 __all__ = ["SCOPES", "Token", "Tokens", "load_tokens", "scope_for", "AuthMiddleware"]
 
 SCOPES = ("emit", "read", "deploy", "admin")
-OPEN_PATHS = ("/healthz", "/readyz")
+OPEN_PATHS = ("/healthz", "/readyz", "/")  # the admin page holds no data: it asks for a token
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

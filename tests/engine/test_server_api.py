@@ -229,3 +229,14 @@ def test_watching_swaps_in_changed_files_and_keeps_serving_a_broken_one(folder: 
         fixed = wait_until(lambda: not (w := workflows()["policyChange"])["stale"] and w,
                            what="the fixed file")
         assert fixed["version"] != before and fixed["problems"] == []
+
+
+def test_admin_page_is_served_and_uses_only_the_api(server) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.get(f"{server.url}/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    for used in ('"/workflows"', '"/runs?limit=25"', '"/runs/"', '"/ws?"'):
+        assert used in page
+    assert "innerHTML = \"\"" in page and ".innerHTML =" not in page.replace(
+        'innerHTML = ""', "")  # values go in as text, never as markup
+    assert "default-src 'self'" in r.headers["content-security-policy"]
