@@ -51,7 +51,7 @@ ENVIRONMENT_KEYS = frozenset({"services", "mocks", "notify", "secrets"})
 TESTS_FILE_KEYS = frozenset({"version", "workflow", "mocks", "cases"})
 TEST_CASE_KEYS = frozenset({"name", "input", "scenario", "env", "expect"})
 TEST_EXPECT_KEYS = frozenset({"status", "steps", "output", "calls", "error"})
-SINK_KINDS = ("webhook", "file", "console")
+SINK_KINDS = ("webhook", "file", "console", "email")
 Path = tuple[str | int, ...]
 
 
@@ -185,10 +185,18 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
                 continue
             kinds = [k for k in sm if k in SINK_KINDS]
             if len(kinds) != 1:
-                c.add("a notification sink is one of {webhook: URL}, {file: PATH} or "
-                      "{console: true}", p)
+                c.add("a notification sink is one of {webhook: URL}, {file: PATH}, "
+                      "{console: true} or {email: {host, from, to, …}}", p)
                 continue
             check_keys(c, sm, {kinds[0], "levels"}, p, "a notification sink")
+            if kinds[0] == "email" and not _email_ok(c, sm["email"], p + ("email",)):
+                continue
+            if kinds[0] == "webhook" and isinstance(sm["webhook"], dict):
+                hook = sm["webhook"]
+                check_keys(c, hook, {"url", "secret", "attempts"}, p + ("webhook",), "a webhook")
+                if not str(hook.get("url", "")).startswith(("http://", "https://")):
+                    c.add("a webhook needs url: an http:// or https:// URL", p + ("webhook",))
+                    continue
             env.notify.append(dict(sm))
     secrets = opt_str_map(c, m, "secrets", path)
     if secrets:
@@ -211,6 +219,22 @@ def _base_url_problem(url: str) -> str | None:
         return (f"a base URL has no query or fragment ('{url}'): a step's path is added after "
                 "it; put parameters in the steps' `query`")
     return None
+
+
+EMAIL_KEYS = frozenset({"host", "port", "starttls", "username", "password", "from", "to",
+                        "subject", "timeout"})
+
+
+def _email_ok(c: Collector, value: Any, path: tuple[str | int, ...]) -> bool:
+    """An email sink's settings: a mapping with host, from and to (the sink reads the rest)."""
+    m = as_map(c, value, path, "an email sink's settings ({host, from, to, …})")
+    if m is None:
+        return False
+    check_keys(c, m, EMAIL_KEYS, path, "an email sink")
+    missing = [k for k in ("host", "from", "to") if not m.get(k)]
+    if missing:
+        c.add(f"an email sink needs {', '.join(missing)}", path)
+    return not missing
 
 
 def parse_environments_data(c: Collector, data: Any) -> EnvironmentsFile | None:

@@ -20,6 +20,7 @@ from engine.core.errors import LoadError
 from engine.core.model import EmitStep, Workflow
 from engine.files.documents import dump_mocks, load_workflow, save_text_atomic
 from engine.files.folder import workflow_files
+from engine.jobs import email as _email  # noqa: F401  (registers the `email` sink kind)
 from engine.jobs.environments import Resolved, SetupError, resolve_environment
 from engine.jobs.sinks import SinkSet, build_sinks
 from engine.runtime.bus import EventBus

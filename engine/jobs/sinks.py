@@ -12,6 +12,8 @@ import asyncio
 import codecs
 import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -170,8 +172,14 @@ class WebhookSink:
     """
 
     def __init__(self, url: str, *, client: httpx.AsyncClient | None = None,
-                 timeout: float = 5.0, flush_timeout: float = 10.0) -> None:
+                 timeout: float = 5.0, flush_timeout: float = 10.0, secret: str | None = None,
+                 attempts: int = 1, retry_delay: float = 0.5, max_queue: int = 10_000) -> None:
         self.url = url
+        self._secret = secret.encode() if secret else None
+        self.attempts = max(1, attempts)
+        self.retry_delay = retry_delay
+        self.max_queue = max_queue
+        self.dropped = 0
         self._client = client
         self._own_client = client is None
         self._timeout = timeout
@@ -185,6 +193,9 @@ class WebhookSink:
 
     def __call__(self, event: Any) -> None:
         if not isinstance(event, ev.Notification) or self._closing:
+            return
+        if len(self._queue) >= self.max_queue:  # a dead hook must not grow without bound
+            self.dropped += 1
             return
         self._queue.append(notification_payload(event))
         self._ensure_worker()
@@ -207,20 +218,42 @@ class WebhookSink:
                 timeout=self._timeout, limits=httpx.Limits(max_connections=2))
         while True:
             while self._queue:
-                payload = self._queue[0]
-                try:
-                    r = await self._client.post(self.url, json=payload)
-                    if r.status_code >= 400:
-                        self.errors.append(f"webhook {self.url} answered {r.status_code}")
-                    else:
-                        self.sent += 1
-                except httpx.HTTPError as e:
-                    self.errors.append(f"webhook {self.url} failed: {type(e).__name__}: {e}")
+                error = await self._post(self._client, self._queue[0])
+                if error:
+                    self.errors.append(error)
+                else:
+                    self.sent += 1
                 self._queue.popleft()
             if self._closing:
                 return
             self._wake.clear()
             await self._wake.wait()
+
+    async def _post(self, client: httpx.AsyncClient, payload: dict[str, Any]) -> str | None:
+        """POST one payload (signed with `secret`: `X-Switchboard-Signature-256: sha256=HEX`,
+        the HMAC-SHA256 of the body), retrying connection failures, 5xx and 429 up to
+        `attempts` times with a doubling delay. The error of the last attempt, or None."""
+        body = json.dumps(payload, ensure_ascii=False, default=str).encode()
+        headers = {"content-type": "application/json"}
+        if self._secret is not None:
+            digest = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+            headers["x-switchboard-signature-256"] = f"sha256={digest}"
+        error: str | None = None
+        for attempt in range(1, self.attempts + 1):
+            try:
+                r = await client.post(self.url, content=body, headers=headers)
+                if r.status_code < 400:
+                    return None
+                error = f"webhook {self.url} answered {r.status_code}"
+                if r.status_code < 500 and r.status_code != 429:
+                    return error
+            except httpx.HTTPError as e:
+                error = f"webhook {self.url} failed: {type(e).__name__}: {e}"
+            if attempt < self.attempts:
+                await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
+        if error and self.attempts > 1:
+            error += f" ({self.attempts} attempts)"
+        return error
 
     async def aclose(self) -> None:
         """Post what is queued (bounded by `flush_timeout`), then release the connection."""
@@ -312,7 +345,26 @@ def _console_sink(value: Any, base_dir: Path | None, console: IO[str] | None,
     return ConsoleSink(console, steps=False) if value and not have_console else None
 
 
-register_sink_kind("webhook", lambda value, *_: WebhookSink(str(value)))
+def _webhook_sink(value: Any, base_dir: Path | None, console: IO[str] | None,
+                  have_console: bool) -> Any:
+    """`{webhook: URL}`, or `{webhook: {url, secret: NAME, attempts}}`: the body signed with
+    the secret NAME (read from SWITCHBOARD_SECRET_<NAME>), 3 attempts by default."""
+    if not isinstance(value, dict):
+        return WebhookSink(str(value), attempts=3)
+    secret = None
+    if value.get("secret"):
+        from engine.runtime.secrets import SecretSource
+
+        source = SecretSource(environ=os.environ)
+        secret = source.get(str(value["secret"]))
+        if secret is None:
+            raise ValueError(f"the webhook's secret {value['secret']} is not set: set "
+                             f"{source.variable(str(value['secret']))}")
+    return WebhookSink(str(value.get("url", "")), secret=secret,
+                       attempts=int(value.get("attempts") or 3))
+
+
+register_sink_kind("webhook", _webhook_sink)
 register_sink_kind("file", _file_sink)
 register_sink_kind("console", _console_sink)
 

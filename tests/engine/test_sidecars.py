@@ -83,12 +83,13 @@ default: prod
 environments:
   local:
     services: {PolicyService: "127.0.0.1:8001"}
-    notify: [{email: a@b.c}]
+    notify: [{pager: a@b.c}, {email: a@b.c}, {email: {host: h, to: x}}]
     mock: x.yaml
 """, "environments.yaml")))
     assert "'default' names 'prod', which is not an environment here" in out
     assert "needs an http:// or https:// base URL" in out
     assert "a notification sink is one of" in out
+    assert "an email sink's settings" in out and "an email sink needs from" in out
     assert "unknown key 'mock' in an environment; did you mean 'mocks'?" in out
 
 

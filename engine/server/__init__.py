@@ -1,0 +1,1 @@
+"""`switchboard serve`: HTTP events in, runs through `engine.jobs`, notifications out."""

@@ -1,0 +1,164 @@
+"""`switchboard serve DIR`: the command (registered through the `switchboard.commands` entry
+point, so `engine.cli` never imports the server) and `serve`, which runs uvicorn on it.
+
+The socket is bound before uvicorn starts, so `--port 0` works: the first line on stdout says
+where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from engine.core.durations import parse_duration
+from engine.core.errors import LoadError, SwitchboardError
+
+__all__ = ["register", "cmd_serve", "serve", "default_store"]
+
+STORE_DIR = ".switchboard"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def default_store(folder: Path) -> Path:
+    """Where runs are kept unless `--store` says: `DIR/.switchboard/store.sqlite3` (a hidden
+    folder, so it is never taken for workflows, and history survives a restart)."""
+    return Path(folder) / STORE_DIR / "store.sqlite3"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve", help="serve the workflows of a folder over HTTP (events in, notifications out)",
+        description="Load every workflow of DIR and serve them: POST /events/NAME starts the "
+        "workflows it triggers; runs, their events and notifications are kept in --store. "
+        "Exit codes: 0 stopped, 2 the folder or environment does not load.")
+    p.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
+    p.add_argument("--env", metavar="NAME", help="environment from DIR/environments.yaml")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
+    p.add_argument("--store", metavar="PATH",
+                   help="SQLite file for runs and events (default DIR/.switchboard/"
+                        "store.sqlite3; ':memory:' keeps nothing)")
+    p.add_argument("--grace", metavar="DURATION", default="30s",
+                   help="on SIGTERM, how long runs in flight may take to finish before they "
+                        "are cancelled (default 30s)")
+    p.add_argument("--retain", metavar="DURATION", default="30d",
+                   help="forget ended runs older than this (default 30d; 0: keep all)")
+    p.add_argument("--retain-runs", metavar="N", type=int, default=100_000,
+                   help="keep at most N ended runs, the newest (default 100000; 0: no limit)")
+    p.add_argument("--no-watch", action="store_true",
+                   help="do not reload files of DIR when they change (default: watch, keeping "
+                        "the previous version of a file that now has problems)")
+    p.add_argument("--tokens", metavar="FILE", type=Path,
+                   help="bearer tokens with scopes (emit, read, deploy, admin); required to "
+                        "bind beyond loopback. YAML: version: 1, tokens: {NAME: {sha256: HEX "
+                        "| env: VARIABLE, scopes: [...]}}")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    if not folder.is_dir():
+        print(f"error: {folder}: no such folder; name the folder of workflows to serve",
+              file=sys.stderr)
+        return 2
+    if args.host not in LOOPBACK and args.tokens is None:
+        print(f"error: --host {args.host}: binding beyond loopback needs bearer tokens; pass "
+              "--tokens FILE (see `switchboard serve --help`), or bind 127.0.0.1",
+              file=sys.stderr)
+        return 2
+    store = args.store or str(default_store(folder))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.getLogger("switchboard").addHandler(handler)
+    logging.getLogger("switchboard").setLevel(logging.INFO)
+    try:
+        grace_s = parse_duration(args.grace) / 1000
+        retain_s = _days(args.retain)
+    except ValueError as e:
+        print(f"error: --grace/--retain: {e}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
+                          grace_s=grace_s, tokens_file=args.tokens, watch=not args.no_watch,
+                          retain_s=retain_s or None, retain_runs=args.retain_runs or None))
+    except (LoadError, SwitchboardError) as e:
+        problems = getattr(e, "problems", None)
+        for p in problems or []:
+            print(str(p), file=sys.stderr)
+        print(f"error: {e if not problems else 'a file does not load: fix the problems above'}",
+              file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror or e}; choose "
+              "another --port", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _days(text: str) -> float:
+    """`--retain`: a duration, or whole days as `30d`; seconds."""
+    if text.endswith("d") and text[:-1].isdigit():
+        return int(text[:-1]) * 86400.0
+    return parse_duration(text) / 1000
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except that a SIGTERM/SIGINT it has handled (a graceful shutdown,
+        runs recorded) ends the process with 0 instead of being raised again after it."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return Server
+
+
+async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
+                store: str = ":memory:", env: str | None = None, grace_s: float = 30.0,
+                tokens_file: Path | None = None, watch: bool = True,
+                retain_s: float | None = None, retain_runs: int | None = None) -> None:
+    """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
+    are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
+    import uvicorn
+
+    from engine.server.app import create_app
+    from engine.server.auth import load_tokens
+    from engine.server.service import Service
+    from engine.server.store import Store
+
+    tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
+    db = Store(store)
+    service = Service(folder, db, env=env, retain_s=retain_s, retain_runs=retain_runs)
+    try:
+        service.open()
+        for entry in service.registry.entries.values():
+            for problem in entry.problems:
+                print(f"{problem} (not served)" if not entry.ok else str(problem),
+                      file=sys.stderr)
+        for run_id in db.interrupted:
+            print(f"warning: run {run_id} was in flight when the server stopped: marked "
+                  "failed (interrupted)", file=sys.stderr)
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        bound = sock.getsockname()[1]
+        # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
+        app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=max(1, int(grace_s)))
+        server = _server_class()(config)
+        print(f"switchboard serve: listening on http://{host}:{bound}", flush=True)
+        await server.serve(sockets=[sock])
+    finally:
+        await service.aclose()
+        db.close()

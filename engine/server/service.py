@@ -1,0 +1,349 @@
+"""The server's core, HTTP-free: runs started as `engine.jobs` jobs on a long-lived Host,
+their events stored and fanned out to subscribers (SSE, WebSocket).
+
+`Service.start_run` hands `JobRequest(kind="run")` to `run_job` in a task of its own with a run
+id chosen here, so a request can answer with the id at once; an event starts one such job per
+workflow whose trigger names it (the registry is the folder's bus). Runs that emit steps start
+go through the shared engine's bus, registered once from the folder, and report to the same
+sinks. No run logic lives here: the jobs layer resolves the environment, runs and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.core.errors import Problem
+from engine.files.documents import parse_workflow, save_text_atomic
+from engine.jobs.environments import resolve_environment
+from engine.jobs.request import JobOutcome, JobRequest
+from engine.jobs.run import run_job
+from engine.jobs.setup import Host
+from engine.jobs.sinks import event_to_json
+from engine.runtime import events as ev
+from engine.runtime.bus import EventBus
+from engine.runtime.state import RunRecord, apply_event
+from engine.server.metrics import Metrics
+from engine.server.registry import Entry, Registry
+from engine.server.store import Store, StoredEvent
+
+__all__ = ["Service", "Filter"]
+
+QUEUE_SIZE = 10_000
+PRUNE_EVERY = 200  # finished runs between two retention passes
+log = logging.getLogger("switchboard.serve")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which stored events a subscriber wants: by run, workflow and notification level; with
+    `notifications_only`, only notifications."""
+
+    run_id: str | None = None
+    workflow: str | None = None
+    levels: frozenset[str] = frozenset()
+    notifications_only: bool = False
+
+    def __call__(self, e: StoredEvent) -> bool:
+        if self.run_id and e.run_id != self.run_id:
+            return False
+        if self.workflow and e.workflow != self.workflow:
+            return False
+        if self.notifications_only and e.kind != "Notification":
+            return False
+        return not (self.levels and e.kind == "Notification" and e.level not in self.levels)
+
+
+@dataclass
+class _Live:
+    record: RunRecord
+    task: asyncio.Task[JobOutcome] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Service:
+    """Workflows of `folder` run in environment `env`, recorded in `store`."""
+
+    def __init__(self, folder: Path, store: Store, *, env: str | None = None,
+                 idempotency_window_s: float = 24 * 3600, retain_s: float | None = None,
+                 retain_runs: int | None = None) -> None:
+        self.folder = Path(folder)
+        self.store = store
+        self.env = env
+        self.window = idempotency_window_s
+        self.retain_s, self.retain_runs = retain_s, retain_runs
+        self._finished = 0
+        self.registry = Registry(self.folder)
+        self.host = Host(keep=True)
+        self.live: dict[str, _Live] = {}
+        self.subscribers: set[_Subscriber] = set()
+        self.overflows = 0  # live events a slow follower had to read from the store instead
+        self.accepting = True
+        self._bus = EventBus()
+        self._registered: set[str] = set()
+        self.metrics = Metrics(lambda: len(self.live),
+                               lambda: sum(s.queue.qsize() for s in self.subscribers),
+                               lambda: self.overflows)
+
+    def open(self) -> list[str]:
+        """Load the folder and resolve the environment (SetupError/LoadError when it does not
+        resolve); the shared engine's bus listens for the served triggers (emit steps).
+        Returns one warning per file not served."""
+        self.registry.load()
+        self.prune()
+        resolved = resolve_environment(self.folder, self.env)
+        self._bus = self.host.engine_for(resolved)[0].bus
+        self._listen()
+        return [f"{e.path}: not served: {e.problems[0]}" for e in self.registry.entries.values()
+                if not e.ok and e.problems]
+
+    def prune(self) -> int:
+        """Apply the retention (age and count of ended runs); how many runs were forgotten."""
+        if self.retain_s is None and self.retain_runs is None:
+            return 0
+        return self.store.prune(max_age_s=self.retain_s, max_runs=self.retain_runs)
+
+    def reload(self) -> list[str]:
+        """Read the folder again (a file changed): the registry swaps in the new versions and
+        the shared bus listens for the new triggers. Returns what changed."""
+        changes = self.registry.load()
+        self._listen()
+        return changes
+
+    def _listen(self) -> None:
+        """The shared bus (emit steps) listens for what the registry serves, stale versions
+        included."""
+        for name in self._registered:
+            self._bus.unregister(name)
+        self._registered = set()
+        for entry in self.registry.entries.values():
+            if entry.model is not None and entry.trigger:
+                self._bus.register(entry.model)
+                self._registered.add(entry.name)
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Reload whenever a YAML file of the folder changes, until `stop` is set."""
+        from watchfiles import awatch
+
+        def yaml_only(change: object, path: str) -> bool:
+            return path.endswith((".yaml", ".yml")) and "/.switchboard/" not in path
+
+        async for _ in awatch(self.folder, stop_event=stop, watch_filter=yaml_only,
+                              debounce=200, step=20, recursive=False):
+            try:
+                for line in self.reload():
+                    log.info("%s", line)
+            except Exception as e:  # a reload that fails keeps the previous table serving
+                log.error("reloading %s failed: %s: %s", self.folder, type(e).__name__, e)
+
+    def deploy(self, name: str, text: str) -> tuple[Entry | None, list[Problem]]:
+        """Check `text` as the workflow `name`; without errors, keep the file it replaces in
+        `.switchboard/history/NAME/`, write it atomically into the folder and reload. Returns
+        (the new entry, []) or (None, the problems)."""
+        old = self.registry.get(name)
+        target = old.path if old is not None else self.folder / f"{_file_stem(name)}.yaml"
+        loaded = parse_workflow(text.encode(), str(target.name))
+        problems = [p for p in loaded.problems if p.severity == "error"]
+        if not problems and loaded.model is not None and loaded.model.name != name:
+            problems = [Problem(f"the file is named '{loaded.model.name}', but it is deployed "
+                                f"as '{name}': make them the same", ("name",), target.name)]
+        if problems or loaded.model is None:
+            return None, problems or list(loaded.problems)
+        clash = next((e for e in self.registry.entries.values()
+                      if e.name == name and e.path != target), None)
+        if clash is not None:
+            return None, [Problem(f"{clash.path.name} is already named '{name}'", ("name",),
+                                  target.name)]
+        if old is not None and old.text:
+            history = self.folder / ".switchboard" / "history" / name
+            history.mkdir(parents=True, exist_ok=True)
+            save_text_atomic(history / f"{old.version}.yaml", old.text)
+        save_text_atomic(target, text)
+        self.reload()
+        return self.registry.get(name), []
+
+    async def aclose(self, grace_s: float = 0.0) -> None:
+        """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
+        cancel the rest (each ends `cancelled`, with its result recorded)."""
+        self.accepting = False
+        tasks = [lv.task for lv in self.live.values() if lv.task is not None]
+        if tasks and grace_s > 0:
+            await asyncio.wait(tasks, timeout=grace_s)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.host.aclose()
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, name: str, input: Any) -> str:
+        """Start the workflow `name` (runnable: the caller checked) and return its run id."""
+        entry = self.registry.runnable(name)
+        assert entry is not None and entry.model is not None
+        run_id = uuid.uuid4().hex
+        self.store.add_run(run_id, entry.name, entry.version, input)
+        live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
+        request = JobRequest("run", path=entry.path, workflow=entry.model, input=input,
+                             run_id=run_id, env=self.env)
+        live.task = asyncio.get_running_loop().create_task(
+            self._job(run_id, request), name=f"serve {entry.name} {run_id}")
+        return run_id
+
+    async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
+        try:
+            outcome = await run_job(request, sinks=[self.sink], host=self.host)
+            row = self.store.get_run(run_id)
+            if row is not None and row["status"] == "running":  # it ended before it started
+                status = "cancelled" if outcome.kind == "cancelled" else "failed"
+                message = outcome.message or "; ".join(str(p) for p in outcome.problems)
+                self.store.finish_run(run_id, {
+                    "run": run_id, "workflow": row["workflow"], "status": status,
+                    "steps": {}, "output": None,
+                    "error": {"type": "cancelled" if status == "cancelled" else "setup",
+                              "message": message, "step": None}})
+            return outcome
+        finally:
+            live = self.live.pop(run_id, None)
+            if live is not None:
+                live.done.set()
+
+    def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
+        """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
+        seen within the window, in which case nothing starts and its runs are answered)."""
+        self.metrics.events.labels(event).inc()
+        if key:
+            seen = self.store.idempotent(key, self.window)
+            if seen is not None:
+                return seen, True
+        ids = [self.start_run(e.name, data) for e in self.registry.listeners(event)]
+        if key:
+            self.store.prune_keys(self.window)
+            self.store.remember(key, event, ids)
+        return ids, False
+
+    async def wait(self, run_id: str, timeout_s: float) -> bool:
+        """Wait until the run has ended; False when `timeout_s` passed first."""
+        live = self.live.get(run_id)
+        if live is None:
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(live.done.wait(), timeout_s)
+        return live.done.is_set()
+
+    def cancel(self, run_id: str) -> bool:
+        live = self.live.get(run_id)
+        if live is None or live.task is None:
+            return False
+        live.task.cancel()
+        return True
+
+    def run_json(self, run_id: str) -> dict[str, Any] | None:
+        """The stored run; while it runs, its step states so far."""
+        row = self.store.get_run(run_id)
+        if row is None:
+            return None
+        live = self.live.get(run_id)
+        if live is not None and row["result"] is None:
+            row["steps"] = {sid: {"status": v.state, "attempts": v.attempts,
+                                  "output": v.output, "error": v.error,
+                                  "duration_ms": v.duration_ms}
+                            for sid, v in live.record.steps.items()}
+        return row
+
+    # --- events ----------------------------------------------------------------------------
+
+    def sink(self, event: ev.Event) -> None:
+        """Every event of every run: stored, folded into the live record, sent to subscribers."""
+        live = self.live.get(event.run_id)
+        if isinstance(event, ev.RunStarted):
+            self.store.add_run(event.run_id, event.workflow, "", event.input)
+            if live is None:  # a run an emit step started
+                live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
+        workflow = live.record.workflow if live is not None else ""
+        if live is not None:
+            apply_event(live.record, event)
+        self.metrics.observe(event, workflow)
+        level = event.level if isinstance(event, ev.Notification) else None
+        stored = self.store.add_event(event.run_id, type(event).__name__, workflow,
+                                      event_to_json(event), level=level)
+        if isinstance(event, ev.RunFinished):
+            self.store.finish_run(event.run_id, event.result.to_json())
+            self._finished += 1
+            if self._finished % PRUNE_EVERY == 0:
+                self.prune()
+            if live is not None and live.task is None:  # emit-started: nothing else ends it
+                self.live.pop(event.run_id, None)
+                live.done.set()
+        for sub in list(self.subscribers):
+            if not sub.offer(stored):
+                self.overflows += 1
+
+    async def follow(self, flt: Filter, after: int = 0, *,
+                     until_run_end: bool = False) -> AsyncIterator[StoredEvent]:
+        """Stored events after `after` that pass `flt`, then live ones as they come. Nothing is
+        lost: the subscription starts before the replay is read, and a subscriber too slow for
+        its queue catches up from the store. With `until_run_end`, stop after the filter's run
+        has finished."""
+        sub = _Subscriber()
+        self.subscribers.add(sub)
+        last = after
+
+        def ends(e: StoredEvent) -> bool:
+            return until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id
+
+        try:
+            while True:
+                while True:  # catch up from the store
+                    batch = self.store.events(after=last, run_id=flt.run_id, limit=1000)
+                    for e in batch:
+                        last = e.seq
+                        if flt(e):
+                            yield e
+                        if ends(e):
+                            return
+                    if len(batch) < 1000:
+                        break
+                if until_run_end and flt.run_id and flt.run_id not in self.live:
+                    return
+                sub.overflowed = False
+                while not sub.overflowed:
+                    e = await sub.queue.get()
+                    if e.seq <= last or not flt(e):
+                        continue
+                    last = e.seq
+                    yield e
+                    if ends(e):
+                        return
+                while not sub.queue.empty():  # what is left is in the store: read it there
+                    sub.queue.get_nowait()
+        finally:
+            self.subscribers.discard(sub)
+
+
+class _Subscriber:
+    """One follower's queue of live events; when it overflows, the follower re-reads the store."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[StoredEvent] = asyncio.Queue(QUEUE_SIZE)
+        self.overflowed = False
+
+    def offer(self, e: StoredEvent) -> bool:
+        """Queue one live event; False when the queue was full (the follower will catch up)."""
+        try:
+            self.queue.put_nowait(e)
+            return True
+        except asyncio.QueueFull:
+            self.overflowed = True
+            return False
+
+
+def _file_stem(name: str) -> str:
+    """A new workflow's file name: `policyChange` -> `policy_change`."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower().replace(".", "_")
