@@ -1,0 +1,102 @@
+"""`switchboard export --to serverless` and `switchboard import`: Serverless Workflow 1.0.3."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.cli.files import print_problems
+from engine.core.errors import LoadError
+from engine.files.documents import parse_workflow, read_text, save_text_atomic
+from engine.files.serverless import export_serverless
+from engine.files.serverless_import import import_serverless
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    e = sub.add_parser("export", help="write a workflow as a Serverless Workflow 1.0.3 document",
+                       description="Export a workflow. What has no equivalent is listed as a "
+                       "warning. Exit codes: 0 written, 1 problems (nothing written on errors, "
+                       "or warnings with --strict), 2 usage error.")
+    e.add_argument("file", metavar="FILE", help="the workflow file")
+    e.add_argument("--to", required=True, choices=["serverless"], help="the target format")
+    e.add_argument("-o", "--output", metavar="OUT",
+                   help="where to write (default: FILE with .sw.yaml)")
+    e.add_argument("--source", help="the CloudEvents source of emitted events")
+    e.add_argument("--namespace", default="default", help="the document's namespace")
+    e.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    e.set_defaults(func=cmd_export)
+    i = sub.add_parser("import", help="read a Serverless Workflow document as a workflow",
+                       description="Import the supported subset of a Serverless Workflow 1.x "
+                       "document; everything else is a problem with its path. Exit codes: "
+                       "0 imported, 1 problems (the supported part is still written), 2 "
+                       "unreadable.")
+    i.add_argument("file", metavar="FILE", help="the Serverless Workflow file (.sw.yaml)")
+    i.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="the Switchboard workflow to write")
+    i.set_defaults(func=cmd_import)
+
+
+def _write(path: Path, text: str) -> bool:
+    try:
+        save_text_atomic(path, text)
+    except OSError as e:
+        print(f"{path}: cannot write: {e.strerror}", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    src = Path(args.file)
+    try:
+        text = read_text(src)
+    except LoadError as e:
+        print_problems(e.problems, sys.stderr)
+        return 2
+    loaded = parse_workflow(text, str(src))
+    if loaded.model is None or loaded.errors:
+        print_problems(loaded.errors, sys.stderr)
+        print(f"{src}: not exported: fix the errors above first", file=sys.stderr)
+        return 1
+    locator = loaded.locator
+    out = export_serverless(loaded.model, file=str(src), source=args.source,
+                            namespace=args.namespace,
+                            locate=(lambda p: locator.locate(p)) if locator else None)
+    print_problems(out.problems, sys.stderr)
+    if out.document is None:
+        print(f"{src}: not exported", file=sys.stderr)
+        return 1
+    dest = Path(args.output) if args.output else src.with_name(
+        src.name.removesuffix(".yaml") + ".sw.yaml")
+    if not _write(dest, out.text):
+        return 1
+    print(f"wrote {dest} ({len(out.problems)} warning{'s' if len(out.problems) != 1 else ''})",
+          file=sys.stderr)
+    return 1 if args.strict and out.problems else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    src = Path(args.file)
+    try:
+        text = read_text(src)
+    except LoadError as e:
+        print_problems(e.problems, sys.stderr)
+        return 2
+    result = import_serverless(text, str(src))
+    print_problems(result.problems, sys.stderr)
+    if result.workflow is None:
+        print(f"{src}: nothing imported", file=sys.stderr)
+        return 1 if any(p.line for p in result.problems) or result.problems else 2
+    dest = Path(args.output)
+    if not _write(dest, result.text):
+        return 1
+    for name, url in result.services.items():
+        print(f"service {name}: {url} (add it to an environment's 'services')", file=sys.stderr)
+    errors = [p for p in result.problems if p.severity == "error"]
+    print(f"wrote {dest} ({len(result.workflow.steps)} steps, {len(errors)} problem"
+          f"{'s' if len(errors) != 1 else ''})", file=sys.stderr)
+    return 1 if errors else 0
+
+

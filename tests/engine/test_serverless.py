@@ -1,0 +1,175 @@
+"""Serverless Workflow 1.0.3 export and import: schema-valid exports, every official example
+imported without a traceback, and exported-then-imported workflows passing their tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import jmespath
+import jsonschema
+import pytest
+
+from engine import JobRequest, run_job
+from engine.core.graph import NotSeriesParallel, Parallel, Series, series_parallel
+from engine.core.jq import Untranslatable, to_jq
+from engine.core.jq_import import jq_to_jmespath
+from engine.files.documents import parse_workflow, read_text
+from engine.files.folder import tests_files as _tests_files
+from engine.files.serverless import export_serverless
+from engine.files.serverless_import import import_serverless
+from engine.files.yamlread import read_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+_SHARED = ROOT.parent.parent / "shared" / "interop" / "serverless-workflow-1.0.3"
+_SIBLING = ROOT.parent / "shared" / "interop" / "serverless-workflow-1.0.3"
+REFERENCE = next((p for p in (_SIBLING, _SHARED) if p.is_dir()),
+                 ROOT / "tests" / "data" / "serverless-workflow-1.0.3")
+EXAMPLES = sorted((REFERENCE / "examples").glob("*.yaml"))
+WORKFLOWS = sorted(p for p in (ROOT / "workflows").glob("*.yaml")
+                   if p.name.count(".") == 1 and p.name != "environments.yaml")
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    # our reader keeps `on:` a key (PyYAML would read it as True and break the schema)
+    schema, _ = read_yaml((REFERENCE / "schema" / "workflow.yaml").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _export(path: Path):  # type: ignore[no-untyped-def]
+    loaded = parse_workflow(read_text(path), str(path))
+    assert loaded.ok, loaded.problems
+    loc = loaded.locator
+    assert loc is not None
+    return export_serverless(loaded.model, file=str(path), locate=lambda p: loc.locate(p))
+
+
+def test_series_parallel_decomposition() -> None:
+    tree = series_parallel({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"], "e": ["d"]})
+    assert tree == Series(("a", Parallel(("b", "c")), "d", "e"))
+    assert series_parallel({"a": [], "b": ["a"], "c": ["a", "b"]}) == Series(("a", "b", "c"))
+    with pytest.raises(NotSeriesParallel) as e:
+        series_parallel({"a": [], "b": [], "c": ["a", "b"], "d": ["b"]})
+    assert e.value.steps == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_workflow_exports_to_a_valid_document(path: Path, validator) -> None:  # type: ignore[no-untyped-def]
+    out = _export(path)
+    assert out.document is not None
+    errors = [f"{e.json_path}: {e.message}" for e in validator.iter_errors(out.document)]
+    assert errors == []
+    # the text written is the same document
+    assert read_yaml(out.text)[0] == out.document
+    for p in out.problems:
+        assert p.line > 0 and p.path, p
+
+
+def test_no_equivalent_is_listed_not_dropped() -> None:
+    out = _export(ROOT / "workflows" / "policy_review.yaml")
+    text = "\n".join(str(p) for p in out.problems)
+    for word in ("maxConcurrency", "notify", "Retry-After", "maxDelay"):
+        assert word in text
+    assert "policy_review.yaml:34:21: steps[0].maxConcurrency" in text
+
+
+def test_a_graph_that_is_not_series_parallel_is_not_exported() -> None:
+    text = """version: 1
+name: nGraph
+steps:
+  - {id: a, service: S, action: a, after: []}
+  - {id: b, service: S, action: b, after: []}
+  - {id: c, service: S, action: c, after: [a, b]}
+  - {id: d, service: S, action: d, after: [b]}
+"""
+    loaded = parse_workflow(text, "n.yaml")
+    assert loaded.model is not None
+    out = export_serverless(loaded.model, file="n.yaml")
+    assert out.document is None
+    assert [p.severity for p in out.problems] == ["error"]
+    assert "a, b, c, d" in out.problems[0].message
+
+
+def test_untranslatable_expressions_name_the_expression_and_path() -> None:
+    out = _export(ROOT / "workflows" / "emergency_dispatch.yaml")
+    bad = [p for p in out.problems if "steps.fire.status" in p.message]
+    assert bad and bad[0].path == ("steps", 5, "if") and bad[0].line == 63
+
+
+_SCOPE_CONTEXT = {"review": [{"policyId": "a", "status": "fail"},
+                             {"policyId": "b", "status": "pass"}],
+                  "fire": {"unit": "e1"}, "ambulance": None, "check": {"status": "pass"}}
+_INPUT = {"policyId": "P-7", "severity": "", "n": 2}
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the jq program is not installed")
+@pytest.mark.parametrize("expr", [
+    "input.policyId", "steps.check.output.status == 'pass'", "input.severity || 'high'",
+    "[steps.fire.output.unit, steps.ambulance.output.unit][]",
+    "length(steps.review.output[?status == 'fail']) > `0`",
+    "steps.review.output[].{policy: policyId, status: status}",
+    "steps.review.output[?status == 'fail'].policyId",
+    "input.policyId && steps.check.output", "!(input.severity)", "input.n >= `2`",
+])
+def test_jq_gives_what_jmespath_gives(expr: str) -> None:
+    jq = to_jq(expr)
+    run = subprocess.run(["jq", "-c", "-n", "--argjson", "context", json.dumps(_SCOPE_CONTEXT),
+                          "--argjson", "workflow", json.dumps({"input": _INPUT}), jq],
+                         capture_output=True, text=True, check=True, timeout=10)
+    scope = {"input": _INPUT, "steps": {k: {"output": v} for k, v in _SCOPE_CONTEXT.items()}}
+    assert json.loads(run.stdout) == jmespath.search(expr, scope)
+
+
+def test_jq_outside_the_subset_says_why() -> None:
+    with pytest.raises(Untranslatable, match="steps.check.status"):
+        to_jq("steps.check.status")
+    with pytest.raises(Untranslatable, match="sort_by"):
+        to_jq("sort_by(input.items, &n)")
+    assert jq_to_jmespath('$workflow.input.a.b == "x" and .c') == (
+        "input.a.b == 'x' && input.c", True)
+
+
+def test_the_reference_examples_are_there() -> None:
+    assert len(EXAMPLES) >= 60
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_official_example_imports_or_says_where_not(path: Path, tmp_path: Path) -> None:
+    result = import_serverless(path.read_bytes(), path.name)
+    errors = [p for p in result.problems if p.severity == "error"]
+    for p in result.problems:
+        assert p.path and p.line > 0 and p.message, p
+    if not errors:
+        assert result.workflow is not None and result.workflow.steps
+        again = parse_workflow(result.text, "imported.yaml")
+        assert again.ok, again.problems
+        assert set(result.workflow.layout) == set(result.workflow.ids)
+
+
+def _tests_passed(folder: Path) -> list[tuple[str, bool]]:
+    outcome = asyncio.run(run_job(JobRequest("tests", tests=[folder])))
+    return [(c.name, c.passed) for f in outcome.payload.files for c in f.cases]
+
+
+@pytest.mark.parametrize("tests_file", _tests_files(ROOT / "workflows"), ids=lambda p: p.name)
+def test_export_then_import_runs_the_same_tests(tests_file: Path, tmp_path: Path) -> None:
+    name = tests_file.name.removesuffix(".tests.yaml")
+    folder = tmp_path / "roundtrip"
+    folder.mkdir()
+    shutil.copy(tests_file, folder)
+    shutil.copy(ROOT / "workflows" / f"{name}.mocks.yaml", folder)
+    out = _export(ROOT / "workflows" / f"{name}.yaml")
+    result = import_serverless(out.text, f"{name}.sw.yaml")
+    assert [p for p in result.problems if p.severity == "error"] == []
+    (folder / f"{name}.yaml").write_text(result.text)
+    original = tmp_path / "original"
+    original.mkdir()
+    for suffix in (".yaml", ".mocks.yaml", ".tests.yaml"):
+        shutil.copy(ROOT / "workflows" / f"{name}{suffix}", original)
+    expected = _tests_passed(original)
+    assert expected and all(ok for _, ok in expected)
+    assert _tests_passed(folder) == expected
