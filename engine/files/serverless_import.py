@@ -217,6 +217,11 @@ class _Importer:
         here = path + ("with",)
         endpoint = args.get("endpoint")
         if isinstance(endpoint, dict):
+            for key in endpoint:
+                if key != "uri":
+                    self.problem(f"the endpoint's '{key}' is not imported: Switchboard sends "
+                                 "credentials as headers from secrets ('${ secrets.NAME }')",
+                                 here + ("endpoint", key))
             endpoint = endpoint.get("uri")
         if not isinstance(endpoint, str) or endpoint.strip().startswith("${"):
             self.problem("the endpoint is an expression or missing: only a URL or URI template "

@@ -173,3 +173,14 @@ def test_export_then_import_runs_the_same_tests(tests_file: Path, tmp_path: Path
     expected = _tests_passed(original)
     assert expected and all(ok for _, ok in expected)
     assert _tests_passed(folder) == expected
+
+
+def test_import_counts_match_the_readme() -> None:
+    counts = [0, 0, 0]
+    for path in EXAMPLES:
+        result = import_serverless(path.read_bytes(), path.name)
+        errors = [p for p in result.problems if p.severity == "error"]
+        counts[0 if not errors else 1 if result.workflow else 2] += 1
+    readme = (ROOT / "README.md").read_text()
+    assert (f"{counts[0]} import whole, {counts[1]} in part, {counts[2]} give only problems"
+            in readme)
