@@ -1,16 +1,24 @@
-"""`switchboard export --to serverless` and `switchboard import`: Serverless Workflow 1.0.3."""
+"""`switchboard export --to serverless`, `import` (Serverless Workflow 1.0.3) and
+`import-openapi` (a service description and mocks from an OpenAPI 3 spec)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from engine.cli.files import print_problems
 from engine.core.errors import LoadError
-from engine.files.documents import parse_workflow, read_text, save_text_atomic
+from engine.core.expressions import escape_templates
+from engine.core.model import MockResponse, MocksFile
+from engine.core.names import SERVICE_RE
+from engine.files.documents import dump_mocks, parse_workflow, read_text, save_text_atomic
+from engine.files.folder import SERVICE_SUFFIX
+from engine.files.openapi import OpenApiSpec, load_openapi, mock_body
 from engine.files.serverless import export_serverless
 from engine.files.serverless_import import import_serverless
+from engine.files.services import ServiceFile, dump_service
 
 __all__ = ["register"]
 
@@ -37,6 +45,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     i.add_argument("-o", "--output", metavar="OUT", required=True,
                    help="the Switchboard workflow to write")
     i.set_defaults(func=cmd_import)
+    o = sub.add_parser("import-openapi", help="describe a service by its OpenAPI 3 spec",
+                       description="Write <NAME>.service.yaml (referencing SPEC) into DIR, so "
+                       "the palette lists the spec's operations and validate checks call steps "
+                       "and mocks against them. Exit codes: 0 written, 1 problems, 2 usage.")
+    o.add_argument("spec", metavar="SPEC", help="the OpenAPI 3.0 or 3.1 document (YAML or JSON)")
+    o.add_argument("--service", required=True, metavar="NAME", help="the logical service name")
+    o.add_argument("--into", default=".", metavar="DIR",
+                   help="the workflows folder to write into (default: the current folder)")
+    o.add_argument("--mocks", action="store_true",
+                   help="also write <NAME>.mocks.yaml from the spec's response examples")
+    o.add_argument("--force", action="store_true", help="overwrite files that exist")
+    o.set_defaults(func=cmd_import_openapi)
 
 
 def _write(path: Path, text: str) -> bool:
@@ -100,3 +120,51 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+
+
+def _mocks_from(spec: OpenApiSpec, service: str) -> MocksFile:
+    mocks = MocksFile()
+    for op in spec.operations.values():
+        found = mock_body(op)
+        if found is not None:
+            status, body = found
+            mocks.mocks[f"{service}.{op.operation_id}"] = [
+                MockResponse(status=status, body=escape_templates(body))]
+    return mocks
+
+
+def cmd_import_openapi(args: argparse.Namespace) -> int:
+    if not SERVICE_RE.match(args.service):
+        print(f"'{args.service}' is not a service name: letters, digits, '_' and '-', starting "
+              "with a letter", file=sys.stderr)
+        return 2
+    folder = Path(args.into)
+    if not folder.is_dir():
+        print(f"{folder}: no such folder", file=sys.stderr)
+        return 2
+    try:
+        spec = load_openapi(args.spec)
+    except LoadError as e:
+        print_problems(e.problems, sys.stderr)
+        return 1
+    ref = os.path.relpath(os.path.abspath(args.spec), os.path.abspath(folder))
+    base = spec.servers[0] if spec.servers and "://" in spec.servers[0] else None
+    targets = [(folder / f"{args.service}{SERVICE_SUFFIX}",
+                dump_service(ServiceFile(args.service, ref.replace(os.sep, "/"), base)))]
+    if args.mocks:
+        targets.append((folder / f"{args.service}.mocks.yaml",
+                        dump_mocks(_mocks_from(spec, args.service))))
+    existing = [str(p) for p, _ in targets if p.exists()]
+    if existing and not args.force:
+        print(f"{', '.join(existing)}: exists; pass --force to overwrite", file=sys.stderr)
+        return 1
+    for path, text in targets:
+        if not _write(path, text):
+            return 1
+        print(f"wrote {path}", file=sys.stderr)
+    for op in spec.operations.values():
+        print(f"{args.service}.{op.operation_id}\t{op.method} {op.path}\t{op.summary}")
+    if base:
+        print(f"servers[0]: {base} (an environment's services can use it: "
+              f"'{args.service}: {base}')", file=sys.stderr)
+    return 0
