@@ -13,8 +13,14 @@ from engine.core.errors import LoadError
 from engine.core.expressions import escape_templates
 from engine.core.model import MockResponse, MocksFile
 from engine.core.names import SERVICE_RE
-from engine.files.documents import dump_mocks, parse_workflow, read_text, save_text_atomic
-from engine.files.folder import SERVICE_SUFFIX
+from engine.files.documents import (
+    dump_mocks,
+    load_environments,
+    parse_workflow,
+    read_text,
+    save_text_atomic,
+)
+from engine.files.folder import SERVICE_SUFFIX, environments_file
 from engine.files.openapi import OpenApiSpec, load_openapi, mock_body
 from engine.files.serverless import export_serverless
 from engine.files.serverless_import import import_serverless
@@ -33,6 +39,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument("-o", "--output", metavar="OUT",
                    help="where to write (default: FILE with .sw.yaml)")
     e.add_argument("--source", help="the CloudEvents source of emitted events")
+    e.add_argument("--env", metavar="NAME",
+                   help="take the services' base URLs from this environment of the folder's "
+                   "environments file (default: http://<service>)")
     e.add_argument("--namespace", default="default", help="the document's namespace")
     e.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     e.set_defaults(func=cmd_export)
@@ -80,8 +89,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         print_problems(loaded.errors, sys.stderr)
         print(f"{src}: not exported: fix the errors above first", file=sys.stderr)
         return 1
+    services: dict[str, str] = {}
+    if args.env:
+        env_path = environments_file(src.resolve().parent)
+        try:
+            if env_path is None:
+                raise KeyError(args.env)
+            services = load_environments(env_path).environments[args.env].services
+        except LoadError as e:
+            print_problems(e.problems, sys.stderr)
+            return 1
+        except KeyError:
+            print(f"{src}: no environment '{args.env}' in "
+                  f"{env_path or 'an environments.yaml beside it'}", file=sys.stderr)
+            return 2
     locator = loaded.locator
-    out = export_serverless(loaded.model, file=str(src), source=args.source,
+    out = export_serverless(loaded.model, file=str(src), source=args.source, services=services,
                             namespace=args.namespace,
                             locate=(lambda p: locator.locate(p)) if locator else None)
     print_problems(out.problems, sys.stderr)

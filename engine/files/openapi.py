@@ -20,7 +20,7 @@ from engine.core.errors import LoadError, Problem
 from engine.files.yamlread import read_yaml
 
 __all__ = ["Parameter", "Operation", "OpenApiSpec", "parse_openapi", "load_openapi",
-           "schema_errors", "mock_body"]
+           "schema_errors", "mock_body", "call_step_data"]
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
@@ -217,3 +217,44 @@ def mock_body(op: Operation) -> tuple[int, Any] | None:
         if status.startswith("2") and status.isdigit():
             return int(status), None
     return None
+
+
+def _skeleton(spec: OpenApiSpec, schema: Any, depth: int = 0) -> Any:
+    """A value of the schema's shape: required properties of objects, empty text and zeros."""
+    if depth > 8 or not isinstance(schema, dict):
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/"):
+        node: Any = spec.components
+        for part in ref[len("#/components/"):].split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        return _skeleton(spec, node, depth + 1)
+    if "example" in schema:
+        return schema["example"]
+    kind = schema.get("type")
+    kind = next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
+    if kind == "object" or "properties" in schema:
+        props: dict[str, Any] = schema["properties"] if isinstance(
+            schema.get("properties"), dict) else {}
+        required: list[Any] = schema["required"] if isinstance(schema.get("required"),
+                                                              list) else []
+        return {str(k): _skeleton(spec, props.get(str(k)), depth + 1) for k in required}
+    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(
+        str(kind))
+
+
+def call_step_data(service: str, op: Operation, spec: OpenApiSpec) -> dict[str, Any]:
+    """The step a palette drop of `op` makes (as a workflow file's step mapping): its method,
+    its path with `${ input.<name> }` for each path parameter, its required query parameters
+    and a `with` skeleton of the request body."""
+    out: dict[str, Any] = {"service": service, "action": op.operation_id}
+    if op.method != "POST":
+        out["method"] = op.method
+    out["path"] = re.sub(r"\{([^}/]+)\}", lambda m: "${ input." + m.group(1) + " }", op.path)
+    query = {p.name: "${ input." + p.name + " }" for p in op.parameters
+             if p.where == "query" and p.required}
+    if query:
+        out["query"] = query
+    if op.body_schema is not None:
+        out["with"] = _skeleton(spec, op.body_schema)
+    return out

@@ -270,11 +270,12 @@ def export_serverless(wf: Workflow, *, file: str = "", locate: Locate | None = N
     try:
         tree = series_parallel({s.id: s.after for s in wf.steps})
     except NotSeriesParallel as e:
-        first = min(ex.index[sid] for sid in e.steps)
+        # the last of the group is the usual culprit: it waits for part of what came before
+        last = max(ex.index[sid] for sid in e.steps if sid in ex.index)
         ex.problem(f"the steps {', '.join(e.steps)} are ordered in a way Serverless Workflow "
                    "cannot write as sequences and parallel branches (one step waits for only "
                    "part of a parallel group): make each step wait for the whole group, or "
-                   "split the group", ("steps", first, "after"), e.steps[0], "error")
+                   "split the group", ("steps", last, "after"), ex.wf.steps[last].id, "error")
         return Exported(None, ex.problems)
     doc: dict[str, Any] = {"document": {"dsl": DSL_VERSION, "namespace": namespace,
                                         "name": _sw_name(wf.name), "version": version,

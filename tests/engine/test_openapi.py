@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from engine.cli import main
@@ -16,7 +17,7 @@ from engine.core.model import Workflow
 from engine.files.catalog import ServiceCatalog, catalog_for
 from engine.files.contracts import path_matches
 from engine.files.documents import check_file, load_workflow
-from engine.files.openapi import load_openapi
+from engine.files.openapi import call_step_data, load_openapi
 from engine.files.yamlread import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,3 +185,16 @@ def test_path_templates() -> None:
 def test_not_an_openapi_document(tmp_path: Path) -> None:
     bad = _write(tmp_path / "x.yaml", "swagger: '2.0'\n")
     assert main(["import-openapi", str(bad), "--service", "X", "--into", str(tmp_path)]) == 1
+
+
+def test_a_dropped_operation_makes_a_call_step_that_validates(folder: Path) -> None:
+    spec = load_openapi(PETSTORE)
+    show = call_step_data("Petstore", spec.operations["showPetById"], spec)
+    assert show == {"service": "Petstore", "action": "showPetById", "method": "GET",
+                    "path": "/pets/${ input.petId }"}
+    create = call_step_data("Petstore", spec.operations["createPets"], spec)
+    assert create["with"] == {"id": 0, "name": ""} and "method" not in create
+    wf = {"version": 1, "name": "dropped", "steps": [show, create]}
+    path = folder / "dropped.yaml"
+    path.write_text(yaml.safe_dump(wf, sort_keys=False), encoding="utf-8")
+    assert check_file(path).ok, check_file(path).problems

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from engine import JobRequest, run_job
+from engine.cli import main
 from engine.core.graph import NotSeriesParallel, Parallel, Series, series_parallel
 from engine.core.jq import Untranslatable, to_jq
 from engine.core.jq_import import jq_to_jmespath
@@ -184,3 +185,33 @@ def test_import_counts_match_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     assert (f"{counts[0]} import whole, {counts[1]} in part, {counts[2]} give only problems"
             in readme)
+
+
+def test_export_and_import_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "p.sw.yaml"
+    src = ROOT / "workflows" / "policy_change.yaml"
+    assert main(["export", "--to", "serverless", str(src), "-o", str(out), "--env", "local",
+                 "--source", "https://example.org/policy"]) == 0
+    doc, _ = read_yaml(out.read_bytes())
+    first = doc["do"][0]["updatePolicy"]
+    assert first["with"]["endpoint"] == "http://127.0.0.1:8001/updatePolicy"
+    err = capsys.readouterr().err
+    assert "policy_change.yaml:46:7: warning: steps[3].notify: notify has no" in err
+    assert main(["export", "--to", "serverless", str(src), "-o", str(out), "--strict"]) == 1
+    assert main(["export", "--to", "serverless", str(src), "--env", "nope", "-o",
+                 str(out)]) == 2
+    back = tmp_path / "back.yaml"
+    assert main(["import", str(out), "-o", str(back)]) == 0
+    assert parse_workflow(read_text(back), str(back)).ok
+    nsp = tmp_path / "n.yaml"
+    nsp.write_text("version: 1\nname: n\nsteps:\n  - {id: a, service: S, action: a, after: []}\n"
+                   "  - {id: b, service: S, action: b, after: []}\n"
+                   "  - {id: c, service: S, action: c, after: [a, b]}\n"
+                   "  - {id: d, service: S, action: d, after: [b]}\n")
+    assert main(["export", "--to", "serverless", str(nsp)]) == 1
+    assert not (tmp_path / "n.sw.yaml").exists()
+    assert "n.yaml:7:43: error: steps[3].after: the steps a, b, c, d" in capsys.readouterr().err
+    example = REFERENCE / "examples" / "switch-then-string.yaml"
+    assert main(["import", str(example), "-o", str(tmp_path / "s.yaml")]) == 1
+    assert "do[0].processOrder.switch: the 'switch' task" in capsys.readouterr().err
+    assert main(["import", str(tmp_path / "missing.sw.yaml"), "-o", str(back)]) == 2
