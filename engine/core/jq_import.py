@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from engine.core.jq import Untranslatable
+from engine.core.jq import TRUTHY, Untranslatable
 
 __all__ = ["jq_to_jmespath", "jq_template_to_jmespath"]
 
@@ -93,8 +93,13 @@ class _Parser:
         out = self.primary()
         while self.peek() == ("op", "|"):
             self.take()
-            self.take("not")
-            out = f"!({out})"
+            _, word = self.take()
+            if word == "not":
+                out = f"!({out})"
+            elif word == "length":
+                out = f"length({out})"
+            elif word != "truthy":  # JMESPath's own truth: `x | truthy` is `x` in a condition
+                raise Untranslatable(f"jq's '| {word}' is not translated")
         return out
 
     def primary(self) -> str:
@@ -162,9 +167,44 @@ class _Parser:
 
 
 def jq_to_jmespath(text: str, names: Mapping[str, str] | None = None) -> tuple[str, bool]:
-    """(JMESPath, whether it reads the task's input `.`) for jq text; raises Untranslatable."""
-    p = _Parser(text, names or {})
+    """(JMESPath, whether it reads the task's input `.`) for jq text; raises Untranslatable.
+
+    The spelt-out truth test an export writes (`core.jq.TRUTHY`) reads back as JMESPath's.
+    """
+    p = _Parser(text.replace(TRUTHY, "truthy"), names or {})
     return p.parse(), p.relative
+
+
+def _interpolated(body: str, names: Mapping[str, str] | None) -> tuple[str, bool] | None:
+    """A template for a jq string with `\\( )` parts (`"Hi \\(.name)"`), or None if `body` is
+    not one string literal."""
+    body = body.strip()
+    if len(body) < 2 or body[0] != '"' or body[-1] != '"':
+        return None
+    text = body[1:-1]
+    out, literal, rel, i = "", "", False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and text[i + 1:i + 2] == "(":
+            depth, j = 1, i + 2
+            while j < len(text) and depth:
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+            if depth:
+                raise Untranslatable("an unclosed '\\(' in a jq string")
+            expr, r = jq_to_jmespath(text[i + 2:j - 1], names)
+            out += literal.replace("${", "$${") + "${ " + expr + " }"
+            literal, rel, i = "", rel or r, j
+        elif ch == "\\":
+            size = 6 if text[i + 1:i + 2] == "u" else 2
+            literal += json.loads(f'"{text[i:i + size]}"')
+            i += size
+        elif ch == '"':
+            return None  # two strings joined: not one literal
+        else:
+            literal += ch
+            i += 1
+    return out + literal.replace("${", "$${"), rel
 
 
 def jq_template_to_jmespath(value: Any, names: Mapping[str, str] | None = None
@@ -183,6 +223,9 @@ def jq_template_to_jmespath(value: Any, names: Mapping[str, str] | None = None
     if isinstance(value, str):
         s = value.strip()
         if s.startswith("${") and s.endswith("}"):
+            text = _interpolated(s[2:-1], names)
+            if text is not None:
+                return text
             expr, rel = jq_to_jmespath(s[2:-1], names)
             return "${ " + expr + " }", rel
         if "${" in value:

@@ -19,7 +19,9 @@ from engine.core.jq import Untranslatable
 from engine.core.jq_import import jq_template_to_jmespath
 from engine.core.layout import layered_layout
 from engine.core.model import Workflow
+from engine.core.names import SERVICE_RE
 from engine.files.documents import parse_workflow
+from engine.files.serverless import NOTIFY_EVENT
 from engine.files.yamlread import Locator, read_yaml
 from engine.files.yamlwrite import dump_data, dump_workflow
 
@@ -57,6 +59,19 @@ def _duration(v: Any) -> int | None:
             return (int(d or 0) * 86_400_000 + int(h or 0) * 3_600_000 + int(mi or 0) * 60_000
                     + round(float(s or 0) * 1000))
     return None
+
+
+def _keeps_output(export: Any) -> bool:
+    """Whether an `export` only adds the task's output to the context (`$context + {…}`)."""
+    text = export.get("as") if isinstance(export, dict) else None
+    return isinstance(text, str) and text.replace(" ", "").startswith("${$context+{")
+
+
+def _only_raises(tasks: Any) -> bool:
+    """Whether a task list only raises an error again (a catch that lets the failure go on)."""
+    return isinstance(tasks, list) and bool(tasks) and all(
+        isinstance(t, dict) and len(t) == 1 and isinstance(next(iter(t.values())), dict)
+        and "raise" in next(iter(t.values())) for t in tasks)
 
 
 def _service_name(host: str) -> str:
@@ -142,6 +157,8 @@ class _Importer:
             self.problem(f"'then: {then}' (a jump) has no Switchboard equivalent: steps run in "
                          "their 'after' order", path + ("then",))
         for key in ("input", "output", "export"):
+            if key == "export" and _keeps_output(task.get(key)):
+                continue  # what Switchboard does anyway: steps.<id>.output
             if key in task:
                 self.problem(f"the task's '{key}' is not imported: use expressions over "
                              "steps.<id>.output instead", path + (key,), "warning")
@@ -195,6 +212,12 @@ class _Importer:
             if not isinstance(props, dict) or not isinstance(props.get("type"), str):
                 self.problem("the emitted event has no 'type'", path + ("emit",))
                 return None
+            if props["type"] == NOTIFY_EVENT and isinstance(props.get("data"), dict):
+                note = self.expr(props["data"], path + ("emit", "event", "with", "data"),
+                                 names, first)
+                if isinstance(note, dict) and isinstance(note.get("message"), str):
+                    return {**step, "notify": {k: v for k, v in note.items()
+                                               if k in ("message", "level")}}
             body: dict[str, Any] = {"event": props["type"]}
             if "data" in props:
                 body["data"] = self.expr(props["data"], path + ("emit", "event", "with", "data"),
@@ -231,12 +254,16 @@ class _Importer:
         if not url.netloc:
             self.problem(f"the endpoint '{endpoint}' has no host", here + ("endpoint",))
             return None
-        service = _service_name(url.hostname or url.netloc)
+        # urlsplit's hostname is lower case; the name keeps the case as written
+        service = _service_name(url.netloc.rsplit("@", 1)[-1].split(":")[0] or url.netloc)
         self.services.setdefault(service, f"{url.scheme}://{url.netloc}")
         rel = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", r"${ input.\1 }", url.path or "/")
         if url.query:
             rel += "?" + url.query
-        action = _ID_BAD.sub("_", str(step["id"]))
+        # the last plain segment of the path names the action (`/v1/notify` -> notify), so
+        # mocks keyed `Service.action` still match; else the task's name does
+        last = (url.path or "/").rstrip("/").rsplit("/", 1)[-1]
+        action = last if SERVICE_RE.match(last) else _ID_BAD.sub("_", str(step["id"]))
         out: dict[str, Any] = {**step, "service": service, "action": action}
         method = str(args.get("method", "get")).upper()
         if method != "POST":
@@ -295,6 +322,8 @@ class _Importer:
         if out is None:
             return None
         for key in catch:
+            if key == "do" and _only_raises(catch["do"]):
+                continue  # the error goes on after the retries: a failed step, as here
             if key not in ("retry", "as"):
                 self.problem(f"the catch's '{key}' is not imported: a caught call fails the "
                              "run after its retries", path + ("catch", key))
@@ -315,6 +344,8 @@ class _Importer:
                                                                                         "retry"))
         if "retry" not in catch and "do" not in catch:
             out["onError"] = "continue"
+        elif "do" not in catch and isinstance(policy, dict):
+            out["onError"] = "continue"  # retried, then the error is caught and dropped
         return out
 
 
@@ -360,7 +391,9 @@ def import_serverless(text: str | bytes, file: str = "<text>") -> Imported:
 def _header(imp: _Importer, data: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     """Name, description, input schema, trigger, timeout and output of a foreign document."""
     out: dict[str, Any] = {}
-    name = str(doc.get("name", "imported"))
+    title = doc.get("title")
+    name = title if isinstance(title, str) and " " not in title else str(doc.get("name",
+                                                                               "imported"))
     out["name"] = name if re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", name) else "imported"
     if isinstance(doc.get("summary"), str):
         out["description"] = doc["summary"]

@@ -8,21 +8,24 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jmespath
 import jsonschema
 import pytest
 
-from engine import JobRequest, run_job
+from engine import JobRequest, run_job, run_mocked
 from engine.cli import main
 from engine.core.graph import NotSeriesParallel, Parallel, Series, series_parallel
 from engine.core.jq import Untranslatable, to_jq
 from engine.core.jq_import import jq_to_jmespath
+from engine.core.model import CallStep, MockResponse
 from engine.files.documents import parse_workflow, read_text
 from engine.files.folder import tests_files as _tests_files
 from engine.files.serverless import export_serverless
 from engine.files.serverless_import import import_serverless
 from engine.files.yamlread import read_yaml
+from engine.files.yamlwrite import dump_data
 
 ROOT = Path(__file__).resolve().parents[2]
 _SHARED = ROOT.parent.parent / "shared" / "interop" / "serverless-workflow-1.0.3"
@@ -149,6 +152,20 @@ def test_every_official_example_imports_or_says_where_not(path: Path, tmp_path: 
         again = parse_workflow(result.text, "imported.yaml")
         assert again.ok, again.problems
         assert set(result.workflow.layout) == set(result.workflow.ids)
+        # and it runs on mocks: every call answered 200
+        mocks = {s.target: MockResponse(status=200, body={}) for s in result.workflow.steps
+                 if isinstance(s, CallStep)}
+        run, _ = asyncio.run(run_mocked(result.workflow, mocks, _sample(result.workflow.input)))
+        assert run.status == "succeeded", run.error
+
+
+def _sample(schema: Any) -> Any:
+    """A run input with every required property of an input schema (text "x", numbers 1)."""
+    if not isinstance(schema, dict):
+        return {}
+    props = schema.get("properties", {})
+    return {k: "x" if props.get(k, {}).get("type", "string") == "string" else 1
+            for k in schema.get("required", [])}
 
 
 def _tests_passed(folder: Path) -> list[tuple[str, bool]]:
@@ -215,3 +232,32 @@ def test_export_and_import_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["import", str(example), "-o", str(tmp_path / "s.yaml")]) == 1
     assert "do[0].processOrder.switch: the 'switch' task" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "missing.sw.yaml"), "-o", str(back)]) == 2
+
+
+def _without_metadata(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_metadata(v) for k, v in value.items() if k != "metadata"}
+    if isinstance(value, list):
+        return [_without_metadata(v) for v in value]
+    return value
+
+
+def test_a_workflow_in_the_jq_subset_round_trips_without_metadata(tmp_path: Path) -> None:
+    """The import reads what the export writes, not only its metadata: a workflow whose
+    expressions lie in both subsets passes its tests file after the trip."""
+    data = ROOT / "tests" / "data" / "roundtrip"
+    out = _export(data / "plain_flow.yaml")
+    bare = _without_metadata(out.document)
+    assert '"metadata":' not in json.dumps(bare)
+    result = import_serverless(dump_data(bare), "plain_flow.sw.yaml")
+    assert [str(p) for p in result.problems] == []
+    assert result.workflow is not None
+    assert result.workflow.ids == ["fetch", "left", "right", "done", "tell"]
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    for suffix in (".mocks.yaml", ".tests.yaml"):
+        shutil.copy(data / f"plain_flow{suffix}", folder)
+    (folder / "plain_flow.yaml").write_text(result.text)
+    expected = _tests_passed(data)
+    assert len(expected) == 3 and all(ok for _, ok in expected)
+    assert _tests_passed(folder) == expected
