@@ -61,6 +61,15 @@ def _duration(v: Any) -> int | None:
     return None
 
 
+def _at(value: Any, *keys: str) -> Any:
+    """`value[k1][k2]…`, or None where a key is missing or a value is not a mapping."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def _keeps_output(export: Any) -> bool:
     """Whether an `export` only adds the task's output to the context (`$context + {…}`)."""
     text = export.get("as") if isinstance(export, dict) else None
@@ -141,7 +150,7 @@ class _Importer:
             self.problem("a task is a mapping", path)
             return preds
         meta = task.get("metadata")
-        step = meta.get("switchboard", {}).get("step") if isinstance(meta, dict) else None
+        step = _at(meta, "switchboard", "step")
         if isinstance(step, dict) and isinstance(step.get("id"), str):
             self.ids.add(step["id"])
             self.steps.append(dict(step))
@@ -291,7 +300,7 @@ class _Importer:
         if "while" in task:
             self.problem("'while' on a 'for' is not imported", path + ("while",))
         if not (isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], dict)
-                and isinstance(next(iter(inner[0].values())), dict)
+                and len(inner[0]) == 1 and isinstance(next(iter(inner[0].values())), dict)
                 and "call" in next(iter(inner[0].values()))):
             self.problem("only a 'for' over one call task is imported", path + ("do",))
             return None
@@ -309,7 +318,8 @@ class _Importer:
         inner = task.get("try")
         catch = task.get("catch") if isinstance(task.get("catch"), dict) else {}
         assert isinstance(catch, dict)
-        if not (isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], dict)):
+        if not (isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], dict)
+                and len(inner[0]) == 1):
             self.problem("only a 'try' around one task is imported", path + ("try",))
             return None
         ((name, one),) = inner[0].items()
@@ -329,8 +339,7 @@ class _Importer:
                              "run after its retries", path + ("catch", key))
         policy = catch.get("retry")
         if isinstance(policy, dict):
-            limit = policy.get("limit", {}).get("attempt", {}).get("count") \
-                if isinstance(policy.get("limit"), dict) else None
+            limit = _at(policy, "limit", "attempt", "count")
             retry: dict[str, Any] = {"attempts": (limit + 1) if isinstance(limit, int) else 3}
             delay = _duration(policy.get("delay"))
             if delay is not None:
@@ -360,8 +369,7 @@ def import_serverless(text: str | bytes, file: str = "<text>") -> Imported:
         return Imported(None, problems=[loc.problem(
             "not a Serverless Workflow document: it has no 'document' block", ())])
     doc = data["document"]
-    meta = doc.get("metadata", {}).get("switchboard") if isinstance(doc.get("metadata"),
-                                                                    dict) else None
+    meta = _at(doc, "metadata", "switchboard")
     out: dict[str, Any] = {"version": 1}
     if isinstance(meta, dict):
         out.update({k: v for k, v in meta.items() if k != "steps"})
@@ -397,7 +405,7 @@ def _header(imp: _Importer, data: dict[str, Any], doc: dict[str, Any]) -> dict[s
     out["name"] = name if re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", name) else "imported"
     if isinstance(doc.get("summary"), str):
         out["description"] = doc["summary"]
-    schema = data.get("input", {}).get("schema") if isinstance(data.get("input"), dict) else None
+    schema = _at(data, "input", "schema")
     if isinstance(schema, dict) and isinstance(schema.get("document"), dict):
         out["input"] = schema["document"]
     elif "input" in data:
@@ -406,10 +414,10 @@ def _header(imp: _Importer, data: dict[str, Any], doc: dict[str, Any]) -> dict[s
     if isinstance(sched, dict):
         on = sched.get("on")
         one = on.get("one") if isinstance(on, dict) else None
-        if isinstance(one, dict) and isinstance(one.get("with", {}).get("type"), str):
-            out["trigger"] = one["with"]["type"]
+        if isinstance(_at(one, "with", "type"), str):
+            out["trigger"] = _at(one, "with", "type")
         elif isinstance(on, dict) and isinstance(on.get("any"), list):
-            types = [f.get("with", {}).get("type") for f in on["any"] if isinstance(f, dict)]
+            types = [_at(f, "with", "type") for f in on["any"]]
             out["trigger"] = [t for t in types if isinstance(t, str)]
         else:
             imp.problem("only 'schedule.on' with one or any events is imported: Switchboard "

@@ -17,7 +17,13 @@ from engine.core.model import Workflow
 from engine.files.catalog import ServiceCatalog, catalog_for
 from engine.files.contracts import path_matches
 from engine.files.documents import check_file, load_workflow
-from engine.files.openapi import call_step_data, load_openapi
+from engine.files.openapi import (
+    OpenApiSpec,
+    call_step_data,
+    load_openapi,
+    parse_openapi,
+    schema_errors,
+)
 from engine.files.yamlread import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,3 +204,13 @@ def test_a_dropped_operation_makes_a_call_step_that_validates(folder: Path) -> N
     path = folder / "dropped.yaml"
     path.write_text(yaml.safe_dump(wf, sort_keys=False), encoding="utf-8")
     assert check_file(path).ok, check_file(path).problems
+
+
+def test_a_broken_spec_gives_problems_not_tracebacks(tmp_path: Path) -> None:
+    spec, _ = parse_openapi(json.dumps({"openapi": "3.0.0", "paths": {
+        "/a": {"get": {"responses": []}, "post": {"operationId": "p", "parameters": 3}}}}))
+    assert spec is not None and list(spec.operations) == ["get_a", "p"]
+    bare = OpenApiSpec("f", "3.0.0")
+    for broken in ({"pattern": "("}, {"type": 5}, {"$ref": "#/nope"}):
+        [(where, message)] = schema_errors(bare, broken, "abc")
+        assert where == () and "the spec's schema cannot be used" in message

@@ -261,3 +261,19 @@ def test_a_workflow_in_the_jq_subset_round_trips_without_metadata(tmp_path: Path
     expected = _tests_passed(data)
     assert len(expected) == 3 and all(ok for _, ok in expected)
     assert _tests_passed(folder) == expected
+
+
+@pytest.mark.parametrize("do", [
+    [{"t": {"try": [{"a": {"call": "http"}, "b": {}}], "catch": {}}}],
+    [{"t": {"for": {"in": "${ .x }"}, "do": [{}]}}],
+    [{"t": {"for": {"in": "${ .x }"}, "do": [{"a": {"call": "http"}, "b": {}}]}}],
+    [{"t": {"wait": {"seconds": 1}, "metadata": {"switchboard": "x"}}}],
+    [{"t": {"try": [{"a": {"call": "http", "with": {"endpoint": "http://h/p"}}}],
+            "catch": {"retry": {"limit": {"attempt": 3}}}}}],
+    [{"t": {"fork": {"branches": [1, {"a": {"wait": "PT1S"}}]}}}],
+])
+def test_malformed_documents_give_problems_not_tracebacks(do: list[Any]) -> None:
+    doc = {"document": {"dsl": "1.0.3", "name": "x"}, "do": do,
+           "schedule": {"on": {"one": {"with": "x"}}}}
+    result = import_serverless(json.dumps(doc), "bad.sw.yaml")
+    assert result.problems or result.workflow is not None
