@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,7 +20,7 @@ from engine.cli import main
 from engine.core.graph import NotSeriesParallel, Parallel, Series, series_parallel
 from engine.core.jq import Untranslatable, to_jq
 from engine.core.jq_import import jq_to_jmespath
-from engine.core.model import CallStep, MockResponse
+from engine.core.model import CallStep, MockResponse, WaitStep, Workflow
 from engine.files.documents import parse_workflow, read_text
 from engine.files.folder import tests_files as _tests_files
 from engine.files.serverless import export_serverless
@@ -277,3 +278,66 @@ def test_malformed_documents_give_problems_not_tracebacks(do: list[Any]) -> None
            "schedule": {"on": {"one": {"with": "x"}}}}
     result = import_serverless(json.dumps(doc), "bad.sw.yaml")
     assert result.problems or result.workflow is not None
+
+
+def _reach(after: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """(a, b) for every a that comes (transitively) before b."""
+    out: set[tuple[str, str]] = set()
+    for b in after:
+        stack, seen = list(after[b]), set()
+        while stack:
+            a = stack.pop()
+            if a not in seen:
+                seen.add(a)
+                out.add((a, b))
+                stack.extend(after[a])
+    return out
+
+
+def _tree_order(tasks: list[dict[str, Any]]) -> tuple[list[str], set[tuple[str, str]]]:
+    """(step ids, (a, b) pairs where a runs before b) of an exported `do` list."""
+    ids: list[str] = []
+    order: set[tuple[str, str]] = set()
+    for entry in tasks:
+        ((_, task),) = entry.items()
+        if "fork" in task:
+            mine: list[str] = []
+            for branch in task["fork"]["branches"]:
+                ((_, b),) = branch.items()
+                sub, pairs = _tree_order(b["do"] if "do" in b and "metadata" not in b
+                                         else [branch])
+                mine += sub
+                order |= pairs
+        else:
+            mine = [task["metadata"]["switchboard"]["step"]["id"]]
+        order |= {(a, b) for a in ids for b in mine}
+        ids += mine
+    return ids, order
+
+
+def _has_n(pairs: set[tuple[str, str]], ids: list[str]) -> bool:
+    """Whether the order holds an "N" (a<c, b<c, b<d, the rest incomparable): not SP."""
+    def free(x: str, y: str) -> bool:
+        return (x, y) not in pairs and (y, x) not in pairs
+    return any((a, c) in pairs and (b, c) in pairs and (b, d) in pairs and free(a, d)
+               and free(a, b) and free(c, d)
+               for a in ids for b in ids for c in ids for d in ids if len({a, b, c, d}) == 4)
+
+
+def test_the_export_keeps_exactly_the_order_of_every_small_graph() -> None:
+    """Random graphs of up to 7 steps: an export's do/fork order is the graph's order, and a
+    graph is refused only when its order has an "N" (the one shape do/fork cannot write)."""
+    rng = random.Random(13)
+    for _ in range(400):
+        n = rng.randint(1, 7)
+        ids = [f"s{i}" for i in range(n)]
+        after = {sid: [p for p in ids[:i] if rng.random() < 0.35] for i, sid in enumerate(ids)}
+        wf = Workflow(name="g", steps=[WaitStep(id=sid, after=after[sid], wait=1)
+                                       for sid in ids])
+        out = export_serverless(wf)
+        want = _reach(after)
+        if out.document is None:
+            assert _has_n(want, ids), after
+            continue
+        got_ids, got = _tree_order(out.document["do"])
+        assert sorted(got_ids) == ids and got == want, after
