@@ -3,7 +3,8 @@
 An export keeps every step's output in the workflow context (`$context.<id>`), so the names of
 a Switchboard expression map to jq variables: `input` -> `$workflow.input`,
 `steps.<id>.output` -> `$context.<id>`, `item` / `index` -> `$item` / `$index`,
-`secrets.<NAME>` -> `$secrets.<NAME>`, `run.id` -> `$workflow.id`. JMESPath's truth (empty
+`secrets.<NAME>` -> `$secrets.<NAME>`, `run.id` -> `$workflow.id`; a call's `status` and
+`error.message` / `error.status` where the export keeps them (`status_jq`). JMESPath's truth (empty
 strings, lists and objects are false), `||` and `&&` returning an operand, and projections
 dropping nulls are spelt out in jq so the value is the same. Anything else raises
 `Untranslatable` with the reason.
@@ -13,18 +14,33 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from itertools import count
 from typing import Any
 
 from engine.core.expressions import TemplateSyntaxError, compile_expression, split_template
 
-__all__ = ["Untranslatable", "to_jq", "template_to_jq", "TRUTHY"]
+__all__ = ["Untranslatable", "to_jq", "template_to_jq", "TRUTHY", "status_jq", "error_key"]
 
 TRUTHY = '(. != null and . != false and . != "" and . != [] and . != {})'
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPS = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 _BOOLEAN = {"comparator", "not_expression", "and_expression", "or_expression"}
 _STEP_KEYS = ("output", "status", "error", "attempts")
+
+
+def error_key(step_id: str) -> str:
+    """The context key of a failed call's error (a dot: no step id can take it)."""
+    return f"{step_id}.error"
+
+
+def status_jq(step_id: str) -> str:
+    """jq for `steps.<id>.status` of a call whose output (on success) or error (on failure
+    with `onError: continue`) the export keeps in the context; neither means skipped."""
+    ctx = "($context // {})"
+    return (f'(if ({ctx} | has({json.dumps(step_id)})) then "succeeded" '
+            f'elif ({ctx} | has({json.dumps(error_key(step_id))})) then "failed" '
+            'else "skipped" end)')
 
 
 class Untranslatable(ValueError):
@@ -36,8 +52,9 @@ def _key(name: str) -> str:
 
 
 class _Translator:
-    def __init__(self, in_call_output: bool) -> None:
+    def __init__(self, in_call_output: bool, kept: Collection[str]) -> None:
         self.in_call_output = in_call_output
+        self.kept = kept
         self.vars = count(1)
 
     def chain(self, node: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -69,11 +86,18 @@ class _Translator:
         elif first == "steps":
             if len(parts) < 3 or parts[1]["type"] != "field":
                 raise Untranslatable("'steps' needs a step id and 'output'")
+            sid = str(names[1])
+            if names[2] == "status" and sid in self.kept and len(parts) == 3:
+                return status_jq(sid)
+            if (names[2] == "error" and sid in self.kept and len(parts) == 4
+                    and names[3] in ("message", "status")):
+                return f"$context[{json.dumps(error_key(sid))}].{names[3]}"
             if names[2] != "output":
                 key = names[2] if names[2] in _STEP_KEYS else "that key"
                 raise Untranslatable(f"steps.{names[1]}.{key} has no Serverless Workflow "
-                                     "equivalent (only a step's output is kept)")
-            base, rest = f"$context{_key(str(names[1]))}", parts[3:]
+                                     "equivalent (only a step's output, and a call's status "
+                                     "and error message and status, are kept)")
+            base, rest = f"$context{_key(sid)}", parts[3:]
         elif first in ("item", "index"):
             base, rest = f"${first}", parts[1:]
         elif first == "secrets" and len(parts) > 1:
@@ -154,24 +178,27 @@ class _Translator:
                 "else null end")
 
 
-def to_jq(expr: str, *, in_call_output: bool = False) -> str:
-    """jq for one JMESPath expression (no `${ }`); raises Untranslatable."""
+def to_jq(expr: str, *, in_call_output: bool = False, kept: Collection[str] = ()) -> str:
+    """jq for one JMESPath expression (no `${ }`); raises Untranslatable. `kept`: the calls
+    whose status and error the export keeps."""
     try:
         tree = compile_expression(expr).parsed
     except TemplateSyntaxError as e:
         raise Untranslatable(e.message) from None
-    return _Translator(in_call_output).tr(tree, True)
+    return _Translator(in_call_output, kept).tr(tree, True)
 
 
-def template_to_jq(value: Any, *, in_call_output: bool = False) -> Any:
+def template_to_jq(value: Any, *, in_call_output: bool = False,
+                   kept: Collection[str] = ()) -> Any:
     """A template value with every `${ JMESPath }` string as a `${ jq }` runtime expression.
 
     Text around expressions becomes jq string interpolation. Raises Untranslatable.
     """
     if isinstance(value, dict):
-        return {k: template_to_jq(v, in_call_output=in_call_output) for k, v in value.items()}
+        return {k: template_to_jq(v, in_call_output=in_call_output, kept=kept)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [template_to_jq(v, in_call_output=in_call_output) for v in value]
+        return [template_to_jq(v, in_call_output=in_call_output, kept=kept) for v in value]
     if not isinstance(value, str) or "${" not in value:
         return value
     try:
@@ -179,11 +206,11 @@ def template_to_jq(value: Any, *, in_call_output: bool = False) -> Any:
     except TemplateSyntaxError as e:
         raise Untranslatable(e.message) from None
     if len(segs) == 1 and segs[0].expr is not None:
-        return "${ " + to_jq(segs[0].expr, in_call_output=in_call_output) + " }"
+        return "${ " + to_jq(segs[0].expr, in_call_output=in_call_output, kept=kept) + " }"
     out = ""
     for seg in segs:
         if seg.expr is None:
             out += json.dumps(seg.text)[1:-1].replace("\\(", "\\\\(")
         else:
-            out += "\\(" + to_jq(seg.expr, in_call_output=in_call_output) + ")"
+            out += "\\(" + to_jq(seg.expr, in_call_output=in_call_output, kept=kept) + ")"
     return '${ "' + out + '" }'

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.core.errors import Problem
 from engine.core.graph import NotSeriesParallel, Series, SPNode, series_parallel
-from engine.core.jq import Untranslatable, template_to_jq, to_jq
+from engine.core.jq import Untranslatable, error_key, template_to_jq, to_jq
 from engine.core.model import (
     RETRY_ON_DEFAULT,
     AnyStep,
@@ -81,6 +81,10 @@ class _Exporter:
         self.index = {s.id: i for i, s in enumerate(wf.steps)}
         self.conds: dict[str, str | None] = {}
         self.data_steps = workflow_to_data(wf)["steps"]
+        # calls whose status the context shows: output kept on success, error on a failure
+        # that goes on (a foreach's items are caught one by one, so not those)
+        self.kept = frozenset(s.id for s in wf.steps if isinstance(s, CallStep)
+                              and s.foreach is None)
 
     def problem(self, message: str, path: tuple[str | int, ...], step: str | None = None,
                 severity: str = "warning") -> None:
@@ -99,7 +103,7 @@ class _Exporter:
             return [self.value(x, path + (i,), step, in_output=in_output)
                     for i, x in enumerate(v)]
         try:
-            return template_to_jq(v, in_call_output=in_output)
+            return template_to_jq(v, in_call_output=in_output, kept=self.kept)
         except Untranslatable as e:
             self.problem(f"'{v}' is not translated to jq: {e}; it is exported as written "
                          "and must be rewritten by hand", path, step)
@@ -115,9 +119,12 @@ class _Exporter:
             expr = s.if_.strip()
             try:
                 if expr.startswith("${") and expr.endswith("}") and expr.count("${") == 1:
-                    own = f"({to_jq(expr[2:-1].strip())}) | {_truthy()}"
-                else:
-                    own = f"{json.dumps(template_to_jq(s.if_))} | {_truthy()}"
+                    own = f"({to_jq(expr[2:-1].strip(), kept=self.kept)}) | {_truthy()}"
+                else:  # text around expressions: a string, true unless empty
+                    t = template_to_jq(s.if_, kept=self.kept)
+                    inner = t[2:-1].strip() if isinstance(t, str) and t.startswith("${") \
+                        else json.dumps(t)
+                    own = f"({inner}) | {_truthy()}"
             except Untranslatable as e:
                 self.problem(f"the condition '{s.if_}' is not translated to jq: {e}; the "
                              "task runs without it", path, s.id, "error")
@@ -208,6 +215,11 @@ class _Exporter:
         where = ("steps", i, "retry") if s.retry is not None else ("defaults", "retry")
         if retry.attempts > 1:
             catch["retry"] = self.retry(s, retry, where)
+        if on_error == "continue" and s.foreach is None:
+            record = (f"${{ $context + {{{json.dumps(error_key(s.id))}: {{\"message\": "
+                      f"($error.detail // $error.title), \"status\": $error.status}}}} }}")
+            catch["do"] = [{f"{s.id}Failed": {"set": {"failed": True},
+                                              "export": {"as": record}}}]
         if on_error != "continue":
             catch["do"] = [{f"{s.id}Failed": {"raise": {"error": {
                 "type": "${ $error.type }", "status": 500,

@@ -76,6 +76,13 @@ def _keeps_output(export: Any) -> bool:
     return isinstance(text, str) and text.replace(" ", "").startswith("${$context+{")
 
 
+def _records_error(tasks: Any) -> bool:
+    """Whether a catch's tasks only keep the error in the context (what an export writes
+    for `onError: continue`)."""
+    return isinstance(tasks, list) and len(tasks) == 1 and isinstance(tasks[0], dict) \
+        and len(tasks[0]) == 1 and _keeps_output(_at(next(iter(tasks[0].values())), "export"))
+
+
 def _only_raises(tasks: Any) -> bool:
     """Whether a task list only raises an error again (a catch that lets the failure go on)."""
     return isinstance(tasks, list) and bool(tasks) and all(
@@ -332,8 +339,8 @@ class _Importer:
         if out is None:
             return None
         for key in catch:
-            if key == "do" and _only_raises(catch["do"]):
-                continue  # the error goes on after the retries: a failed step, as here
+            if key == "do" and (_only_raises(catch["do"]) or _records_error(catch["do"])):
+                continue  # raise: the step fails; record: it goes on, as onError: continue
             if key not in ("retry", "as"):
                 self.problem(f"the catch's '{key}' is not imported: a caught call fails the "
                              "run after its retries", path + ("catch", key))
@@ -351,7 +358,7 @@ class _Importer:
         elif policy is not None:
             self.problem("a named retry policy (from 'use') is not imported", path + ("catch",
                                                                                         "retry"))
-        if "retry" not in catch and "do" not in catch:
+        if ("retry" not in catch and "do" not in catch) or _records_error(catch.get("do")):
             out["onError"] = "continue"
         elif "do" not in catch and isinstance(policy, dict):
             out["onError"] = "continue"  # retried, then the error is caught and dropped

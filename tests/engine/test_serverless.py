@@ -17,6 +17,7 @@ import pytest
 
 from engine import JobRequest, run_job, run_mocked
 from engine.cli import main
+from engine.core.errors import format_path
 from engine.core.graph import NotSeriesParallel, Parallel, Series, series_parallel
 from engine.core.jq import Untranslatable, to_jq
 from engine.core.jq_import import jq_to_jmespath
@@ -101,8 +102,9 @@ steps:
 
 def test_untranslatable_expressions_name_the_expression_and_path() -> None:
     out = _export(ROOT / "workflows" / "emergency_dispatch.yaml")
-    bad = [p for p in out.problems if "steps.fire.status" in p.message]
-    assert bad and bad[0].path == ("steps", 5, "if") and bad[0].line == 63
+    bad = [p for p in out.problems if "[steps.fire, steps.ambulance" in p.message]
+    assert bad and bad[0].path == ("steps", 4, "with", "missing") and (bad[0].line,
+                                                                       bad[0].col) == (61, 16)
 
 
 _SCOPE_CONTEXT = {"review": [{"policyId": "a", "status": "fail"},
@@ -341,3 +343,35 @@ def test_the_export_keeps_exactly_the_order_of_every_small_graph() -> None:
             continue
         got_ids, got = _tree_order(out.document["do"])
         assert sorted(got_ids) == ids and got == want, after
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the jq program is not installed")
+@pytest.mark.parametrize(("context", "status", "message"), [
+    ({"check": {"status": "pass"}}, "succeeded", None),
+    ({"check.error": {"message": "503 from the checker", "status": 503}}, "failed",
+     "503 from the checker"),
+    ({}, "skipped", None),
+    (None, "skipped", None),
+])
+def test_a_kept_calls_status_and_error_in_jq(context: Any, status: str, message: Any) -> None:
+    expr = to_jq("[steps.check.status, steps.check.error.message]", kept={"check"})
+    run = subprocess.run(["jq", "-c", "-n", "--argjson", "context", json.dumps(context), expr],
+                         capture_output=True, text=True, check=True, timeout=10)
+    assert json.loads(run.stdout) == [status, message]
+    with pytest.raises(Untranslatable):
+        to_jq("steps.check.status")  # not kept: a foreach, or not a call
+
+
+def test_on_error_continue_keeps_the_error_and_imports_back(validator) -> None:  # type: ignore[no-untyped-def]
+    out = _export(ROOT / "workflows" / "emergency_dispatch.yaml")
+    assert not [p for p in out.problems if "steps.fire.status" in p.message]
+    assert out.document is not None
+    fork = out.document["do"][1]["fireParallel"]["fork"]["branches"]
+    fire = fork[0]["fire"]
+    assert fire["catch"]["do"][0]["fireFailed"]["export"]["as"].startswith(
+        '${ $context + {"fire.error"')
+    bare = _without_metadata(out.document)
+    result = import_serverless(dump_data(bare), "e.sw.yaml")
+    assert result.workflow is not None
+    assert result.workflow.step("fire").on_error == "continue"
+    assert not [p for p in result.problems if "catch" in format_path(p.path)]
