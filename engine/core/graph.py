@@ -1,4 +1,4 @@
-"""The step graph (`after` edges) as pure functions: cycles, order, reachability.
+"""The step graph (`after` edges) as pure functions: cycles, order, reachability, series-parallel.
 
 Every function takes `after`, a mapping from step id to the ids it comes after, so the
 validator, the scheduler, the designer's edits and the importers share one set of rules.
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from engine.core.model import Workflow
 
 __all__ = ["after_map", "find_cycle", "topological_order", "comes_before", "Reach",
-           "dependents", "roots"]
+           "dependents", "roots", "Series", "Parallel", "SPNode", "NotSeriesParallel",
+           "series_parallel"]
 
 After = Mapping[str, Sequence[str]]
 
@@ -133,3 +135,109 @@ class Reach:
 def roots(after: After) -> Iterable[str]:
     """Steps that start at once (their `after` is empty)."""
     return (sid for sid, deps in after.items() if not deps)
+
+
+# --- series-parallel decomposition ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """Parts that run one after another, each waiting for the whole of the one before."""
+
+    parts: tuple[SPNode, ...]
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Parts that run at the same time, none waiting for another."""
+
+    parts: tuple[SPNode, ...]
+
+
+SPNode = str | Series | Parallel
+
+
+class NotSeriesParallel(ValueError):
+    """The steps' order cannot be written as sequences and parallel branches."""
+
+    def __init__(self, steps: list[str]) -> None:
+        super().__init__(", ".join(steps))
+        self.steps = steps
+
+
+def series_parallel(after: After) -> SPNode | None:
+    """The order of `after` (its reachability, as a partial order) as nested series and
+    parallel parts, ids in step order; None for no steps.
+
+    Raises NotSeriesParallel naming the smallest group of steps found whose order has no
+    such form (an "N": a before c, b before c and d, but a not before d).
+    """
+    ids = list(after)
+    if not ids:
+        return None
+    index = {sid: i for i, sid in enumerate(ids)}
+    order, left = topological_order(after)
+    if left:
+        raise NotSeriesParallel(left)
+    below = [0] * len(ids)  # bit j set: step j comes (transitively) before step i
+    for sid in order:
+        i = index[sid]
+        for dep in after[sid]:
+            j = index.get(dep)
+            if j is not None and j != i:
+                below[i] |= below[j] | (1 << j)
+    return _decompose([index[s] for s in order], below, ids)
+
+
+def _decompose(nodes: list[int], below: list[int], ids: list[str]) -> SPNode:
+    """`nodes` in a topological order."""
+    if len(nodes) == 1:
+        return ids[nodes[0]]
+    groups = _components(nodes, below)
+    if len(groups) > 1:
+        groups.sort(key=min)
+        return Parallel(tuple(_decompose(g, below, ids) for g in groups))
+    parts: list[SPNode] = []
+    rest = nodes
+    while rest:
+        cut = _series_cut(rest, below)
+        if cut is None:
+            if not parts:
+                raise NotSeriesParallel(sorted((ids[v] for v in rest), key=ids.index))
+            parts.append(_decompose(rest, below, ids))
+            break
+        parts.append(_decompose(rest[:cut], below, ids))
+        rest = rest[cut:]
+    return parts[0] if len(parts) == 1 else Series(tuple(parts))
+
+
+def _series_cut(nodes: list[int], below: list[int]) -> int | None:
+    """The smallest k < len(nodes) where every one of nodes[:k] comes before all the rest."""
+    mask = 0
+    for k in range(1, len(nodes)):
+        mask |= 1 << nodes[k - 1]
+        if all(below[v] & mask == mask for v in nodes[k:]):
+            return k
+    return None
+
+
+def _components(nodes: list[int], below: list[int]) -> list[list[int]]:
+    """Groups of `nodes` linked by order (comparable pairs), each in the given order."""
+    members = set(nodes)
+    parent = {v: v for v in nodes}
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for v in nodes:
+        bits = below[v]
+        for u in nodes:
+            if u in members and bits >> u & 1:
+                parent[find(u)] = find(v)
+    out: dict[int, list[int]] = {}
+    for v in nodes:
+        out.setdefault(find(v), []).append(v)
+    return list(out.values())

@@ -1,8 +1,9 @@
 """The service catalog: which services and actions a workflow can call, read from its folder.
 
-Services come from the mocks files the folder's environments file names, the other mocks files
-of the folder (keys are `Service.action`), and the workflow's own call steps. The designer's
-palette shows a catalog; importers (OpenAPI) add to one.
+Services come from the folder's service descriptions (`*.service.yaml`, each operation of its
+OpenAPI spec), the mocks files the folder's environments file names, the other mocks files of
+the folder (keys are `Service.action`), and the workflow's own call steps. The designer's
+palette shows a catalog.
 """
 
 from __future__ import annotations
@@ -13,19 +14,31 @@ from pathlib import Path
 
 from engine.core.errors import SwitchboardError
 from engine.core.model import Workflow
+from engine.files.contracts import described_services
 from engine.files.documents import load_environments, load_mocks
 from engine.files.folder import environments_file, mocks_files
+from engine.files.openapi import Operation
 
 __all__ = ["ServiceCatalog", "catalog_for"]
 
 
 @dataclass
 class ServiceCatalog:
-    """Services -> their actions (in the order first seen), and the files that could not be
-    read (one line each, for a tooltip)."""
+    """Services -> their actions (in the order first seen), the OpenAPI operation behind an
+    action where a service description gives one, and the files that could not be read (one
+    line each, for a tooltip)."""
 
     services: dict[str, list[str]] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    operations: dict[str, dict[str, Operation]] = field(default_factory=dict)
+
+    def add_operation(self, service: str, op: Operation) -> None:
+        self.add(service, op.operation_id)
+        self.operations.setdefault(service, {})[op.operation_id] = op
+
+    def operation(self, service: str, action: str) -> Operation | None:
+        """The operation `Service.action` stands for, if its service has a spec."""
+        return self.operations.get(service, {}).get(action)
 
     def add(self, service: str, action: str) -> None:
         actions = self.services.setdefault(service, [])
@@ -61,6 +74,12 @@ def catalog_for(workflow_path: str | os.PathLike[str] | None,
     catalog = ServiceCatalog()
     if workflow_path:
         folder = Path(os.path.abspath(workflow_path)).parent
+        for name, described in described_services(folder).items():
+            if described.spec is None:
+                catalog.unreadable.append(f"{described.file.name}: {described.error}")
+                continue
+            for op in described.spec.operations.values():
+                catalog.add_operation(name, op)
         for path in _mocks_paths(folder, catalog):
             if not path.is_file():
                 catalog.unreadable.append(f"{path.name}: file not found")

@@ -21,7 +21,9 @@ from typing import Any, Generic, TypeVar
 from engine.core.errors import Collector, LoadError, Problem
 from engine.core.model import EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.core.validate import check_mocks, check_workflow
+from engine.files.contracts import contract_problems
 from engine.files.folder import ALLOW_OUTSIDE_FLAG, files_named, workflow_files
+from engine.files.services import ServiceFile, dump_service, parse_service_data
 from engine.files.sidecars import (
     detect_kind,
     parse_environments_data,
@@ -38,6 +40,7 @@ __all__ = [
     "parse_mocks",
     "parse_environments",
     "parse_tests",
+    "parse_service",
     "parse_any",
     "load_workflow",
     "open_workflow",
@@ -169,8 +172,13 @@ def parse_tests(text: str | bytes, file: str = "<text>") -> Loaded[TestsFile]:
     return _parse(text, file, "tests", parse_tests_data)
 
 
+def parse_service(text: str | bytes, file: str = "<text>") -> Loaded[ServiceFile]:
+    return _parse(text, file, "service", parse_service_data)
+
+
 _PARSERS: dict[str, Any] = {"workflow": parse_workflow, "mocks": parse_mocks,
-                            "environments": parse_environments, "tests": parse_tests}
+                            "environments": parse_environments, "tests": parse_tests,
+                            "service": parse_service}
 
 
 def parse_any(text: str | bytes, file: str = "<text>", kind: str | None = None) -> Loaded[Any]:
@@ -252,6 +260,7 @@ def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> 
                     "file)", where)
     elif loaded.kind == "tests":
         _check_tests_refs(loaded.model, base, add)
+    extra.extend(contract_problems(base, loaded.kind, loaded.model, loc))
     loaded.problems.extend(extra)
     loaded.problems.sort(key=lambda p: (p.line or 10**9, p.col))
     return loaded
@@ -301,6 +310,8 @@ def dump_any(model: Any) -> str:
         return dump_environments(model)
     if isinstance(model, TestsFile):
         return dump_tests(model)
+    if isinstance(model, ServiceFile):
+        return dump_service(model)
     raise TypeError(f"cannot write {type(model).__name__}")
 
 

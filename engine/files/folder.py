@@ -2,7 +2,8 @@
 
 A project folder holds workflows (`*.yaml`), their mocks (`<name>.mocks.yaml`), tests
 (`<name>.tests.yaml`), recordings of live runs (`<name>.recorded.mocks.yaml`, a mocks file) and
-one environments file (`environments.yaml`). Each also may end in `.yml`. Everything that looks
+one environments file (`environments.yaml`), and service descriptions of imported OpenAPI specs
+(`<service>.service.yaml`). Each also may end in `.yml`. Everything that looks
 for one of these files asks this module, so the command line, the designer and the server agree
 on what a folder holds.
 """
@@ -19,14 +20,14 @@ from engine.core.model import EnvironmentsFile
 __all__ = [
     "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
     "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files",
+    "service_files", "SERVICE_SUFFIX",
     "yaml_files", "recording_path", "tests_path", "untitled_path", "is_hidden_below",
-    "files_named",
-    "ALLOW_OUTSIDE_FLAG",
+    "files_named", "ALLOW_OUTSIDE_FLAG",
 ]
 
 ALLOW_OUTSIDE_FLAG = "--allow-outside-files"  # how a user lets an environment name any file
 
-FileKind = Literal["workflow", "mocks", "environments", "tests"]
+FileKind = Literal["workflow", "mocks", "environments", "tests", "service"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
 ENVIRONMENTS_FILE = "environments.yaml"  # the name new environments files get
@@ -35,6 +36,8 @@ _MOCKS_ENDS = (".mocks.yaml", ".mocks.yml")
 _TESTS_ENDS = (".tests.yaml", ".tests.yml")
 TESTS_SUFFIX = _TESTS_ENDS[0]  # how a tests file's name ends, for messages
 _RECORDED = ".recorded.mocks.yaml"
+_SERVICE_ENDS = (".service.yaml", ".service.yml")
+SERVICE_SUFFIX = _SERVICE_ENDS[0]
 
 
 def kind_from_name(name: str) -> FileKind | None:
@@ -45,6 +48,8 @@ def kind_from_name(name: str) -> FileKind | None:
         return "mocks"
     if low.endswith(_TESTS_ENDS):
         return "tests"
+    if low.endswith(_SERVICE_ENDS):
+        return "service"
     if low in _ENVIRONMENTS_NAMES or low.endswith((".environments.yaml", ".environments.yml")):
         return "environments"
     return None
@@ -78,6 +83,11 @@ def mocks_files(folder: str | Path) -> list[Path]:
 def tests_files(folder: str | Path) -> list[Path]:
     """The tests files of a folder, sorted by name."""
     return [p for p in _yaml_in(Path(folder)) if kind_from_name(p.name) == "tests"]
+
+
+def service_files(folder: str | Path) -> list[Path]:
+    """The service description files of a folder, sorted by name."""
+    return [p for p in _yaml_in(Path(folder)) if kind_from_name(p.name) == "service"]
 
 
 def is_hidden_below(path: Path, top: Path) -> bool:
