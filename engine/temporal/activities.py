@@ -1,0 +1,145 @@
+"""The activities: one HTTP attempt (live or a mock's answer), and which secrets are set.
+
+Secrets are rendered here and nowhere else: the workflow's requests hold placeholders, the
+activity puts the values in just before the attempt and masks them as `***` in what it returns,
+so no secret enters Temporal's history. An attempt that gets no answer (timeout, connection, a
+mock fault) is an expected failure: it is raised as a benign, non-retryable ApplicationError,
+because the retry decision is the engine's own (`runtime.retry`), made in workflow code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from engine.runtime.clock import RealClock
+from engine.runtime.http import BODY, RUN, TARGET, HttpxCaller, parse_body
+from engine.runtime.mock import CALL, MockTransport
+from engine.runtime.ports import CallFailed, CallRequest, CallResponse
+from engine.runtime.secrets import SecretSource, redact
+from engine.temporal.payloads import (
+    ATTEMPT_ACTIVITY,
+    CALL_FAILED,
+    MOCK_ACTIVITY,
+    PLACEHOLDER_RE,
+    SECRETS_ACTIVITY,
+    Answer,
+    Attempt,
+    SecretQuery,
+)
+
+__all__ = ["Activities"]
+
+
+class _Secrets:
+    """Placeholders -> values, read from the worker's environment."""
+
+    def __init__(self, variables: Mapping[str, str], environ: Mapping[str, str]) -> None:
+        self._source = SecretSource(dict(variables), environ=environ)
+
+    def value(self, name: str) -> str:
+        value = self._source.get(name)
+        if value is None:
+            raise _failed("secret", f"secret '{name}' is not set on this worker: set the "
+                          f"environment variable {self._source.variable(name)} where the "
+                          "worker runs")
+        return value
+
+    def text(self, text: str, quote: bool = False) -> str:
+        if "sbsecret-" not in text:
+            return text
+        return PLACEHOLDER_RE.sub(
+            lambda m: quote_plus(self.value(m[1])) if quote else self.value(m[1]), text)
+
+    def url(self, url: str) -> str:
+        path, sep, query = url.partition("?")
+        return self.text(path) + sep + self.text(query, quote=True)
+
+    def value_in(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.value_in(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value_in(v) for v in value]
+        return value
+
+
+def _failed(kind: str, message: str) -> ApplicationError:
+    return ApplicationError(redact(message), kind, type=CALL_FAILED, non_retryable=True,
+                            category=ApplicationErrorCategory.BENIGN)
+
+
+def _answer(response: CallResponse) -> Answer:
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return Answer(response.status, redact(headers), redact(response.body))
+
+
+def _content(body: Any) -> bytes | None:
+    if body is None:
+        return None
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Activities:
+    """The worker's activities; one live HTTP pool for every attempt this worker makes."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ: Mapping[str, str] = environ if environ is not None else os.environ
+        self._live: HttpxCaller | None = None
+
+    def _request(self, a: Attempt) -> tuple[CallRequest, _Secrets]:
+        secrets = _Secrets(a.secret_vars, self.environ)
+        headers = {secrets.text(k): secrets.text(v) for k, v in a.headers.items()}
+        body = secrets.value_in(a.body)
+        return CallRequest(a.method, secrets.url(a.url), headers, _content(body), body,
+                           a.target, a.timeout, a.run_id), secrets
+
+    @activity.defn(name=ATTEMPT_ACTIVITY)
+    async def attempt(self, a: Attempt) -> Answer:
+        """One live HTTP attempt."""
+        request, _ = self._request(a)
+        if self._live is None:
+            self._live = HttpxCaller()
+        try:
+            response = await self._live.call(request)
+        except CallFailed as e:
+            raise _failed(e.kind, e.message) from None
+        return _answer(response)
+
+    @activity.defn(name=MOCK_ACTIVITY)
+    async def mock_attempt(self, a: Attempt) -> Answer:
+        """A mock's answer to one attempt: its templates rendered over the request (secrets
+        in), `call` as the workflow counted it. Delays and faults are the workflow's (timers)."""
+        assert a.mock is not None, "a mocked attempt carries its mock"
+        request, _ = self._request(a)
+        transport = MockTransport({a.target: [replace(a.mock, delay=0, fault=None)]},
+                                  RealClock())
+        t = a.timeout
+        extensions = {TARGET: a.target, BODY: request.body, RUN: a.run_id, CALL: a.call,
+                      "timeout": {"connect": t, "read": t, "write": t, "pool": t}}
+        req = httpx.Request(request.method, request.url, headers=request.headers,
+                            content=request.content, extensions=extensions)
+        response = await transport.handle_async_request(req)
+        await response.aread()
+        return _answer(CallResponse(response.status_code, response.headers, parse_body(response)))
+
+    @activity.defn(name=SECRETS_ACTIVITY)
+    async def secrets_set(self, q: SecretQuery) -> dict[str, bool]:
+        """Which of the named secrets this worker can read (names only, never values)."""
+        source = SecretSource(dict(q.variables), environ=self.environ)
+        return {name: source.get(name) is not None for name in q.names}
+
+    async def aclose(self) -> None:
+        if self._live is not None:
+            await self._live.aclose()
+            self._live = None

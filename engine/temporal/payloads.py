@@ -1,0 +1,89 @@
+"""What crosses Temporal's boundary: the run's arguments and outcome, one attempt in and out.
+
+Plain dataclasses of JSON values, so Temporal's default converter carries them and the history
+stays readable. No secret value is ever in one of them: requests carry placeholders
+(`placeholder(name)`), which only the activity replaces, and answers come back redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core.model import MockResponse
+
+__all__ = ["RunArgs", "RunOutcome", "Attempt", "Answer", "SecretQuery", "placeholder",
+           "PLACEHOLDER_RE", "WORKFLOW_NAME", "ATTEMPT_ACTIVITY", "MOCK_ACTIVITY",
+           "SECRETS_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED"]
+
+WORKFLOW_NAME = "switchboard.run"
+ATTEMPT_ACTIVITY = "switchboard.attempt"
+MOCK_ACTIVITY = "switchboard.mock_attempt"
+SECRETS_ACTIVITY = "switchboard.secrets_set"
+DEFAULT_TASK_QUEUE = "switchboard"
+CALL_FAILED = "SwitchboardCallFailed"  # ApplicationError type of an attempt with no answer
+
+# Only characters urlencode leaves alone, so a placeholder survives a query string as it is.
+PLACEHOLDER_RE = re.compile(r"sbsecret-([A-Za-z0-9_]+)-q9z")
+
+
+def placeholder(name: str) -> str:
+    """What stands for secret `name` in workflow code and in the history."""
+    return f"sbsecret-{name}-q9z"
+
+
+@dataclass
+class RunArgs:
+    """One run: the workflow as YAML text (parsed in the workflow, so a file edited later cannot
+    change a run being replayed), its input and the environment resolved by the starter."""
+
+    workflow: str
+    input: Any = None
+    run_id: str = ""
+    services: dict[str, str] = field(default_factory=dict)
+    mocks: dict[str, list[MockResponse]] | None = None  # None: live; with services: hybrid
+    secret_vars: dict[str, str] = field(default_factory=dict)  # secret -> variable
+    virtual_time: bool = False
+    depth: int = 0
+
+
+@dataclass
+class RunOutcome:
+    """The run result (`RunResult.to_json()`) and the mocks' call counts (faults included)."""
+
+    result: dict[str, Any]
+    calls: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Attempt:
+    """One HTTP attempt as the scheduler built it, placeholders for secrets."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    target: str
+    timeout: float
+    run_id: str
+    secret_vars: dict[str, str] = field(default_factory=dict)
+    mock: MockResponse | None = None  # the canned answer the workflow picked
+    call: int = 0  # the mock's 1-based call count, counted in workflow code
+
+
+@dataclass
+class Answer:
+    """One attempt's response, secrets shown as `***`."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class SecretQuery:
+    """Which of these secrets the worker can read (`variables`: secret -> variable)."""
+
+    names: list[str]
+    variables: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,210 @@
+"""The one Temporal workflow type: the engine's own scheduler, run deterministically.
+
+`SwitchboardRun` parses the workflow it is given and hands it to `runtime.scheduler` with
+ports made for workflow code: a `TemporalClock` (durable timers), `workflow.random()` for
+jitter, `workflow.uuid4()` for ids, and a Caller whose every attempt is an activity. The retry
+loop, jitter, `Retry-After` and the `on` filter stay in `runtime.calls`/`runtime.retry`, so the
+step semantics are the in-process engine's. Mock call counts live here, in workflow state, so a
+mocked run is the same on any worker and after any crash. A cancel ends the run `cancelled` and
+still returns its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from engine.core.model import CallStep, MockResponse, Workflow
+    from engine.files.documents import parse_workflow
+    from engine.runtime.bus import EventBus
+    from engine.runtime.calls import CallPlan
+    from engine.runtime.clock import Clock
+    from engine.runtime.events import Event, RunFinished, RunResult, Sink
+    from engine.runtime.mock import NoMock
+    from engine.runtime.ports import Caller, CallFailed, CallRequest, CallResponse, SecretReader
+    from engine.runtime.scheduler import execute_run
+    from engine.runtime.secrets import ENV_PREFIX
+    from engine.temporal.clock import TemporalClock
+    from engine.temporal.payloads import (
+        ATTEMPT_ACTIVITY,
+        CALL_FAILED,
+        MOCK_ACTIVITY,
+        SECRETS_ACTIVITY,
+        WORKFLOW_NAME,
+        Answer,
+        Attempt,
+        RunArgs,
+        RunOutcome,
+        SecretQuery,
+        placeholder,
+    )
+
+__all__ = ["SwitchboardRun", "ACTIVITY_MARGIN"]
+
+# An attempt's own limit is the engine's timer; Temporal's start-to-close is only a backstop.
+ACTIVITY_MARGIN = 10.0
+_ONE_TRY = RetryPolicy(maximum_attempts=1)
+
+
+class _Secrets:
+    """Secrets as workflow code sees them: placeholders for the set ones, None for the rest."""
+
+    def __init__(self, present: dict[str, bool], variables: dict[str, str]) -> None:
+        self._present = present
+        self._variables = variables
+
+    def get(self, name: str) -> str | None:
+        return placeholder(name) if self._present.get(name) else None
+
+    def variable(self, name: str) -> str:
+        return self._variables.get(name, ENV_PREFIX + name)
+
+
+class _ActivityCaller:
+    """The Caller of workflow code: each attempt one activity; mocks counted here."""
+
+    def __init__(self, clock: TemporalClock, args: RunArgs) -> None:
+        self.clock = clock
+        self.mocks = args.mocks
+        self.services = args.services
+        self.secret_vars = args.secret_vars
+        self.calls: Counter[str] = Counter()
+
+    async def call(self, request: CallRequest) -> CallResponse:
+        target = request.target
+        attempt = Attempt(request.method, request.url, dict(request.headers), request.body,
+                          target, request.timeout, request.run_id, self.secret_vars)
+        if self.mocks is not None and (target in self.mocks or not self.services):
+            return await self._mocked(request, attempt)
+        return await self._activity(ATTEMPT_ACTIVITY, attempt)
+
+    async def _mocked(self, request: CallRequest, attempt: Attempt) -> CallResponse:
+        target = request.target
+        self.calls[target] += 1
+        table = (self.mocks or {}).get(target)
+        if not table:
+            raise CallFailed("mock", f"{target}: {NoMock(target)}")
+        n = self.calls[target]
+        mock: MockResponse = table[min(n, len(table)) - 1]
+        if mock.delay:
+            await self.clock.sleep(mock.delay / 1000)
+        if mock.fault == "timeout":
+            # The step's own timeout (a timer started before this one) fires first.
+            await self.clock.sleep(request.timeout + 1.0)
+            raise CallFailed("timeout", f"{target}: mock fault: {target} timed out")
+        if mock.fault == "connection":
+            raise CallFailed("connection",
+                             f"{target}: mock fault: {target} dropped the connection")
+        attempt.mock = mock
+        attempt.call = n
+        return await self._activity(MOCK_ACTIVITY, attempt)
+
+    async def _activity(self, name: str, attempt: Attempt) -> CallResponse:
+        try:
+            answer = await workflow.execute_activity(
+                name, attempt, result_type=Answer, retry_policy=_ONE_TRY,
+                start_to_close_timeout=timedelta(seconds=attempt.timeout + ACTIVITY_MARGIN))
+        except ActivityError as e:
+            cause = e.cause
+            if isinstance(cause, ApplicationError) and cause.type == CALL_FAILED:
+                kind = str(cause.details[0]) if cause.details else "connection"
+                raise CallFailed(kind, cause.message) from None
+            raise CallFailed("connection", f"{attempt.target}: the attempt's activity failed: "
+                             f"{cause or e}; see the worker's log") from None
+        return CallResponse(answer.status, answer.headers, answer.body)
+
+    def run_ended(self, run_id: str) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class _NoListeners:
+    """The bus's Starter while emit has no listeners on Temporal: nothing is started."""
+
+    def __init__(self, clock: TemporalClock) -> None:
+        self.clock: Clock = clock
+
+    def start_run(self, workflow: Workflow, input: Any, *, depth: int,
+                  sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
+        raise RuntimeError("no listeners are registered on Temporal")
+
+
+class _Ports:
+    """What the scheduler takes from the engine, made of workflow-safe parts."""
+
+    def __init__(self, clock: TemporalClock, caller: _ActivityCaller, secrets: _Secrets,
+                 services: dict[str, str]) -> None:
+        self.clock: Clock = clock
+        self.caller: Caller = caller
+        self.secrets: SecretReader = secrets
+        self.rng = workflow.random()
+        self.services = services
+        self.bus = EventBus(_NoListeners(clock))
+        self.sinks: Sequence[Sink] = ()
+        self._seq = itertools.count(1)
+
+    def next_seq(self) -> int:
+        return next(self._seq)
+
+
+def _secret_names(wf: Workflow, services: dict[str, str]) -> list[str]:
+    names: list[str] = []
+    for step in wf.steps:
+        if isinstance(step, CallStep):
+            for name in CallPlan(step, wf.defaults, services).secret_names:
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def _parse(text: str) -> Workflow:
+    loaded = parse_workflow(text, "<workflow>")
+    errors = [p for p in loaded.problems if p.severity == "error"]
+    if loaded.model is None or errors:
+        raise ApplicationError("the workflow given to switchboard.run does not load: "
+                               + "; ".join(str(p) for p in errors[:5]), non_retryable=True)
+    return loaded.model
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class SwitchboardRun:
+    """One run of a Switchboard workflow on Temporal."""
+
+    def __init__(self) -> None:
+        self._finished: RunResult | None = None
+
+    def _sink(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self._finished = event.result
+
+    @workflow.run
+    async def run(self, args: RunArgs) -> RunOutcome:
+        wf = _parse(args.workflow)
+        clock = TemporalClock(virtual=args.virtual_time)
+        caller = _ActivityCaller(clock, args)
+        names = _secret_names(wf, args.services)
+        present: dict[str, bool] = {}
+        if names:
+            present = await workflow.execute_activity(
+                SECRETS_ACTIVITY, SecretQuery(names, args.secret_vars), result_type=dict,
+                start_to_close_timeout=timedelta(seconds=30))
+        ports = _Ports(clock, caller, _Secrets(present, args.secret_vars), args.services)
+        run_id = args.run_id or workflow.uuid4().hex[:16]
+        try:
+            result = await execute_run(ports, wf, args.input, run_id, [self._sink], args.depth)
+        except asyncio.CancelledError:
+            if self._finished is None:
+                raise
+            result = self._finished
+        return RunOutcome(result.to_json(), dict(caller.calls))
