@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -26,7 +26,8 @@ from engine.temporal.activities import Activities
 from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunArgs, RunOutcome
 from engine.temporal.workflow import ACTIVITY_MARGIN, SwitchboardRun
 
-__all__ = ["run_args", "execute", "make_worker", "workflow_id", "shutdown_timeout"]
+__all__ = ["run_args", "start", "execute", "make_worker", "workflow_id", "shutdown_timeout",
+           "workflow_runner"]
 
 # Modules the sandbox hands to workflow code as they are: the engine's own (deterministic by
 # design: it asks its ports for time, randomness and I/O) and the pure libraries it uses.
@@ -51,13 +52,25 @@ def run_args(setup: RunSetup, input: Any = None, *, run_id: str | None = None,
                    virtual_time=env.mode == "mock" and not real_time)
 
 
-async def execute(client: Client, args: RunArgs, *,
-                  task_queue: str = DEFAULT_TASK_QUEUE, name: str = "") -> RunOutcome:
-    """Start the run (refused if its id ran before) and wait for its outcome."""
-    handle = await client.start_workflow(
+async def start(client: Client, args: RunArgs, *, task_queue: str = DEFAULT_TASK_QUEUE,
+                name: str = "") -> WorkflowHandle[SwitchboardRun, RunOutcome]:
+    """Start the run; a second start of the same run id is refused (REJECT_DUPLICATE)."""
+    return await client.start_workflow(
         SwitchboardRun.run, args, id=workflow_id(name or "run", args.run_id),
         task_queue=task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+
+
+async def execute(client: Client, args: RunArgs, *,
+                  task_queue: str = DEFAULT_TASK_QUEUE, name: str = "") -> RunOutcome:
+    """Start the run and wait for its outcome."""
+    handle = await start(client, args, task_queue=task_queue, name=name)
     return await handle.result()
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """Temporal's sandbox, with the engine and its pure libraries passed through."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))
 
 
 def shutdown_timeout(workflows: Iterable[Workflow]) -> timedelta:
@@ -79,10 +92,9 @@ def make_worker(client: Client, *, task_queue: str = DEFAULT_TASK_QUEUE,
     queue given up after 1 s (a crashed run resumes in seconds, not 18), and a graceful
     shutdown as long as the longest step timeout."""
     acts = activities or Activities(environ)
-    restrictions = SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
     return Worker(
         client, task_queue=task_queue, workflows=[SwitchboardRun],
         activities=[acts.attempt, acts.mock_attempt, acts.secrets_set],
-        workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+        workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=graceful or timedelta(seconds=40))
