@@ -4,7 +4,11 @@ Temporal the way `jobs.testfiles` runs them in-process (so their results can be 
 from __future__ import annotations
 
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,7 @@ from engine.jobs.testfiles import CaseResult, compare
 from engine.temporal.host import execute, run_args
 
 __all__ = ["server_binary", "time_skipping", "dev_server", "run_case", "comparable",
-           "has_jitter"]
+           "has_jitter", "free_port", "DevServer"]
 
 
 def server_binary(name: str) -> str:
@@ -78,3 +82,61 @@ async def run_case(client: Client, task_queue: str, case: TestCase, workflow_pat
     outcome = await execute(client, args, task_queue=task_queue, name=setup.workflow.name)
     diffs = compare(case.expect, outcome.result, outcome.calls)
     return CaseResult(case.name, not diffs, diffs, outcome.result, outcome.calls)
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DevServer:
+    """`temporal server start-dev` as a process of its own on 127.0.0.1, every port pinned (so
+    it can be killed and started again on the same address and, with `db`, the same state)."""
+
+    def __init__(self, db: Path | None = None) -> None:
+        self.db = db
+        self.port = free_port()
+        self.ports = [free_port(), free_port()]  # http, metrics: random unless pinned
+        self.address = f"127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        cmd = [server_binary("temporal"), "server", "start-dev", "--headless",
+               "--ip", "127.0.0.1", "--port", str(self.port), "--http-port", str(self.ports[0]),
+               "--metrics-port", str(self.ports[1])]
+        if self.db is not None:
+            cmd += ["--db-filename", str(self.db)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the dev server exited with {self.proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    pass
+            except OSError:
+                time.sleep(0.1)
+                continue
+            health = subprocess.run(
+                [server_binary("temporal"), "operator", "cluster", "health", "--address",
+                 self.address], capture_output=True, text=True, timeout=10)
+            if "SERVING" in health.stdout:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"the dev server on {self.address} was not up within {timeout} s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
