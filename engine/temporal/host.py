@@ -23,7 +23,7 @@ from engine.core.model import resolve_call as _resolve_call  # noqa: I001
 from engine.files.documents import dump_any
 from engine.jobs.setup import RunSetup
 from engine.temporal.activities import Activities
-from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunArgs, RunOutcome
+from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunArgs, RunOutcome, workflow_id
 from engine.temporal.workflow import ACTIVITY_MARGIN, SwitchboardRun
 
 __all__ = ["run_args", "start", "execute", "make_worker", "workflow_id", "shutdown_timeout",
@@ -36,20 +36,18 @@ _PASSTHROUGH = ("engine", "jmespath", "jsonschema", "jsonschema_specifications",
                 "certifi", "h11", "httpx_aiohttp", "aiohttp")
 
 
-def workflow_id(workflow: str, run_id: str) -> str:
-    """The Temporal workflow id of a run: starting the same run twice is refused."""
-    return f"switchboard-{workflow}-{run_id}"
-
-
 def run_args(setup: RunSetup, input: Any = None, *, run_id: str | None = None,
              real_time: bool = False, workflow: Workflow | None = None) -> RunArgs:
     """The workflow's arguments for a run of `setup`'s workflow (or `workflow`)."""
     wf = workflow or setup.workflow
     assert wf is not None, "a run needs a workflow"
     env = setup.env
+    bus = setup.engine.bus
+    listeners = {w.name: w for event in bus.events for w in bus.listeners(event)}
     return RunArgs(workflow=dump_any(wf), input=input, run_id=run_id or uuid.uuid4().hex[:16],
                    services=dict(env.services), mocks=env.mocks, secret_vars=dict(env.secrets),
-                   virtual_time=env.mode == "mock" and not real_time)
+                   virtual_time=env.mode == "mock" and not real_time,
+                   listeners=[dump_any(w) for w in listeners.values()])
 
 
 async def start(client: Client, args: RunArgs, *, task_queue: str = DEFAULT_TASK_QUEUE,

@@ -15,7 +15,7 @@ from engine.core.model import MockResponse
 
 __all__ = ["RunArgs", "RunOutcome", "Attempt", "Answer", "SecretQuery", "placeholder",
            "PLACEHOLDER_RE", "WORKFLOW_NAME", "ATTEMPT_ACTIVITY", "MOCK_ACTIVITY",
-           "SECRETS_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED"]
+           "SECRETS_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED", "workflow_id"]
 
 WORKFLOW_NAME = "switchboard.run"
 ATTEMPT_ACTIVITY = "switchboard.attempt"
@@ -26,6 +26,11 @@ CALL_FAILED = "SwitchboardCallFailed"  # ApplicationError type of an attempt wit
 
 # Only characters urlencode leaves alone, so a placeholder survives a query string as it is.
 PLACEHOLDER_RE = re.compile(r"sbsecret-([A-Za-z0-9_]+)-q9z")
+
+
+def workflow_id(workflow: str, run_id: str) -> str:
+    """The Temporal workflow id of a run: starting the same run twice is refused."""
+    return f"switchboard-{workflow}-{run_id}"
 
 
 def placeholder(name: str) -> str:
@@ -46,6 +51,7 @@ class RunArgs:
     secret_vars: dict[str, str] = field(default_factory=dict)  # secret -> variable
     virtual_time: bool = False
     depth: int = 0
+    listeners: list[str] = field(default_factory=list)  # workflows with a trigger, as YAML
 
 
 @dataclass

@@ -73,7 +73,7 @@ async def run_case(client: Client, task_queue: str, case: TestCase, workflow_pat
                    mocks_path: Path | None) -> CaseResult:
     """One tests-file case run on Temporal (mocks, virtual time), judged as in-process."""
     setup = prepare(workflow_path=workflow_path, env=case.env, mocks=mocks_path,
-                    scenario=case.scenario, listeners=False)
+                    scenario=case.scenario)
     try:
         args = run_args(setup, case.input)
     finally:

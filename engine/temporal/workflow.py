@@ -16,14 +16,13 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from engine.core.model import CallStep, MockResponse, Workflow
+    from engine.core.model import CallStep, EmitStep, MockResponse, Workflow
     from engine.files.documents import parse_workflow
     from engine.runtime.bus import EventBus
     from engine.runtime.calls import CallPlan
@@ -34,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.scheduler import execute_run
     from engine.runtime.secrets import ENV_PREFIX
     from engine.temporal.clock import TemporalClock
+    from engine.temporal.emit import TemporalStarter
     from engine.temporal.payloads import (
         ATTEMPT_ACTIVITY,
         CALL_FAILED,
@@ -129,28 +129,17 @@ class _ActivityCaller:
         return None
 
 
-class _NoListeners:
-    """The bus's Starter while emit has no listeners on Temporal: nothing is started."""
-
-    def __init__(self, clock: TemporalClock) -> None:
-        self.clock: Clock = clock
-
-    def start_run(self, workflow: Workflow, input: Any, *, depth: int,
-                  sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
-        raise RuntimeError("no listeners are registered on Temporal")
-
-
 class _Ports:
     """What the scheduler takes from the engine, made of workflow-safe parts."""
 
     def __init__(self, clock: TemporalClock, caller: _ActivityCaller, secrets: _Secrets,
-                 services: dict[str, str]) -> None:
+                 services: dict[str, str], bus: EventBus) -> None:
         self.clock: Clock = clock
         self.caller: Caller = caller
         self.secrets: SecretReader = secrets
         self.rng = workflow.random()
         self.services = services
-        self.bus = EventBus(_NoListeners(clock))
+        self.bus = bus
         self.sinks: Sequence[Sink] = ()
         self._seq = itertools.count(1)
 
@@ -199,12 +188,18 @@ class SwitchboardRun:
             present = await workflow.execute_activity(
                 SECRETS_ACTIVITY, SecretQuery(names, args.secret_vars), result_type=dict,
                 start_to_close_timeout=timedelta(seconds=30))
-        ports = _Ports(clock, caller, _Secrets(present, args.secret_vars), args.services)
         run_id = args.run_id or workflow.uuid4().hex[:16]
+        starter = TemporalStarter(clock, args, run_id)
+        bus = EventBus(starter)
+        if args.listeners and any(isinstance(s, EmitStep) for s in wf.steps):
+            for text in args.listeners:
+                bus.register(_parse(text))
+        ports = _Ports(clock, caller, _Secrets(present, args.secret_vars), args.services, bus)
         try:
             result = await execute_run(ports, wf, args.input, run_id, [self._sink], args.depth)
         except asyncio.CancelledError:
             if self._finished is None:
                 raise
             result = self._finished
+        await starter.started()
         return RunOutcome(result.to_json(), dict(caller.calls))
