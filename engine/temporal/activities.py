@@ -1,4 +1,5 @@
-"""The activities: one HTTP attempt (live or a mock's answer), and which secrets are set.
+"""The activities: one HTTP attempt (live or a mock's answer), which secrets are set, and a
+notification delivered to the environment's sinks.
 
 Secrets are rendered here and nowhere else: the workflow's requests hold placeholders, the
 activity puts the values in just before the attempt and masks them as `***` in what it returns,
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -20,7 +23,9 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from engine.jobs.sinks import build_sinks
 from engine.runtime.clock import RealClock
+from engine.runtime.events import Notification
 from engine.runtime.http import BODY, RUN, TARGET, HttpxCaller, parse_body
 from engine.runtime.mock import CALL, MockTransport
 from engine.runtime.ports import CallFailed, CallRequest, CallResponse
@@ -29,14 +34,18 @@ from engine.temporal.payloads import (
     ATTEMPT_ACTIVITY,
     CALL_FAILED,
     MOCK_ACTIVITY,
+    NOTIFY_ACTIVITY,
     PLACEHOLDER_RE,
     SECRETS_ACTIVITY,
     Answer,
     Attempt,
+    Notice,
     SecretQuery,
 )
 
 __all__ = ["Activities"]
+
+_KEEP_KEYS = 10_000  # notification keys a worker remembers as delivered
 
 
 class _Secrets:
@@ -96,6 +105,7 @@ class Activities:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self._live: HttpxCaller | None = None
+        self._delivered: OrderedDict[str, None] = OrderedDict()
 
     def _request(self, a: Attempt) -> tuple[CallRequest, _Secrets]:
         secrets = _Secrets(a.secret_vars, self.environ)
@@ -132,6 +142,29 @@ class Activities:
         response = await transport.handle_async_request(req)
         await response.aread()
         return _answer(CallResponse(response.status_code, response.headers, parse_body(response)))
+
+    @activity.defn(name=NOTIFY_ACTIVITY)
+    async def notify(self, n: Notice) -> None:
+        """Deliver one notification to the environment's sinks, at least once: a sink that
+        fails fails the activity, which Temporal retries; a key delivered before is skipped."""
+        if n.key in self._delivered:
+            return
+        base = Path(n.base_dir) if n.base_dir else None
+        try:
+            sinks = build_sinks(n.sinks, base_dir=base, have_console=True)
+        except ValueError as e:
+            raise ApplicationError(f"the environment's notify sinks are not understood: {e}",
+                                   non_retryable=True) from None
+        event = Notification(n.run_id, n.step, n.level, n.message, n.time)
+        for sink in sinks:
+            sink(event)
+        errors = await sinks.aclose()
+        if errors:
+            raise ApplicationError(f"notification {n.key} not delivered: {'; '.join(errors)}; "
+                                   "Temporal retries it", type="NotifyFailed")
+        self._delivered[n.key] = None
+        while len(self._delivered) > _KEEP_KEYS:
+            self._delivered.popitem(last=False)
 
     @activity.defn(name=SECRETS_ACTIVITY)
     async def secrets_set(self, q: SecretQuery) -> dict[str, bool]:

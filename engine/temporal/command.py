@@ -156,7 +156,7 @@ def run_temporal(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     assert setup.workflow is not None
     name = setup.workflow.name
-    run = run_args(setup, value, real_time=args.real_time)
+    run = run_args(setup, value, real_time=args.real_time, notify=True)
 
     async def main() -> dict[str, Any]:
         await setup.finish()

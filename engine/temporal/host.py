@@ -37,8 +37,10 @@ _PASSTHROUGH = ("engine", "jmespath", "jsonschema", "jsonschema_specifications",
 
 
 def run_args(setup: RunSetup, input: Any = None, *, run_id: str | None = None,
-             real_time: bool = False, workflow: Workflow | None = None) -> RunArgs:
-    """The workflow's arguments for a run of `setup`'s workflow (or `workflow`)."""
+             real_time: bool = False, workflow: Workflow | None = None,
+             notify: bool = False) -> RunArgs:
+    """The workflow's arguments for a run of `setup`'s workflow (or `workflow`); with `notify`
+    the environment's notification sinks get the run's notifications (tests never do)."""
     wf = workflow or setup.workflow
     assert wf is not None, "a run needs a workflow"
     env = setup.env
@@ -47,7 +49,9 @@ def run_args(setup: RunSetup, input: Any = None, *, run_id: str | None = None,
     return RunArgs(workflow=dump_any(wf), input=input, run_id=run_id or uuid.uuid4().hex[:16],
                    services=dict(env.services), mocks=env.mocks, secret_vars=dict(env.secrets),
                    virtual_time=env.mode == "mock" and not real_time,
-                   listeners=[dump_any(w) for w in listeners.values()])
+                   listeners=[dump_any(w) for w in listeners.values()],
+                   notify=list(env.notify) if notify else [],
+                   notify_base=str(env.base_dir.resolve()) if notify else "")
 
 
 async def start(client: Client, args: RunArgs, *, task_queue: str = DEFAULT_TASK_QUEUE,
@@ -92,7 +96,7 @@ def make_worker(client: Client, *, task_queue: str = DEFAULT_TASK_QUEUE,
     acts = activities or Activities(environ)
     return Worker(
         client, task_queue=task_queue, workflows=[SwitchboardRun],
-        activities=[acts.attempt, acts.mock_attempt, acts.secrets_set],
+        activities=[acts.attempt, acts.mock_attempt, acts.secrets_set, acts.notify],
         workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=graceful or timedelta(seconds=40))

@@ -15,12 +15,14 @@ from engine.core.model import MockResponse
 
 __all__ = ["RunArgs", "RunOutcome", "Attempt", "Answer", "SecretQuery", "placeholder",
            "PLACEHOLDER_RE", "WORKFLOW_NAME", "ATTEMPT_ACTIVITY", "MOCK_ACTIVITY",
-           "SECRETS_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED", "workflow_id"]
+           "SECRETS_ACTIVITY", "NOTIFY_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED",
+           "workflow_id", "Notice"]
 
 WORKFLOW_NAME = "switchboard.run"
 ATTEMPT_ACTIVITY = "switchboard.attempt"
 MOCK_ACTIVITY = "switchboard.mock_attempt"
 SECRETS_ACTIVITY = "switchboard.secrets_set"
+NOTIFY_ACTIVITY = "switchboard.notify"
 DEFAULT_TASK_QUEUE = "switchboard"
 CALL_FAILED = "SwitchboardCallFailed"  # ApplicationError type of an attempt with no answer
 
@@ -52,6 +54,8 @@ class RunArgs:
     virtual_time: bool = False
     depth: int = 0
     listeners: list[str] = field(default_factory=list)  # workflows with a trigger, as YAML
+    notify: list[dict[str, Any]] = field(default_factory=list)  # the environment's sinks
+    notify_base: str = ""  # where the sinks' relative file paths start
 
 
 @dataclass
@@ -93,3 +97,17 @@ class SecretQuery:
 
     names: list[str]
     variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Notice:
+    """One notification for the environment's sinks; `key` (run:step) makes delivery once."""
+
+    key: str
+    run_id: str
+    step: str
+    level: str
+    message: str
+    time: float
+    sinks: list[dict[str, Any]]
+    base_dir: str = ""

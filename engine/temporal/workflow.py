@@ -16,6 +16,7 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -27,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.bus import EventBus
     from engine.runtime.calls import CallPlan
     from engine.runtime.clock import Clock
-    from engine.runtime.events import Event, RunFinished, RunResult, Sink
+    from engine.runtime.events import Event, Notification, RunFinished, RunResult, Sink
     from engine.runtime.mock import NoMock
     from engine.runtime.ports import Caller, CallFailed, CallRequest, CallResponse, SecretReader
     from engine.runtime.scheduler import execute_run
@@ -38,10 +39,12 @@ with workflow.unsafe.imports_passed_through():
         ATTEMPT_ACTIVITY,
         CALL_FAILED,
         MOCK_ACTIVITY,
+        NOTIFY_ACTIVITY,
         SECRETS_ACTIVITY,
         WORKFLOW_NAME,
         Answer,
         Attempt,
+        Notice,
         RunArgs,
         RunOutcome,
         SecretQuery,
@@ -53,6 +56,7 @@ __all__ = ["SwitchboardRun", "ACTIVITY_MARGIN"]
 # An attempt's own limit is the engine's timer; Temporal's start-to-close is only a backstop.
 ACTIVITY_MARGIN = 10.0
 _ONE_TRY = RetryPolicy(maximum_attempts=1)
+_NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1))
 
 
 class _Secrets:
@@ -172,13 +176,24 @@ class SwitchboardRun:
 
     def __init__(self) -> None:
         self._finished: RunResult | None = None
+        self._args: RunArgs | None = None
+        self._notices: list[asyncio.Task[Any]] = []
 
     def _sink(self, event: Event) -> None:
         if isinstance(event, RunFinished):
             self._finished = event.result
+        elif isinstance(event, Notification) and self._args is not None and self._args.notify:
+            notice = Notice(f"{event.run_id}:{event.step}", event.run_id, event.step or "",
+                            event.level, event.message, event.time, self._args.notify,
+                            self._args.notify_base)
+            self._notices.append(asyncio.get_running_loop().create_task(
+                workflow.execute_activity(NOTIFY_ACTIVITY, notice,
+                                          start_to_close_timeout=timedelta(seconds=30),
+                                          retry_policy=_NOTIFY_RETRY)))
 
     @workflow.run
     async def run(self, args: RunArgs) -> RunOutcome:
+        self._args = args
         wf = _parse(args.workflow)
         clock = TemporalClock(virtual=args.virtual_time)
         caller = _ActivityCaller(clock, args)
@@ -202,4 +217,6 @@ class SwitchboardRun:
                 raise
             result = self._finished
         await starter.started()
+        if self._notices:
+            await asyncio.gather(*self._notices, return_exceptions=True)
         return RunOutcome(result.to_json(), dict(caller.calls))

@@ -219,3 +219,52 @@ def test_a_secret_the_worker_lacks_fails_the_step_as_in_process() -> None:
     mine = asyncio.run(_local(wf, "version: 1\nmocks:\n  V.o: {}\n"))
     assert comparable(theirs) == comparable(mine)
     assert theirs["error"]["type"] == "secret" and calls == {}
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True
+    posts: list[dict[str, Any]] = []
+    fail_first = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+        status = 503 if _Hook.fail_first > 0 else 200
+        _Hook.fail_first -= 1
+        if status == 200:
+            _Hook.posts.append(body)
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def test_notify_reaches_the_environments_webhook_once_even_when_it_failed_first() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Hook.posts.clear()
+    _Hook.fail_first = 1
+    wf = workflow("version: 1\nname: n\nsteps:\n  - notify: {message: \"hi ${ input.who }\", "
+                  "level: warning}\n")
+    args = RunArgs(dump_any(wf), {"who": "ada"}, uuid.uuid4().hex[:16], mocks={},
+                   virtual_time=True,
+                   notify=[{"webhook": f"http://127.0.0.1:{server.server_address[1]}/hook"}])
+
+    async def main() -> dict[str, Any]:
+        env = await time_skipping()
+        async with env:
+            tq = f"notify-{uuid.uuid4().hex}"
+            async with make_worker(env.client, task_queue=tq):
+                handle = await start(env.client, args, task_queue=tq, name="n")
+                return (await handle.result()).result
+
+    try:
+        result = asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result["status"] == "succeeded"
+    (post,) = _Hook.posts
+    assert post["run"] == args.run_id and post["step"] == "notify"
+    assert post["message"] == "hi ada" and post["level"] == "warning"
