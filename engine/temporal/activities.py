@@ -43,7 +43,9 @@ from engine.temporal.payloads import (
     SecretQuery,
 )
 
-__all__ = ["Activities"]
+__all__ = ["Activities", "PAYLOAD_LIMIT"]
+
+PAYLOAD_LIMIT = 1_500_000  # bytes of a response body; Temporal fails a task past 2 MB
 
 _KEEP_KEYS = 10_000  # notification keys a worker remembers as delivered
 
@@ -88,9 +90,16 @@ def _failed(kind: str, message: str) -> ApplicationError:
                             category=ApplicationErrorCategory.BENIGN)
 
 
-def _answer(response: CallResponse) -> Answer:
+def _answer(response: CallResponse, target: str, limit: int) -> Answer:
     headers = {k.lower(): v for k, v in response.headers.items()}
-    return Answer(response.status, redact(headers), redact(response.body))
+    body = redact(response.body)
+    size = len(json.dumps(body, ensure_ascii=False, default=str).encode())
+    if size > limit:
+        raise _failed("http", f"{target} answered HTTP {response.status} with a body of {size:,} "
+                      f"bytes, more than the {limit:,} bytes this engine lets a Temporal payload "
+                      "carry (Temporal's limit is 2 MB): make the service answer less (a page, "
+                      "an id to fetch), or run this workflow in-process")
+    return Answer(response.status, redact(headers), body)
 
 
 def _content(body: Any) -> bytes | None:
@@ -102,8 +111,10 @@ def _content(body: Any) -> bytes | None:
 class Activities:
     """The worker's activities; one live HTTP pool for every attempt this worker makes."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None, *,
+                 payload_limit: int = PAYLOAD_LIMIT) -> None:
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
+        self.payload_limit = payload_limit
         self._live: HttpxCaller | None = None
         self._delivered: OrderedDict[str, None] = OrderedDict()
 
@@ -124,7 +135,7 @@ class Activities:
             response = await self._live.call(request)
         except CallFailed as e:
             raise _failed(e.kind, e.message) from None
-        return _answer(response)
+        return _answer(response, a.target, self.payload_limit)
 
     @activity.defn(name=MOCK_ACTIVITY)
     async def mock_attempt(self, a: Attempt) -> Answer:
@@ -141,7 +152,8 @@ class Activities:
                             content=request.content, extensions=extensions)
         response = await transport.handle_async_request(req)
         await response.aread()
-        return _answer(CallResponse(response.status_code, response.headers, parse_body(response)))
+        return _answer(CallResponse(response.status_code, response.headers, parse_body(response)),
+                       a.target, self.payload_limit)
 
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, n: Notice) -> None:

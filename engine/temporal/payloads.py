@@ -56,6 +56,8 @@ class RunArgs:
     listeners: list[str] = field(default_factory=list)  # workflows with a trigger, as YAML
     notify: list[dict[str, Any]] = field(default_factory=list)  # the environment's sinks
     notify_base: str = ""  # where the sinks' relative file paths start
+    history_limit: int = 45_000  # events; Temporal ends a run at 51,200
+    max_pending: int = 1_000  # activities at once; Temporal refuses more than 2,000
 
 
 @dataclass

@@ -23,6 +23,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from engine.core.errors import RunError
     from engine.core.model import CallStep, EmitStep, MockResponse, Workflow
     from engine.files.documents import parse_workflow
     from engine.runtime.bus import EventBus
@@ -81,6 +82,8 @@ class _ActivityCaller:
         self.mocks = args.mocks
         self.services = args.services
         self.secret_vars = args.secret_vars
+        self.history_limit = args.history_limit
+        self.pending = asyncio.Semaphore(max(1, args.max_pending))
         self.calls: Counter[str] = Counter()
 
     async def call(self, request: CallRequest) -> CallResponse:
@@ -113,10 +116,19 @@ class _ActivityCaller:
         return await self._activity(MOCK_ACTIVITY, attempt)
 
     async def _activity(self, name: str, attempt: Attempt) -> CallResponse:
+        events = workflow.info().get_current_history_length()
+        if events > self.history_limit:
+            # A RunError, not a CallFailed: no retry could help, and each would add events.
+            raise RunError(
+                f"{attempt.target}: not called: the run's Temporal history has {events} "
+                f"events, past this engine's limit of {self.history_limit} (Temporal ends a "
+                "run at 51,200; each call attempt adds about 6): split the workflow into "
+                "workflows that emit to each other, or run it in-process", type="deadline")
         try:
-            answer = await workflow.execute_activity(
-                name, attempt, result_type=Answer, retry_policy=_ONE_TRY,
-                start_to_close_timeout=timedelta(seconds=attempt.timeout + ACTIVITY_MARGIN))
+            async with self.pending:  # Temporal refuses a run more than 2,000 at once
+                answer = await workflow.execute_activity(
+                    name, attempt, result_type=Answer, retry_policy=_ONE_TRY,
+                    start_to_close_timeout=timedelta(seconds=attempt.timeout + ACTIVITY_MARGIN))
         except ActivityError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError) and cause.type == CALL_FAILED:
