@@ -10,13 +10,14 @@ because the retry decision is the engine's own (`runtime.retry`), made in workfl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 import httpx
@@ -43,8 +44,11 @@ from engine.temporal.payloads import (
     SecretQuery,
 )
 
-__all__ = ["Activities", "PAYLOAD_LIMIT"]
+__all__ = ["Activities", "PAYLOAD_LIMIT", "HEARTBEAT_EVERY"]
 
+T = TypeVar("T")
+
+HEARTBEAT_EVERY = 0.5  # seconds; the workflow's heartbeat timeout is a few of these
 PAYLOAD_LIMIT = 1_500_000  # bytes of a response body; Temporal fails a task past 2 MB
 
 _KEEP_KEYS = 10_000  # notification keys a worker remembers as delivered
@@ -102,6 +106,21 @@ def _answer(response: CallResponse, target: str, limit: int) -> Answer:
     return Answer(response.status, redact(headers), body)
 
 
+async def _beating(coro: Coroutine[Any, Any, T]) -> T:
+    """Await `coro`, heartbeating meanwhile: a worker that dies mid-call is noticed within the
+    heartbeat timeout and the attempt is given to another worker (with the same
+    Idempotency-Key), instead of waiting out the step's timeout."""
+    task = asyncio.ensure_future(coro)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    finally:
+        task.cancel()
+
+
 def _content(body: Any) -> bytes | None:
     if body is None:
         return None
@@ -132,7 +151,7 @@ class Activities:
         if self._live is None:
             self._live = HttpxCaller()
         try:
-            response = await self._live.call(request)
+            response = await _beating(self._live.call(request))
         except CallFailed as e:
             raise _failed(e.kind, e.message) from None
         return _answer(response, a.target, self.payload_limit)

@@ -56,7 +56,11 @@ __all__ = ["SwitchboardRun", "ACTIVITY_MARGIN"]
 
 # An attempt's own limit is the engine's timer; Temporal's start-to-close is only a backstop.
 ACTIVITY_MARGIN = 10.0
-_ONE_TRY = RetryPolicy(maximum_attempts=1)
+# The engine makes its own retries; Temporal repeats an attempt only when its worker was lost
+# (a heartbeat or start-to-close timeout): every failure of the call itself is non-retryable.
+_LOST_WORKER = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=200),
+                           non_retryable_error_types=[CALL_FAILED])
+_HEARTBEAT = timedelta(seconds=2)
 _NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1))
 
 
@@ -127,7 +131,8 @@ class _ActivityCaller:
         try:
             async with self.pending:  # Temporal refuses a run more than 2,000 at once
                 answer = await workflow.execute_activity(
-                    name, attempt, result_type=Answer, retry_policy=_ONE_TRY,
+                    name, attempt, result_type=Answer, retry_policy=_LOST_WORKER,
+                    heartbeat_timeout=_HEARTBEAT,
                     start_to_close_timeout=timedelta(seconds=attempt.timeout + ACTIVITY_MARGIN))
         except ActivityError as e:
             cause = e.cause

@@ -1,6 +1,7 @@
 """Crashes on the dev server (SQLite file, 127.0.0.1): SIGKILL the worker, or the server, in the
-middle of a run; the run still finishes, every step is recorded once, and the steps that had
-finished are not called again."""
+middle of a run; the run still finishes, every step is recorded once, the steps that had
+finished are not called again, and a call in flight at the crash is repeated once with the same
+Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -45,10 +46,14 @@ steps:
 class _Counting(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     keys: Counter[str] = Counter()
+    slow_second = False
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers.get("content-length") or 0))
-        _Counting.keys[self.headers.get("idempotency-key") or "?"] += 1
+        key = self.headers.get("idempotency-key") or "?"
+        _Counting.keys[key] += 1
+        if key.endswith(":second") and _Counting.keys[key] == 1 and _Counting.slow_second:
+            time.sleep(3)  # the call in flight when the worker is killed
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", "2")
@@ -64,6 +69,7 @@ def service() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Counting.keys.clear()
+    _Counting.slow_second = False
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -88,10 +94,11 @@ async def _wait_for(key: str, within: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize("kill", ["worker", "server"])
+@pytest.mark.parametrize("kill", ["worker", "server", "worker-in-call"])
 def test_a_run_survives_sigkill_and_finished_steps_are_not_called_again(
         kill: str, service: str, tmp_path: Path) -> None:
     (tmp_path / "crash.yaml").write_text(WF)
+    _Counting.slow_second = kill == "worker-in-call"
     srv = DevServer(db=tmp_path / "temporal.db")
     srv.start()
     tq = f"crash-{uuid.uuid4().hex}"
@@ -103,8 +110,11 @@ def test_a_run_survives_sigkill_and_finished_steps_are_not_called_again(
         args = RunArgs(dump_any(workflow(WF)), None, run_id, {"Svc": service})
         handle = await start(client, args, task_queue=tq, name="crash")
         await _wait_for(f"{run_id}:first")
-        await asyncio.sleep(0.5)  # the first step's result recorded; the wait has begun
-        if kill == "worker":
+        if kill == "worker-in-call":
+            await _wait_for(f"{run_id}:second")  # the service holds this call for 3 s
+        else:
+            await asyncio.sleep(0.5)  # the first step's result recorded; the wait has begun
+        if kill.startswith("worker"):
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait(10)
             workers.append(_worker(srv.address, tq, tmp_path))
@@ -125,4 +135,6 @@ def test_a_run_survives_sigkill_and_finished_steps_are_not_called_again(
     assert result["status"] == "succeeded", result
     assert result["steps"]["first"]["attempts"] == 1
     assert result["steps"]["second"]["attempts"] == 1
-    assert _Counting.keys == Counter({f"{run_id}:first": 1, f"{run_id}:second": 1})
+    # The call in flight at the crash is repeated once, with the same Idempotency-Key.
+    again = 2 if kill == "worker-in-call" else 1
+    assert _Counting.keys == Counter({f"{run_id}:first": 1, f"{run_id}:second": again})
