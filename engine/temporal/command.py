@@ -89,6 +89,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from engine.core.errors import LoadError
     from engine.files.documents import load_workflow
     from engine.files.folder import workflow_files
+    from engine.temporal.activities import Activities
     from engine.temporal.host import make_worker, shutdown_timeout
 
     folder: Path = args.folder
@@ -105,7 +106,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         client = await _connect(args)
-        worker = make_worker(client, task_queue=args.task_queue, environ=os.environ,
+        acts = Activities(os.environ)
+        worker = make_worker(client, task_queue=args.task_queue, activities=acts,
                              graceful=shutdown_timeout(flows))
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -114,8 +116,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"worker: {len(flows)} workflow(s) from {folder}, Temporal {args.temporal}, "
               f"namespace {args.namespace}, task queue {args.task_queue}", file=sys.stderr,
               flush=True)
-        async with worker:
-            await stop.wait()
+        try:
+            async with worker:
+                await stop.wait()
+        finally:
+            await acts.aclose()
         print("worker: stopped", file=sys.stderr, flush=True)
         return 0
 

@@ -42,7 +42,8 @@ async def _temporal(wf_text: str, mocks_text: str | None, input: Any = None, *,
     env = await time_skipping()
     async with env:
         tq = f"sem-{uuid.uuid4().hex}"
-        async with make_worker(env.client, task_queue=tq, activities=Activities(environ or {})):
+        acts = Activities(environ or {})
+        async with make_worker(env.client, task_queue=tq, activities=acts):
             handle = await start(env.client, args, task_queue=tq, name=wf.name)
             if cancel_after is not None:
                 with env.auto_time_skipping_disabled():
@@ -50,6 +51,7 @@ async def _temporal(wf_text: str, mocks_text: str | None, input: Any = None, *,
                 await handle.cancel()
             outcome = await handle.result()
             history = await handle.fetch_history()
+        await acts.aclose()
         await Replayer(workflows=[SwitchboardRun], workflow_runner=workflow_runner()
                        ).replay_workflow(history)
     return outcome.result, outcome.calls, json.dumps(history.to_json_dict())
