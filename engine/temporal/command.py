@@ -145,6 +145,11 @@ def run_temporal(args: argparse.Namespace) -> int:
     from engine.jobs.setup import prepare
     from engine.temporal.host import run_args, start
 
+    if getattr(args, "record", None) is not None:
+        print("error: --record is not supported with --temporal (a recording needs the calls "
+              "in this process): record with a local run, then replay it on Temporal with "
+              "--mocks", file=sys.stderr)
+        return EXIT_USAGE
     try:
         value = _input(args.input)
     except (ValueError, OSError, LoadError) as e:

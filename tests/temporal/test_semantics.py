@@ -270,3 +270,15 @@ def test_notify_reaches_the_environments_webhook_once_even_when_it_failed_first(
     (post,) = _Hook.posts
     assert post["run"] == args.run_id and post["step"] == "notify"
     assert post["message"] == "hi ada" and post["level"] == "warning"
+
+
+def test_a_hybrid_run_mocks_what_has_a_mock_and_calls_the_rest_live(echo_server: str) -> None:
+    wf = ("version: 1\nname: h\nsteps:\n  - {id: m, service: M, action: a}\n"
+          "  - {id: live, service: Vault, action: open, with: \"${ steps.m.output }\"}\n")
+    result, calls, _ = asyncio.run(_temporal(
+        wf, "version: 1\nmocks:\n  M.a: {body: {from: mock}}\n",
+        services={"Vault": echo_server}))
+    assert result["status"] == "succeeded", result
+    assert calls == {"M.a": 1}
+    (seen,) = _Echo.seen
+    assert seen["body"] == {"from": "mock"}
