@@ -34,15 +34,18 @@ from engine.runtime.secrets import SecretSource, redact
 from engine.temporal.payloads import (
     ATTEMPT_ACTIVITY,
     CALL_FAILED,
+    EVENTS_ACTIVITY,
     MOCK_ACTIVITY,
     NOTIFY_ACTIVITY,
     PLACEHOLDER_RE,
     SECRETS_ACTIVITY,
     Answer,
     Attempt,
+    EventBatch,
     Notice,
     SecretQuery,
 )
+from engine.temporal.stream import deliver
 
 __all__ = ["Activities", "PAYLOAD_LIMIT", "HEARTBEAT_EVERY"]
 
@@ -136,6 +139,7 @@ class Activities:
         self.payload_limit = payload_limit
         self._live: HttpxCaller | None = None
         self._delivered: OrderedDict[str, None] = OrderedDict()
+        self._events_client: httpx.AsyncClient | None = None
 
     def _request(self, a: Attempt) -> tuple[CallRequest, _Secrets]:
         secrets = _Secrets(a.secret_vars, self.environ)
@@ -197,6 +201,13 @@ class Activities:
         while len(self._delivered) > _KEEP_KEYS:
             self._delivered.popitem(last=False)
 
+    @activity.defn(name=EVENTS_ACTIVITY)
+    async def events(self, batch: EventBatch) -> None:
+        """Send one batch of a run's events to the sinks its starter named."""
+        if self._events_client is None:
+            self._events_client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        await deliver(batch, self._events_client)
+
     @activity.defn(name=SECRETS_ACTIVITY)
     async def secrets_set(self, q: SecretQuery) -> dict[str, bool]:
         """Which of the named secrets this worker can read (names only, never values)."""
@@ -204,6 +215,9 @@ class Activities:
         return {name: source.get(name) is not None for name in q.names}
 
     async def aclose(self) -> None:
+        if self._events_client is not None:
+            await self._events_client.aclose()
+            self._events_client = None
         if self._live is not None:
             await self._live.aclose()
             self._live = None

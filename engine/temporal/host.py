@@ -96,7 +96,8 @@ def make_worker(client: Client, *, task_queue: str = DEFAULT_TASK_QUEUE,
     acts = activities or Activities(environ)
     return Worker(
         client, task_queue=task_queue, workflows=[SwitchboardRun],
-        activities=[acts.attempt, acts.mock_attempt, acts.secrets_set, acts.notify],
+        activities=[acts.attempt, acts.mock_attempt, acts.secrets_set, acts.notify,
+                    acts.events],
         workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=graceful or timedelta(seconds=40))

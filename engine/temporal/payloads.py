@@ -16,13 +16,14 @@ from engine.core.model import MockResponse
 __all__ = ["RunArgs", "RunOutcome", "Attempt", "Answer", "SecretQuery", "placeholder",
            "PLACEHOLDER_RE", "WORKFLOW_NAME", "ATTEMPT_ACTIVITY", "MOCK_ACTIVITY",
            "SECRETS_ACTIVITY", "NOTIFY_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED",
-           "workflow_id", "Notice"]
+           "workflow_id", "Notice", "EVENTS_ACTIVITY", "EventBatch"]
 
 WORKFLOW_NAME = "switchboard.run"
 ATTEMPT_ACTIVITY = "switchboard.attempt"
 MOCK_ACTIVITY = "switchboard.mock_attempt"
 SECRETS_ACTIVITY = "switchboard.secrets_set"
 NOTIFY_ACTIVITY = "switchboard.notify"
+EVENTS_ACTIVITY = "switchboard.events"
 DEFAULT_TASK_QUEUE = "switchboard"
 CALL_FAILED = "SwitchboardCallFailed"  # ApplicationError type of an attempt with no answer
 
@@ -56,6 +57,7 @@ class RunArgs:
     listeners: list[str] = field(default_factory=list)  # workflows with a trigger, as YAML
     notify: list[dict[str, Any]] = field(default_factory=list)  # the environment's sinks
     notify_base: str = ""  # where the sinks' relative file paths start
+    events: list[dict[str, Any]] = field(default_factory=list)  # where every event goes
     history_limit: int = 45_000  # events; Temporal ends a run at 51,200
     max_pending: int = 1_000  # activities at once; Temporal refuses more than 2,000
 
@@ -113,3 +115,14 @@ class Notice:
     time: float
     sinks: list[dict[str, Any]]
     base_dir: str = ""
+
+
+@dataclass
+class EventBatch:
+    """A run's events since the last batch, in order; `key` (run:n) lets a store drop repeats.
+
+    `sinks`: `{file: PATH}` appends JSON lines, `{webhook: URL}` POSTs `{key, events}`."""
+
+    key: str
+    events: list[dict[str, Any]]
+    sinks: list[dict[str, Any]]

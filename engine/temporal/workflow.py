@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         SecretQuery,
         placeholder,
     )
+    from engine.temporal.stream import EventStream
 
 __all__ = ["SwitchboardRun", "ACTIVITY_MARGIN"]
 
@@ -235,13 +236,19 @@ class SwitchboardRun:
             for text in args.listeners:
                 bus.register(_parse(text))
         ports = _Ports(clock, caller, _Secrets(present, args.secret_vars), args.services, bus)
+        sinks: list[Sink] = [self._sink]
+        stream = EventStream(run_id, args.events) if args.events else None
+        if stream is not None:
+            sinks.append(stream)
         try:
-            result = await execute_run(ports, wf, args.input, run_id, [self._sink], args.depth)
+            result = await execute_run(ports, wf, args.input, run_id, sinks, args.depth)
         except asyncio.CancelledError:
             if self._finished is None:
                 raise
             result = self._finished
         await starter.started()
+        if stream is not None:
+            await stream.sent()
         if self._notices:
             await asyncio.gather(*self._notices, return_exceptions=True)
         return RunOutcome(result.to_json(), dict(caller.calls))

@@ -9,6 +9,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -282,3 +283,27 @@ def test_a_hybrid_run_mocks_what_has_a_mock_and_calls_the_rest_live(echo_server:
     assert calls == {"M.a": 1}
     (seen,) = _Echo.seen
     assert seen["body"] == {"from": "mock"}
+
+
+def test_every_event_reaches_the_named_sink_once_in_order(tmp_path: Path) -> None:
+    wf = workflow("version: 1\nname: e\nsteps:\n  - {service: S, action: a}\n  - wait: 1s\n"
+                  "  - notify: done\n")
+    log = tmp_path / "events.jsonl"
+    args = RunArgs(dump_any(wf), None, uuid.uuid4().hex[:16],
+                   mocks=mocks_file("version: 1\nmocks:\n  S.a: {}\n").mocks, virtual_time=True,
+                   events=[{"file": str(log)}])
+
+    async def main() -> None:
+        env = await time_skipping()
+        async with env:
+            tq = f"events-{uuid.uuid4().hex}"
+            async with make_worker(env.client, task_queue=tq):
+                await (await start(env.client, args, task_queue=tq, name="e")).result()
+
+    asyncio.run(main())
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
+    assert kinds.count("StepFinished") == 3 and kinds.count("Notification") == 1
+    assert events[-1]["result"]["status"] == "succeeded"
+    assert all(e["run_id"] == args.run_id for e in events)
