@@ -92,7 +92,7 @@ class TemporalClock(RealClock):
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> TimerHandle:
         seconds = max(0.0, seconds)
-        timer = _Timer(self._now + seconds, next(self._seq), callback)
+        timer = _Timer(self.now() + seconds, next(self._seq), callback)
         if seconds < _MIN_TIMER:
             self._fired(timer)
         else:
