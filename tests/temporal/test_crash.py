@@ -1,7 +1,7 @@
 """Crashes on the dev server (SQLite file, 127.0.0.1): SIGKILL the worker, or the server, in the
 middle of a run; the run still finishes, every step is recorded once, the steps that had
 finished are not called again, and a call in flight at the crash is repeated once with the same
-Idempotency-Key."""
+Idempotency-Key. A SIGTERM lets the call in flight finish: it is not repeated."""
 
 from __future__ import annotations
 
@@ -94,11 +94,11 @@ async def _wait_for(key: str, within: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize("kill", ["worker", "server", "worker-in-call"])
+@pytest.mark.parametrize("kill", ["worker", "server", "worker-in-call", "sigterm-in-call"])
 def test_a_run_survives_sigkill_and_finished_steps_are_not_called_again(
         kill: str, service: str, tmp_path: Path) -> None:
     (tmp_path / "crash.yaml").write_text(WF)
-    _Counting.slow_second = kill == "worker-in-call"
+    _Counting.slow_second = kill.endswith("in-call")
     srv = DevServer(db=tmp_path / "temporal.db")
     srv.start()
     tq = f"crash-{uuid.uuid4().hex}"
@@ -110,13 +110,18 @@ def test_a_run_survives_sigkill_and_finished_steps_are_not_called_again(
         args = RunArgs(dump_any(workflow(WF)), None, run_id, {"Svc": service})
         handle = await start(client, args, task_queue=tq, name="crash")
         await _wait_for(f"{run_id}:first")
-        if kill == "worker-in-call":
+        if kill.endswith("in-call"):
             await _wait_for(f"{run_id}:second")  # the service holds this call for 3 s
         else:
             await asyncio.sleep(0.5)  # the first step's result recorded; the wait has begun
         if kill.startswith("worker"):
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait(10)
+            workers.append(_worker(srv.address, tq, tmp_path))
+        elif kill == "sigterm-in-call":
+            # A graceful stop lets the call in flight finish (and be recorded) first.
+            workers[0].send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(workers[0].wait, 60) == 0
             workers.append(_worker(srv.address, tq, tmp_path))
         else:
             srv.kill()
