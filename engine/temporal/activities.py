@@ -31,6 +31,7 @@ from engine.runtime.http import BODY, RUN, TARGET, HttpxCaller, parse_body
 from engine.runtime.mock import CALL, MockTransport
 from engine.runtime.ports import CallFailed, CallRequest, CallResponse
 from engine.runtime.secrets import SecretSource, redact
+from engine.temporal.outbound import deliver
 from engine.temporal.payloads import (
     ATTEMPT_ACTIVITY,
     CALL_FAILED,
@@ -45,7 +46,6 @@ from engine.temporal.payloads import (
     Notice,
     SecretQuery,
 )
-from engine.temporal.stream import deliver
 
 __all__ = ["Activities", "PAYLOAD_LIMIT", "HEARTBEAT_EVERY"]
 

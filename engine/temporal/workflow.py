@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.scheduler import execute_run
     from engine.runtime.secrets import ENV_PREFIX
     from engine.temporal.clock import TemporalClock
-    from engine.temporal.emit import TemporalStarter
+    from engine.temporal.outbound import EventStream, TemporalStarter
     from engine.temporal.payloads import (
         ATTEMPT_ACTIVITY,
         CALL_FAILED,
@@ -51,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
         SecretQuery,
         placeholder,
     )
-    from engine.temporal.stream import EventStream
 
 __all__ = ["SwitchboardRun", "ACTIVITY_MARGIN"]
 

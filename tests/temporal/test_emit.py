@@ -15,8 +15,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError  # noqa: E402
 
 from engine.files.documents import dump_any  # noqa: E402
 from engine.runtime.scheduler import MAX_EMIT_DEPTH  # noqa: E402
-from engine.temporal.emit import derived_run_id  # noqa: E402
 from engine.temporal.host import execute, make_worker, start  # noqa: E402
+from engine.temporal.outbound import derived_run_id  # noqa: E402
 from engine.temporal.payloads import RunArgs, RunOutcome, workflow_id  # noqa: E402
 from engine.temporal.testing import time_skipping  # noqa: E402
 from tests.engine.test_run_support import mocks_file, workflow  # noqa: E402
