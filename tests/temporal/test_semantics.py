@@ -307,3 +307,32 @@ def test_every_event_reaches_the_named_sink_once_in_order(tmp_path: Path) -> Non
     assert kinds.count("StepFinished") == 3 and kinds.count("Notification") == 1
     assert events[-1]["result"]["status"] == "succeeded"
     assert all(e["run_id"] == args.run_id for e in events)
+
+
+def test_event_batches_reach_a_webhook_in_order_with_their_keys() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Hook.posts.clear()
+    _Hook.fail_first = 1  # the first batch is refused once: retried, still first
+    wf = workflow("version: 1\nname: e\nsteps:\n  - {service: S, action: a}\n  - wait: 1s\n")
+    args = RunArgs(dump_any(wf), None, uuid.uuid4().hex[:16],
+                   mocks=mocks_file("version: 1\nmocks:\n  S.a: {}\n").mocks, virtual_time=True,
+                   events=[{"webhook": f"http://127.0.0.1:{server.server_address[1]}/events"}])
+
+    async def main() -> None:
+        env = await time_skipping()
+        async with env:
+            tq = f"events-{uuid.uuid4().hex}"
+            async with make_worker(env.client, task_queue=tq):
+                await (await start(env.client, args, task_queue=tq, name="e")).result()
+
+    try:
+        asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+    keys = [p["key"] for p in _Hook.posts]
+    assert keys == [f"{args.run_id}:{n}" for n in range(1, len(keys) + 1)]
+    kinds = [e["event"] for p in _Hook.posts for e in p["events"]]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
+    assert kinds.count("StepFinished") == 2
