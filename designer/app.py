@@ -20,9 +20,8 @@ import qasync
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from designer import theme
-from designer.files import AppSettings, Autosave
-from designer.main_window import MainWindow
+from designer.shared import theme
+from designer.window import AppSettings, Autosave, MainWindow
 from engine import LoadError, open_workflow
 
 __all__ = ["run_parsed", "make_app", "take_screenshot", "run_window",
@@ -72,7 +71,7 @@ def _grab(app: QApplication, window: MainWindow, path: str | None, png: str,
     app.processEvents()
     window.document.validate_now()
     if run is not None:
-        from designer.run_ui import run_and_wait
+        from designer.run import run_and_wait
 
         try:
             result = run_and_wait(window, run.env, run.scenario)
@@ -125,7 +124,7 @@ class RunOptions(NamedTuple):
 
 
 def _start_run(window: MainWindow, options: RunOptions) -> None:
-    from designer.run_ui import start_run
+    from designer.run import start_run
 
     try:
         start_run(window, options.env, options.scenario)

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     key = os.environ.pop(KEY_VARIABLE, "")
     try:
         conn = connect(args.connect, bytes.fromhex(key))
-    except (OSError, ValueError, AuthenticationError) as e:
+    except (OSError, EOFError, ValueError, AuthenticationError) as e:
         print(f"engine worker: cannot connect to {args.connect}: {e}", file=sys.stderr)
         return 2
     try:

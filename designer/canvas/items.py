@@ -138,14 +138,6 @@ class NodeItem(QGraphicsItem):
         p.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), 6, 6)
         return p
 
-    @property
-    def input_port(self) -> PortItem:
-        return PortItem(self, False)
-
-    @property
-    def output_port(self) -> PortItem:
-        return PortItem(self, True)
-
     def port_scene_pos(self, output: bool) -> QPointF:
         return QPointF(self.x0 + (NODE_W if output else 0.0), self.y0 + NODE_H / 2)
 

@@ -1,7 +1,8 @@
-"""CanvasScene: mirrors a WorkflowDocument as node and edge items, following its signals.
+"""CanvasScene: a document's ObservableWorkflow as node and edge items, following its signals.
 
-The scene reads the model and never writes it. Every document signal maps to the smallest item
-change (add one node, rebuild one step's incoming edges, …); `reset` rebuilds everything.
+The scene reads the model and never writes it (orange-canvas-core's scene follows its scheme the
+same way). Every model signal maps to the smallest item change (add one node, rebuild one step's
+incoming edges, …); `reset` rebuilds everything. Problems come from the document's validation.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class CanvasScene(QGraphicsScene):
     def __init__(self, document: WorkflowDocument, parent: object | None = None) -> None:
         super().__init__(parent)
         self.document = document
+        self.model = model = document.model
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self._states: dict[str, str | None] = {}
@@ -39,15 +41,15 @@ class CanvasScene(QGraphicsScene):
         self.overview_mode = False
         self.setBackgroundBrush(style.BACKGROUND)
         self.grid_visible = True
-        document.reset.connect(self.rebuild)
-        document.step_added.connect(self._on_added)
-        document.step_removed.connect(self._on_removed)
-        document.step_changed.connect(self._on_changed)
-        document.step_renamed.connect(self._on_renamed)
-        document.step_moved.connect(self._on_moved)
+        model.reset.connect(self.rebuild)
+        model.step_added.connect(self._on_added)
+        model.step_removed.connect(self._on_removed)
+        model.step_changed.connect(self._on_changed)
+        model.step_renamed.connect(self._on_renamed)
+        model.step_moved.connect(self._on_moved)
         document.problems_changed.connect(self._on_problems)
-        document.changed.connect(self.update_scene_rect)
-        document.changed.connect(self.invalidate_overview)
+        model.changed.connect(self.update_scene_rect)
+        model.changed.connect(self.invalidate_overview)
         self.selectionChanged.connect(self._emit_selection)
         self.rebuild()
 
@@ -56,7 +58,7 @@ class CanvasScene(QGraphicsScene):
     def selected_step_ids(self) -> list[str]:
         """Selected steps in the workflow's list order."""
         chosen = {i.step_id for i in self.selectedItems() if isinstance(i, NodeItem)}
-        return [sid for sid in self.document.workflow.ids if sid in chosen]
+        return [sid for sid in self.model.workflow.ids if sid in chosen]
 
     def selected_edges(self) -> list[tuple[str, str]]:
         return [i.key for i in self.selectedItems() if isinstance(i, EdgeItem)]
@@ -101,23 +103,23 @@ class CanvasScene(QGraphicsScene):
         return QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + style.NODE_W + 2 * pad,
                       max(ys) - min(ys) + style.NODE_H + 2 * pad)
 
-    # --- following the document -----------------------------------------------------------
+    # --- following the model ---------------------------------------------------------------
 
     def rebuild(self) -> None:
         blocked = self.blockSignals(True)
         self.clear()
         self.nodes.clear()
         self.edges.clear()
-        doc = self.document
-        for step in doc.workflow.steps:
+        model = self.model
+        for step in model.workflow.steps:
             node = NodeItem(step)
-            node.place(*doc.position(step.id))
+            node.place(*model.position(step.id))
             node.state = self._states.get(step.id)
             if self.overview_mode:
                 node.setFlag(_NO_CONTENTS, True)
             self.addItem(node)
             self.nodes[step.id] = node
-        for step in doc.workflow.steps:
+        for step in model.workflow.steps:
             for a in step.after:
                 self._add_edge(a, step.id)
         self.blockSignals(blocked)
@@ -156,16 +158,16 @@ class CanvasScene(QGraphicsScene):
         self.removeItem(e)
 
     def _on_added(self, sid: str) -> None:
-        doc = self.document
-        step = doc.workflow.step(sid)
+        model = self.model
+        step = model.workflow.step(sid)
         node = NodeItem(step)
-        node.place(*doc.position(sid))
+        node.place(*model.position(sid))
         node.setFlag(_NO_CONTENTS, self.overview_mode)
         self.addItem(node)
         self.nodes[sid] = node
         for a in step.after:
             self._add_edge(a, sid)
-        for other in doc.workflow.steps:
+        for other in model.workflow.steps:
             if sid in other.after:
                 self._add_edge(sid, other.id)
 
@@ -181,7 +183,7 @@ class CanvasScene(QGraphicsScene):
         node = self.nodes.get(sid)
         if node is None:
             return
-        step = self.document.workflow.step(sid)
+        step = self.model.workflow.step(sid)
         node.update_from(step)
         want = set(step.after)
         for e in list(node.edges_in):
@@ -201,14 +203,14 @@ class CanvasScene(QGraphicsScene):
                        e.dst.step_id if e.dst is not node else old)
             self.edges.pop(old_key, None)
             self.edges[e.key] = e
-        node.update_from(self.document.workflow.step(new))
+        node.update_from(self.model.workflow.step(new))
         if old in self._states:
             self._states[new] = self._states.pop(old)
 
     def _on_moved(self, sid: str) -> None:
         node = self.nodes.get(sid)
         if node is not None:
-            x, y = self.document.position(sid)
+            x, y = self.model.position(sid)
             if (node.x0, node.y0) != (x, y):
                 node.place(x, y)
 

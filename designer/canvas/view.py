@@ -1,7 +1,7 @@
 """CanvasView: zoom, pan, selection, port-to-port connecting, clipboard and palette drops.
 
-The view turns what the mouse and keyboard mean into document calls (connect, move_steps,
-remove, paste, add_step); the scene then follows the document's signals. A node drag moves
+The view turns what the mouse and keyboard mean into document calls (connect_steps, move_steps,
+remove, paste, add_step); the scene then follows the model's signals. A node drag moves
 items freely and becomes one `move_steps` command on release.
 """
 
@@ -23,13 +23,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
 
-from designer import qtprime
 from designer.canvas import style
 from designer.canvas.items import NodeItem, PortItem
 from designer.canvas.scene import CanvasScene
 from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
-from designer.clipboard import STEP_MIME, copy_steps, step_from_palette, steps_from_mime
 from designer.document import WorkflowDocument
+from designer.document.clipboard import STEP_MIME, copy_steps, step_from_palette, steps_from_mime
+from designer.shared import qtprime
 
 __all__ = ["CanvasView"]
 
@@ -383,7 +383,7 @@ class CanvasView(QGraphicsView):
         if target is None or target is start.node:
             return  # dropped on empty canvas or back on its own node: nothing meant
         src, dst = ((start.node, target) if start.output else (target, start.node))
-        reason = self.document.connect(src.step_id, dst.step_id)
+        reason = self.document.connect_steps(src.step_id, dst.step_id)
         if reason is not None:
             self.message.emit(reason)
 

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.errors import Problem, format_path
-from engine.files.documents import Loaded, check_file, dump_any, folder_problems, save_text_atomic
-from engine.files.folder import yaml_files
+from engine.files.documents import (
+    Loaded,
+    check_file,
+    dump_any,
+    folder_problems,
+    read_text,
+    save_text_atomic,
+)
+from engine.files.folder import ALLOW_OUTSIDE_FLAG, yaml_files
+from engine.files.yamlread import MAX_BYTES
 
 __all__ = ["register", "print_problems", "has_comments"]
 
@@ -27,6 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="files or folders (the YAML files in them)")
     v.add_argument("--json", action="store_true", help="print the problems as JSON")
     v.add_argument("--strict", action="store_true", help="treat warnings as problems")
+    v.add_argument(ALLOW_OUTSIDE_FLAG, action="store_true",
+                   help="let environments files name files outside their folder")
     v.set_defaults(func=cmd_validate)
     f = sub.add_parser("fmt", help="rewrite files in the canonical form",
                        description="Rewrite files in the canonical, diff-friendly form. "
@@ -36,7 +46,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="files or folders (the YAML files in them)")
     f.add_argument("--check", action="store_true",
                    help="change nothing; exit 1 if any file would change")
-    f.add_argument("--diff", action="store_true", help="print what would change")
+    f.add_argument("--diff", action="store_true",
+                   help="print what would change (and change nothing)")
     f.add_argument("--drop-comments", action="store_true",
                    help="rewrite files that have comments (the canonical form keeps none)")
     f.set_defaults(func=cmd_fmt)
@@ -62,7 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(m, file=sys.stderr)
     if missing and not files:
         return 2
-    results = [check_file(f) for f in files]
+    results = [check_file(f, allow_outside=args.allow_outside_files) for f in files]
     _add_folder_problems(files, results)
     errors = sum(len(r.errors) for r in results)
     warnings = sum(len(r.problems) - len(r.errors) for r in results)
@@ -94,6 +105,15 @@ def _add_folder_problems(files: list[Path], results: list[Loaded[Any]]) -> None:
                 loaded.problems.sort(key=lambda p: (p.line or 10**9, p.col))
 
 
+_MODELINE = re.compile(r"\A#\s*yaml-language-server:[^\n]*\n")
+
+
+def _modeline(text: str) -> str:
+    """A leading `# yaml-language-server: $schema=…` line: the editor's, kept as it is."""
+    m = _MODELINE.match(text)
+    return m.group() if m else ""
+
+
 def has_comments(text: str) -> bool:
     """Whether a YAML text seems to hold comments (a '#' at a line start or after a space)."""
     return any("#" in line and _COMMENT.search(_strip_quoted(line))
@@ -118,22 +138,29 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not formatted: fix the errors above first", file=sys.stderr)
             bad += 1
             continue
-        old = f.read_text(encoding="utf-8")
-        new = dump_any(loaded.model)
+        old = read_text(f).decode("utf-8-sig")
+        modeline = _modeline(old)
+        new = modeline + dump_any(loaded.model)
         if old == new:
             continue
-        if has_comments(old) and not args.drop_comments and not args.check:
+        if len(new.encode("utf-8")) > MAX_BYTES:
+            print(f"{f}: not formatted: its canonical form would be "
+                  f"{len(new.encode('utf-8')) / 1048576:.1f} MiB, over the 10 MiB a file may "
+                  "have (split the workflow)", file=sys.stderr)
+            bad += 1
+            continue
+        if has_comments(old[len(modeline):]) and not args.drop_comments and not args.check:
             print(f"{f}: not formatted: it has comments, which the canonical form does not "
                   "keep (move them into 'description' fields, or pass --drop-comments)",
                   file=sys.stderr)
             bad += 1
             continue
         changed += 1
-        if args.diff or args.check:
+        if args.diff:
             sys.stdout.writelines(difflib.unified_diff(
                 old.splitlines(keepends=True), new.splitlines(keepends=True),
                 f"{f} (now)", f"{f} (canonical)"))
-        if args.check:
+        if args.check or args.diff:
             print(f"would reformat {f}", file=sys.stderr)
         else:
             try:
@@ -143,7 +170,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                 bad += 1
                 continue
             print(f"reformatted {f}", file=sys.stderr)
-    verb = "would change" if args.check else "changed"
+    verb = "would change" if args.check or args.diff else "changed"
     print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked, {changed} {verb}, "
           f"{bad} with problems", file=sys.stderr)
     if bad or (args.check and changed):

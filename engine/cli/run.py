@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from engine.core.errors import LoadError
-from engine.files.folder import ENVIRONMENTS_FILE, TESTS_SUFFIX
+from engine.files.folder import ALLOW_OUTSIDE_FLAG, ENVIRONMENTS_FILE, TESTS_SUFFIX
 
 if TYPE_CHECKING:
     from engine.jobs.request import JobOutcome, JobRequest
@@ -77,6 +79,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="print the run result as JSON on stdout (progress goes to stderr)")
     p.add_argument("--real-time", action="store_true",
                    help="mocked runs take real time (default: virtual time, instant)")
+    p.add_argument(ALLOW_OUTSIDE_FLAG, action="store_true",
+                   help="let the environments file name mocks and log files outside its folder")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -87,11 +91,15 @@ def parse_input(text: str | None, what: str = "--input") -> Any:
     if text is None:
         return None
     if text.startswith("@"):
+        from engine.files.documents import read_text
+
         path = Path(text[1:])
         try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputArgError(f"{what}: cannot read {path}: {e.strerror or e}") from None
+            raw = read_text(path).decode("utf-8-sig")
+        except LoadError as e:
+            raise InputArgError(f"{what}: {e.problems[0]}") from None
+        except UnicodeDecodeError:
+            raise InputArgError(f"{what}: {path} is not UTF-8 text") from None
         if path.suffix.lower() in (".yaml", ".yml"):
             from engine.files.yamlread import read_yaml
 
@@ -136,14 +144,33 @@ def run_for_cli(request: JobRequest, out: IO[str], err: IO[str], as_json: bool) 
     from engine.jobs.sinks import ConsoleSink
 
     console = ConsoleSink(err if as_json else out)
-    outcome = asyncio.run(run_job(request, sinks=[console]))
+    terminated: list[int] = []
+
+    async def main() -> JobOutcome:
+        # SIGTERM (a service manager, `kill`) ends the job as Ctrl-C does: cancelled, with its
+        # result printed and its recording written
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_term() -> None:
+            terminated.append(signal.SIGTERM)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            loop.add_signal_handler(signal.SIGTERM, on_term)
+        return await run_job(request, sinks=[console])
+
+    outcome = asyncio.run(main())
+    if terminated and outcome.kind == "cancelled":
+        outcome.terminated = True
     _report(outcome, err)
     if as_json and outcome.kind != "error":
         shown = outcome_json(outcome)
         if shown is not None:
             _dump_json(shown, out)
     if outcome.kind == "cancelled":
-        print("interrupted", file=err)
+        print("terminated" if outcome.terminated else "interrupted", file=err)
     return outcome
 
 
@@ -160,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     request = JobRequest("run", path=Path(args.workflow), input=value, env=args.env,
                          mocks=args.mocks, scenario=args.scenario, real_time=args.real_time,
-                         record=args.record)
+                         record=args.record, allow_outside_files=args.allow_outside_files)
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code
 
 
@@ -243,5 +270,6 @@ def cmd_emit(args: argparse.Namespace) -> int:
     if folder is None:
         folder = Path("workflows") if Path("workflows").is_dir() else Path(".")
     request = JobRequest("emit", folder=folder, event=args.event, data=data, env=args.env,
-                         mocks=args.mocks, scenario=args.scenario, real_time=args.real_time)
+                         mocks=args.mocks, scenario=args.scenario, real_time=args.real_time,
+                         allow_outside_files=args.allow_outside_files)
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code

@@ -8,6 +8,7 @@ for a literal `${` (so recorded bodies that contain `${` replay as they were).
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import jmespath
 from jmespath import exceptions as jexc
+from jmespath import functions as jfunctions
 from jmespath.parser import ParsedResult
 
 __all__ = [
@@ -124,7 +126,10 @@ def has_expressions(s: str) -> bool:
 def compile_expression(expr: str) -> ParsedResult:
     """Compile a JMESPath expression; raises TemplateSyntaxError (offset inside `expr`)."""
     try:
-        return jmespath.compile(expr)
+        parsed = jmespath.compile(expr)
+    except RecursionError:
+        raise TemplateSyntaxError(f"the expression '{_short(expr)}' is nested too deeply; "
+                                  "write it with fewer parentheses or brackets", 0) from None
     except jexc.ParseError as e:
         pos = e.lex_position if isinstance(e.lex_position, int) else 0
         token = e.token_value
@@ -140,9 +145,39 @@ def compile_expression(expr: str) -> ParsedResult:
         raise TemplateSyntaxError(msg + hint, pos) from None
     except jexc.JMESPathError as e:  # pragma: no cover - other parse-time failures
         raise TemplateSyntaxError(str(e), 0) from None
+    unknown = _unknown_functions(parsed.parsed)
+    if unknown:
+        name, offset = unknown
+        known = ", ".join(sorted(FUNCTIONS))
+        raise TemplateSyntaxError(f"'{name}' is not a JMESPath function{_suggest(name)} (they "
+                                  f"are: {known})", max(0, expr.find(name + "(", offset)))
+    return parsed
+
+
+def _short(expr: str) -> str:
+    return expr if len(expr) <= 60 else expr[:57] + "..."
+
+
+def _suggest(name: str) -> str:
+    close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _unknown_functions(node: Any) -> tuple[str, int] | None:
+    """The first call of a function JMESPath does not have, and where to look for it."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, dict):
+            continue
+        if n.get("type") == "function_expression" and n.get("value") not in FUNCTIONS:
+            return str(n.get("value")), 0
+        stack.extend(n.get("children") or ())
+    return None
 
 
 _OPTIONS = jmespath.Options(dict_cls=dict)
+FUNCTIONS = frozenset(jfunctions.Functions().FUNCTION_TABLE)
 
 
 def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
@@ -150,9 +185,40 @@ def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     return compile_expression(expr).search(scope, options=_OPTIONS)
 
 
+MAX_RESULT_SIZE = 10 * 1024 * 1024  # about the JSON size a rendered value may reach
+
+
+def result_size_over(value: Any, limit: int = MAX_RESULT_SIZE) -> bool:
+    """Whether a value would be larger than `limit` as JSON (a string counts its length, any
+    other scalar 8, a container 2 plus its items; a list holding one object twice counts it
+    twice, as JSON would write it). The walk stops as soon as the limit is passed, so
+    `[x, x]` doubled forty times costs no more than the limit."""
+    budget = limit
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            budget -= len(v) + 2
+        elif isinstance(v, dict):
+            budget -= 2 + 4 * len(v)
+            for k, item in v.items():
+                budget -= len(k) if isinstance(k, str) else 8
+                stack.append(item)
+        elif isinstance(v, list):
+            budget -= 2 + len(v)
+            stack.extend(v)
+        else:
+            budget -= 8
+        if budget < 0:
+            return True
+    return False
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, (list, dict)) and result_size_over(value):
+        raise ValueError(f"its result is larger than {MAX_RESULT_SIZE // 1048576} MiB as text")
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

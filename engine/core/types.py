@@ -18,8 +18,9 @@ StepKind = Literal["call", "wait", "emit", "notify"]
 StepStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
 RunStatus = Literal["succeeded", "failed", "cancelled"]
 Level = Literal["info", "success", "warning", "error"]
+# `limit` (a cascade of emits started too many runs) is ours: FORMAT.md lists the others
 ErrorType = Literal["http", "timeout", "connection", "mock", "expression", "input", "secret",
-                    "cancelled", "deadline"]
+                    "cancelled", "deadline", "limit"]
 Mode = Literal["live", "mock", "hybrid"]  # how an environment's calls resolve
 Fault = Literal["timeout", "connection"]
 OnError = Literal["fail", "continue"]

@@ -7,13 +7,19 @@ designer can validate a model it edited with no file behind it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from engine.core.errors import Collector, Problem
-from engine.core.expressions import TemplateSyntaxError, check_template, iter_expressions
+from engine.core.expressions import (
+    TemplateSyntaxError,
+    check_template,
+    iter_expressions,
+    split_template,
+)
 from engine.core.graph import Reach, after_map, find_cycle
 from engine.core.model import (
     AnyStep,
@@ -63,6 +69,8 @@ def check_workflow(c: Collector, wf: Workflow, step_index: list[int] | None = No
     if d.on_error is not None and d.on_error not in ("fail", "continue"):
         c.add(f"'onError' must be 'fail' or 'continue', not '{d.on_error}'",
               ("defaults", "onError"))
+    if d.headers:
+        _check_headers(c, d.headers, ("defaults", "headers"), None)
     if d.retry is not None:
         _check_retry(c, d.retry, ("defaults", "retry"), None)
     if not wf.steps and not c.problems:
@@ -157,6 +165,8 @@ def _check_step(c: Collector, wf: Workflow, s: AnyStep, p: Path, ids: dict[str, 
             _check_single(c, s.foreach, p + ("foreach",), "'foreach'", sid)
             _check_templates(c, s.foreach, p + ("foreach",), sid, ids, reach, names)
         with_secrets = inner + ("secrets",)
+        if s.headers:
+            _check_headers(c, s.headers, p + ("headers",), sid)
         for key, value in (("path", s.path), ("query", s.query), ("headers", s.headers),
                            ("with", s.with_)):
             if value is not None:
@@ -169,6 +179,11 @@ def _check_step(c: Collector, wf: Workflow, s: AnyStep, p: Path, ids: dict[str, 
             c.add("'emit' needs an event name", p + ("emit", "event"), step=sid)
         elif not EVENT_RE.match(s.event):
             c.add(f"'{s.event}' is not a valid event name", p + ("emit", "event"), step=sid)
+        elif s.event in wf.trigger:
+            c.add(f"this workflow emits '{s.event}', its own trigger: every run starts another "
+                  "(a cascade stops 16 runs deep, or after 1,000 runs); emit another event, or "
+                  "guard the step with an 'if'", p + ("emit", "event"), step=sid,
+                  severity="warning")
         if s.data is not None:
             _check_templates(c, s.data, p + ("emit", "data"), sid, ids, reach, names)
     elif isinstance(s, NotifyStep):
@@ -180,9 +195,38 @@ def _check_step(c: Collector, wf: Workflow, s: AnyStep, p: Path, ids: dict[str, 
         c.add("'wait' must not be negative", p + ("wait",), step=sid)
 
 
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP header name (RFC 9110 token)
+_BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")  # a header value is printable ASCII
+
+
+def _check_headers(c: Collector, headers: dict[str, Any], p: Path, sid: str | None) -> None:
+    for name, value in headers.items():
+        if not _TOKEN.match(name):
+            c.add(f"'{name}' is not a valid header name: letters, digits and !#$%&'*+.^_`|~-",
+                  p + (name,), key=True, step=sid)
+        text = value if isinstance(value, str) else str(value)
+        try:
+            literal = "".join(seg.text for seg in split_template(text) if seg.expr is None)
+        except TemplateSyntaxError:
+            continue  # reported with the templates
+        bad = _BAD_VALUE.search(literal)
+        if bad:
+            what = "a line break" if bad.group() in "\r\n" else f"the character {bad.group()!r}"
+            c.add(f"header '{name}' holds {what}: a header value is printable ASCII on one line "
+                  "(percent-encode or base64 other text)", p + (name,), step=sid)
+
+
 def _check_single(c: Collector, text: str, p: Path, what: str, sid: str) -> None:
-    t = text.strip()
-    if not (t.startswith("${") and t.endswith("}")):
+    try:
+        segments = split_template(text.strip())
+    except TemplateSyntaxError:
+        return  # reported with the template's other problems
+    if len(segments) == 1 and segments[0].expr is not None:
+        return
+    if sum(1 for s in segments if s.expr is not None) > 1:
+        c.add(f"{what} takes one expression, but this text holds several (so it is text, and "
+              "always true): write them as one, e.g. \"${ a && b }\"", p, step=sid)
+    else:
         c.add(f"{what} takes one expression such as \"${{ input.ready }}\", not plain text",
               p, step=sid)
 

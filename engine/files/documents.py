@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from engine.core.errors import Collector, LoadError, Problem
 from engine.core.model import EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.core.validate import check_mocks, check_workflow
-from engine.files.folder import workflow_files
+from engine.files.folder import ALLOW_OUTSIDE_FLAG, files_named, workflow_files
 from engine.files.sidecars import (
     detect_kind,
     parse_environments_data,
@@ -28,7 +29,7 @@ from engine.files.sidecars import (
     parse_tests_data,
 )
 from engine.files.workflow import parse_workflow_data
-from engine.files.yamlread import Locator, read_yaml
+from engine.files.yamlread import MAX_BYTES, Locator, read_yaml
 from engine.files.yamlwrite import dump_environments, dump_mocks, dump_tests, dump_workflow
 
 __all__ = [
@@ -90,16 +91,31 @@ class Loaded(Generic[M]):
         return self.model
 
 
-def read_text(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of a file, or LoadError saying why it could not be read."""
+def read_text(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or LoadError saying why not.
+
+    Checked before and while reading: a device (`/dev/zero`) or a file that grows is cut off
+    at the limit, a FIFO is refused instead of blocking."""
     p = Path(path)
+    big = (f"the file is larger than {limit / 1048576:g} MiB, the limit (split it, or move "
+           "large bodies out of it)")
     try:
-        size = p.stat().st_size
-        if size > 10 * 1024 * 1024:
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError([Problem("this is not a regular file (a device, a pipe or a "
+                                     "socket): name a file", (), str(path))])
+        if info.st_size > limit:
             raise LoadError([Problem(
-                f"the file is {size / 1048576:.1f} MiB; the limit is 10 MiB (split it, or move "
-                "large bodies out of it)", (), str(path), 1, 1)])
-        return p.read_bytes()
+                f"the file is {info.st_size / 1048576:.1f} MiB; the limit is "
+                f"{limit / 1048576:g} MiB (split it, or move large bodies out of it)",
+                (), str(path), 1, 1)])
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise LoadError([Problem(big, (), str(path), 1, 1)])
+        return data
     except FileNotFoundError:
         raise LoadError([Problem("no such file: check the path", (), str(path))]) from None
     except IsADirectoryError:
@@ -209,8 +225,9 @@ def load_tests(path: str | os.PathLike[str]) -> TestsFile:
     return _load(path, parse_tests)  # type: ignore[no-any-return]
 
 
-def check_file(path: str | os.PathLike[str]) -> Loaded[Any]:
-    """Parse any file and run the checks that look at the files it names."""
+def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> Loaded[Any]:
+    """Parse any file and run the checks that look at the files it names (which must lie in
+    an environments file's folder unless `allow_outside`)."""
     try:
         data = read_text(path)
     except LoadError as e:
@@ -226,12 +243,13 @@ def check_file(path: str | os.PathLike[str]) -> Loaded[Any]:
         extra.append(loc.problem(message, p))
 
     if loaded.kind == "environments":
-        for name, env in loaded.model.environments.items():
-            for i, m in enumerate(env.mocks):
-                if not (base / m).is_file():
-                    p: tuple[str | int, ...] = ("environments", name, "mocks")
-                    add(f"the mocks file '{m}' does not exist (paths are relative to this file)",
-                        p + (i,) if len(env.mocks) > 1 else p)
+        for where, written, inside in files_named(loaded.model, base):
+            if not inside and not allow_outside:
+                add(f"'{written}' is outside the folder of this environments file: keep the "
+                    f"files it names there or below it (or pass {ALLOW_OUTSIDE_FLAG})", where)
+            elif where[2] == "mocks" and not (base / written).is_file():
+                add(f"the mocks file '{written}' does not exist (paths are relative to this "
+                    "file)", where)
     elif loaded.kind == "tests":
         _check_tests_refs(loaded.model, base, add)
     loaded.problems.extend(extra)
@@ -287,8 +305,9 @@ def dump_any(model: Any) -> str:
 
 
 def save_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write a file so that a failure leaves the old one intact (temp file + rename)."""
-    target = Path(path)
+    """Write a file so that a failure leaves the old one intact (temp file + rename). A
+    symbolic link is written through: its target changes, the link stays a link."""
+    target = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

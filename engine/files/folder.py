@@ -14,11 +14,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from engine.core.model import EnvironmentsFile
+
 __all__ = [
     "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
     "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files",
-    "yaml_files", "recording_path", "untitled_path", "is_hidden_below",
+    "yaml_files", "recording_path", "tests_path", "untitled_path", "is_hidden_below",
+    "files_named",
+    "ALLOW_OUTSIDE_FLAG",
 ]
+
+ALLOW_OUTSIDE_FLAG = "--allow-outside-files"  # how a user lets an environment name any file
 
 FileKind = Literal["workflow", "mocks", "environments", "tests"]
 
@@ -115,6 +121,41 @@ def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
         else:
             missing.append(f"{raw}: no such file or folder")
     return files, missing
+
+
+def files_named(envs: EnvironmentsFile, base: Path
+                ) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    """Every file an environments file names (its mocks files, its `file:` notification sinks):
+    (path inside the document, the path as written, whether it stays inside `base`, the folder
+    of the environments file, where relative paths start)."""
+    top = base.resolve()
+    out: list[tuple[tuple[str | int, ...], str, bool]] = []
+    for name, env in envs.environments.items():
+        for i, m in enumerate(env.mocks):
+            where: tuple[str | int, ...] = ("environments", name, "mocks")
+            out.append((where + (i,) if len(env.mocks) > 1 else where, m, _inside(top, m)))
+        for i, sink in enumerate(env.notify):
+            if "file" in sink:
+                value = str(sink["file"])
+                out.append((("environments", name, "notify", i, "file"), value,
+                            _inside(top, value)))
+    return out
+
+
+def _inside(top: Path, written: str) -> bool:
+    target = (top / written).resolve()
+    return target == top or top in target.parents
+
+
+def tests_path(workflow_path: str | Path) -> Path:
+    """A workflow's tests file: the one beside it named after it (`<name>.tests.yaml`, or
+    `.tests.yml`), or the name a new one gets when there is none."""
+    p = Path(workflow_path)
+    for end in _TESTS_ENDS:
+        candidate = p.with_name(p.stem + end)
+        if candidate.is_file():
+            return candidate
+    return p.with_name(p.stem + TESTS_SUFFIX)
 
 
 def recording_path(workflow_path: str | Path) -> Path:

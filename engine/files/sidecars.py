@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.core.durations import DurationError, parse_duration
 from engine.core.errors import Collector
@@ -169,9 +170,9 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
     services = opt_str_map(c, m, "services", path)
     for name, url in (services or {}).items():
         url = str(url)
-        if not re.match(r"^https?://[^\s/]+", url):
-            c.add(f"service '{name}' needs an http:// or https:// base URL, not '{url}'",
-                  path + ("services", name))
+        problem = _base_url_problem(url)
+        if problem:
+            c.add(f"service '{name}': {problem}", path + ("services", name))
         env.services[name] = url
     if m.get("mocks") is not None:
         env.mocks = _str_list(c, m["mocks"], path + ("mocks",), "a mocks file path")
@@ -193,6 +194,23 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
     if secrets:
         env.secrets = {k: str(v) for k, v in secrets.items()}
     return env
+
+
+def _base_url_problem(url: str) -> str | None:
+    """What is wrong with a service's base URL, or None."""
+    if not re.match(r"^https?://[^\s/]+", url):
+        return f"needs an http:// or https:// base URL, not '{url}'"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError as e:
+        return f"'{url}' is not a valid URL ({e}); write it as http://host:port/path"
+    if not parts.hostname:
+        return f"'{url}' names no host; write it as http://host:port/path"
+    if parts.query or parts.fragment:
+        return (f"a base URL has no query or fragment ('{url}'): a step's path is added after "
+                "it; put parameters in the steps' `query`")
+    return None
 
 
 def parse_environments_data(c: Collector, data: Any) -> EnvironmentsFile | None:

@@ -7,6 +7,7 @@ as it can. Rules that need the whole model (ids, graph, expressions) live in `co
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from engine.core.errors import Collector
@@ -62,6 +63,7 @@ EMIT_BODY_KEYS = frozenset({"event", "data"})
 NOTIFY_BODY_KEYS = frozenset({"message", "level"})
 RETRY_KEYS = frozenset({"attempts", "delay", "backoff", "maxDelay", "jitter", "on"})
 DEFAULTS_KEYS = frozenset({"timeout", "retry", "onError", "headers"})
+LAYOUT_LIMIT = 1_000_000  # canvas units either way: far beyond any real canvas, finite
 _ALL_STEP_KEYS = CALL_KEYS | WAIT_KEYS | EMIT_KEYS | NOTIFY_KEYS
 
 Path = tuple[str | int, ...]
@@ -285,7 +287,11 @@ def parse_workflow_data(c: Collector, data: Any) -> Workflow | None:
         for sid, pos in (lm or {}).items():
             if (isinstance(pos, list) and len(pos) == 2
                     and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
-                wf.layout[sid] = (pos[0], pos[1])
+                if all(math.isfinite(v) and abs(v) <= LAYOUT_LIMIT for v in pos):
+                    wf.layout[sid] = (pos[0], pos[1])
+                else:
+                    c.add(f"a layout position is two numbers from -{LAYOUT_LIMIT:,} to "
+                          f"{LAYOUT_LIMIT:,}, not {pos}", ("layout", sid))
             else:
                 c.add(f"a layout entry is [x, y], not {type_name(pos)}", ("layout", sid))
     return wf

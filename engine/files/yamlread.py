@@ -247,6 +247,14 @@ def read_yaml(data: str | bytes, file: str = "<text>") -> tuple[Any, Locator]:
         if deep is not None:
             raise LoadError([Problem(_DEPTH_MESSAGE, (), file, *deep)]) from None
         raise LoadError([_syntax_problem(e, file, text)]) from None
+    except yaml.reader.ReaderError as e:
+        pos = max(0, min(int(e.position), len(text)))
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "?")
+        raise LoadError([Problem(
+            f"a control character (U+{code:04X}) is not allowed in YAML: remove it, or write "
+            f"it as \\x{code:02x} inside double quotes", (), file, line, col)]) from None
     except yaml.YAMLError as e:  # pragma: no cover - unmarked reader errors
         raise LoadError([Problem(f"YAML error: {e}", (), file, 1, 1)]) from None
     return loc.root, loc

@@ -22,7 +22,12 @@ from engine.core.errors import SwitchboardError
 from engine.core.model import EnvironmentsFile, MockResponse, MocksFile
 from engine.core.types import Mode
 from engine.files.documents import load_environments, load_mocks
-from engine.files.folder import ENVIRONMENTS_FILE, environments_file
+from engine.files.folder import (
+    ALLOW_OUTSIDE_FLAG,
+    ENVIRONMENTS_FILE,
+    environments_file,
+    files_named,
+)
 
 __all__ = ["SetupError", "EnvironmentInfo", "FolderEnvironments", "Resolved", "mode_of",
            "folder_environments", "resolve_environment"]
@@ -68,13 +73,20 @@ class FolderEnvironments:
         return [e.name for e in self.environments]
 
 
-def folder_environments(folder: str | Path) -> FolderEnvironments:
-    """Read the folder's environments file. Raises LoadError when it does not load."""
+def folder_environments(folder: str | Path, *,
+                        allow_outside: bool = False) -> FolderEnvironments:
+    """Read the folder's environments file. Raises LoadError when it does not load, SetupError
+    when it names a file outside its folder (unless `allow_outside`)."""
     folder = Path(folder)
     path = environments_file(folder)
     if path is None:
         return FolderEnvironments(None, [], None)
     envs: EnvironmentsFile = load_environments(path)
+    outside = [w for _, w, inside in files_named(envs, path.parent) if not inside]
+    if outside and not allow_outside:
+        raise SetupError(f"{path}: '{outside[0]}' is outside the folder of the environments "
+                         "file: keep the files it names there or below it (or pass "
+                         f"{ALLOW_OUTSIDE_FLAG})")
     out = []
     for name, e in envs.environments.items():
         mocks = [path.parent / p for p in e.mocks]
@@ -119,13 +131,13 @@ def _merge_mocks(files: list[MocksFile], scenario: str | None,
 
 
 def resolve_environment(folder: str | Path, env: str | None = None, *,
-                        mocks: str | Path | None = None,
-                        scenario: str | None = None) -> Resolved:
+                        mocks: str | Path | None = None, scenario: str | None = None,
+                        allow_outside: bool = False) -> Resolved:
     """The environment `env` of the folder's environments file (its default when None), with
     `mocks` replacing its mocks files. Raises SetupError (unknown environment or scenario) or
     LoadError (a file that does not load)."""
     folder = Path(folder)
-    found = folder_environments(folder)
+    found = folder_environments(folder, allow_outside=allow_outside)
     info: EnvironmentInfo | None = None
     if found.file is not None:
         name = env or found.default

@@ -15,12 +15,12 @@ from engine.core.errors import Problem
 from engine.core.model import CallStep, Workflow, resolve_call
 
 __all__ = ["JobKind", "OutcomeKind", "JobRequest", "JobOutcome", "JobShape", "max_attempts",
-           "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_CANCELLED"]
+           "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_CANCELLED", "EXIT_TERMINATED"]
 
 JobKind = Literal["run", "emit", "tests"]
 OutcomeKind = Literal["run", "emit", "tests", "error", "cancelled", "warning"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 @dataclass
@@ -35,7 +35,8 @@ class JobRequest:
 
     `env`, `mocks`, `scenario`, `real_time` choose how calls resolve (see `environments`);
     `record` writes the run's calls as a mocks file; `environ` is where secrets are read (the
-    host's environment when None).
+    host's environment when None); `allow_outside_files` lets the environments file name files
+    outside its folder.
     """
 
     kind: JobKind
@@ -53,6 +54,7 @@ class JobRequest:
     real_time: bool = False
     record: Path | None = None
     environ: dict[str, str] | None = None
+    allow_outside_files: bool = False  # an environment may name files outside its folder
 
 
 @dataclass
@@ -70,15 +72,17 @@ class JobOutcome:
     payload: Any = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    terminated: bool = False  # cancelled by SIGTERM rather than by the user (exit 143, not 130)
 
     @property
     def exit_code(self) -> int:
         """The command line's exit code for this outcome: 0 all succeeded (or passed), 1 a run
-        failed (a case did not pass), 2 invalid input or usage, 130 cancelled."""
+        failed (a case did not pass), 2 invalid input or usage, 130 cancelled (Ctrl-C), 143
+        terminated (SIGTERM)."""
         if self.kind == "error":
             return EXIT_USAGE
         if self.kind == "cancelled":
-            return EXIT_CANCELLED
+            return EXIT_TERMINATED if self.terminated else EXIT_CANCELLED
         if self.kind == "tests":
             report = self.payload
             if report is None or report.errors:

@@ -81,7 +81,8 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         setup = prepare(workflow_path=Path(path), env=request.env, mocks=request.mocks,
                         scenario=request.scenario, real_time=request.real_time,
                         record=request.record, sinks=sinks, workflow=request.workflow,
-                        environ=request.environ, host=host)
+                        environ=request.environ, host=host,
+                        allow_outside=request.allow_outside_files)
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
     try:
@@ -136,7 +137,8 @@ async def _emit(request: JobRequest, sinks: Sequence[Sink], host: Host | None) -
     try:
         setup = open_setup(Path(folder), env=request.env, mocks=request.mocks,
                            scenario=request.scenario, real_time=request.real_time,
-                           sinks=sinks, environ=request.environ, host=host)
+                           sinks=sinks, environ=request.environ, host=host,
+                           allow_outside=request.allow_outside_files)
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
     bus = setup.engine.bus

@@ -191,10 +191,12 @@ def register_listeners(bus: EventBus, folder: Path, *, skip: Iterable[Path] = ()
 def open_setup(folder: Path, *, env: str | None = None, mocks: Path | None = None,
                scenario: str | None = None, real_time: bool = False,
                record: Path | None = None, sinks: Sequence[Sink] = (),
-               environ: Mapping[str, str] | None = None, host: Host | None = None) -> RunSetup:
+               environ: Mapping[str, str] | None = None, host: Host | None = None,
+               allow_outside: bool = False) -> RunSetup:
     """The setup for runs of the workflows of `folder`: its environment resolved, an engine
     from `host`, and this job's sinks (`sinks`, and a recorder with `record`)."""
-    resolved = resolve_environment(folder, env, mocks=mocks, scenario=scenario)
+    resolved = resolve_environment(folder, env, mocks=mocks, scenario=scenario,
+                                   allow_outside=allow_outside)
     engine, calls, owns = (host or Host()).engine_for(resolved, real_time=real_time,
                                                       environ=environ)
     setup = RunSetup(engine=engine, env=resolved, mock_calls=calls, owns_engine=owns,
@@ -210,7 +212,7 @@ def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None =
             scenario: str | None = None, real_time: bool = False, record: Path | None = None,
             sinks: Sequence[Sink] = (), listeners: bool = True,
             workflow: Workflow | None = None, environ: Mapping[str, str] | None = None,
-            host: Host | None = None) -> RunSetup:
+            host: Host | None = None, allow_outside: bool = False) -> RunSetup:
     """Load the workflow and what travels beside it; get the engine that runs it.
 
     `workflow`: run this model instead of loading `workflow_path` (the designer runs its
@@ -224,7 +226,8 @@ def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None =
         workflow = load_workflow(workflow_path)
     folder = workflow_path.parent
     setup = open_setup(folder, env=env, mocks=mocks, scenario=scenario, real_time=real_time,
-                       record=record, sinks=sinks, environ=environ, host=host)
+                       record=record, sinks=sinks, environ=environ, host=host,
+                       allow_outside=allow_outside)
     setup.workflow = workflow
     if setup.owns_engine and listeners and any(isinstance(s, EmitStep) for s in workflow.steps):
         setup.warnings.extend(register_listeners(setup.engine.bus, folder, skip=[workflow_path],

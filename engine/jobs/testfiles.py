@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
@@ -295,6 +296,14 @@ def run_tests(paths: Sequence[str | Path]) -> TestReport:
     return asyncio.run(run_tests_async(paths))
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: a control character becomes its `\\xNN` spelling."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def write_junit(report: TestReport, path: str | Path) -> None:
     """JUnit XML, one <testsuite> per tests file, as CI servers read it."""
     suites = ET.Element("testsuites", tests=str(report.passed + report.failed + report.errors),
@@ -302,22 +311,23 @@ def write_junit(report: TestReport, path: str | Path) -> None:
     for f in report.files:
         n_fail = sum(1 for c in f.cases if not c.passed and c.error is None)
         n_err = sum(1 for c in f.cases if c.error is not None) + (1 if f.problems else 0)
-        suite = ET.SubElement(suites, "testsuite", name=f.path,
+        suite = ET.SubElement(suites, "testsuite", name=_xml_text(f.path),
                               tests=str(len(f.cases) + (1 if f.problems else 0)),
                               failures=str(n_fail), errors=str(n_err),
                               time=f"{sum(c.duration_ms for c in f.cases) / 1000:.3f}")
         if f.problems:
-            tc = ET.SubElement(suite, "testcase", name="(load)", classname=f.path)
-            text = "\n".join(str(p) for p in f.problems)
-            ET.SubElement(tc, "error", message=str(f.problems[0].message)).text = text
+            tc = ET.SubElement(suite, "testcase", name="(load)", classname=_xml_text(f.path))
+            text = _xml_text("\n".join(str(p) for p in f.problems))
+            ET.SubElement(tc, "error", message=_xml_text(str(f.problems[0].message))).text = text
         for c in f.cases:
-            tc = ET.SubElement(suite, "testcase", name=c.name, classname=f.workflow or f.path,
+            tc = ET.SubElement(suite, "testcase", name=_xml_text(c.name),
+                               classname=_xml_text(f.workflow or f.path),
                                time=f"{c.duration_ms / 1000:.3f}")
             if c.error is not None:
-                ET.SubElement(tc, "error", message=c.error).text = c.error
+                ET.SubElement(tc, "error", message=_xml_text(c.error)).text = _xml_text(c.error)
             elif not c.passed:
-                text = "\n".join(str(d) for d in c.differences)
-                ET.SubElement(tc, "failure", message=str(c.differences[0])).text = text
+                text = _xml_text("\n".join(str(d) for d in c.differences))
+                ET.SubElement(tc, "failure", message=_xml_text(str(c.differences[0]))).text = text
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.core.model import Workflow
+from engine.runtime.ports import Cascade
 
 if TYPE_CHECKING:
     from engine.runtime.events import RunResult, Sink
@@ -51,28 +52,29 @@ class EventBus:
     def events(self) -> list[str]:
         return sorted(self._listeners)
 
-    def _spawn(self, event: str, data: Any, depth: int,
+    def _spawn(self, event: str, data: Any, cascade: Cascade | None,
                sinks: Sequence[Sink]) -> list[tuple[str, asyncio.Task[RunResult]]]:
         if self.starter is None:
             raise RuntimeError("this EventBus starts nothing: pass it to Engine(bus=…) first")
         out = []
         for wf in self.listeners(event):
-            run_id, task = self.starter.start_run(wf, data, depth=depth, sinks=sinks)
+            run_id, task = self.starter.start_run(wf, data, cascade=cascade or Cascade(),
+                                                  sinks=sinks)
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
             out.append((run_id, task))
         return out
 
-    def start(self, event: str, data: Any = None, *, depth: int = 0,
+    def start(self, event: str, data: Any = None, *, cascade: Cascade | None = None,
               sinks: Sequence[Sink] = ()) -> list[str]:
         """Start every workflow listening for `event` with `data` as input; their run ids.
         `sinks` get the started runs' events besides the engine's own sinks."""
-        return [run_id for run_id, _ in self._spawn(event, data, depth, sinks)]
+        return [run_id for run_id, _ in self._spawn(event, data, cascade, sinks)]
 
-    async def publish(self, event: str, data: Any = None, *, depth: int = 0,
+    async def publish(self, event: str, data: Any = None, *, cascade: Cascade | None = None,
                       sinks: Sequence[Sink] = ()) -> list[RunResult]:
         """Start every listening workflow and wait for them all; results in registration order."""
-        started = self._spawn(event, data, depth, sinks)
+        started = self._spawn(event, data, cascade, sinks)
         if not started:
             return []
         return list(await asyncio.gather(*(task for _, task in started)))

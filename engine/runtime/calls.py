@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jmespath import exceptions as jexc
 
 from engine.core.durations import format_duration
 from engine.core.errors import ExpressionError, RunError, SecretMissing, StepFailed
-from engine.core.expressions import TemplateSyntaxError, render, root_references, split_template
+from engine.core.expressions import (
+    MAX_RESULT_SIZE,
+    TemplateSyntaxError,
+    render,
+    result_size_over,
+    root_references,
+    split_template,
+)
 from engine.core.expressions import iter_expressions as _iter_expressions
 from engine.core.model import CallDefaults, CallStep, ResolvedCall, RetryPolicy, resolve_call
 from engine.runtime.events import CallRecord, StepRetrying, StepStarted
@@ -30,23 +38,33 @@ from engine.runtime.secrets import redact
 __all__ = ["CallPlan", "run_call_step", "render_in"]
 
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+_BAD_HEADER = re.compile(r"[^\t\x20-\x7e]")
 _EVAL_ERRORS = (jexc.JMESPathError, TemplateSyntaxError, TypeError, ValueError, KeyError)
 
 
 def render_in(value: Any, scope: Mapping[str, Any], step_id: str, where: str) -> Any:
     """Render a template, turning any evaluation failure into an `expression` error."""
     try:
-        return render(value, scope)
+        out = render(value, scope)
     except _EVAL_ERRORS as e:
         raise ExpressionError(
             f"step '{step_id}': {where}: the expression failed: {e}; "
             "fix the ${ } expression in the workflow", step=step_id) from None
+    if out is not value and isinstance(out, (list, dict, str)) and result_size_over(out):
+        raise ExpressionError(
+            f"step '{step_id}': {where}: the expression's result is larger than "
+            f"{MAX_RESULT_SIZE // 1048576} MiB; make it select less", step=step_id)
+    return out
 
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _mentions(value: Any, word: str) -> bool:
@@ -115,8 +133,45 @@ def _join(base: str, path: str) -> str:
     return base + (path if path.startswith("/") else "/" + path)
 
 
-def _with_query(url: str, params: dict[str, str]) -> str:
+def _with_query(url: str, params: list[tuple[str, str]]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _render_path(template: str, scope: Mapping[str, Any], sid: str) -> str:
+    """A path with every `${ }` value percent-encoded as one segment (`/`, `?`, `#` and `..`
+    included): run input can fill in a segment but never choose another endpoint."""
+    try:
+        segments = split_template(template)
+    except TemplateSyntaxError as e:
+        raise ExpressionError(f"step '{sid}': path: {e.message}; fix the ${{ }} expression in "
+                              "the workflow", step=sid) from None
+    out: list[str] = []
+    for seg in segments:
+        if seg.expr is None:
+            out.append(seg.text)
+        else:
+            value = quote(_text(render_in("${" + seg.expr + "}", scope, sid, "path")), safe="")
+            if value in (".", ".."):
+                # a dot segment is removed by URL normalization (even as %2E): it would move
+                # the request to another endpoint
+                raise ExpressionError(
+                    f"step '{sid}': path: ${{{seg.expr}}} gave '{value}', which would change the "
+                    "endpoint called; check the run input", step=sid)
+            out.append(value)
+    return "".join(out)
+
+
+def _query_params(items: Mapping[str, Any], scope: Mapping[str, Any],
+                  sid: str) -> list[tuple[str, str]]:
+    """Query parameters; a list value is the parameter repeated (`tags=a&tags=b`, OpenAPI's
+    default form/explode), a null value or item leaves it out."""
+    params: list[tuple[str, str]] = []
+    for k, v in items.items():
+        value = render_in(v, scope, sid, f"query.{k}")
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                params.append((k, _text(item)))
+    return params
 
 
 class _Request:
@@ -149,20 +204,23 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
         scope = {**scope, "secrets": values}
     url = cp.static_url
     if url is None:
-        url = _join(cp.base_url, _text(render_in(cp.call.path, scope, sid, "path")))
+        url = _join(cp.base_url, _render_path(cp.call.path, scope, sid))
     headers: dict[str, str] = {}
     for k, v in cp.call.headers.items():
         value = render_in(v, scope, sid, f"headers.{k}") if isinstance(v, str) and "${" in v else v
         if value is not None:
-            headers[k] = _text(value)
+            text = _text(value)
+            if _BAD_HEADER.search(text):
+                # the value is not shown: it may hold a secret
+                raise ExpressionError(
+                    f"step '{sid}': headers.{k}: the value holds a line break or a character "
+                    "that is not printable ASCII, which a header cannot carry; check the data "
+                    "it comes from (percent-encode or base64 it)", step=sid)
+            headers[k] = text
     key = f"{ctx.run_id}:{sid}" if index is None else f"{ctx.run_id}:{sid}:{index}"
     headers["Idempotency-Key"] = key
     if step.query:
-        params: dict[str, str] = {}
-        for k, v in step.query.items():
-            value = render_in(v, scope, sid, f"query.{k}")
-            if value is not None:
-                params[k] = _text(value)
+        params = _query_params(step.query, scope, sid)
         if params:
             url = _with_query(url, params)
     if step.with_ is None:
@@ -171,9 +229,30 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
         body = render_in(step.with_, scope, sid, "with")
     content = None
     if body is not None:
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        headers["Content-Type"] = "application/json"
+        content = _encode_body(body, headers, sid)
     return _Request(url, headers, content, body)
+
+
+def _encode_body(body: Any, headers: dict[str, str], sid: str) -> bytes:
+    """The body as the step's `Content-Type` says (JSON when it names none, and then the header
+    is added): `application/x-www-form-urlencoded` encodes a mapping as a form (a list value
+    repeats the field), `text/*` and other non-JSON types send text as it is."""
+    ctype_key = next((k for k in headers if k.lower() == "content-type"), None)
+    if ctype_key is None:
+        headers["Content-Type"] = "application/json"
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    ctype = headers[ctype_key].split(";", 1)[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded":
+        if not isinstance(body, dict):
+            raise ExpressionError(
+                f"step '{sid}': with: a form body is a mapping of fields, not "
+                f"{type(body).__name__}; give `with` as key: value lines", step=sid)
+        fields = [(str(k), _text(item)) for k, v in body.items()
+                  for item in (v if isinstance(v, list) else [v]) if item is not None]
+        return urlencode(fields).encode()
+    if "json" in ctype:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _text(body).encode("utf-8")
 
 
 async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[str, Any],
@@ -200,6 +279,7 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
             ctx.emit(StepStarted(ctx.run_id, sid, attempt, t0, index))
         seq = ctx.next_seq()
         response: CallResponse | None = None
+        status: int | None = None
         try:
             async with clock.timeout(cp.timeout):
                 response = await caller.call(request)
@@ -212,11 +292,11 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
                                            "cancelled", t0, seq))
             raise
         except CallFailed as e:
-            kind, message = e.kind, e.message
+            kind, message, status = e.kind, e.message, e.status
         else:
             kind = "http"
             message = ""
-        status = response.status if response is not None else None
+            status = response.status
         if response is not None and 200 <= response.status < 300:
             if want_calls:
                 tally.calls.append(_record(ctx, cp, attempt, index, req, response, None, None,
@@ -229,7 +309,8 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
         if response is not None:
             message = f"{cp.target} answered HTTP {status}"
             if response.body:
-                message += f": {_text(response.body)[:200]}"
+                # masked before it is cut: a cut must not leave half a secret showing
+                message += f": {_cut(redact(_text(response.body)), 200)}"
         if want_calls:
             tally.calls.append(_record(ctx, cp, attempt, index, req, response, message, kind,
                                        t0, seq))

@@ -20,11 +20,11 @@ from engine.runtime.bus import EventBus
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.events import RunResult, Sink
 from engine.runtime.http import HttpxCaller
-from engine.runtime.ports import Caller, IdSource, RandomIds, SecretReader
-from engine.runtime.scheduler import MAX_EMIT_DEPTH, execute_run
+from engine.runtime.ports import Caller, Cascade, IdSource, RandomIds, SecretReader
+from engine.runtime.scheduler import execute_run
 from engine.runtime.secrets import SecretSource
 
-__all__ = ["Engine", "MAX_EMIT_DEPTH"]
+__all__ = ["Engine"]
 
 
 class Engine:
@@ -64,24 +64,24 @@ class Engine:
         return next(self._seq)
 
     async def run(self, workflow: Workflow, input: Any = None, *, run_id: str | None = None,
-                  sinks: Sequence[Sink] = (), depth: int = 0) -> RunResult:
+                  sinks: Sequence[Sink] = (), cascade: Cascade | None = None) -> RunResult:
         """Run a workflow to its end. Its events go to the engine's sinks and to `sinks` (this
         run's own, passed on to the runs its emits start). Cancelling the calling task cancels
         the run (re-raised after RunFinished is emitted)."""
         run_id = run_id or self.ids.new_run_id()
         entered = self.clock.enter()
         try:
-            return await execute_run(self, workflow, input, run_id, sinks, depth)
+            return await execute_run(self, workflow, input, run_id, sinks, cascade or Cascade())
         finally:
             self.clock.leave(entered)
             self.caller.run_ended(run_id)
 
-    def start_run(self, workflow: Workflow, input: Any, *, depth: int,
+    def start_run(self, workflow: Workflow, input: Any, *, cascade: Cascade,
                   sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
         """Start a run in a task of its own (the bus's `Starter`)."""
         run_id = self.ids.new_run_id()
         task = self.clock.spawn(
-            self.run(workflow, input, run_id=run_id, sinks=sinks, depth=depth),
+            self.run(workflow, input, run_id=run_id, sinks=sinks, cascade=cascade),
             name=f"switchboard-{workflow.name}-{run_id}")
         return run_id, task
 

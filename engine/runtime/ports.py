@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from engine.runtime.events import Event, RunResult, Sink
 
 __all__ = [
-    "CallRequest", "CallResponse", "CallFailed", "Caller", "Starter", "IdSource", "RandomIds",
-    "SecretReader", "StepContext", "Tally", "new_run_id",
+    "Cascade", "CallRequest", "CallResponse", "CallFailed", "Caller", "Starter", "IdSource",
+    "RandomIds", "SecretReader", "StepContext", "Tally", "new_run_id",
 ]
 
 
@@ -61,12 +61,14 @@ class CallResponse:
 
 
 class CallFailed(Exception):
-    """An attempt that got no answer: `kind` is `timeout`, `connection` or `mock`."""
+    """An attempt that got no usable answer: `kind` is `timeout`, `connection` or `mock`, or
+    `http` with the `status` of an answer that could not be taken (too large)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.status = status
 
 
 class Caller(Protocol):
@@ -81,10 +83,35 @@ class Caller(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Cascade:
+    """Where a run stands in a cascade of emits: how deep it is, and how many more runs the
+    whole cascade (every run the first one's emits start, and theirs) may start."""
+
+    __slots__ = ("depth", "_left")
+
+    MAX_DEPTH = 16  # emit -> triggered run -> emit …
+    MAX_RUNS = 1000  # runs one cascade may start in all (two emits of a self-trigger double)
+
+    def __init__(self, depth: int = 0, left: list[int] | None = None) -> None:
+        self.depth = depth
+        self._left = left if left is not None else [self.MAX_RUNS]
+
+    def child(self) -> Cascade:
+        """The cascade as the runs this one starts see it: one level deeper, the same budget."""
+        return Cascade(self.depth + 1, self._left)
+
+    def take(self, runs: int) -> bool:
+        """Spend `runs` of the budget; False (and nothing spent) when it would run out."""
+        if runs > self._left[0]:
+            return False
+        self._left[0] -= runs
+        return True
+
+
 class Starter(Protocol):
     clock: Clock
 
-    def start_run(self, workflow: Workflow, input: Any, *, depth: int,
+    def start_run(self, workflow: Workflow, input: Any, *, cascade: Cascade,
                   sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
         """Start a run as a task of its own; its run id and the task."""
         ...

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import random
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,7 +40,7 @@ from engine.runtime.events import (
     StepStarted,
     iso_utc,
 )
-from engine.runtime.ports import Caller, SecretReader
+from engine.runtime.ports import Caller, Cascade, SecretReader
 from engine.runtime.secrets import redact
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ __all__ = ["execute_run", "MAX_EMIT_DEPTH"]
 
 log = logging.getLogger("switchboard.engine")
 
-MAX_EMIT_DEPTH = 16  # emit -> triggered run -> emit …: stop runaway cascades
+MAX_EMIT_DEPTH = Cascade.MAX_DEPTH
 
 
 class _StepState:
@@ -116,11 +117,12 @@ class RunPorts(Protocol):
 
 
 async def execute_run(ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
-                      run_sinks: Sequence[Sink] = (), depth: int = 0) -> RunResult:
+                      run_sinks: Sequence[Sink] = (), cascade: Cascade | None = None
+                      ) -> RunResult:
     """Run a workflow to its end, its events to the engine's sinks and `run_sinks` (which the
     runs its emits start get too). Cancelling the calling task cancels the run (re-raised after
     RunFinished is emitted)."""
-    return await _Run(ports, workflow, input, run_id, run_sinks, depth).execute()
+    return await _Run(ports, workflow, input, run_id, run_sinks, cascade or Cascade()).execute()
 
 
 class _Run:
@@ -128,7 +130,7 @@ class _Run:
     `StepContext` its call steps see."""
 
     def __init__(self, ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
-                 run_sinks: Sequence[Sink], depth: int) -> None:
+                 run_sinks: Sequence[Sink], cascade: Cascade) -> None:
         self.clock = ports.clock
         self.caller = ports.caller
         self.secrets = ports.secrets
@@ -141,7 +143,7 @@ class _Run:
         self.workflow = workflow
         self.input = input
         self.run_id = run_id
-        self.depth = depth
+        self.cascade = cascade
         self.steps_scope: dict[str, Any] = {}
         self.scope: dict[str, Any] = {"input": input, "steps": self.steps_scope,
                                       "run": {"id": run_id, "workflow": workflow.name}}
@@ -162,7 +164,10 @@ class _Run:
             try:
                 sink(event)
             except Exception:  # a broken sink must not break the run
-                log.exception("event sink %r failed on %s", sink, type(event).__name__)
+                # one line, masked; the traceback only for whoever turns on debug logging
+                log.error("an event sink failed on %s: %s", type(event).__name__,
+                          redact(f"{sys.exc_info()[1]!r}"))
+                log.debug("event sink %r failed", sink, exc_info=True)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -323,7 +328,8 @@ class _Run:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a defect, reported on the step rather than lost in the loop
-            log.exception("step %s crashed", st.id)
+            log.error("step %s crashed: %s", st.id, redact(f"{type(e).__name__}: {e}"))
+            log.debug("step %s crashed", st.id, exc_info=True)
             self.running.discard(st)
             self._finish(st, "failed", None,
                          RunError(f"step '{st.id}' crashed: {type(e).__name__}: {e}", step=st.id))
@@ -356,7 +362,7 @@ class _Run:
             return
         if self.listening:
             self.emit(StepStarted(self.run_id, st.id, 1, st.started))
-        if self.depth + 1 >= MAX_EMIT_DEPTH:
+        if self.cascade.depth + 1 >= MAX_EMIT_DEPTH:
             # A workflow that (indirectly) triggers itself: stop the cascade, say so, go on.
             self.emit(Notification(
                 self.run_id, st.id, "warning",
@@ -365,7 +371,14 @@ class _Run:
                 self.clock.now()))
             self._finish(st, "succeeded", {"event": step.event, "runs": []}, None)
             return
-        run_ids = self.bus.start(step.event, data, depth=self.depth + 1, sinks=self.run_sinks)
+        if not self.cascade.take(len(self.bus.listeners(step.event))):
+            self._finish(st, "failed", None, RunError(
+                f"event '{step.event}' not delivered: this cascade of emits has started "
+                f"{Cascade.MAX_RUNS:,} runs, the most one may; a workflow probably triggers "
+                "itself more than once: break the cycle of emits and triggers", type="limit"))
+            return
+        run_ids = self.bus.start(step.event, data, cascade=self.cascade.child(),
+                                 sinks=self.run_sinks)
         self._finish(st, "succeeded", {"event": step.event, "runs": run_ids}, None)
 
     def _finish(self, st: _StepState, status: str, output: Any, error: RunError | None) -> None:
@@ -376,7 +389,10 @@ class _Run:
             err = {"type": error.type, "message": redact(error.message), "status": error.status}
         duration = int(round((self.clock.now() - st.started) * 1000)) if st.started else 0
         self._record(st, status, output, err, duration)
-        if status == "failed" and not self.ended and _on_error(st) != "continue":
+        # a secret that is not set is the environment's mistake, not the step's: no request
+        # was sent, so `onError: continue` must not turn it into a run that "succeeded"
+        if status == "failed" and not self.ended and (
+                _on_error(st) != "continue" or (error is not None and error.type == "secret")):
             assert error is not None
             if error.step is None:
                 error.step = st.id
@@ -421,6 +437,13 @@ def _check_input(workflow: Workflow, value: Any) -> str | None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
         return None
+    if value is None:
+        required = workflow.input.get("required") if isinstance(workflow.input, dict) else None
+        fields = ", ".join(str(r) for r in required) if isinstance(required, list) else ""
+        example = ", ".join(f'"{r}": …' for r in required) if isinstance(required, list) else ""
+        need = f"an object with {fields}" if fields else "an input"
+        return (f"the run has no input, and the workflow's input schema needs {need}: pass it "
+                f"(switchboard run --input '{{{example}}}', or the designer's Run Input)")
     where = "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
     return (f"the run input does not match the workflow's input schema at {where}: "
             f"{error.message}; pass an input that matches `input:` in the workflow")

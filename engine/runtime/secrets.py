@@ -7,9 +7,12 @@ surface later: events, error messages, recordings, console output.
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = ["SecretSource", "redact", "register_secret", "MASK", "ENV_PREFIX"]
 
@@ -22,14 +25,28 @@ _known: set[str] = set()
 _ordered: tuple[str, ...] = ()
 
 
+def encodings(value: str) -> set[str]:
+    """Every form a value takes on its way out: as is, JSON-escaped (a log line, `--json`, a
+    recording), percent-encoded (a query or a path), and base64 (an `Authorization: Basic`
+    header), so that each can be masked."""
+    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             quote(value, safe=""), quote_plus(value), quote(value, safe="/")}
+    raw = value.encode("utf-8")
+    for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = b64.decode("ascii")
+        forms.update((text, text.rstrip("=")))
+    return forms
+
+
 def register_secret(value: str) -> None:
-    """Remember a value as secret: `redact` masks it from now on."""
+    """Remember a value as secret: `redact` masks it, in every encoding, from now on."""
     global _ordered
     # Very short values would mask unrelated text everywhere ("1", "a"); they are still never
     # written by the engine itself, but redaction of free text needs a floor.
     if not value or len(value) < 3 or value in _known:
         return
     with _lock:
+        _known.update(form for form in encodings(value) if len(form) >= 3)
         _known.add(value)
         _ordered = tuple(sorted(_known, key=len, reverse=True))
 

@@ -14,11 +14,11 @@ import asyncio
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import httpx
 from temporalio import activity
@@ -71,15 +71,30 @@ class _Secrets:
                           "worker runs")
         return value
 
-    def text(self, text: str, quote: bool = False) -> str:
+    def text(self, text: str, encode: Callable[[str], str] | None = None) -> str:
         if "sbsecret-" not in text:
             return text
         return PLACEHOLDER_RE.sub(
-            lambda m: quote_plus(self.value(m[1])) if quote else self.value(m[1]), text)
+            lambda m: encode(self.value(m[1])) if encode else self.value(m[1]), text)
 
     def url(self, url: str) -> str:
+        """As the scheduler encodes values: a path segment whole, a query as a form."""
         path, sep, query = url.partition("?")
-        return self.text(path) + sep + self.text(query, quote=True)
+        return (self.text(path, lambda v: quote(v, safe="")) + sep
+                + self.text(query, quote_plus))
+
+    def content(self, content: str | None, headers: Mapping[str, str]) -> bytes | None:
+        """The encoded body with the values in, each encoded as its body type needs."""
+        if content is None:
+            return None
+        ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        ctype = ctype.split(";", 1)[0].strip().lower()
+        encode: Callable[[str], str] | None = None
+        if "json" in ctype:
+            encode = _json_text
+        elif ctype == "application/x-www-form-urlencoded":
+            encode = quote_plus
+        return self.text(content, encode).encode("utf-8")
 
     def value_in(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -92,8 +107,8 @@ class _Secrets:
         return value
 
 
-def _failed(kind: str, message: str) -> ApplicationError:
-    return ApplicationError(redact(message), kind, type=CALL_FAILED, non_retryable=True,
+def _failed(kind: str, message: str, status: int | None = None) -> ApplicationError:
+    return ApplicationError(redact(message), kind, status, type=CALL_FAILED, non_retryable=True,
                             category=ApplicationErrorCategory.BENIGN)
 
 
@@ -105,7 +120,7 @@ def _answer(response: CallResponse, target: str, limit: int) -> Answer:
         raise _failed("http", f"{target} answered HTTP {response.status} with a body of {size:,} "
                       f"bytes, more than the {limit:,} bytes this engine lets a Temporal payload "
                       "carry (Temporal's limit is 2 MB): make the service answer less (a page, "
-                      "an id to fetch), or run this workflow in-process")
+                      "an id to fetch), or run this workflow in-process", response.status)
     return Answer(response.status, redact(headers), body)
 
 
@@ -124,10 +139,9 @@ async def _beating(coro: Coroutine[Any, Any, T]) -> T:
         task.cancel()
 
 
-def _content(body: Any) -> bytes | None:
-    if body is None:
-        return None
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+def _json_text(value: str) -> str:
+    """A value as it stands inside a JSON string."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
 class Activities:
@@ -145,7 +159,8 @@ class Activities:
         secrets = _Secrets(a.secret_vars, self.environ)
         headers = {secrets.text(k): secrets.text(v) for k, v in a.headers.items()}
         body = secrets.value_in(a.body)
-        return CallRequest(a.method, secrets.url(a.url), headers, _content(body), body,
+        return CallRequest(a.method, secrets.url(a.url), headers,
+                           secrets.content(a.content, headers), body,
                            a.target, a.timeout, a.run_id), secrets
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
@@ -157,7 +172,7 @@ class Activities:
         try:
             response = await _beating(self._live.call(request))
         except CallFailed as e:
-            raise _failed(e.kind, e.message) from None
+            raise _failed(e.kind, e.message, e.status) from None
         return _answer(response, a.target, self.payload_limit)
 
     @activity.defn(name=MOCK_ACTIVITY)

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         Sink,
         StepFinished,
     )
+    from engine.runtime.ports import Cascade
     from engine.temporal.payloads import (
         EVENTS_ACTIVITY,
         WORKFLOW_NAME,
@@ -67,12 +68,14 @@ class TemporalStarter:
         self._n = 0
         self.starting: list[asyncio.Task[None]] = []
 
-    def start_run(self, workflow: Workflow, input: Any, *, depth: int,
+    def start_run(self, workflow: Workflow, input: Any, *, cascade: Cascade,
                   sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
         self._n += 1
         run_id = derived_run_id(self._run_id, self._n, workflow.name)
+        # The cascade's budget of runs cannot be shared across workflows: each branch gets
+        # what was left when it started (so a fan-out may start more than in-process).
         args = replace(self._args, workflow=dump_any(workflow), input=input, run_id=run_id,
-                       depth=depth)
+                       depth=cascade.depth, runs_left=max(0, self._args.runs_left - self._n))
         task = asyncio.get_running_loop().create_task(self._start(args, workflow.name))
         self.starting.append(task)
         return run_id, cast("asyncio.Task[RunResult]", task)

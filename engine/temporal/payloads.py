@@ -53,7 +53,8 @@ class RunArgs:
     mocks: dict[str, list[MockResponse]] | None = None  # None: live; with services: hybrid
     secret_vars: dict[str, str] = field(default_factory=dict)  # secret -> variable
     virtual_time: bool = False
-    depth: int = 0
+    depth: int = 0  # how deep in a cascade of emits
+    runs_left: int = 1000  # runs this branch of the cascade may still start
     listeners: list[str] = field(default_factory=list)  # workflows with a trigger, as YAML
     notify: list[dict[str, Any]] = field(default_factory=list)  # the environment's sinks
     notify_base: str = ""  # where the sinks' relative file paths start
@@ -78,6 +79,7 @@ class Attempt:
     url: str
     headers: dict[str, str]
     body: Any
+    content: str | None  # the encoded body (JSON, a form or text), as the scheduler built it
     target: str
     timeout: float
     run_id: str

@@ -31,7 +31,14 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.clock import Clock
     from engine.runtime.events import Event, Notification, RunFinished, RunResult, Sink
     from engine.runtime.mock import NoMock
-    from engine.runtime.ports import Caller, CallFailed, CallRequest, CallResponse, SecretReader
+    from engine.runtime.ports import (
+        Caller,
+        CallFailed,
+        CallRequest,
+        CallResponse,
+        Cascade,
+        SecretReader,
+    )
     from engine.runtime.scheduler import execute_run
     from engine.runtime.secrets import ENV_PREFIX
     from engine.temporal.clock import TemporalClock
@@ -92,8 +99,9 @@ class _ActivityCaller:
 
     async def call(self, request: CallRequest) -> CallResponse:
         target = request.target
+        content = request.content.decode("utf-8") if request.content is not None else None
         attempt = Attempt(request.method, request.url, dict(request.headers), request.body,
-                          target, request.timeout, request.run_id, self.secret_vars)
+                          content, target, request.timeout, request.run_id, self.secret_vars)
         if self.mocks is not None and (target in self.mocks or not self.services):
             return await self._mocked(request, attempt)
         return await self._activity(ATTEMPT_ACTIVITY, attempt)
@@ -127,7 +135,7 @@ class _ActivityCaller:
                 f"{attempt.target}: not called: the run's Temporal history has {events} "
                 f"events, past this engine's limit of {self.history_limit} (Temporal ends a "
                 "run at 51,200; each call attempt adds a few): split the workflow into "
-                "workflows that emit to each other, or run it in-process", type="deadline")
+                "workflows that emit to each other, or run it in-process", type="limit")
         try:
             async with self.pending:  # Temporal refuses a run more than 2,000 at once
                 limit = timedelta(seconds=attempt.timeout + ACTIVITY_MARGIN)
@@ -146,7 +154,9 @@ class _ActivityCaller:
             cause = e.cause if isinstance(e, ActivityError) else e
             if isinstance(cause, ApplicationError) and cause.type == CALL_FAILED:
                 kind = str(cause.details[0]) if cause.details else "connection"
-                raise CallFailed(kind, cause.message) from None
+                status = cause.details[1] if len(cause.details) > 1 else None
+                raise CallFailed(kind, cause.message,
+                                 int(status) if status is not None else None) from None
             raise CallFailed("connection", f"{attempt.target}: the attempt's activity failed: "
                              f"{cause or e}; see the worker's log") from None
         return CallResponse(answer.status, answer.headers, answer.body)
@@ -240,7 +250,8 @@ class SwitchboardRun:
         if stream is not None:
             sinks.append(stream)
         try:
-            result = await execute_run(ports, wf, args.input, run_id, sinks, args.depth)
+            cascade = Cascade(args.depth, [args.runs_left])
+            result = await execute_run(ports, wf, args.input, run_id, sinks, cascade)
         except asyncio.CancelledError:
             if self._finished is None:
                 raise

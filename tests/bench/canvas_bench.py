@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (  # noqa: E402
 
 from designer.canvas.style import NODE_H, NODE_W  # noqa: E402
 from designer.canvas.view import CanvasView  # noqa: E402
-from designer.document import WorkflowDocument  # noqa: E402
+from designer.document.workflow_document import WorkflowDocument  # noqa: E402
 
 VIEW_W, VIEW_H = 1280, 800
 

@@ -27,11 +27,11 @@ import qasync  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from designer.files import AppSettings  # noqa: E402
-from designer.log_model import LogModel  # noqa: E402
-from designer.log_panel import LogPanel  # noqa: E402
-from designer.main_window import MainWindow  # noqa: E402
-from designer.run_ui import attach_run_ui  # noqa: E402
+from designer.run.log_model import LogModel  # noqa: E402
+from designer.run.log_panel import LogPanel  # noqa: E402
+from designer.run.ui import attach_run_ui  # noqa: E402
+from designer.window.main_window import MainWindow  # noqa: E402
+from designer.window.settings import AppSettings  # noqa: E402
 from engine import LOG_LEVELS, LogLine  # noqa: E402
 
 N_STEPS = 2000

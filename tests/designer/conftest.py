@@ -31,14 +31,14 @@ def small_workflow() -> Workflow:
 def _release_clipboard():
     """Leave no copied steps on the clipboard: Qt 6.11 segfaults at exit if any remain."""
     yield
-    from designer.clipboard import release_clipboard
+    from designer.document.clipboard import release_clipboard
 
     release_clipboard()
 
 
 @pytest.fixture
 def document(qapp):  # noqa: ARG001 - the document is a QObject and needs the app
-    from designer.document import WorkflowDocument
+    from designer.document.workflow_document import WorkflowDocument
 
     doc = WorkflowDocument(small_workflow())
     yield doc

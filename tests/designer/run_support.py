@@ -22,7 +22,7 @@ def ui_factory(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
     """For an `open_ui` fixture: yields `open_ui(path=None)`, which shows a window with `path`
     open and the run UI attached, and returns its RunUI; every engine thread started is
     stopped after the test."""
-    from designer.run_ui import attach_run_ui
+    from designer.run.ui import attach_run_ui
 
     made: list[Any] = []
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 
 from designer import app as design_app
 from designer import command as design_command
-from designer import files as design_files
-from designer.main_window import MainWindow
+from designer.window import settings as design_files
+from designer.window.main_window import MainWindow
 from engine import cli
 from tests.designer.window_support import WORKFLOWS
 

@@ -21,7 +21,7 @@ sample_workflow = small_workflow  # the canvas tests' workflow: fetch -> check -
 
 
 def make_settings(tmp_path: Path):
-    from designer.files import AppSettings
+    from designer.window.settings import AppSettings
 
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
@@ -29,8 +29,8 @@ def make_settings(tmp_path: Path):
 def make_window(qtbot, tmp_path: Path, workflow: Workflow | None = None,
                 autosave_interval_ms: int = 60_000, settings=None, size=(1200, 800)):
     """A shown MainWindow whose settings and autosaves live under `tmp_path`."""
-    from designer.files import Autosave
-    from designer.main_window import MainWindow
+    from designer.window.main_window import MainWindow
+    from designer.window.settings import Autosave
 
     window = MainWindow(settings or make_settings(tmp_path), Autosave(tmp_path / "autosave"),
                         autosave_interval_ms=autosave_interval_ms)

@@ -76,7 +76,7 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_fmt_rewrites_and_check_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "w.yaml"
     f.write_text("version: 1\nname: w\nsteps:\n- {service: S, action: a, timeout: 60}\n")
-    code, out, err = run(capsys, "fmt", "--check", str(f))
+    code, out, err = run(capsys, "fmt", "--check", "--diff", str(f))
     assert code == 1 and "would reformat" in err and "+    timeout: 1m" in out
     code, _, _ = run(capsys, "fmt", str(f))
     assert code == 0
@@ -160,3 +160,85 @@ def test_closed_pipe_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None
         with contextlib.suppress(OSError):
             closed.close()
     assert code == 0
+
+
+UNTIDY = "version: 1\nname: w\nsteps:\n  - {service: S, action: a, timeout: 1500ms}\n"
+
+
+def test_fmt_diff_only_shows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    f.write_text(UNTIDY)
+    code, out, err = run(capsys, "fmt", "--diff", str(f))
+    assert code == 0 and "+    timeout: 1500ms" in out and "would reformat" in err
+    assert f.read_text() == UNTIDY  # it used to rewrite the file as well
+
+
+def test_fmt_check_does_not_build_a_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import difflib
+
+    def no_diff(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--check built a diff")
+
+    monkeypatch.setattr(difflib, "unified_diff", no_diff)
+    f = tmp_path / "w.yaml"
+    f.write_text(UNTIDY)
+    code, out, err = run(capsys, "fmt", "--check", str(f))
+    assert code == 1 and out == "" and f"would reformat {f}" in err
+
+
+def test_fmt_writes_through_a_symlink(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "real.yaml"
+    real.write_text(UNTIDY)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(real)
+    code, _, err = run(capsys, "fmt", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and link.resolve() == real  # the link is still a link
+    assert "timeout: 1500ms" in real.read_text() and "{" not in real.read_text()
+
+
+def test_fmt_never_writes_a_file_the_reader_would_refuse(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a valid 9.1 MB workflow was rewritten to 10.7 MB, which no longer loads; the same with a
+    # limit made small (the file is under it, its canonical form over it)
+    import engine.cli.files
+
+    f = tmp_path / "big.yaml"
+    f.write_text(UNTIDY)
+    monkeypatch.setattr(engine.cli.files, "MAX_BYTES", len(UNTIDY) + 1)
+    before = f.read_text()
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 1 and "over the 10 MiB a file may have" in err, err
+    assert f.read_text() == before
+
+
+@pytest.mark.parametrize("what", ["/dev/zero", "fifo"])
+def test_validate_and_input_refuse_devices_and_pipes(
+        what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = what
+    if what == "fifo":
+        path = str(tmp_path / "pipe.yaml")
+        os.mkfifo(path)  # reading it would block forever
+    code, out, _ = run(capsys, "validate", path)
+    assert code == 1 and "not a regular file" in out
+    flow = tmp_path / "w.yaml"
+    flow.write_text("version: 1\nname: w\nsteps:\n  - notify: hi\n")
+    code, _, err = run(capsys, "run", str(flow), "--input", f"@{path}")
+    assert code == 2 and "not a regular file" in err
+
+
+def test_fmt_keeps_a_leading_yaml_language_server_modeline(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "w.yaml"
+    modeline = "# yaml-language-server: $schema=../resources/schema/workflow.schema.json\n"
+    f.write_text(modeline + UNTIDY)
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 0, err  # it used to refuse: the modeline counted as a comment
+    assert f.read_text().startswith(modeline) and "timeout: 1500ms" in f.read_text()
+    code, _, err = run(capsys, "fmt", "--check", str(f))
+    assert code == 0, err
+    f.write_text(modeline + UNTIDY.replace("name: w", "name: w  # a comment"))
+    code, _, err = run(capsys, "fmt", str(f))
+    assert code == 1 and "has comments" in err

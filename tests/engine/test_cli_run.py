@@ -92,7 +92,7 @@ def test_run_input_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 @pytest.mark.parametrize("value, message", [
     ("{policyId: 1}", "--input:1:2: not valid JSON"),
-    ("@/no/such/file.json", "--input: cannot read /no/such/file.json"),
+    ("@/no/such/file.json", "--input: /no/such/file.json: no such file: check the path"),
 ])
 def test_run_bad_input_argument_exits_2(capsys: pytest.CaptureFixture[str], value: str,
                                         message: str) -> None:
@@ -417,3 +417,35 @@ def test_ctrl_c_cancels_the_run_and_exits_130(tmp_path: Path) -> None:
     assert result["steps"]["go"]["status"] == "succeeded"
     assert result["steps"]["wait"]["status"] == "cancelled"
     assert "⊘ wait cancelled" in rest and "interrupted" in rest
+
+
+def test_sigterm_ends_a_run_as_cancelled_with_its_result_and_recording(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    flow = tmp_path / "hold.yaml"
+    flow.write_text("version: 1\nname: hold\nsteps:\n  - id: first\n    service: Api\n"
+                    "    action: go\n  - wait: 1h\n")
+    mocks = tmp_path / "hold.mocks.yaml"
+    mocks.write_text("version: 1\nmocks:\n  Api.go: {body: {ok: 1}}\n")
+    record = tmp_path / "rec.mocks.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(flow), "--mocks",
+                             str(mocks), "--real-time", "--json", "--record", str(record)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 30
+        seen = ""
+        while "wait started" not in seen and time.monotonic() < deadline:
+            seen += proc.stderr.readline()
+        assert "wait started" in seen
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    result = json.loads(out)
+    assert result["status"] == "cancelled" and result["steps"]["first"]["status"] == "succeeded"
+    assert "terminated" in err and "Traceback" not in err
+    assert "Api.go" in record.read_text()  # the recording was written

@@ -60,3 +60,18 @@ def test_durations_written_back_are_the_ones_read() -> None:
     wf = parse_workflow(text).model
     assert wf is not None
     assert dump_workflow(wf) == text
+
+
+def test_thousands_of_retries_with_a_huge_backoff_do_not_overflow() -> None:
+    # attempt 1,025 raised OverflowError: the backoff power was computed before the cap
+    import asyncio
+
+    from engine import CallStep, MockResponse, Retry, RetryPolicy, Workflow, run_mocked
+
+    policy = RetryPolicy(attempts=5000, delay=1000, backoff=1e300, max_delay=30_000)
+    assert [policy.delay_before(n) for n in (1, 2, 3, 5000)] == [1000, 30_000, 30_000, 30_000]
+    step = CallStep(id="c", service="S", action="a",
+                    retry=Retry(attempts=2000, delay=1, backoff=10, jitter="none", on=["5xx"]))
+    result, _ = asyncio.run(run_mocked(Workflow(name="w", steps=[step]),
+                                       {"S.a": MockResponse(status=503)}))
+    assert result.steps["c"].attempts == 2000 and result.error["type"] == "http"

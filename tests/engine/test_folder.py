@@ -137,3 +137,37 @@ def test_two_workflows_with_one_name_are_an_error(tmp_path: Path,
     assert main(["emit", "go", "--workflows", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "two workflows are named 'same'" in err and "a.yaml" in err and "b.yaml" in err
+
+
+OUTSIDE_ENVS = """\
+version: 1
+default: mock
+environments:
+  mock:
+    mocks: ../outside.mocks.yaml
+    notify: [{file: ../../elsewhere/log.jsonl}]
+"""
+
+
+def test_an_environment_names_files_only_inside_its_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "flow.yaml").write_text(FLOW)
+    (tmp_path / "outside.mocks.yaml").write_text(
+        "version: 1\nmocks:\n  Api.ping: {body: {ok: 1}}\n")
+    envs = project / "environments.yaml"
+    envs.write_text(OUTSIDE_ENVS)
+    assert main(["validate", str(envs)]) == 1
+    out = capsys.readouterr().out
+    assert f"{envs}:5:12: error: environments.mock.mocks: '../outside.mocks.yaml' is outside " \
+        "the folder of this environments file: keep the files it names there or below it (or " \
+        "pass --allow-outside-files)" in out
+    assert "environments.mock.notify[0].file: '../../elsewhere/log.jsonl' is outside" in out
+    assert main(["run", str(project / "flow.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "'../outside.mocks.yaml' is outside the folder" in err and "--allow-outside-files" in err
+    assert not (tmp_path.parent / "elsewhere").exists()  # no folder was made out there
+    envs.write_text(OUTSIDE_ENVS.replace("    notify: [{file: ../../elsewhere/log.jsonl}]\n", ""))
+    assert main(["validate", "--allow-outside-files", str(envs)]) == 0
+    assert main(["run", "--allow-outside-files", str(project / "flow.yaml")]) == 0

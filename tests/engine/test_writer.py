@@ -170,6 +170,9 @@ ident = st.text(string.ascii_letters, min_size=1, max_size=6)
 # plain text: a `${` in it would open a template (a valid file writes a literal one as `$${`)
 text_value = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
                      max_size=12).filter(lambda t: "${" not in t)
+# a header value is printable ASCII on one line (validate refuses anything else)
+header_value = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e),
+                       max_size=12).filter(lambda t: "${" not in t)
 json_scalar = st.none() | st.booleans() | st.integers(-10**6, 10**6) | text_value | \
     st.floats(allow_nan=False, allow_infinity=False, width=32)
 json_value = st.recursive(json_scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
@@ -201,7 +204,7 @@ def workflows(draw: st.DrawFn) -> Workflow:
                          path=draw(st.none() | st.just("/x/${ input.id }")),
                          with_=draw(st.none() | json_value),
                          query=draw(st.none() | st.dictionaries(ident, expr, max_size=2)),
-                         headers=draw(st.none() | st.dictionaries(ident, text_value, max_size=2)),
+                         headers=draw(st.none() | st.dictionaries(ident, header_value, max_size=2)),
                          foreach=foreach,
                          max_concurrency=draw(st.none() | st.integers(1, 5)) if foreach else None,
                          timeout=draw(st.none() | duration), retry=draw(st.none() | retry),

@@ -61,7 +61,7 @@ def test_a_body_too_big_for_a_payload_fails_its_step_with_a_message() -> None:
 def test_a_run_near_the_history_limit_stops_with_a_clear_error() -> None:
     result = asyncio.run(_run(EACH, MOCKS, list(range(40)), history_limit=60))
     assert result["status"] == "failed"
-    assert result["error"]["type"] == "deadline" and result["error"]["step"] == "each"
+    assert result["error"]["type"] == "limit" and result["error"]["step"] == "each"
     assert "51,200" in result["error"]["message"]
 
 

@@ -1,0 +1,270 @@
+"""WorkflowDocument: one open workflow's model, undo stack, file and validation problems.
+
+Every edit goes through one public method here that checks it and pushes exactly one undo
+command (document/commands.py); the command changes the ObservableWorkflow (`document.model`),
+whose signals the views follow. Validation runs a short pause after the last change.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from PySide6.QtCore import QObject, QSaveFile, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from designer.document.commands import (
+    AddStepsCommand,
+    MoveStepsCommand,
+    RemoveCommand,
+    RenameStepCommand,
+    SetAfterCommand,
+    SetStepFieldCommand,
+    SetWorkflowFieldCommand,
+    describe_move,
+    describe_removal,
+)
+from designer.document.observable import ObservableWorkflow, Pos
+from engine import (
+    AnyStep,
+    Problem,
+    Workflow,
+    base_id,
+    can_connect,
+    check_step_id,
+    dump_workflow,
+    layered_layout,
+    open_workflow,
+    parse_workflow,
+    read_text,
+    remap_pasted,
+    rename_patches,
+    unique_id,
+    validate_workflow,
+)
+
+__all__ = ["WorkflowDocument"]
+
+_VALIDATE_DELAY_MS = 150
+
+
+class WorkflowDocument(QObject):
+    """One open workflow: `model` (read `workflow`, follow its signals), undo stack, file path,
+    validation problems."""
+
+    problems_changed = Signal()
+    modified_changed = Signal(bool)
+    path_changed = Signal(str)
+
+    def __init__(self, workflow: Workflow | None = None, path: str | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = ObservableWorkflow(workflow, self)
+        self.path = path
+        self.problems: list[Problem] = []
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self._validate_timer = QTimer(self)
+        self._validate_timer.setSingleShot(True)
+        self._validate_timer.setInterval(_VALIDATE_DELAY_MS)
+        self._validate_timer.timeout.connect(self.validate_now)
+        self.model.changed.connect(self._validate_timer.start)
+        # (file name, text) last checked, and its problems: the same check is not made twice
+        self._checked: tuple[tuple[str, str], list[Problem]] | None = None
+        self._validate_timer.start()
+
+    # --- state ----------------------------------------------------------------------------
+
+    @property
+    def workflow(self) -> Workflow:
+        return self.model.workflow
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def position(self, step_id: str) -> Pos:
+        return self.model.position(step_id)
+
+    def validate_if_pending(self) -> None:
+        """Validate now if an edit is still waiting for its check (so `problems` is current)."""
+        if self._validate_timer.isActive():
+            self.validate_now()
+
+    def validate_now(self) -> None:
+        """Re-run validation at once (edits schedule it after a short pause)."""
+        self._validate_timer.stop()
+        # Checking the text as it will be saved gives every problem a line and column in it.
+        key = (self.path or "untitled.yaml", self.yaml_text())
+        if self._checked is not None and self._checked[0] == key:
+            self.problems = list(self._checked[1])  # e.g. a canonical file just opened
+        else:
+            loaded = parse_workflow(key[1], key[0])
+            if loaded.model is not None:
+                self.problems = list(loaded.problems)
+            else:
+                self.problems = list(validate_workflow(self.workflow))
+            self._checked = (key, list(self.problems))
+        self.problems_changed.emit()
+
+    # --- edits: one undo command each -----------------------------------------------------
+
+    def add_step(self, step: AnyStep, pos: Pos) -> str:
+        step = copy.deepcopy(step)
+        step.id = unique_id(step.id or base_id(step), set(self.workflow.ids))
+        step.after = [a for a in step.after if self.workflow.find(a) is not None]
+        self.undo_stack.push(AddStepsCommand(self.model, [step], {step.id: _pos(pos)},
+                                             f"Add step {step.id}"))
+        return step.id
+
+    def remove_steps(self, ids: list[str]) -> None:
+        self.remove(ids, [])
+
+    def remove(self, ids: list[str], edges: list[tuple[str, str]],
+               text: str | None = None) -> None:
+        """Remove steps and edges `(src, dst)` in one undo step."""
+        ids = [i for i in dict.fromkeys(ids) if self.workflow.find(i) is not None]
+        edges = [(s, d) for s, d in edges if (st := self.workflow.find(d)) and s in st.after]
+        if not ids and not edges:
+            return
+        self.undo_stack.push(RemoveCommand(self.model, ids, edges,
+                                           text or describe_removal(ids, edges)))
+
+    def move_steps(self, moves: dict[str, tuple[Pos, Pos]]) -> None:
+        moves = {k: (_pos(o), _pos(n)) for k, (o, n) in moves.items()
+                 if self.workflow.find(k) is not None and _pos(o) != _pos(n)}
+        if not moves:
+            return
+        text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
+        self.undo_stack.push(MoveStepsCommand(self.model, moves, text))
+
+    def can_connect(self, src: str, dst: str) -> str | None:
+        """Why `src → dst` cannot be added, or None if it can."""
+        return can_connect(self.workflow, src, dst)
+
+    def connect_steps(self, src: str, dst: str) -> str | None:
+        """Make `dst` run after `src` (one undo step); why not, or None."""
+        reason = self.can_connect(src, dst)
+        if reason is not None:
+            return reason
+        old = self.workflow.step(dst).after
+        self.undo_stack.push(SetAfterCommand(self.model, dst, old, old + [src],
+                                             f"Connect {src} → {dst}"))
+        return None
+
+    def disconnect_steps(self, src: str, dst: str) -> None:
+        """Drop the edge `src → dst` (one undo step) if there is one."""
+        step = self.workflow.find(dst)
+        if step is None or src not in step.after:
+            return
+        new = [a for a in step.after if a != src]
+        self.undo_stack.push(SetAfterCommand(self.model, dst, step.after, new,
+                                             f"Disconnect {src} → {dst}"))
+
+    def set_step_field(self, step_id: str, field: str, value: Any) -> None:
+        if field == "id":
+            raise ValueError("change a step's id with rename_step, which updates references")
+        step = self.workflow.step(step_id)
+        if not hasattr(step, field):
+            raise AttributeError(f"a {type(step).__name__} has no field '{field}'")
+        old = getattr(step, field)
+        if old == value and type(old) is type(value):
+            return
+        label = field.rstrip("_")
+        self.undo_stack.push(SetStepFieldCommand(self.model, step_id, field, old, value,
+                                                 f"Change {label} of {step_id}"))
+
+    def rename_step(self, old: str, new: str) -> str | None:
+        """Rename a step and every reference to it in one undo step; why not, or None."""
+        reason = check_step_id(self.workflow, old, new)
+        if reason is not None or new == old:
+            return reason
+        patches = rename_patches(self.workflow, old, new)
+        self.undo_stack.push(RenameStepCommand(self.model, old, new, patches))
+        return None
+
+    def set_workflow_field(self, field: str, value: Any) -> None:
+        if field in ("steps", "layout") or not hasattr(self.workflow, field):
+            raise AttributeError(f"'{field}' is not a workflow setting")
+        old = getattr(self.workflow, field)
+        if old == value and type(old) is type(value):
+            return
+        self.undo_stack.push(SetWorkflowFieldCommand(self.model, field, old, value,
+                                                     f"Change {field}"))
+
+    def paste(self, steps: list[AnyStep], layout: dict[str, Pos], offset: Pos,
+              text: str | None = None) -> list[str]:
+        if not steps:
+            return []
+        new_steps, positions = remap_pasted(steps, layout, set(self.workflow.ids), offset)
+        if text is None:
+            text = f"Paste step {new_steps[0].id}" if len(new_steps) == 1 \
+                else f"Paste {len(new_steps)} steps"
+        self.undo_stack.push(AddStepsCommand(self.model, new_steps, positions, text))
+        return [s.id for s in new_steps]
+
+    def auto_layout(self) -> None:
+        new = layered_layout(self.workflow)
+        moves = {k: (self.position(k), v) for k, v in new.items() if self.position(k) != v}
+        if moves:
+            self.undo_stack.push(MoveStepsCommand(self.model, moves, "Auto-layout"))
+
+    # --- files ----------------------------------------------------------------------------
+
+    def yaml_text(self) -> str:
+        return dump_workflow(self.workflow)
+
+    @classmethod
+    def open(cls, path: str, parent: QObject | None = None) -> WorkflowDocument:
+        """Read a workflow file; raises the engine's LoadError, whose problems say where."""
+        data = read_text(path)
+        loaded = open_workflow(path, data)
+        doc = cls(loaded.unwrap_model(), str(path), parent)
+        # a canonical file reads as it will be saved: its problems (with their lines and
+        # columns) need not be found again by parsing the same text (half the time of opening
+        # a 2,000-step file)
+        doc._checked = ((str(path), data.decode("utf-8", "replace")), list(loaded.problems))
+        return doc
+
+    def replace_workflow(self, workflow: Workflow, path: str | None = None) -> None:
+        """Show another workflow (new, open, revert): clears undo history; the model emits
+        `reset` (with `path` already the new one), then `path_changed` follows if it changed."""
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        moved = path != self.path
+        self.path = path
+        self.model.set_workflow(workflow)
+        if moved:
+            self.path_changed.emit(path or "")
+        self.validate_now()
+
+    def save(self, path: str | None = None) -> None:
+        """Write the YAML atomically; on failure the old file is intact and OSError says why."""
+        target = str(path) if path is not None else self.path
+        if not target:
+            raise OSError("This workflow has no file yet: choose where to save it (Save As).")
+        data = self.yaml_text().encode("utf-8")
+        f = QSaveFile(target)
+        if not f.open(QSaveFile.OpenModeFlag.WriteOnly):
+            raise OSError(f"Cannot save {target}: {f.errorString()}. Check that the folder "
+                          "exists and that you may write there, or choose another place.")
+        written = f.write(data)
+        if written != len(data):
+            reason = f.errorString()
+            f.cancelWriting()
+            raise OSError(f"Cannot save {target}: writing failed ({reason}); the file on disk "
+                          "was left as it was. Free some disk space or choose another place.")
+        if not f.commit():
+            raise OSError(f"Cannot save {target}: {f.errorString()}; the file on disk was left "
+                          "as it was. Check permissions or choose another place.")
+        if target != self.path:
+            self.path = target
+            self.path_changed.emit(target)
+        self.undo_stack.setClean()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(not clean)
+
+
+def _pos(p: Any) -> Pos:
+    return (float(p[0]), float(p[1]))

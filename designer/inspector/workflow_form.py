@@ -1,0 +1,113 @@
+"""The inspector's form for the workflow itself (shown when no step is selected)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+
+from designer.inspector.fields import (
+    ChoiceField,
+    FieldEditor,
+    LineField,
+    RetryEditor,
+    YamlField,
+    parse_duration_text,
+    parse_list,
+    parse_name,
+    parse_str_map,
+    parse_text,
+    parse_yaml_text,
+    show_duration,
+    show_list,
+)
+
+if TYPE_CHECKING:
+    from designer.document import WorkflowDocument
+
+__all__ = ["WorkflowForm"]
+
+
+def _parse_schema(text: str) -> tuple[Any, str | None]:
+    value, error = parse_yaml_text(text)
+    if error is None and value is not None and not isinstance(value, dict):
+        return None, "the input schema is a JSON Schema object, e.g. {type: object}"
+    return value, error
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title)
+    label.setObjectName("sectionTitle")
+    return label
+
+
+class WorkflowForm(QWidget):
+    """name, description, trigger, input schema, timeout, defaults and output."""
+
+    def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.editors: dict[str, FieldEditor] = {}
+        self.default_editors: dict[str, FieldEditor] = {}
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        title = QLabel("Workflow")
+        title.setObjectName("sectionTitle")
+        outer.addWidget(title)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        outer.addLayout(form)
+        self.form = form
+
+        self._add("name", "name", LineField(parse_name, placeholder="workflowName"))
+        self._add("description", "description", LineField(parse_text))
+        self._add("trigger", "trigger", LineField(parse_list, show_list,
+                                                  "event names, comma-separated"))
+        self._add("timeout", "timeout", LineField(parse_duration_text, show_duration,
+                                                  "no deadline"))
+        self._add("input", "input", YamlField("JSON Schema for the run input, e.g. "
+                                              "{type: object, required: [id]}", 5, _parse_schema))
+        self._add("output", "output", YamlField("${ steps.<id>.output } or a map; "
+                                                "empty: every step's output", 3))
+
+        form.addRow(_section("Defaults for call steps"))
+        self._add_default("timeout", "timeout", LineField(parse_duration_text, show_duration,
+                                                          "30s"))
+        self._add_default("on_error", "onError", ChoiceField(
+            [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]))
+        self._add_default("headers", "headers", YamlField("{Header-Name: value}", 2,
+                                                          parse_str_map))
+        self.retry = RetryEditor("Default retry")
+        self.retry.edited.connect(lambda v: self._edit_default("retry", v))
+        form.addRow(self.retry)
+        outer.addStretch(1)
+        self.load()
+
+    def _add(self, attr: str, label: str, editor: FieldEditor) -> None:
+        self.editors[attr] = editor
+        editor.edited.connect(lambda value, a=attr: self._edit(a, value))
+        self.form.addRow(label, editor)
+
+    def _add_default(self, attr: str, label: str, editor: FieldEditor) -> None:
+        self.default_editors[attr] = editor
+        editor.edited.connect(lambda value, a=attr: self._edit_default(a, value))
+        self.form.addRow(label, editor)
+
+    def load(self) -> None:
+        wf = self.document.workflow
+        for attr, editor in self.editors.items():
+            editor.display(getattr(wf, attr))
+        for attr, editor in self.default_editors.items():
+            editor.display(getattr(wf.defaults, attr))
+        self.retry.display(wf.defaults.retry)
+
+    def _edit(self, attr: str, value: Any) -> None:
+        if attr == "trigger":
+            value = list(value or [])
+        self.document.set_workflow_field(attr, value)
+
+    def _edit_default(self, attr: str, value: Any) -> None:
+        defaults = replace(self.document.workflow.defaults, **{attr: value})
+        self.document.set_workflow_field("defaults", defaults)
