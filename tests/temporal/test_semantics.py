@@ -18,7 +18,7 @@ pytest.importorskip("temporalio")
 
 from temporalio.worker import Replayer  # noqa: E402
 
-from engine import run_mocked  # noqa: E402
+from engine import Engine, SecretSource, run_mocked  # noqa: E402
 from engine.files.documents import dump_any  # noqa: E402
 from engine.temporal.activities import Activities  # noqa: E402
 from engine.temporal.host import make_worker, start, workflow_runner  # noqa: E402
@@ -336,3 +336,64 @@ def test_event_batches_reach_a_webhook_in_order_with_their_keys() -> None:
     kinds = [e["event"] for p in _Hook.posts for e in p["events"]]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     assert kinds.count("StepFinished") == 2
+
+
+class _Raw(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True
+    seen: list[tuple[str, str, str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+        _Raw.seen.append((self.path, self.headers.get("content-type") or "", body))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def test_secrets_are_encoded_as_the_part_of_the_request_they_land_in() -> None:
+    odd = 'a/b c&"d'  # a slash, a space, an ampersand and a quote: each part encodes them
+    wf = """
+version: 1
+name: enc
+steps:
+  - id: form
+    service: Auth
+    action: token
+    path: /token/${ secrets.ODD }
+    headers: {Content-Type: application/x-www-form-urlencoded}
+    with: {client_secret: "${ secrets.ODD }", grant_type: client_credentials}
+  - id: json
+    service: Auth
+    action: check
+    with: {value: "${ secrets.ODD }"}
+"""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Raw)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Raw.seen.clear()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    environ = {"SWITCHBOARD_SECRET_ODD": odd}
+
+    async def in_process() -> dict[str, Any]:
+        async with Engine(services={"Auth": base}, secrets=SecretSource(environ=environ)) as e:
+            return (await e.run(workflow(wf))).to_json()
+
+    try:
+        mine = asyncio.run(in_process())
+        sent_here = list(_Raw.seen)
+        _Raw.seen.clear()
+        result, _, history = asyncio.run(_temporal(wf, None, services={"Auth": base},
+                                                   environ=environ))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result["status"] == mine["status"] == "succeeded", result
+    assert _Raw.seen == sent_here  # the same bytes on the wire as in-process
+    (path, ctype, form), (_, _, body) = _Raw.seen
+    assert path.startswith("/token/a%2Fb%20c")  # the slash encoded: still one segment
+    assert ctype.startswith("application/x-www-form-urlencoded")
+    assert form == "client_secret=a%2Fb+c%26%22d&grant_type=client_credentials"
+    assert json.loads(body) == {"value": odd}
+    assert odd not in history and "a%2Fb" not in history
