@@ -24,7 +24,11 @@ from engine.core.model import MockResponse
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.http import BODY, RUN, TARGET, TransportFailure
 
-__all__ = ["MockTransport", "HybridTransport", "NoMock", "MockFault"]
+__all__ = ["MockTransport", "HybridTransport", "NoMock", "MockFault", "CALL"]
+
+# A host that counts a run's calls itself (a Temporal workflow, where worker memory does not
+# last) passes the 1-based count in this request extension.
+CALL = "switchboard.call"
 
 
 class NoMock(TransportFailure):
@@ -140,7 +144,7 @@ class MockTransport(httpx.AsyncBaseTransport):
         if counts is None:
             counts = self._per_run[run] = Counter()
         counts[target] += 1
-        n = counts[target]
+        n = request.extensions.get(CALL) or counts[target]
         prepared = table[n - 1] if n <= len(table) else table[-1]
         resp = prepared.resp
         if resp.delay:
