@@ -148,7 +148,10 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
         for run_id in db.interrupted:
             print(f"warning: run {run_id} was in flight when the server stopped: marked "
                   "failed (interrupted)", file=sys.stderr)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP spelt out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+        # proto says TCP; with proto 0 every answer waited ~40 ms for a delayed ACK
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                             socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         bound = sock.getsockname()[1]

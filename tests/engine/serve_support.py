@@ -57,7 +57,7 @@ def running_server(folder: Path, *, store: str = ":memory:", env: str | None = N
         db = Store(store)
         service = Service(folder, db, env=env)
         service.open()
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         kwargs: dict[str, Any] = {"tokens": tokens, "watch": watch}
         if max_body:
