@@ -240,3 +240,22 @@ def test_admin_page_is_served_and_uses_only_the_api(server) -> None:  # type: ig
     assert "innerHTML = \"\"" in page and ".innerHTML =" not in page.replace(
         'innerHTML = ""', "")  # values go in as text, never as markup
     assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_runs_started_by_emit_steps_are_recorded_with_their_version(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text(
+        "version: 1\nname: parent\nsteps:\n  - emit: {event: childEvent, data: {n: 1}}\n",
+        encoding="utf-8")
+    (tmp_path / "child.yaml").write_text(
+        "version: 1\nname: child\ntrigger: childEvent\nsteps:\n  - notify: child ran\n",
+        encoding="utf-8")
+    with running_server(tmp_path) as server:
+        parent = httpx.post(f"{server.url}/workflows/parent/runs?wait=true", json={},
+                            timeout=30).json()
+        (child_id,) = parent["steps"]["emit"]["output"]["runs"]
+        child = wait_until(lambda: (c := httpx.get(f"{server.url}/runs/{child_id}").json())
+                           ["status"] == "succeeded" and c, what="the child run")
+        versions = {w["name"]: w["version"] for w in
+                    httpx.get(f"{server.url}/workflows").json()["workflows"]}
+    assert child["workflow"] == "child" and child["version"] == versions["child"]
+    assert child["input"] == {"n": 1}
