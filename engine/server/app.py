@@ -80,10 +80,12 @@ async def _raw(request: Request, limit: int) -> bytes:
 
 
 def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0,
-               tokens: Tokens | None = None, watch: bool = False) -> Starlette:
+               tokens: Tokens | None = None, watch: bool = False,
+               bus: str | None = None) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
-    route's scope. With `watch`, a changed file in the folder is reloaded while serving."""
+    route's scope. With `watch`, a changed file in the folder is reloaded while serving; with
+    `bus` (a redis:// URL), events are consumed from its stream too."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -274,9 +276,17 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(service.watch(stop)) if watch else None
+        consumer = None
+        if bus:
+            from engine.server.redisbus import RedisBus
+
+            consumer = RedisBus(bus, service)
+            await consumer.start()
         try:
             yield
         finally:
+            if consumer is not None:
+                await consumer.aclose()
             stop.set()
             if watcher is not None:
                 with contextlib.suppress(asyncio.CancelledError):
