@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from engine.core.durations import parse_duration
 from engine.server.admin import ADMIN_HTML
 from engine.server.auth import AuthMiddleware, Tokens
-from engine.server.openapi import openapi_document
+from engine.server.openapi import DOCS_HTML, openapi_document
 from engine.server.service import Filter, Service
 
 __all__ = ["create_app", "MAX_BODY"]
@@ -215,6 +215,9 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.text(), media_type=CONTENT_TYPE_LATEST)
 
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(DOCS_HTML)
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
@@ -268,6 +271,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/ws", ws),
     ]

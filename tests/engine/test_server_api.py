@@ -259,3 +259,13 @@ def test_runs_started_by_emit_steps_are_recorded_with_their_version(tmp_path: Pa
                     httpx.get(f"{server.url}/workflows").json()["workflows"]}
     assert child["workflow"] == "child" and child["version"] == versions["child"]
     assert child["input"] == {"n": 1}
+
+
+def test_docs_page_and_no_cors(server) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.get(f"{server.url}/docs")
+    assert r.status_code == 200 and 'fetch("/openapi.json")' in r.text
+    r = httpx.options(f"{server.url}/events/x", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in r.headers  # CORS is off
+    r = httpx.post(f"{server.url}/events/x", json={}, headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
