@@ -115,6 +115,8 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def post_run(request: Request) -> Response:
         name = request.path_params["name"]
         data = await _body(request, max_body)
+        if not service.accepting:
+            raise ApiError(503, "stopping", "the server is shutting down; start the run again")
         if service.registry.runnable(name) is None:
             raise unknown_workflow(name)
         wait = request.query_params.get("wait", "").lower() in ("1", "true", "yes")

@@ -71,6 +71,13 @@ def test_bad_input(server, folder: Path) -> None:  # type: ignore[no-untyped-def
     r = httpx.post(f"{server.url}/events/policyChangeSuggested",
                    content=b'"' + b"x" * (2 * 1024 * 1024) + b'"')
     assert r.status_code == 413
+
+    def chunks():  # no Content-Length: the limit holds while the body streams in
+        for _ in range(40):
+            yield b"x" * 65536
+
+    r = httpx.post(f"{server.url}/events/policyChangeSuggested", content=chunks())
+    assert r.status_code == 413 and "over the limit" in r.json()["error"]["message"]
     r = httpx.post(f"{server.url}/workflows/broken/runs", json={})
     assert r.status_code == 409 and "servce" in r.json()["error"]["message"]
     r = httpx.post(f"{server.url}/workflows/policyChange/runs?wait=true&timeout=soon", json={})
