@@ -17,14 +17,20 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.core.durations import parse_duration
 from engine.server.admin import ADMIN_HTML
 from engine.server.auth import AuthMiddleware, Tokens
-from engine.server.openapi import openapi_document
+from engine.server.openapi import DOCS_HTML, openapi_document
 from engine.server.service import Filter, Service
 
 __all__ = ["create_app", "MAX_BODY"]
@@ -74,10 +80,12 @@ async def _raw(request: Request, limit: int) -> bytes:
 
 
 def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0,
-               tokens: Tokens | None = None, watch: bool = False) -> Starlette:
+               tokens: Tokens | None = None, watch: bool = False,
+               bus: str | None = None) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
-    route's scope. With `watch`, a changed file in the folder is reloaded while serving."""
+    route's scope. With `watch`, a changed file in the folder is reloaded while serving; with
+    `bus` (a redis:// URL), events are consumed from its stream too."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -107,6 +115,8 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def post_run(request: Request) -> Response:
         name = request.path_params["name"]
         data = await _body(request, max_body)
+        if not service.accepting:
+            raise ApiError(503, "stopping", "the server is shutting down; start the run again")
         if service.registry.runnable(name) is None:
             raise unknown_workflow(name)
         wait = request.query_params.get("wait", "").lower() in ("1", "true", "yes")
@@ -207,6 +217,9 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.text(), media_type=CONTENT_TYPE_LATEST)
 
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(DOCS_HTML)
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
@@ -260,6 +273,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/ws", ws),
     ]
@@ -268,9 +282,17 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(service.watch(stop)) if watch else None
+        consumer = None
+        if bus:
+            from engine.server.redisbus import RedisBus
+
+            consumer = RedisBus(bus, service)
+            await consumer.start()
         try:
             yield
         finally:
+            if consumer is not None:
+                await consumer.aclose()
             stop.set()
             if watcher is not None:
                 with contextlib.suppress(asyncio.CancelledError):

@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="forget ended runs older than this (default 30d; 0: keep all)")
     p.add_argument("--retain-runs", metavar="N", type=int, default=100_000,
                    help="keep at most N ended runs, the newest (default 100000; 0: no limit)")
+    p.add_argument("--bus", metavar="URL",
+                   help="also consume events from a Redis Stream (redis://HOST:PORT or "
+                        "unix:///PATH.sock; stream switchboard:events, group switchboard)")
     p.add_argument("--no-watch", action="store_true",
                    help="do not reload files of DIR when they change (default: watch, keeping "
                         "the previous version of a file that now has problems)")
@@ -87,7 +90,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
                           grace_s=grace_s, tokens_file=args.tokens, watch=not args.no_watch,
-                          retain_s=retain_s or None, retain_runs=args.retain_runs or None))
+                          retain_s=retain_s or None, retain_runs=args.retain_runs or None,
+                          bus=args.bus))
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
@@ -126,7 +130,8 @@ def _server_class() -> type[Any]:
 async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
                 store: str = ":memory:", env: str | None = None, grace_s: float = 30.0,
                 tokens_file: Path | None = None, watch: bool = True,
-                retain_s: float | None = None, retain_runs: int | None = None) -> None:
+                retain_s: float | None = None, retain_runs: int | None = None,
+                bus: str | None = None) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
     are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
@@ -148,12 +153,15 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
         for run_id in db.interrupted:
             print(f"warning: run {run_id} was in flight when the server stopped: marked "
                   "failed (interrupted)", file=sys.stderr)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP spelt out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+        # proto says TCP; with proto 0 every answer waited ~40 ms for a delayed ACK
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                             socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         bound = sock.getsockname()[1]
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
-        app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch)
+        app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch, bus=bus)
         config = uvicorn.Config(app, log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=max(1, int(grace_s)))
         server = _server_class()(config)

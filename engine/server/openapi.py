@@ -4,7 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["openapi_document"]
+__all__ = ["openapi_document", "DOCS_HTML"]
+
+# /docs: the OpenAPI document as a readable page, built in the browser from /openapi.json
+# (no CDN, no build step; values set as text only)
+DOCS_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Switchboard API</title><style>body{font:14px system-ui,sans-serif;max-width:60em;
+margin:2em auto;padding:0 1em}code{background:#f0f3f6;padding:1px 4px}.m{display:inline-block;
+width:4.5em;font-weight:bold}li{margin:2px 0}</style></head><body><h1>Switchboard API</h1>
+<p id="about"></p><div id="paths"></div><p><a href="/openapi.json">openapi.json</a></p>
+<script>"use strict";
+fetch("/openapi.json").then(r => r.json()).then(doc => {
+  document.getElementById("about").textContent = doc.info.description;
+  const root = document.getElementById("paths");
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const h = document.createElement("h3"), m = document.createElement("span");
+      m.className = "m"; m.textContent = method.toUpperCase(); h.append(m);
+      const c = document.createElement("code"); c.textContent = path; h.append(c);
+      const p = document.createElement("p"); p.textContent = op.summary || "";
+      const ul = document.createElement("ul");
+      for (const [code, r] of Object.entries(op.responses || {})) {
+        const li = document.createElement("li"); li.textContent = code + ": " + r.description;
+        ul.append(li);
+      }
+      root.append(h, p, ul);
+    }
+  }
+});
+</script></body></html>
+"""
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:

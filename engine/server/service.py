@@ -263,7 +263,9 @@ class Service:
         """Every event of every run: stored, folded into the live record, sent to subscribers."""
         live = self.live.get(event.run_id)
         if isinstance(event, ev.RunStarted):
-            self.store.add_run(event.run_id, event.workflow, "", event.input)
+            entry = self.registry.get(event.workflow)  # a run an emit step started: its version
+            self.store.add_run(event.run_id, event.workflow, entry.version if entry else "",
+                               event.input)
             if live is None:  # a run an emit step started
                 live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
         workflow = live.record.workflow if live is not None else ""

@@ -48,7 +48,7 @@ class Running:
 @contextmanager
 def running_server(folder: Path, *, store: str = ":memory:", env: str | None = None,
                    max_body: int | None = None, tokens: Any = None,
-                   watch: bool = False) -> Iterator[Running]:
+                   watch: bool = False, bus: str | None = None) -> Iterator[Running]:
     """Serve `folder` on 127.0.0.1 (port 0) in a thread of its own until the block ends."""
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -57,9 +57,9 @@ def running_server(folder: Path, *, store: str = ":memory:", env: str | None = N
         db = Store(store)
         service = Service(folder, db, env=env)
         service.open()
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
-        kwargs: dict[str, Any] = {"tokens": tokens, "watch": watch}
+        kwargs: dict[str, Any] = {"tokens": tokens, "watch": watch, "bus": bus}
         if max_body:
             kwargs["max_body"] = max_body
         config = uvicorn.Config(create_app(service, **kwargs), log_level="warning")

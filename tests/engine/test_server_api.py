@@ -71,6 +71,13 @@ def test_bad_input(server, folder: Path) -> None:  # type: ignore[no-untyped-def
     r = httpx.post(f"{server.url}/events/policyChangeSuggested",
                    content=b'"' + b"x" * (2 * 1024 * 1024) + b'"')
     assert r.status_code == 413
+
+    def chunks():  # no Content-Length: the limit holds while the body streams in
+        for _ in range(40):
+            yield b"x" * 65536
+
+    r = httpx.post(f"{server.url}/events/policyChangeSuggested", content=chunks())
+    assert r.status_code == 413 and "over the limit" in r.json()["error"]["message"]
     r = httpx.post(f"{server.url}/workflows/broken/runs", json={})
     assert r.status_code == 409 and "servce" in r.json()["error"]["message"]
     r = httpx.post(f"{server.url}/workflows/policyChange/runs?wait=true&timeout=soon", json={})
@@ -240,3 +247,32 @@ def test_admin_page_is_served_and_uses_only_the_api(server) -> None:  # type: ig
     assert "innerHTML = \"\"" in page and ".innerHTML =" not in page.replace(
         'innerHTML = ""', "")  # values go in as text, never as markup
     assert "default-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_runs_started_by_emit_steps_are_recorded_with_their_version(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text(
+        "version: 1\nname: parent\nsteps:\n  - emit: {event: childEvent, data: {n: 1}}\n",
+        encoding="utf-8")
+    (tmp_path / "child.yaml").write_text(
+        "version: 1\nname: child\ntrigger: childEvent\nsteps:\n  - notify: child ran\n",
+        encoding="utf-8")
+    with running_server(tmp_path) as server:
+        parent = httpx.post(f"{server.url}/workflows/parent/runs?wait=true", json={},
+                            timeout=30).json()
+        (child_id,) = parent["steps"]["emit"]["output"]["runs"]
+        child = wait_until(lambda: (c := httpx.get(f"{server.url}/runs/{child_id}").json())
+                           ["status"] == "succeeded" and c, what="the child run")
+        versions = {w["name"]: w["version"] for w in
+                    httpx.get(f"{server.url}/workflows").json()["workflows"]}
+    assert child["workflow"] == "child" and child["version"] == versions["child"]
+    assert child["input"] == {"n": 1}
+
+
+def test_docs_page_and_no_cors(server) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.get(f"{server.url}/docs")
+    assert r.status_code == 200 and 'fetch("/openapi.json")' in r.text
+    r = httpx.options(f"{server.url}/events/x", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in r.headers  # CORS is off
+    r = httpx.post(f"{server.url}/events/x", json={}, headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
