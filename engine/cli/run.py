@@ -10,7 +10,6 @@ progress lines go to stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import signal
@@ -140,6 +139,8 @@ def _report(outcome: JobOutcome, err: IO[str]) -> None:
 
 def run_for_cli(request: JobRequest, out: IO[str], err: IO[str], as_json: bool) -> JobOutcome:
     """Do a run or emit job with console lines (on stderr with --json) and print its outcome."""
+    import asyncio
+
     from engine.jobs.run import outcome_json, run_job
     from engine.jobs.sinks import ConsoleSink
 
@@ -200,6 +201,8 @@ def _default_test_paths() -> list[Path]:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    import asyncio
+
     from engine.jobs.request import JobRequest
     from engine.jobs.run import run_job
     from engine.jobs.testfiles import discover, write_junit

@@ -14,11 +14,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from engine.core.errors import LoadError
+
+if TYPE_CHECKING:  # httpx (and the click and rich it loads) only when a command runs
+    import httpx
 from engine.files.documents import parse_workflow, read_text
 
 __all__ = ["register_deploy", "register_runs", "cmd_deploy", "cmd_runs"]
@@ -55,6 +56,8 @@ def register_runs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _client(args: argparse.Namespace) -> httpx.Client | None:
+    import httpx
+
     if not args.server:
         print("error: name the server: --server http://HOST:PORT (or set SWITCHBOARD_SERVER)",
               file=sys.stderr)
@@ -62,6 +65,12 @@ def _client(args: argparse.Namespace) -> httpx.Client | None:
     token = args.token or os.environ.get("SWITCHBOARD_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=args.server.rstrip("/"), headers=headers, timeout=30)
+
+
+def _http_error() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError
 
 
 def _refused(r: httpx.Response) -> str:
@@ -91,7 +100,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         with client:
             r = client.put(f"/workflows/{name}", content=data,
                            headers={"content-type": "application/yaml"})
-    except httpx.HTTPError as e:
+    except _http_error() as e:
         print(f"error: cannot reach {args.server}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     if r.status_code == 422:
@@ -126,7 +135,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 r = client.get(f"/runs/{args.run}")
             else:
                 r = client.post(f"/runs/{args.run}/cancel")
-    except httpx.HTTPError as e:
+    except _http_error() as e:
         print(f"error: cannot reach {args.server}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     if r.status_code >= 400:

@@ -8,7 +8,6 @@ where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import socket
@@ -66,6 +65,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     folder: Path = args.folder
     if not folder.is_dir():
         print(f"error: {folder}: no such folder; name the folder of workflows to serve",

@@ -10,7 +10,6 @@ about half the time (temporalio/sdk-python#300), which would turn exit code 1 in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import signal
@@ -82,6 +81,8 @@ async def _connect(args: argparse.Namespace) -> Any:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
     try:
         import temporalio  # noqa: F401
     except ImportError:
@@ -136,6 +137,8 @@ def _exit(code: int) -> int:
 
 def run_temporal(args: argparse.Namespace) -> int:
     """`switchboard run --temporal`: the environment resolved here, the run on Temporal."""
+    import asyncio
+
     try:
         import temporalio  # noqa: F401
     except ImportError:
