@@ -138,7 +138,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             print(f"{f}: not formatted: fix the errors above first", file=sys.stderr)
             bad += 1
             continue
-        old = read_text(f).decode("utf-8-sig")
+        old = loaded.source if loaded.source is not None else read_text(f).decode("utf-8-sig")
         modeline = _modeline(old)
         new = modeline + dump_any(loaded.model)
         if old == new:

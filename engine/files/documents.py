@@ -73,6 +73,7 @@ class Loaded(Generic[M]):
     # True when the model holds everything the file says: only rule problems (a bad reference,
     # a cycle…) and no shape problems (a misspelt key, a wrong type) that the model dropped.
     complete: bool = False
+    source: str | None = None  # the text that was read, when `check_file` read it
 
     @property
     def errors(self) -> list[Problem]:
@@ -127,26 +128,7 @@ def read_text(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
         raise LoadError([Problem(f"cannot read the file: {e.strerror}", (), str(path))]) from None
 
 
-def _parse(text: str | bytes, file: str, kind: str, build: Any,
-           check: Any = None) -> Loaded[Any]:
-    try:
-        data, loc = read_yaml(text, file)
-    except LoadError as e:
-        return Loaded(file, kind, None, e.problems)
-    if data is None:
-        return Loaded(file, kind, None, [Problem(
-            f"the file is empty: a {kind} file starts with 'version: 1'", (), file, 1, 1)], loc)
-    c = Collector()
-    model = build(c, data)
-    complete = model is not None and not any(p[4] == "error" for p in c.problems)
-    if model is not None and check is not None:
-        check(c, model)
-    problems = c.located(loc.locate, file)
-    problems.sort(key=lambda p: (p.line or 10**9, p.col))
-    return Loaded(file, kind, model, problems, loc, complete)
-
-
-def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
+def _workflow_parts() -> tuple[Any, Any]:
     holder: dict[str, Any] = {}
 
     def build(c: Collector, data: Any) -> Workflow | None:
@@ -157,46 +139,80 @@ def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
     def check(c: Collector, wf: Workflow) -> None:
         check_workflow(c, wf, holder.get("index"))
 
-    return _parse(text, file, "workflow", build, check)
+    return build, check
+
+
+# kind -> () -> (build from data, check of the model or None)
+_KINDS: dict[str, Any] = {
+    "workflow": _workflow_parts,
+    "mocks": lambda: (parse_mocks_data, check_mocks),
+    "environments": lambda: (parse_environments_data, None),
+    "tests": lambda: (parse_tests_data, None),
+    "service": lambda: (parse_service_data, None),
+}
+
+
+def _from_data(data: Any, loc: Locator, file: str, kind: str) -> Loaded[Any]:
+    if data is None:
+        return Loaded(file, kind, None, [Problem(
+            f"the file is empty: a {kind} file starts with 'version: 1'", (), file, 1, 1)], loc)
+    build, check = _KINDS[kind]()
+    c = Collector()
+    model = build(c, data)
+    complete = model is not None and not any(p[4] == "error" for p in c.problems)
+    if model is not None and check is not None:
+        check(c, model)
+    problems = c.located(loc.locate, file)
+    problems.sort(key=lambda p: (p.line or 10**9, p.col))
+    return Loaded(file, kind, model, problems, loc, complete)
+
+
+def _parse(text: str | bytes, file: str, kind: str) -> Loaded[Any]:
+    try:
+        data, loc = read_yaml(text, file)
+    except LoadError as e:
+        return Loaded(file, kind, None, e.problems)
+    return _from_data(data, loc, file, kind)
+
+
+def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
+    return _parse(text, file, "workflow")
 
 
 def parse_mocks(text: str | bytes, file: str = "<text>") -> Loaded[MocksFile]:
-    return _parse(text, file, "mocks", parse_mocks_data, check_mocks)
+    return _parse(text, file, "mocks")
 
 
 def parse_environments(text: str | bytes, file: str = "<text>") -> Loaded[EnvironmentsFile]:
-    return _parse(text, file, "environments", parse_environments_data)
+    return _parse(text, file, "environments")
 
 
 def parse_tests(text: str | bytes, file: str = "<text>") -> Loaded[TestsFile]:
-    return _parse(text, file, "tests", parse_tests_data)
+    return _parse(text, file, "tests")
 
 
 def parse_service(text: str | bytes, file: str = "<text>") -> Loaded[ServiceFile]:
-    return _parse(text, file, "service", parse_service_data)
-
-
-_PARSERS: dict[str, Any] = {"workflow": parse_workflow, "mocks": parse_mocks,
-                            "environments": parse_environments, "tests": parse_tests,
-                            "service": parse_service}
+    return _parse(text, file, "service")
 
 
 def parse_any(text: str | bytes, file: str = "<text>", kind: str | None = None) -> Loaded[Any]:
-    """Parse a file of any kind; the kind comes from its name or else its top-level keys."""
+    """Parse a file of any kind; the kind comes from its name or else its top-level keys (the
+    text is read once either way)."""
     if kind is None:
         kind = detect_kind(None, file)
-        if kind is None:
-            try:
-                data, _ = read_yaml(text, file)
-            except LoadError as e:
-                return Loaded(file, "unknown", None, e.problems)
-            kind = detect_kind(data, file)
-            if kind is None:
-                return Loaded(file, "unknown", None, [Problem(
-                    "cannot tell what kind of file this is: a workflow has 'steps', a mocks "
-                    "file 'mocks', an environments file 'environments', a tests file 'cases'",
-                    (), file, 1, 1)])
-    return _PARSERS[kind](text, file)  # type: ignore[no-any-return]
+    if kind is not None:
+        return _parse(text, file, kind)
+    try:
+        data, loc = read_yaml(text, file)
+    except LoadError as e:
+        return Loaded(file, "unknown", None, e.problems)
+    kind = detect_kind(data, file)
+    if kind is None:
+        return Loaded(file, "unknown", None, [Problem(
+            "cannot tell what kind of file this is: a workflow has 'steps', a mocks "
+            "file 'mocks', an environments file 'environments', a tests file 'cases'",
+            (), file, 1, 1)])
+    return _from_data(data, loc, file, kind)
 
 
 def _load(path: str | os.PathLike[str], parser: Any) -> Any:
@@ -241,6 +257,7 @@ def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> 
     except LoadError as e:
         return Loaded(str(path), "unknown", None, e.problems)
     loaded = parse_any(data, str(path))
+    loaded.source = data.decode("utf-8-sig", "replace")
     if loaded.model is None or loaded.locator is None:
         return loaded
     base = Path(path).resolve().parent
