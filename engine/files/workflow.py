@@ -63,7 +63,7 @@ EMIT_BODY_KEYS = frozenset({"event", "data"})
 NOTIFY_BODY_KEYS = frozenset({"message", "level"})
 RETRY_KEYS = frozenset({"attempts", "delay", "backoff", "maxDelay", "jitter", "on"})
 DEFAULTS_KEYS = frozenset({"timeout", "retry", "onError", "headers"})
-LAYOUT_LIMIT = 1_000_000  # canvas units either way: far beyond any real canvas, finite
+LAYOUT_LIMIT = 100_000_000  # canvas units either way: 400,000 steps in a row, and finite
 _ALL_STEP_KEYS = CALL_KEYS | WAIT_KEYS | EMIT_KEYS | NOTIFY_KEYS
 
 Path = tuple[str | int, ...]

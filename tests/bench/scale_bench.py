@@ -1,0 +1,105 @@
+"""Linear at any size: load, validate, fmt, `fmt --check` of a file that would change, and a
+mocked run, at 1,000, 10,000 and 100,000 steps, in µs per step (target: within 1.5x from the
+smallest size to the largest, for each). Run by hand: `python tests/bench/scale_bench.py`
+(`--max 10000` for a quick look)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from engine import (  # noqa: E402
+    CallStep,
+    MockResponse,
+    NotifyStep,
+    Retry,
+    WaitStep,
+    Workflow,
+    dump_workflow,
+    parse_workflow,
+    run_mocked,
+)
+
+
+def workflow(n: int) -> Workflow:
+    steps: list = []
+    for i in range(n):
+        after = [f"s{i - 1}"] if i else []
+        if i % 10 == 9:
+            steps.append(NotifyStep(id=f"s{i}", after=after,
+                                    message=f"at ${{ steps.s{i - 1}.status }}"))
+        elif i % 10 == 5:
+            steps.append(WaitStep(id=f"s{i}", after=after, wait=10))
+        else:
+            steps.append(CallStep(id=f"s{i}", after=after, service="S", action="a",
+                                  with_={"n": i,
+                                         "prev": f"${{ steps.s{i - 1}.status }}" if i else 0},
+                                  retry=Retry(attempts=2) if i % 3 == 0 else None))
+    return Workflow(name=f"scale{n}", steps=steps,
+                    layout={f"s{i}": (float(i * 240), 0.0) for i in range(n)})
+
+
+def per_step(seconds: float, n: int) -> float:
+    return seconds / n * 1e6
+
+
+def cli(*args: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True,
+                   check=False)
+    return time.perf_counter() - t0
+
+
+def measure(n: int, tmp: Path) -> dict[str, float]:
+    text = dump_workflow(workflow(n))
+    path = tmp / f"scale{n}.yaml"
+    path.write_text(text)
+    changed = tmp / f"changed{n}.yaml"
+    changed.write_text(text.replace("  - id: s0\n", "  - id:   s0\n", 1).replace(
+        "layout:", "layout:   ", 1))
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    loaded = parse_workflow(text, str(path))
+    out["load + validate"] = per_step(time.perf_counter() - t0, n)
+    assert loaded.ok, loaded.problems[:3]
+    out["validate (CLI)"] = per_step(cli("validate", str(path)), n)
+    out["fmt --check, changed (CLI)"] = per_step(cli("fmt", "--check", str(changed)), n)
+    t0 = time.perf_counter()
+    dump_workflow(loaded.model)  # type: ignore[arg-type]
+    out["write"] = per_step(time.perf_counter() - t0, n)
+    t0 = time.perf_counter()
+    result, _ = asyncio.run(run_mocked(loaded.model, {"S.a": MockResponse(body={"ok": 1})}))  # type: ignore[arg-type]
+    out["mocked run"] = per_step(time.perf_counter() - t0, n)
+    assert result.status == "succeeded", result.error
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--max", type=int, default=100_000)
+    args = ap.parse_args()
+    sizes = [n for n in (1000, 10_000, 100_000) if n <= args.max]
+    with tempfile.TemporaryDirectory() as d:
+        rows = {n: measure(n, Path(d)) for n in sizes}
+    names = list(rows[sizes[0]])
+    print(f"{'µs per step':28s}" + "".join(f"{n:>12,}" for n in sizes) + "   ratio  (<= 1.5)")
+    worst = 0.0
+    for name in names:
+        values = [rows[n][name] for n in sizes]
+        ratio = values[-1] / values[0]
+        worst = max(worst, ratio)
+        print(f"{name:28s}" + "".join(f"{v:12.1f}" for v in values) + f"   {ratio:5.2f}")
+    print(f"worst ratio: {worst:.2f} ({'met' if worst <= 1.5 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
