@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -351,6 +352,25 @@ def save_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
+_NAME_LINE = re.compile(rb"^name:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([^'\"#\s|>&*!\[{][^#\n]*?))"
+                        rb"[ \t]*(?:#[^\n]*)?$", re.M)
+
+
+def _plain_name(data: bytes) -> str | None:
+    """The workflow name on a top-level `name:` line of a workflow file, or None when it is not
+    written plainly there (then the file is parsed)."""
+    if b"\nsteps:" not in data and not data.startswith(b"steps:"):
+        return None
+    found = _NAME_LINE.findall(data)
+    if len(found) != 1:
+        return None
+    raw = next(part for part in found[0] if part) if any(found[0]) else b""
+    try:
+        return raw.decode("utf-8").strip() or None
+    except UnicodeDecodeError:
+        return None
+
+
 def folder_problems(folder: str | os.PathLike[str],
                     known: Mapping[Path, Loaded[Any]] | None = None) -> dict[Path, list[Problem]]:
     """Problems of a folder's workflows taken together, by file: two workflows with one `name`
@@ -362,9 +382,16 @@ def folder_problems(folder: str | os.PathLike[str],
         loaded = (known or {}).get(key)
         if loaded is None:
             try:
-                loaded = parse_any(read_text(path), str(path))
+                data = read_text(path)
             except LoadError:
                 continue
+            # a sibling's name is all that is needed: read it off its top-level `name:` line
+            # rather than parsing a 10,000-step file to validate its neighbour
+            name = _plain_name(data)
+            if name is not None:
+                by_name.setdefault(name, []).append((key, Loaded(str(path), "workflow")))
+                continue
+            loaded = parse_any(data, str(path))
         if loaded.kind == "workflow" and isinstance(loaded.model, Workflow):
             by_name.setdefault(loaded.model.name, []).append((key, loaded))
     out: dict[Path, list[Problem]] = {}
