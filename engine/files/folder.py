@@ -20,7 +20,7 @@ from engine.core.model import EnvironmentsFile
 __all__ = [
     "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
     "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files",
-    "service_files", "SERVICE_SUFFIX",
+    "service_files", "SERVICE_SUFFIX", "MOCKS_SUFFIX",
     "yaml_files", "recording_path", "tests_path", "untitled_path", "is_hidden_below",
     "files_named", "ALLOW_OUTSIDE_FLAG",
 ]
@@ -33,6 +33,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 ENVIRONMENTS_FILE = "environments.yaml"  # the name new environments files get
 _ENVIRONMENTS_NAMES = ("environments.yaml", "environments.yml")
 _MOCKS_ENDS = (".mocks.yaml", ".mocks.yml")
+MOCKS_SUFFIX = _MOCKS_ENDS[0]  # how a new mocks file's name ends
 _TESTS_ENDS = (".tests.yaml", ".tests.yml")
 TESTS_SUFFIX = _TESTS_ENDS[0]  # how a tests file's name ends, for messages
 _RECORDED = ".recorded.mocks.yaml"

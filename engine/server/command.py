@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.core.durations import parse_duration
 from engine.core.errors import LoadError, SwitchboardError
+from engine.files.folder import ENVIRONMENTS_FILE
 
 __all__ = ["register", "cmd_serve", "serve", "default_store"]
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "workflows it triggers; runs, their events and notifications are kept in --store. "
         "Exit codes: 0 stopped, 2 the folder or environment does not load.")
     p.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
-    p.add_argument("--env", metavar="NAME", help="environment from DIR/environments.yaml")
+    p.add_argument("--env", metavar="NAME", help=f"environment from DIR/{ENVIRONMENTS_FILE}")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
     p.add_argument("--store", metavar="PATH",
