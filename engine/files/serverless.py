@@ -302,10 +302,12 @@ def export_serverless(wf: Workflow, *, file: str = "", locate: Locate | None = N
                            else {"any": strategy}}
     if wf.timeout is not None:
         doc["timeout"] = {"after": sw_duration(wf.timeout)}
+    # a `do` needs one task: a workflow with no steps waits for nothing
     doc["do"] = ex.tasks(tree) if tree is not None else [
-        {"nothing": {"set": {}, "metadata": {"switchboard": {"empty": True}}}}]
+        {"nothing": {"wait": {"milliseconds": 0}, "metadata": {"switchboard": {"empty": True}}}}]
     if wf.output is not None:
         doc["output"] = {"as": ex.value(wf.output, ("output",))}
     meta = {k: v for k, v in workflow_to_data(wf).items() if k not in ("steps", "layout")}
+    meta["stepOrder"] = wf.ids  # `do`/`fork` nest the steps; the file's list order comes back
     doc["document"]["metadata"] = {"switchboard": meta}
     return Exported(doc, ex.problems)
