@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.core.errors import Problem
 from engine.core.graph import NotSeriesParallel, Series, SPNode, series_parallel
-from engine.core.jq import Untranslatable, error_key, template_to_jq, to_jq
+from engine.core.jq import TRUTHY, Untranslatable, error_key, template_to_jq, to_jq
 from engine.core.model import (
     RETRY_ON_DEFAULT,
     AnyStep,
@@ -119,12 +119,12 @@ class _Exporter:
             expr = s.if_.strip()
             try:
                 if expr.startswith("${") and expr.endswith("}") and expr.count("${") == 1:
-                    own = f"({to_jq(expr[2:-1].strip(), kept=self.kept)}) | {_truthy()}"
+                    own = f"({to_jq(expr[2:-1].strip(), kept=self.kept)}) | {TRUTHY}"
                 else:  # text around expressions: a string, true unless empty
                     t = template_to_jq(s.if_, kept=self.kept)
                     inner = t[2:-1].strip() if isinstance(t, str) and t.startswith("${") \
                         else json.dumps(t)
-                    own = f"({inner}) | {_truthy()}"
+                    own = f"({inner}) | {TRUTHY}"
             except Untranslatable as e:
                 self.problem(f"the condition '{s.if_}' is not translated to jq: {e}; the "
                              "task runs without it", path, s.id, "error")
@@ -266,10 +266,6 @@ def _first(node: SPNode) -> str:
     while not isinstance(node, str):
         node = node.parts[0]
     return node
-
-
-def _truthy() -> str:
-    return '(. != null and . != false and . != "" and . != [] and . != {})'
 
 
 def export_serverless(wf: Workflow, *, file: str = "", locate: Locate | None = None,
