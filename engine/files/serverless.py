@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.core.errors import Problem
 from engine.core.graph import NotSeriesParallel, Series, SPNode, series_parallel
-from engine.core.jq import Untranslatable, error_key, template_to_jq, to_jq
+from engine.core.jq import TRUTHY, Untranslatable, error_key, template_to_jq, to_jq
 from engine.core.model import (
     RETRY_ON_DEFAULT,
     AnyStep,
@@ -119,12 +119,12 @@ class _Exporter:
             expr = s.if_.strip()
             try:
                 if expr.startswith("${") and expr.endswith("}") and expr.count("${") == 1:
-                    own = f"({to_jq(expr[2:-1].strip(), kept=self.kept)}) | {_truthy()}"
+                    own = f"({to_jq(expr[2:-1].strip(), kept=self.kept)}) | {TRUTHY}"
                 else:  # text around expressions: a string, true unless empty
                     t = template_to_jq(s.if_, kept=self.kept)
                     inner = t[2:-1].strip() if isinstance(t, str) and t.startswith("${") \
                         else json.dumps(t)
-                    own = f"({inner}) | {_truthy()}"
+                    own = f"({inner}) | {TRUTHY}"
             except Untranslatable as e:
                 self.problem(f"the condition '{s.if_}' is not translated to jq: {e}; the "
                              "task runs without it", path, s.id, "error")
@@ -268,10 +268,6 @@ def _first(node: SPNode) -> str:
     return node
 
 
-def _truthy() -> str:
-    return '(. != null and . != false and . != "" and . != [] and . != {})'
-
-
 def export_serverless(wf: Workflow, *, file: str = "", locate: Locate | None = None,
                       services: dict[str, str] | None = None, source: str | None = None,
                       namespace: str = "default", version: str = "1.0.0") -> Exported:
@@ -302,10 +298,12 @@ def export_serverless(wf: Workflow, *, file: str = "", locate: Locate | None = N
                            else {"any": strategy}}
     if wf.timeout is not None:
         doc["timeout"] = {"after": sw_duration(wf.timeout)}
+    # a `do` needs one task: a workflow with no steps waits for nothing
     doc["do"] = ex.tasks(tree) if tree is not None else [
-        {"nothing": {"set": {}, "metadata": {"switchboard": {"empty": True}}}}]
+        {"nothing": {"wait": {"milliseconds": 0}, "metadata": {"switchboard": {"empty": True}}}}]
     if wf.output is not None:
         doc["output"] = {"as": ex.value(wf.output, ("output",))}
     meta = {k: v for k, v in workflow_to_data(wf).items() if k not in ("steps", "layout")}
+    meta["stepOrder"] = wf.ids  # `do`/`fork` nest the steps; the file's list order comes back
     doc["document"]["metadata"] = {"switchboard": meta}
     return Exported(doc, ex.problems)

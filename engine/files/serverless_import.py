@@ -157,6 +157,8 @@ class _Importer:
             self.problem("a task is a mapping", path)
             return preds
         meta = task.get("metadata")
+        if _at(meta, "switchboard", "empty") is True:
+            return preds  # the stand-in an export writes for a workflow without steps
         step = _at(meta, "switchboard", "step")
         if isinstance(step, dict) and isinstance(step.get("id"), str):
             self.ids.add(step["id"])
@@ -378,19 +380,22 @@ def import_serverless(text: str | bytes, file: str = "<text>") -> Imported:
     doc = data["document"]
     meta = _at(doc, "metadata", "switchboard")
     out: dict[str, Any] = {"version": 1}
+    order: list[Any] = []
     if isinstance(meta, dict):
-        out.update({k: v for k, v in meta.items() if k != "steps"})
+        out.update({k: v for k, v in meta.items() if k not in ("steps", "stepOrder")})
+        order = meta["stepOrder"] if isinstance(meta.get("stepOrder"), list) else []
     else:
         out.update(_header(imp, data, doc))
     imp.tasks(data.get("do", []), ("do",), [], {})
     for key in data:
         if key not in ("document", "do", "input", "output", "schedule", "timeout"):
             imp.problem(f"'{key}' is not imported", (key,))
-    if not imp.steps:
+    if not imp.steps and not (isinstance(meta, dict) and not imp.problems):
         imp.problem("nothing in this document could be imported (see the other problems)",
                     ("do",))
         return Imported(None, "", imp.services, imp.problems)
-    out["steps"] = imp.steps
+    place = {sid: i for i, sid in enumerate(order)}
+    out["steps"] = sorted(imp.steps, key=lambda d: place.get(d.get("id"), len(place)))
     loaded = parse_workflow(dump_data(out), file)
     for p in loaded.problems:
         # the text checked is the one built here: its places mean nothing to the user

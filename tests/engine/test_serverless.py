@@ -375,3 +375,17 @@ def test_on_error_continue_keeps_the_error_and_imports_back(validator) -> None: 
     assert result.workflow is not None
     assert result.workflow.step("fire").on_error == "continue"
     assert not [p for p in result.problems if "catch" in format_path(p.path)]
+
+
+def test_no_steps_and_interleaved_branches_come_back_as_they_were(validator) -> None:  # type: ignore[no-untyped-def]
+    empty = export_serverless(Workflow(name="empty"))
+    assert empty.document is not None and list(validator.iter_errors(empty.document)) == []
+    back = import_serverless(empty.text, "e.sw.yaml")
+    assert back.workflow is not None and back.workflow.steps == []
+    assert [p.severity for p in back.problems] == ["warning"]  # as for the original: no steps
+    # the list order s0, s1, s2, s3 nests as s0 ; (s1 ; s3 | s2): the import keeps the list
+    steps = [WaitStep(id="s0", wait=1), WaitStep(id="s1", after=["s0"], wait=1),
+             WaitStep(id="s2", after=["s0"], wait=1), WaitStep(id="s3", after=["s1"], wait=1)]
+    out = export_serverless(Workflow(name="mixed", steps=steps))
+    again = import_serverless(out.text, "m.sw.yaml")
+    assert again.workflow is not None and again.workflow.ids == ["s0", "s1", "s2", "s3"]
