@@ -20,7 +20,7 @@ from engine.files.documents import (
     read_text,
     save_text_atomic,
 )
-from engine.files.folder import SERVICE_SUFFIX, environments_file
+from engine.files.folder import ENVIRONMENTS_FILE, MOCKS_SUFFIX, SERVICE_SUFFIX, environments_file
 from engine.files.openapi import OpenApiSpec, load_openapi, mock_body
 from engine.files.serverless import export_serverless
 from engine.files.serverless_import import import_serverless
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     o.add_argument("--into", default=".", metavar="DIR",
                    help="the workflows folder to write into (default: the current folder)")
     o.add_argument("--mocks", action="store_true",
-                   help="also write <NAME>.mocks.yaml from the spec's response examples")
+                   help=f"also write <NAME>{MOCKS_SUFFIX} from the spec's response examples")
     o.add_argument("--force", action="store_true", help="overwrite files that exist")
     o.set_defaults(func=cmd_import_openapi)
 
@@ -101,7 +101,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 1
         except KeyError:
             print(f"{src}: no environment '{args.env}' in "
-                  f"{env_path or 'an environments.yaml beside it'}", file=sys.stderr)
+                  f"{env_path or f'an {ENVIRONMENTS_FILE} beside it'}", file=sys.stderr)
             return 2
     locator = loaded.locator
     out = export_serverless(loaded.model, file=str(src), source=args.source, services=services,
@@ -175,7 +175,7 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
     targets = [(folder / f"{args.service}{SERVICE_SUFFIX}",
                 dump_service(ServiceFile(args.service, ref.replace(os.sep, "/"), base)))]
     if args.mocks:
-        targets.append((folder / f"{args.service}.mocks.yaml",
+        targets.append((folder / f"{args.service}{MOCKS_SUFFIX}",
                         dump_mocks(_mocks_from(spec, args.service))))
     existing = [str(p) for p, _ in targets if p.exists()]
     if existing and not args.force:
