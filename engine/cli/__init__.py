@@ -46,7 +46,8 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-_OWN = ("validate", "fmt", "run", "test", "emit", "export", "import", "import-openapi")
+# commands no plug-in adds options to (`run` gains `--temporal` from engine.temporal)
+_OWN = ("validate", "fmt", "test", "emit", "export", "import", "import-openapi")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
