@@ -33,6 +33,7 @@ from designer.inspector import InspectorWidget
 from designer.palette import PaletteWidget
 from designer.run import attach_run_ui
 from designer.shared import qtprime, theme
+from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
 from designer.window.settings import (
@@ -110,6 +111,8 @@ class MainWindow(QMainWindow):
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
+        # a platform's standard keys may hold another action's key (X11: Delete has Ctrl+D)
+        drop_clashing_alternates(self)
 
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setInterval(autosave_interval_ms)
