@@ -159,3 +159,34 @@ def test_window_geometry_and_dock_layout_are_remembered(qtbot, tmp_path):
     second = make_window(qtbot, tmp_path, settings=make_settings(tmp_path), size=None)
     assert second.problems_dock.isHidden()
     assert (second.width(), second.height()) == (701, 603)
+
+
+def _room(window):
+    return window.screen().availableGeometry()
+
+
+def test_first_window_fits_the_screen(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, sample_workflow(), size=None)
+    room = _room(window)
+    assert room.width() < 1400 or room.height() < 900  # the offscreen screen is small
+    assert room.contains(window.frameGeometry()), (window.frameGeometry(), room)
+    assert window.statusBar().isVisible()
+    status = window.statusBar().mapTo(window, window.statusBar().rect().bottomRight())
+    assert room.contains(window.mapToGlobal(status))  # the status bar is on screen
+    problems = window.problems_dock
+    assert room.contains(problems.mapToGlobal(problems.rect().bottomRight()))
+
+
+def test_saved_geometry_is_restored_only_if_it_fits(qtbot, tmp_path):
+    settings = make_settings(tmp_path)
+    first = make_window(qtbot, tmp_path, settings=settings, size=None)
+    room = _room(first)
+    first.setGeometry(room.x(), room.y(), room.width() + 500, room.height() + 400)
+    first.close()  # saved while larger than the screen (another monitor, say)
+    second = make_window(qtbot, tmp_path, settings=make_settings(tmp_path), size=None)
+    assert room.contains(second.frameGeometry())
+    second.setGeometry(room.x() + 20, room.y() + 40, 640, 480)
+    second.close()
+    third = make_window(qtbot, tmp_path, settings=make_settings(tmp_path), size=None)
+    assert third.geometry().size().toTuple() == (640, 480)
+    assert third.geometry().topLeft().toTuple() == (room.x() + 20, room.y() + 40)
