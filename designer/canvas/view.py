@@ -148,6 +148,11 @@ class CanvasView(QGraphicsView):
             self.centerOn(r.center())
         self.zoom_changed.emit(self.scale_factor())
 
+    def auto_layout(self) -> None:
+        """Arrange the steps left to right (one undo step), then show them all."""
+        self.document.auto_layout()
+        self.fit_to_view()
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         delta = event.angleDelta().y()
         if delta == 0:
