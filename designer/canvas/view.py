@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
 
 from designer.canvas import style
 from designer.canvas.items import NodeItem, PortItem
+from designer.canvas.placement import free_offset
 from designer.canvas.scene import CanvasScene
 from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
 from designer.document import WorkflowDocument
@@ -148,6 +149,11 @@ class CanvasView(QGraphicsView):
             self.centerOn(r.center())
         self.zoom_changed.emit(self.scale_factor())
 
+    def auto_layout(self) -> None:
+        """Arrange the steps left to right (one undo step), then show them all."""
+        self.document.auto_layout()
+        self.fit_to_view()
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
         delta = event.angleDelta().y()
         if delta == 0:
@@ -196,6 +202,8 @@ class CanvasView(QGraphicsView):
             return
         self._paste_count += 1
         offset = self._paste_offset(layout, _PASTE_STEP * self._paste_count)
+        if layout:
+            offset = self._free_offset(list(layout.values()), offset)
         self.select_steps(self.document.paste(steps, layout, offset))
 
     def duplicate_selection(self) -> None:
@@ -205,9 +213,15 @@ class CanvasView(QGraphicsView):
         wf = self.document.workflow
         layout = {i: self.document.position(i) for i in ids}
         text = f"Duplicate {ids[0]}" if len(ids) == 1 else f"Duplicate {len(ids)} steps"
-        new = self.document.paste([wf.step(i) for i in ids], layout,
-                                  (_PASTE_STEP, _PASTE_STEP), text=text)
+        offset = self._free_offset(list(layout.values()), (_PASTE_STEP, _PASTE_STEP))
+        new = self.document.paste([wf.step(i) for i in ids], layout, offset, text=text)
         self.select_steps(new)
+
+    def _free_offset(self, corners: list[tuple[float, float]], wanted: tuple[float, float]
+                     ) -> tuple[float, float]:
+        """The shift nearest `wanted` that puts nodes at `corners` clear of every step."""
+        doc = self.document
+        return free_offset(corners, [doc.position(i) for i in doc.workflow.ids], wanted)
 
     def _paste_offset(self, layout: dict[str, tuple[float, float]], shift: float
                       ) -> tuple[float, float]:
@@ -474,6 +488,8 @@ class CanvasView(QGraphicsView):
         event.acceptProposedAction()
 
     def drop_step(self, step: object, center: tuple[float, float]) -> str:
-        """Add `step` centred on a scene point (palette drop or click-to-add)."""
-        pos = (round(center[0] - NODE_W / 2), round(center[1] - NODE_H / 2))
+        """Add `step` centred on a scene point (palette drop or click-to-add), or in the free
+        spot nearest it when steps are there."""
+        pos = self._free_offset([(0.0, 0.0)], (round(center[0] - NODE_W / 2),
+                                               round(center[1] - NODE_H / 2)))
         return self.document.add_step(step, pos)  # type: ignore[arg-type]

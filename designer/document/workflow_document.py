@@ -43,7 +43,7 @@ from engine import (
     validate_workflow,
 )
 
-__all__ = ["WorkflowDocument"]
+__all__ = ["WorkflowDocument", "key_name"]
 
 _VALIDATE_DELAY_MS = 150
 
@@ -170,9 +170,8 @@ class WorkflowDocument(QObject):
         old = getattr(step, field)
         if old == value and type(old) is type(value):
             return
-        label = field.rstrip("_")
         self.undo_stack.push(SetStepFieldCommand(self.model, step_id, field, old, value,
-                                                 f"Change {label} of {step_id}"))
+                                                 f"Change {key_name(field)} of {step_id}"))
 
     def rename_step(self, old: str, new: str) -> str | None:
         """Rename a step and every reference to it in one undo step; why not, or None."""
@@ -190,7 +189,7 @@ class WorkflowDocument(QObject):
         if old == value and type(old) is type(value):
             return
         self.undo_stack.push(SetWorkflowFieldCommand(self.model, field, old, value,
-                                                     f"Change {field}"))
+                                                     f"Change {key_name(field)}"))
 
     def paste(self, steps: list[AnyStep], layout: dict[str, Pos], offset: Pos,
               text: str | None = None) -> list[str]:
@@ -268,3 +267,10 @@ class WorkflowDocument(QObject):
 
 def _pos(p: Any) -> Pos:
     return (float(p[0]), float(p[1]))
+
+
+def key_name(field: str) -> str:
+    """The file's key for a model field, as undo labels name it: `on_error` → `onError`,
+    `max_concurrency` → `maxConcurrency`, `if_` → `if`, `with_` → `with`."""
+    head, *rest = field.rstrip("_").split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

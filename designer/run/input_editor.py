@@ -224,8 +224,9 @@ class InputEditor(QWidget):
 
 
 def known_events(workflow: Workflow, path: str | None) -> list[str]:
-    """Events some workflow listens for: the open one's trigger and its folder's workflows'."""
-    events = list(workflow.trigger)
+    """Events some workflow listens for: the open one's trigger first (in its order, the Emit
+    dialog's default), then its folder's workflows', sorted."""
+    events: list[str] = []
     if path:
         from pathlib import Path
 
@@ -238,7 +239,7 @@ def known_events(workflow: Workflow, path: str | None) -> list[str]:
                 events += load_workflow(p).trigger
             except (LoadError, OSError):
                 continue  # the emit itself reports files that do not load
-    return sorted(dict.fromkeys(events))
+    return list(dict.fromkeys([*workflow.trigger, *sorted(events)]))
 
 
 class EmitDialog(QDialog):
@@ -252,6 +253,7 @@ class EmitDialog(QDialog):
         self.event_combo = QComboBox(self)
         self.event_combo.setEditable(True)
         self.event_combo.addItems(events)
+        self.event_combo.setCurrentIndex(0 if events else -1)
         self.event_combo.setToolTip("Workflows whose `trigger` names this event start")
         self.payload = QPlainTextEdit(self)
         self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))

@@ -40,6 +40,7 @@ class TestsPanel(QWidget):
         self.setObjectName("testsPanel")
         self.path: Path | None = None
         self.result: FileResult | None = None
+        self._summary = ""  # the last result's, shown again once a job ends
         self.run_button = QToolButton(self)
         self.run_button.setText("Run Tests")
         self.run_button.setToolTip("Run every case of the workflow's tests file on its mocks")
@@ -75,10 +76,16 @@ class TestsPanel(QWidget):
         self.label.setText(str(path) if path is not None else
                            "No tests file: add one for the saved workflow beside it.")
 
-    def set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running and self.path is not None)
-        if running:
-            self.summary.setText("Running…")
+    def set_busy(self, busy: bool) -> None:
+        """A job (a run, an emit or the tests) started or ended: Run Tests waits for it."""
+        self.run_button.setEnabled(not busy and self.path is not None)
+        if not busy:  # whatever ended, the last result is what stands (or nothing)
+            self.summary.setText(self._summary)
+
+    def set_running(self) -> None:
+        """The tests file's cases are running now (other jobs do not touch the summary)."""
+        self.run_button.setEnabled(False)
+        self.summary.setText("Running…")
 
     def show_result(self, result: FileResult) -> None:
         self.result = result
@@ -105,10 +112,9 @@ class TestsPanel(QWidget):
         text = f"{passed} passed, {failed} failed"
         if result.problems:
             text += f", {len(result.problems)} problem(s) in the file"
+        self._summary = text
         self.summary.setText(text)
         self.open_button.setEnabled(any(c.result is not None for c in result.cases))
-        self.set_running(False)
-        self.summary.setText(text)
         # wide enough for the case names (their differences may run on: those can scroll)
         metrics = self.tree.fontMetrics()
         names = [self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())]

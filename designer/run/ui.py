@@ -231,6 +231,7 @@ class RunUI(QObject):
                           "your latest changes.")
         self._show_dock(self.tests_dock)
         self.controller.run_tests(path)
+        self.tests.set_running()
         return True
 
     # --- showing runs -----------------------------------------------------------------------
@@ -289,7 +290,7 @@ class RunUI(QObject):
 
     def _busy_changed(self, busy: bool) -> None:
         self.toolbar.set_running(busy)
-        self.tests.set_running(busy)
+        self.tests.set_busy(busy)
 
     def _job_finished(self, outcome: JobOutcome) -> None:
         if outcome.kind == "tests" and outcome.payload is not None:

@@ -100,7 +100,8 @@ class WindowActions:
         self.fit = self._make("&Fit to Window", "fit", QKeySequence("Ctrl+Shift+F"),
                               view.fit_to_view, "Show every step")
         self.auto_layout = self._make("Auto-&Layout", "layout", QKeySequence("Ctrl+L"),
-                                      document.auto_layout, "Arrange the steps left to right")
+                                      view.auto_layout,
+                                      "Arrange the steps left to right and show them all")
         self.grid = self._make("Show &Grid", "grid", QKeySequence("Ctrl+'"), None,
                                "Show the grid behind the steps")
         self.grid.setCheckable(True)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from designer.canvas.items import EdgeItem, NodeItem
 from designer.canvas.style import NODE_H, NODE_W
+from engine import WaitStep
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
@@ -139,7 +140,7 @@ def test_copy_paste_makes_ids_unique_and_keeps_inner_edges(view, document, tmp_p
     assert document.workflow.step("check_2").after == []
     assert ("check_2", "report_2") in view.canvas.edges
     assert view.selected_ids() == ["check_2", "report_2"]
-    assert document.position("check_2") == (280.0, 40.0)
+    assert document.position("check_2") == (280.0, 124.0)  # (280, 40) lay on check itself
     assert document.undo_stack.count() == 1
     document.save(str(tmp_path / "p.yaml"))
     text = (tmp_path / "p.yaml").read_text()
@@ -272,3 +273,53 @@ def test_connection_drag_turns_red_over_a_step_it_may_not_reach(view):
     assert "cycle" in view._temp_edge.toolTip()
     QTest.mouseRelease(vp, LEFT, NOMOD, view.viewport().rect().topLeft() + QPoint(5, 5))
     assert view._temp_edge is None
+
+
+def _overlapping(document) -> list[tuple[str, str]]:
+    """Pairs of steps whose nodes overlap on the canvas."""
+    ids = document.workflow.ids
+    out = []
+    for n, a in enumerate(ids):
+        ax, ay = document.position(a)
+        for b in ids[n + 1:]:
+            bx, by = document.position(b)
+            if abs(ax - bx) < NODE_W and abs(ay - by) < NODE_H:
+                out.append((a, b))
+    return out
+
+
+def _near(document, a: str, b: str, within: float) -> bool:
+    (ax, ay), (bx, by) = document.position(a), document.position(b)
+    return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 <= within
+
+
+def test_new_duplicated_and_pasted_steps_land_in_free_space_nearby(view, document):
+    assert _overlapping(document) == []
+    click(view, body(view, "check"))
+    key(view, Qt.Key.Key_D, CTRL)  # Duplicate
+    assert document.workflow.ids[-1] == "check_2"
+    assert _overlapping(document) == [] and _near(document, "check", "check_2", 200)
+    click(view, body(view, "fetch"))
+    key(view, Qt.Key.Key_C, CTRL)
+    key(view, Qt.Key.Key_V, CTRL)
+    key(view, Qt.Key.Key_V, CTRL)
+    assert document.workflow.ids[-2:] == ["fetch_2", "fetch_3"]
+    assert _overlapping(document) == [] and _near(document, "fetch", "fetch_3", 300)
+    # dropped (palette) right on top of check: beside it instead, still close to the mouse
+    on_check = view.mapToScene(body(view, "check"))
+    sid = view.drop_step(WaitStep(id="hold", wait=1000), (on_check.x(), on_check.y()))
+    assert _overlapping(document) == [] and _near(document, "check", sid, 200)
+    assert document.undo_stack.count() == 4  # each still one undo step
+
+
+def test_palette_adds_at_the_view_centre_never_on_a_step(qtbot, tmp_path):
+    from tests.designer.window_support import make_window, sample_workflow
+
+    window = make_window(qtbot, tmp_path, sample_workflow())
+    node = window.view.canvas.nodes["check"]
+    window.view.centerOn(node)
+    first = window.add_from_palette({"kind": "wait"})
+    second = window.add_from_palette({"kind": "wait"})
+    assert _overlapping(window.document) == []
+    assert _near(window.document, "check", first, 200)
+    assert _near(window.document, "check", second, 300)

@@ -235,3 +235,19 @@ def test_workflow_settings_when_nothing_is_selected(qtbot, window):
     assert not form.retry.isChecked()
     assert form.retry.attempts.text() == "" and form.default_editors["timeout"].text() == ""
     assert doc.workflow.timeout == 90_000
+
+
+def test_undo_labels_name_the_files_keys(qtbot, window):
+    doc = window.document
+    form = _form(window, "check")
+    form.editors["on_error"].input.setCurrentIndex(2)
+    assert window.act.undo.text() == "&Undo Change onError of check"  # not on_error
+    _retype(qtbot, form.editors["max_concurrency"], "3")
+    assert window.act.undo.text() == "&Undo Change maxConcurrency of check"
+    _retype(qtbot, form.editors["if_"], "${ input.go }")
+    assert doc.workflow.step("check").if_ == "${ input.go }"
+    assert window.act.undo.text() == "&Undo Change if of check"
+    # the keys the labels name are the ones in the saved text
+    text = doc.yaml_text()
+    assert "onError: continue" in text and "maxConcurrency: 3" in text
+    assert "if: ${ input.go }" in text

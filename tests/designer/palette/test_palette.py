@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QLineF, QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
 from designer.document.clipboard import STEP_MIME
@@ -93,7 +93,12 @@ def test_double_click_adds_at_the_view_centre(qtbot, window):
     qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert "revertPolicy" in doc.workflow.ids
     centre = view.mapToScene(view.viewport().rect().center())
-    assert view.canvas.nodes["revertPolicy"].sceneBoundingRect().contains(centre)
+    node = view.canvas.nodes["revertPolicy"].sceneBoundingRect()
+    # the centre holds a step: the new one goes in the free spot nearest it, on no other step
+    others = [n.sceneBoundingRect() for k, n in view.canvas.nodes.items() if k != "revertPolicy"]
+    assert any(r.contains(centre) for r in others)
+    assert not any(r.adjusted(10, 10, -10, -10).intersects(node) for r in others)
+    assert QLineF(node.center(), centre).length() < 200
     assert view.selected_ids() == ["revertPolicy"]
     assert window.inspector.step_form.step_id == "revertPolicy"
 

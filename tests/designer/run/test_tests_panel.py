@@ -66,3 +66,22 @@ def test_no_tests_file_says_what_to_add(qtbot, open_ui, tmp_path):
     # the name a new tests file gets comes from the engine's folder convention (tests_path)
     assert ("No tests file for policy_change.yaml beside it: add policy_change.tests.yaml"
             in ui.last_message)
+
+
+def test_an_ordinary_run_leaves_the_tests_summary_alone(qtbot, open_ui):
+    ui = open_ui(WORKFLOWS / "policy_change.yaml")
+    assert ui.toolbar.select_environment("mock")
+    ui.toolbar.run_action.trigger()  # Run (F5), not Run Tests
+    assert ui.controller.busy and not ui.tests.run_button.isEnabled()
+    assert ui.tests.summary.text() == ""
+    wait_run(qtbot, ui)
+    assert ui.tests.summary.text() == ""  # was "Running…" for ever
+    assert ui.tests.run_button.isEnabled()
+    ui.tests.run_button.click()
+    assert ui.tests.summary.text() == "Running…"
+    wait_run(qtbot, ui)
+    assert ui.tests.summary.text() == "5 passed, 0 failed"
+    ui.toolbar.run_action.trigger()
+    assert ui.tests.summary.text() == "5 passed, 0 failed"  # the last result stands
+    wait_run(qtbot, ui)
+    assert ui.tests.summary.text() == "5 passed, 0 failed"

@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 
 from designer.canvas.flow import edge_flow
 from designer.run.ui import RunUI
@@ -297,3 +299,20 @@ def test_problems_show_on_opening_and_the_log_once_a_run_starts(qtbot, open_ui):
     _run(qtbot, ui)
     qtbot.waitUntil(lambda: on_top(ui.log_dock))
     assert not on_top(problems_dock)
+
+
+def test_emit_dialog_defaults_to_the_open_workflows_trigger(qtbot, open_ui):
+    ui = open_ui(POLICY)  # its folder's workflows listen for emergencyReported, sorted first
+    ui.toolbar.emit_action.trigger()
+    dialog = ui.dialog
+    assert dialog is not None and dialog.isVisible()
+    events = [dialog.event_combo.itemText(i) for i in range(dialog.event_combo.count())]
+    assert "emergencyReported" in events
+    assert dialog.event_combo.currentText() == "policyChangeSuggested"
+    dialog.payload.setFocus()
+    qtbot.keyClicks(dialog.payload, "policyId: P-7")
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)
+    wait_run(qtbot, ui)
+    rec = ui.controller.records[ui.controller.last_outcome.run_ids[0]]
+    assert rec.workflow == "policyChange" and rec.result.status == "succeeded"

@@ -8,7 +8,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from designer.shared import theme
-from engine import WaitStep
+from engine import WaitStep, Workflow
 from tests.designer.window_support import make_settings, make_window, sample_workflow
 
 
@@ -159,3 +159,60 @@ def test_window_geometry_and_dock_layout_are_remembered(qtbot, tmp_path):
     second = make_window(qtbot, tmp_path, settings=make_settings(tmp_path), size=None)
     assert second.problems_dock.isHidden()
     assert (second.width(), second.height()) == (701, 603)
+
+
+def _room(window):
+    return window.screen().availableGeometry()
+
+
+def test_first_window_fits_the_screen(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path, sample_workflow(), size=None)
+    room = _room(window)
+    assert room.width() < 1400 or room.height() < 900  # the offscreen screen is small
+    assert room.contains(window.frameGeometry()), (window.frameGeometry(), room)
+    assert window.statusBar().isVisible()
+    status = window.statusBar().mapTo(window, window.statusBar().rect().bottomRight())
+    assert room.contains(window.mapToGlobal(status))  # the status bar is on screen
+    problems = window.problems_dock
+    assert room.contains(problems.mapToGlobal(problems.rect().bottomRight()))
+
+
+def test_saved_geometry_is_restored_only_if_it_fits(qtbot, tmp_path):
+    settings = make_settings(tmp_path)
+    first = make_window(qtbot, tmp_path, settings=settings, size=None)
+    room = _room(first)
+    first.setGeometry(room.x(), room.y(), room.width() + 500, room.height() + 400)
+    first.close()  # saved while larger than the screen (another monitor, say)
+    second = make_window(qtbot, tmp_path, settings=make_settings(tmp_path), size=None)
+    assert room.contains(second.frameGeometry())
+    second.setGeometry(room.x() + 20, room.y() + 40, 640, 480)
+    second.close()
+    third = make_window(qtbot, tmp_path, settings=make_settings(tmp_path), size=None)
+    assert third.geometry().size().toTuple() == (640, 480)
+    assert third.geometry().topLeft().toTuple() == (room.x() + 20, room.y() + 40)
+
+
+def test_auto_layout_shows_every_step_and_is_one_undo_step(qtbot, tmp_path):
+    chain = [WaitStep(id=f"w{i}", after=[f"w{i - 1}"] if i else [], wait=1000)
+             for i in range(24)]
+    # stacked in a column: laid out left to right they run far past the window's right edge
+    workflow = Workflow(name="long", steps=chain,
+                        layout={s.id: (0, 120 * i) for i, s in enumerate(chain)})
+    window = make_window(qtbot, tmp_path, workflow)
+    view = window.view
+    view.reset_zoom()
+    view.centerOn(0, 0)
+    before = {s.id: window.document.position(s.id) for s in chain}
+    count = window.document.undo_stack.count()
+    window.activateWindow()  # window-wide shortcuts go to the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.undo_stack.count() == count + 1
+    assert window.act.undo.text() == "&Undo Auto-layout"
+    assert window.document.position("w23")[0] > window.document.position("w0")[0] + 4000
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    for node in view.canvas.nodes.values():
+        assert visible.contains(node.sceneBoundingRect()), node.step_id
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert {s.id: window.document.position(s.id) for s in chain} == before
