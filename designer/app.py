@@ -24,8 +24,16 @@ from designer.shared import theme
 from designer.window import AppSettings, Autosave, MainWindow
 from engine import LoadError, open_workflow
 
-__all__ = ["run_parsed", "make_app", "take_screenshot", "run_window",
-           "RunOptions", "display_problem", "ORGANIZATION", "APPLICATION"]
+__all__ = [
+    "run_parsed",
+    "make_app",
+    "take_screenshot",
+    "run_window",
+    "RunOptions",
+    "display_problem",
+    "ORGANIZATION",
+    "APPLICATION",
+]
 
 ORGANIZATION = "Switchboard"
 APPLICATION = "Switchboard Designer"
@@ -39,13 +47,15 @@ def make_app() -> QApplication:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         QApplication.setHighDpiScaleFactorRoundingPolicy(
-            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
         app = QApplication(sys.argv[:1] or ["switchboard"])
     return app
 
 
-def take_screenshot(path: str | None, png: str, theme_name: str = "light",
-                    run: RunOptions | None = None) -> int:
+def take_screenshot(
+    path: str | None, png: str, theme_name: str = "light", run: RunOptions | None = None
+) -> int:
     """Render the window with `path` open (and run, with `run`) to `png`. Returns an exit
     code."""
     app = make_app()
@@ -62,8 +72,9 @@ def take_screenshot(path: str | None, png: str, theme_name: str = "light",
         return _grab(app, MainWindow(AppSettings(scratch), autosave=None), path, png, run)
 
 
-def _grab(app: QApplication, window: MainWindow, path: str | None, png: str,
-          run: RunOptions | None = None) -> int:
+def _grab(
+    app: QApplication, window: MainWindow, path: str | None, png: str, run: RunOptions | None = None
+) -> int:
     window.resize(*SCREENSHOT_SIZE)
     if path is not None:
         window.open_path(path)
@@ -142,25 +153,38 @@ def display_problem(screenshot: bool) -> str | None:
         if screenshot:
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
             return None
-        return ("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset). "
-                "Run it in a desktop session (or over ssh -X, or under xvfb-run); for a picture "
-                "without a screen add --screenshot out.png")
+        return (
+            "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+            "Run it in a desktop session (or over ssh -X, or under xvfb-run); for a picture "
+            "without a screen add --screenshot out.png"
+        )
     if os.environ.get("WAYLAND_DISPLAY"):
         return None
     missing = _missing_x11_library()
     if missing is not None:
-        return (f"Qt cannot open windows on X11 here: {missing}. Install the X11 libraries Qt "
-                f"needs (Debian/Ubuntu: sudo apt install {' '.join(X11_PACKAGES)}; Fedora: "
-                "sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms "
-                "xcb-util-image xcb-util-renderutil libxkbcommon-x11)")
+        return (
+            f"Qt cannot open windows on X11 here: {missing}. Install the X11 libraries Qt "
+            f"needs (Debian/Ubuntu: sudo apt install {' '.join(X11_PACKAGES)}; Fedora: "
+            "sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms "
+            "xcb-util-image xcb-util-renderutil libxkbcommon-x11)"
+        )
     if not _x_display_answers():
-        return (f"cannot connect to the X display {os.environ.get('DISPLAY')!r}: is the X "
-                "server running, and may this user use it (xhost, XAUTHORITY)?")
+        return (
+            f"cannot connect to the X display {os.environ.get('DISPLAY')!r}: is the X "
+            "server running, and may this user use it (xhost, XAUTHORITY)?"
+        )
     return None
 
 
-X11_PACKAGES = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0",
-                "libxcb-render-util0", "libxkbcommon-x11-0", "libxcb-xinerama0")
+X11_PACKAGES = (
+    "libxcb-cursor0",
+    "libxcb-icccm4",
+    "libxcb-keysyms1",
+    "libxcb-image0",
+    "libxcb-render-util0",
+    "libxkbcommon-x11-0",
+    "libxcb-xinerama0",
+)
 
 
 def _missing_x11_library() -> str | None:
@@ -170,8 +194,9 @@ def _missing_x11_library() -> str | None:
         return "libxcb-cursor.so.0 is not installed"
     from PySide6.QtCore import QLibraryInfo
 
-    plugin = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms" \
-        / "libqxcb.so"
+    plugin = (
+        Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms" / "libqxcb.so"
+    )
     if not plugin.exists():
         return None
     try:

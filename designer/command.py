@@ -12,25 +12,37 @@ from typing import Any
 
 __all__ = ["register", "add_arguments", "build_parser", "main", "DESCRIPTION"]
 
-DESCRIPTION = ("Open the Switchboard designer on a workflow file (a new workflow when none is "
-               "given).")
+DESCRIPTION = (
+    "Open the Switchboard designer on a workflow file (a new workflow when none is given)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", help="workflow YAML file to open")
-    parser.add_argument("--screenshot", metavar="PNG",
-                        help="open FILE, lay it out, save a picture of the whole window to PNG "
-                             "and exit (works with QT_QPA_PLATFORM=offscreen)")
-    parser.add_argument("--theme", choices=("light", "dark"),
-                        help="colour theme for this start (default: the one chosen last)")
-    parser.add_argument("--run", action="store_true",
-                        help="run FILE once it is open (with --screenshot: run it to its end, "
-                             "then take the picture with the run's states on the canvas)")
-    parser.add_argument("--env", metavar="NAME",
-                        help="with --run: the environment (from the environments file beside "
-                             "FILE) or a mocks file beside it to replay")
-    parser.add_argument("--scenario", metavar="NAME",
-                        help="with --run: the mocks scenario to use")
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="open FILE, lay it out, save a picture of the whole window to PNG "
+        "and exit (works with QT_QPA_PLATFORM=offscreen)",
+    )
+    parser.add_argument(
+        "--theme",
+        choices=("light", "dark"),
+        help="colour theme for this start (default: the one chosen last)",
+    )
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="run FILE once it is open (with --screenshot: run it to its end, "
+        "then take the picture with the run's states on the canvas)",
+    )
+    parser.add_argument(
+        "--env",
+        metavar="NAME",
+        help="with --run: the environment (from the environments file beside "
+        "FILE) or a mocks file beside it to replay",
+    )
+    parser.add_argument("--scenario", metavar="NAME", help="with --run: the mocks scenario to use")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def register(sub: Any) -> None:
     """Add `design` to the `switchboard` command line (the entry point's function)."""
-    p = sub.add_parser("design", help="open the designer (PySide6) on a workflow",
-                       description=DESCRIPTION)
+    p = sub.add_parser(
+        "design", help="open the designer (PySide6) on a workflow", description=DESCRIPTION
+    )
     add_arguments(p)
     p.set_defaults(func=_design, parser=p)
 

@@ -146,12 +146,18 @@ class _Worker:
         outcome.warnings = []
         if outcome.kind == "error" and outcome.problems:
             outcome.message = "the run could not start: " + "; ".join(
-                str(p) for p in outcome.problems)
+                str(p) for p in outcome.problems
+            )
         try:
             self.out.end(outcome)
         except (pickle.PicklingError, TypeError, AttributeError) as e:
-            self.out.end(JobOutcome(outcome.kind, outcome.run_ids,
-                                    f"{outcome.message} (its details could not be sent: {e})"))
+            self.out.end(
+                JobOutcome(
+                    outcome.kind,
+                    outcome.run_ids,
+                    f"{outcome.message} (its details could not be sent: {e})",
+                )
+            )
 
 
 async def _warm_up() -> None:
@@ -163,16 +169,16 @@ async def _warm_up() -> None:
     from engine.core.model import CallStep, MockResponse, Workflow
     from engine.runtime.harness import run_mocked
 
-    flow = Workflow(name="warmUp", input={"type": "object"},
-                    steps=[CallStep(id="a", service="W", action="a")])
+    flow = Workflow(
+        name="warmUp", input={"type": "object"}, steps=[CallStep(id="a", service="W", action="a")]
+    )
     await run_mocked(flow, {"W.a": MockResponse(body={"ok": 1})}, {})
 
 
 async def serve(conn: Connection, warm_up: bool = True) -> None:
     """Serve jobs from `conn` until "quit" or the other end closes."""
     worker = _Worker(conn)
-    reader = threading.Thread(target=worker.read_forever, name="engine-worker-reader",
-                              daemon=True)
+    reader = threading.Thread(target=worker.read_forever, name="engine-worker-reader", daemon=True)
     reader.start()
     warming = asyncio.ensure_future(_warm_up()) if warm_up else None
     try:
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m engine.worker",
         description="Run engine jobs for the process listening at ADDRESS (host:port); the "
-                    f"connection's key is read in hex from ${KEY_VARIABLE}.")
+        f"connection's key is read in hex from ${KEY_VARIABLE}.",
+    )
     parser.add_argument("--connect", metavar="ADDRESS", required=True)
     parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args(argv)

@@ -9,5 +9,12 @@ from designer.canvas.scene import CanvasScene
 from designer.canvas.style import kind_icon
 from designer.canvas.view import CanvasView
 
-__all__ = ["CanvasScene", "CanvasView", "EdgeItem", "NodeItem", "PortItem", "RunStatesPresenter",
-           "kind_icon"]
+__all__ = [
+    "CanvasScene",
+    "CanvasView",
+    "EdgeItem",
+    "NodeItem",
+    "PortItem",
+    "RunStatesPresenter",
+    "kind_icon",
+]

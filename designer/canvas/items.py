@@ -54,15 +54,18 @@ class PortItem:
         return self.node.port_scene_pos(self.output)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PortItem) and (other.node, other.output) == (self.node,
-                                                                             self.output)
+        return isinstance(other, PortItem) and (other.node, other.output) == (
+            self.node,
+            self.output,
+        )
 
     def __hash__(self) -> int:
         return hash((id(self.node), self.output))
 
 
-_NODE_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-               | QGraphicsItem.GraphicsItemFlag.ItemIsMovable)
+_NODE_FLAGS = (
+    QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+)
 _CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 _NODE_RECT = QRectF(-_PAD, -_PAD, NODE_W + 2 * _PAD, NODE_H + 2 * _PAD)
 _PORT_HIT = (PORT_R + 4) ** 2
@@ -185,8 +188,9 @@ class NodeItem(QGraphicsItem):
 
     # --- painting -------------------------------------------------------------------------
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
         accent = style.KIND_COLORS.get(self.kind, style.EDGE)
@@ -210,8 +214,15 @@ class NodeItem(QGraphicsItem):
         self._paint_ports(painter)
         painter.save()
         painter.translate(14, 10)
-        painter.setPen(QPen(accent, 1.6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                            Qt.PenJoinStyle.RoundJoin))
+        painter.setPen(
+            QPen(
+                accent,
+                1.6,
+                Qt.PenStyle.SolidLine,
+                Qt.PenCapStyle.RoundCap,
+                Qt.PenJoinStyle.RoundJoin,
+            )
+        )
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(style.kind_path(self.kind))
         painter.restore()
@@ -219,13 +230,19 @@ class NodeItem(QGraphicsItem):
         painter.setFont(style.title_font())
         painter.setPen(style.TEXT)
         fm = painter.fontMetrics()
-        painter.drawText(QRectF(36, 8, text_w, 20), Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(self.step_id, _ELIDE, int(text_w)))
+        painter.drawText(
+            QRectF(36, 8, text_w, 20),
+            Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(self.step_id, _ELIDE, int(text_w)),
+        )
         painter.setFont(style.detail_font())
         painter.setPen(style.TEXT_DIM)
         fm = painter.fontMetrics()
-        painter.drawText(QRectF(14, 34, NODE_W - 26, 20), Qt.AlignmentFlag.AlignVCenter,
-                         fm.elidedText(self.detail, _ELIDE, int(NODE_W - 26)))
+        painter.drawText(
+            QRectF(14, 34, NODE_W - 26, 20),
+            Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(self.detail, _ELIDE, int(NODE_W - 26)),
+        )
         if state_color is not None and self.state:
             self._paint_state_badge(painter, state_color, self.state)
         if self.problems:
@@ -246,8 +263,13 @@ class NodeItem(QGraphicsItem):
         painter.drawEllipse(QRectF(NODE_W - 24, 8, 16, 16))
         painter.save()
         painter.translate(NODE_W - 22, 10)
-        pen = QPen(style.BODY, 1.8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                   Qt.PenJoinStyle.RoundJoin)
+        pen = QPen(
+            style.BODY,
+            1.8,
+            Qt.PenStyle.SolidLine,
+            Qt.PenCapStyle.RoundCap,
+            Qt.PenJoinStyle.RoundJoin,
+        )
         painter.setPen(pen)
         painter.setBrush(style.BODY if state == "running" else Qt.BrushStyle.NoBrush)
         painter.drawPath(style.state_path(state))
@@ -255,8 +277,9 @@ class NodeItem(QGraphicsItem):
 
     def _paint_problem_badge(self, painter: QPainter) -> None:
         # a red corner flag: triangle in the top-right corner with an exclamation mark
-        tri = QPolygonF([QPointF(NODE_W - 22, -6), QPointF(NODE_W + 6, -6),
-                         QPointF(NODE_W + 6, 22)])
+        tri = QPolygonF(
+            [QPointF(NODE_W - 22, -6), QPointF(NODE_W + 6, -6), QPointF(NODE_W + 6, 22)]
+        )
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(style.PROBLEM)
         painter.drawPolygon(tri)
@@ -306,8 +329,9 @@ class EdgeItem(QGraphicsItem):
             self._shape = stroker.createStroke(self._path)
         return self._shape
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         selected = self.isSelected()
         flow = edge_flow(self.src.state, self.dst.state)
@@ -323,8 +347,12 @@ class EdgeItem(QGraphicsItem):
         if lod < DETAIL_LOD:
             # zoomed far out a straight hairline reads the same and costs far less
             painter.setPen(QPen(color, 0))
-            painter.drawLine(self._path.elementAt(0).x, self._path.elementAt(0).y,
-                             self._path.currentPosition().x(), self._path.currentPosition().y())
+            painter.drawLine(
+                self._path.elementAt(0).x,
+                self._path.elementAt(0).y,
+                self._path.currentPosition().x(),
+                self._path.currentPosition().y(),
+            )
             return
         pen = QPen(color, 3.0 if selected else 2.6 if flow == "taken" else 1.6)
         if flow == "skipped":

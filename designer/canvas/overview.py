@@ -70,8 +70,9 @@ class Overview:
         group[1][id(e)] = e.line
         self._line_key[id(e)] = key
 
-    def _build(self, nodes: list[NodeItem], edges: list[EdgeItem],
-               selected_items: list[object]) -> None:
+    def _build(
+        self, nodes: list[NodeItem], edges: list[EdgeItem], selected_items: list[object]
+    ) -> None:
         chosen = {id(i) for i in selected_items}
         self._boxes, self._lines, self._box_key, self._line_key = {}, {}, {}, {}
         selected: list[QRectF] = []
@@ -111,8 +112,13 @@ class Overview:
                     self._lines[old][1].pop(id(e), None)
                     self._put_line(e, key)
 
-    def paint(self, painter: QPainter, nodes: list[NodeItem], edges: list[EdgeItem],
-              selected_items: list[object]) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        nodes: list[NodeItem],
+        edges: list[EdgeItem],
+        selected_items: list[object],
+    ) -> None:
         if not self._valid:
             self._build(nodes, edges, selected_items)
         painter.save()

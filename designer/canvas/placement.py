@@ -30,8 +30,9 @@ class _Taken:
         self.cells: dict[tuple[int, int], list[Pos]] = {}
         self.all: list[Pos] = []
         for x, y in corners:
-            self.cells.setdefault((math.floor(x / self.cw), math.floor(y / self.ch)),
-                                  []).append((x, y))
+            self.cells.setdefault((math.floor(x / self.cw), math.floor(y / self.ch)), []).append(
+                (x, y)
+            )
             self.all.append((x, y))
 
     def hits(self, x: float, y: float) -> bool:
@@ -52,9 +53,10 @@ def free_offset(block: list[Pos], taken: Iterable[Pos], wanted: Pos) -> Pos:
         return wanted
     if len(block) > _BIG_BLOCK:  # a search would cost seconds: past everything at once
         return _past_everything(block, others, wanted)
-    spots = sorted(((i, j) for i in range(-_RINGS, _RINGS + 1)
-                    for j in range(-_RINGS, _RINGS + 1)),
-                   key=lambda ij: (math.hypot(ij[0] * _STEP_X, ij[1] * _STEP_Y), -ij[0], -ij[1]))
+    spots = sorted(
+        ((i, j) for i in range(-_RINGS, _RINGS + 1) for j in range(-_RINGS, _RINGS + 1)),
+        key=lambda ij: (math.hypot(ij[0] * _STEP_X, ij[1] * _STEP_Y), -ij[0], -ij[1]),
+    )
     for i, j in spots:
         dx, dy = wanted[0] + i * _STEP_X, wanted[1] + j * _STEP_Y
         if not any(others.hits(x + dx, y + dy) for x, y in block):

@@ -55,9 +55,13 @@ class NotesItem(QGraphicsItem):
         """Grow the bounds to hold every node's note (after nodes were added or moved)."""
         xs = [n.x0 for n in self.nodes.values()]  # type: ignore[attr-defined]
         ys = [n.y0 for n in self.nodes.values()]  # type: ignore[attr-defined]
-        rect = QRectF() if not xs else QRectF(min(xs), min(ys) + _NOTE_Y,
-                                              max(xs) - min(xs) + NODE_W,
-                                              max(ys) - min(ys) + _NOTE_H)
+        rect = (
+            QRectF()
+            if not xs
+            else QRectF(
+                min(xs), min(ys) + _NOTE_Y, max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + _NOTE_H
+            )
+        )
         if rect != self._bounds:
             self.prepareGeometryChange()
             self._bounds = rect
@@ -88,8 +92,9 @@ class NotesItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         return QPainterPath()  # never hit: the canvas's clicks are for nodes and edges
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
-              widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         if not self.notes:
             return
         if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_LOD:
@@ -137,8 +142,9 @@ class RunStatesPresenter(QObject):
         item = self._notes_item()
         item.clear()
         item.refit()
-        item.set_notes({sid: (text, view.state) for sid, view in record.steps.items()
-                        if (text := view.note())})
+        item.set_notes(
+            {sid: (text, view.state) for sid, view in record.steps.items() if (text := view.note())}
+        )
 
     def update(self, record: RunRecord, ids: Iterable[str]) -> None:
         """Steps of `record` changed: refresh their badges and notes if it is the one shown."""
@@ -149,8 +155,9 @@ class RunStatesPresenter(QObject):
         self._set_notes(record, ids)
 
     def clear(self) -> None:
-        if self.shown is None and (self._item is None or not isValid(self._item)
-                                   or not self._item.notes):
+        if self.shown is None and (
+            self._item is None or not isValid(self._item) or not self._item.notes
+        ):
             return
         self.shown = None
         self.view.clear_step_states()
@@ -159,8 +166,11 @@ class RunStatesPresenter(QObject):
 
     def states(self) -> dict[str, str]:
         """The states the canvas shows now, read from its node items."""
-        return {sid: node.state for sid, node in self.view.canvas.nodes.items()
-                if node.state is not None}
+        return {
+            sid: node.state
+            for sid, node in self.view.canvas.nodes.items()
+            if node.state is not None
+        }
 
     def note(self, step_id: str) -> str:
         item = self._item

@@ -100,8 +100,12 @@ class CanvasScene(QGraphicsScene):
         xs = [n.x0 for n in self.nodes.values()]
         ys = [n.y0 for n in self.nodes.values()]
         pad = 10.0  # the outline, ports and badges reach past the body
-        return QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + style.NODE_W + 2 * pad,
-                      max(ys) - min(ys) + style.NODE_H + 2 * pad)
+        return QRectF(
+            min(xs) - pad,
+            min(ys) - pad,
+            max(xs) - min(xs) + style.NODE_W + 2 * pad,
+            max(ys) - min(ys) + style.NODE_H + 2 * pad,
+        )
 
     # --- following the model ---------------------------------------------------------------
 
@@ -132,8 +136,7 @@ class CanvasScene(QGraphicsScene):
         r = self.step_bounds()
         if r.isNull():
             r = QRectF(-400, -300, 800, 600)
-        self.setSceneRect(r.adjusted(-_SCENE_MARGIN, -_SCENE_MARGIN, _SCENE_MARGIN,
-                                     _SCENE_MARGIN))
+        self.setSceneRect(r.adjusted(-_SCENE_MARGIN, -_SCENE_MARGIN, _SCENE_MARGIN, _SCENE_MARGIN))
 
     def _add_edge(self, src: str, dst: str) -> None:
         a, b = self.nodes.get(src), self.nodes.get(dst)
@@ -199,8 +202,10 @@ class CanvasScene(QGraphicsScene):
         self.nodes[new] = node
         node.step_id = new
         for e in node.edges_in + node.edges_out:
-            old_key = (e.src.step_id if e.src is not node else old,
-                       e.dst.step_id if e.dst is not node else old)
+            old_key = (
+                e.src.step_id if e.src is not node else old,
+                e.dst.step_id if e.dst is not node else old,
+            )
             self.edges.pop(old_key, None)
             self.edges[e.key] = e
         node.update_from(self.model.workflow.step(new))
@@ -228,9 +233,11 @@ class CanvasScene(QGraphicsScene):
     def set_step_states(self, states: dict[str, str | None]) -> None:
         self._states.update(states)
         far = self.overview_mode  # items paint nothing far out: the overview draws them
-        changed = [node for sid, state in states.items()
-                   if (node := self.nodes.get(sid)) is not None
-                   and node.set_state(state, repaint=not far)]
+        changed = [
+            node
+            for sid, state in states.items()
+            if (node := self.nodes.get(sid)) is not None and node.set_state(state, repaint=not far)
+        ]
         if not far or not changed:
             return
         if len(changed) > len(self.nodes) // 4:
@@ -274,8 +281,9 @@ class CanvasScene(QGraphicsScene):
         super().drawBackground(painter, rect)
         self._draw_grid(painter, rect)
         if self.overview_mode:
-            self._overview.paint(painter, list(self.nodes.values()), list(self.edges.values()),
-                                 self.selectedItems())
+            self._overview.paint(
+                painter, list(self.nodes.values()), list(self.edges.values()), self.selectedItems()
+            )
 
     def _draw_grid(self, painter: QPainter, rect: QRectF) -> None:
         if not self.grid_visible:

@@ -13,9 +13,21 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
 __all__ = [
-    "NODE_W", "NODE_H", "PORT_R", "GRID", "DETAIL_LOD", "OVERVIEW_SCALE", "KIND_COLORS",
-    "STATE_COLORS", "STATES", "kind_path", "state_path", "kind_icon", "title_font",
-    "detail_font", "cubic_edge_path",
+    "NODE_W",
+    "NODE_H",
+    "PORT_R",
+    "GRID",
+    "DETAIL_LOD",
+    "OVERVIEW_SCALE",
+    "KIND_COLORS",
+    "STATE_COLORS",
+    "STATES",
+    "kind_path",
+    "state_path",
+    "kind_icon",
+    "title_font",
+    "detail_font",
+    "cubic_edge_path",
 ]
 
 NODE_W = 180.0
@@ -46,14 +58,30 @@ STATE_COLORS = {
     "cancelled": QColor("#5c636a"),
 }
 _LIGHT = {
-    "BODY": "#ffffff", "BODY_BORDER": "#8a939c", "SELECTED": "#1a73e8", "TEXT": "#1d2125",
-    "TEXT_DIM": "#5b646d", "PROBLEM": "#d9342b", "EDGE": "#7b858f", "EDGE_SELECTED": "#1a73e8",
-    "GRID_MINOR": "#eef0f2", "GRID_MAJOR": "#dfe3e7", "BACKGROUND": "#f8f9fa",
+    "BODY": "#ffffff",
+    "BODY_BORDER": "#8a939c",
+    "SELECTED": "#1a73e8",
+    "TEXT": "#1d2125",
+    "TEXT_DIM": "#5b646d",
+    "PROBLEM": "#d9342b",
+    "EDGE": "#7b858f",
+    "EDGE_SELECTED": "#1a73e8",
+    "GRID_MINOR": "#eef0f2",
+    "GRID_MAJOR": "#dfe3e7",
+    "BACKGROUND": "#f8f9fa",
 }
 _DARK = {
-    "BODY": "#2b3038", "BODY_BORDER": "#5d6673", "SELECTED": "#5ea1ff", "TEXT": "#e6e9ed",
-    "TEXT_DIM": "#a3acb7", "PROBLEM": "#f0554b", "EDGE": "#8c96a3", "EDGE_SELECTED": "#5ea1ff",
-    "GRID_MINOR": "#22262c", "GRID_MAJOR": "#2c3139", "BACKGROUND": "#1b1e23",
+    "BODY": "#2b3038",
+    "BODY_BORDER": "#5d6673",
+    "SELECTED": "#5ea1ff",
+    "TEXT": "#e6e9ed",
+    "TEXT_DIM": "#a3acb7",
+    "PROBLEM": "#f0554b",
+    "EDGE": "#8c96a3",
+    "EDGE_SELECTED": "#5ea1ff",
+    "GRID_MINOR": "#22262c",
+    "GRID_MAJOR": "#2c3139",
+    "BACKGROUND": "#1b1e23",
 }
 BODY = QColor(_LIGHT["BODY"])
 BODY_BORDER = QColor(_LIGHT["BODY_BORDER"])
@@ -178,8 +206,15 @@ def kind_icon(kind: str, size: int = 32) -> QIcon:
     painter = QPainter(pm)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.scale(size / 16.0, size / 16.0)
-    painter.setPen(QPen(KIND_COLORS.get(kind, EDGE), 1.6, Qt.PenStyle.SolidLine,
-                        Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+    painter.setPen(
+        QPen(
+            KIND_COLORS.get(kind, EDGE),
+            1.6,
+            Qt.PenStyle.SolidLine,
+            Qt.PenCapStyle.RoundCap,
+            Qt.PenJoinStyle.RoundJoin,
+        )
+    )
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawPath(kind_path(kind))
     painter.end()

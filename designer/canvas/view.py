@@ -55,8 +55,7 @@ class CanvasView(QGraphicsView):
         self.setScene(self.canvas)
         qtprime.prime_first_paint(self)
         self.canvas.selection_ids_changed.connect(self.selection_changed)
-        self.setRenderHints(QPainter.RenderHint.Antialiasing
-                            | QPainter.RenderHint.TextAntialiasing)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -165,7 +164,7 @@ class CanvasView(QGraphicsView):
         fixed = self.mapToScene(at)
         anchor = self.transformationAnchor()
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.zoom_by(1.0015 ** delta)
+        self.zoom_by(1.0015**delta)
         self.setTransformationAnchor(anchor)
         drift = self.mapFromScene(fixed) - at
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()
@@ -217,22 +216,25 @@ class CanvasView(QGraphicsView):
         new = self.document.paste([wf.step(i) for i in ids], layout, offset, text=text)
         self.select_steps(new)
 
-    def _free_offset(self, corners: list[tuple[float, float]], wanted: tuple[float, float]
-                     ) -> tuple[float, float]:
+    def _free_offset(
+        self, corners: list[tuple[float, float]], wanted: tuple[float, float]
+    ) -> tuple[float, float]:
         """The shift nearest `wanted` that puts nodes at `corners` clear of every step."""
         doc = self.document
         return free_offset(corners, [doc.position(i) for i in doc.workflow.ids], wanted)
 
-    def _paste_offset(self, layout: dict[str, tuple[float, float]], shift: float
-                      ) -> tuple[float, float]:
+    def _paste_offset(
+        self, layout: dict[str, tuple[float, float]], shift: float
+    ) -> tuple[float, float]:
         """Shift pasted steps a little; bring them into view if they would land outside it."""
         if not layout:
             c = self.mapToScene(self.viewport().rect().center())
             return (round(c.x() - NODE_W / 2), round(c.y() - NODE_H / 2))
         xs = [p[0] for p in layout.values()]
         ys = [p[1] for p in layout.values()]
-        box = QRectF(min(xs) + shift, min(ys) + shift,
-                     max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + NODE_H)
+        box = QRectF(
+            min(xs) + shift, min(ys) + shift, max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + NODE_H
+        )
         visible = self.mapToScene(self.viewport().rect()).boundingRect()
         if visible.intersects(box):
             return (shift, shift)
@@ -256,7 +258,8 @@ class CanvasView(QGraphicsView):
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (
-                button == Qt.MouseButton.LeftButton and self._space_down):
+            button == Qt.MouseButton.LeftButton and self._space_down
+        ):
             self._pan_last = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
@@ -269,8 +272,9 @@ class CanvasView(QGraphicsView):
                 return
         super().mousePressEvent(event)
         if button == Qt.MouseButton.LeftButton:
-            self._press_positions = {i.step_id: i.pos() for i in self.canvas.selectedItems()
-                                     if isinstance(i, NodeItem)}
+            self._press_positions = {
+                i.step_id: i.pos() for i in self.canvas.selectedItems() if isinstance(i, NodeItem)
+            }
 
     def node_at(self, at: QPoint) -> NodeItem | None:
         """The node under a viewport point (edges and the connection preview are skipped)."""
@@ -317,8 +321,9 @@ class CanvasView(QGraphicsView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if self._pan_last is not None:
             self._pan_last = None
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space_down
-                                      else Qt.CursorShape.ArrowCursor)
+            self.viewport().setCursor(
+                Qt.CursorShape.OpenHandCursor if self._space_down else Qt.CursorShape.ArrowCursor
+            )
             event.accept()
             return
         if self._connect_from is not None:
@@ -375,8 +380,9 @@ class CanvasView(QGraphicsView):
         self._preview = target
         reason = None
         if target is not None and target != start.node.step_id:
-            src, dst = ((start.node.step_id, target) if start.output
-                        else (target, start.node.step_id))
+            src, dst = (
+                (start.node.step_id, target) if start.output else (target, start.node.step_id)
+            )
             reason = self.document.can_connect(src, dst)
         pen = self._temp_edge.pen()
         pen.setColor(style.PROBLEM if reason else style.EDGE_SELECTED)
@@ -396,7 +402,7 @@ class CanvasView(QGraphicsView):
             target = port.node if port is not None else None
         if target is None or target is start.node:
             return  # dropped on empty canvas or back on its own node: nothing meant
-        src, dst = ((start.node, target) if start.output else (target, start.node))
+        src, dst = (start.node, target) if start.output else (target, start.node)
         reason = self.document.connect_steps(src.step_id, dst.step_id)
         if reason is not None:
             self.message.emit(reason)
@@ -490,6 +496,7 @@ class CanvasView(QGraphicsView):
     def drop_step(self, step: object, center: tuple[float, float]) -> str:
         """Add `step` centred on a scene point (palette drop or click-to-add), or in the free
         spot nearest it when steps are there."""
-        pos = self._free_offset([(0.0, 0.0)], (round(center[0] - NODE_W / 2),
-                                               round(center[1] - NODE_H / 2)))
+        pos = self._free_offset(
+            [(0.0, 0.0)], (round(center[0] - NODE_W / 2), round(center[1] - NODE_H / 2))
+        )
         return self.document.add_step(step, pos)  # type: ignore[arg-type]

@@ -41,8 +41,12 @@ __all__ = [
 
 STEPS_MIME = "application/x-switchboard-steps"
 STEP_MIME = "application/x-switchboard-step"
-_CLASSES: dict[str, type[Any]] = {"call": CallStep, "wait": WaitStep, "emit": EmitStep,
-                                  "notify": NotifyStep}
+_CLASSES: dict[str, type[Any]] = {
+    "call": CallStep,
+    "wait": WaitStep,
+    "emit": EmitStep,
+    "notify": NotifyStep,
+}
 
 
 def step_to_json(step: AnyStep) -> dict[str, Any]:
@@ -60,8 +64,13 @@ def step_from_json(data: dict[str, Any]) -> AnyStep:
     names = {f.name for f in dataclasses.fields(cls)}
     fields = {k: v for k, v in data.items() if k in names}
     if isinstance(fields.get("retry"), dict):
-        fields["retry"] = Retry(**{k: v for k, v in fields["retry"].items()
-                                   if k in {f.name for f in dataclasses.fields(Retry)}})
+        fields["retry"] = Retry(
+            **{
+                k: v
+                for k, v in fields["retry"].items()
+                if k in {f.name for f in dataclasses.fields(Retry)}
+            }
+        )
     fields["after"] = [str(a) for a in fields.get("after") or []]
     step: AnyStep = cls(**fields)
     return step
@@ -69,9 +78,11 @@ def step_from_json(data: dict[str, Any]) -> AnyStep:
 
 def steps_to_mime(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> QMimeData:
     """Clipboard data for `steps` (edges to steps outside the list are kept; paste drops them)."""
-    payload = {"version": 1,
-               "steps": [step_to_json(s) for s in steps],
-               "layout": {s.id: list(layout[s.id]) for s in steps if s.id in layout}}
+    payload = {
+        "version": 1,
+        "steps": [step_to_json(s) for s in steps],
+        "layout": {s.id: list(layout[s.id]) for s in steps if s.id in layout},
+    }
     mime = QMimeData()
     mime.setData(STEPS_MIME, json.dumps(payload, default=str).encode("utf-8"))
     mime.setText(_yaml_for(steps, layout))
@@ -105,8 +116,9 @@ def release_clipboard() -> None:
 def _yaml_for(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> str:
     ids = {s.id for s in steps}
     inside = [dataclasses.replace(s, after=[a for a in s.after if a in ids]) for s in steps]
-    wf = Workflow(name="clipboard", steps=inside,
-                  layout={k: v for k, v in layout.items() if k in ids})
+    wf = Workflow(
+        name="clipboard", steps=inside, layout={k: v for k, v in layout.items() if k in ids}
+    )
     return dump_workflow(wf)
 
 
@@ -119,8 +131,7 @@ def steps_from_mime(mime: QMimeData) -> tuple[list[AnyStep], dict[str, tuple[flo
         try:
             payload = json.loads(bytes(mime.data(STEPS_MIME).data()).decode("utf-8"))
             steps = [step_from_json(d) for d in payload.get("steps", [])]
-            layout = {k: (float(v[0]), float(v[1]))
-                      for k, v in payload.get("layout", {}).items()}
+            layout = {k: (float(v[0]), float(v[1])) for k, v in payload.get("layout", {}).items()}
             return steps, layout
         except (ValueError, TypeError, KeyError, AttributeError):
             return [], {}
@@ -149,6 +160,9 @@ def step_from_palette(data: bytes) -> AnyStep:
     if kind == "emit":
         return EmitStep(id="emit", event=str(spec.get("event") or "event"))
     if kind == "notify":
-        return NotifyStep(id="notify", message=str(spec.get("message") or "message"),
-                          level=str(spec.get("level") or "info"))
+        return NotifyStep(
+            id="notify",
+            message=str(spec.get("message") or "message"),
+            level=str(spec.get("level") or "info"),
+        )
     raise ValueError(f"unknown step kind {kind!r}: expected call, wait, emit or notify")

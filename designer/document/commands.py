@@ -38,8 +38,9 @@ def _plural(n: int, word: str) -> str:
 class AddStepsCommand(QUndoCommand):
     """Append steps (already given unique ids) at the end of the list, with positions."""
 
-    def __init__(self, model: ObservableWorkflow, steps: list[AnyStep], positions: dict[str, Pos],
-                 text: str) -> None:
+    def __init__(
+        self, model: ObservableWorkflow, steps: list[AnyStep], positions: dict[str, Pos], text: str
+    ) -> None:
         super().__init__(text)
         self.model = model
         self.steps = steps
@@ -65,8 +66,9 @@ class AddStepsCommand(QUndoCommand):
 class RemoveCommand(QUndoCommand):
     """Remove steps and edges; survivors lose the removed ids from their `after` lists."""
 
-    def __init__(self, model: ObservableWorkflow, ids: list[str], edges: list[tuple[str, str]],
-                 text: str) -> None:
+    def __init__(
+        self, model: ObservableWorkflow, ids: list[str], edges: list[tuple[str, str]], text: str
+    ) -> None:
         super().__init__(text)
         self.model = model
         wf = model.workflow
@@ -101,8 +103,9 @@ class RemoveCommand(QUndoCommand):
 class MoveStepsCommand(QUndoCommand):
     """New positions for steps (a drag, or an auto-layout): id -> (old, new)."""
 
-    def __init__(self, model: ObservableWorkflow, moves: dict[str, tuple[Pos, Pos]],
-                 text: str) -> None:
+    def __init__(
+        self, model: ObservableWorkflow, moves: dict[str, tuple[Pos, Pos]], text: str
+    ) -> None:
         super().__init__(text)
         self.model = model
         self.moves = moves
@@ -122,8 +125,9 @@ class MoveStepsCommand(QUndoCommand):
 class SetAfterCommand(QUndoCommand):
     """Replace one step's `after` list (connect, disconnect)."""
 
-    def __init__(self, model: ObservableWorkflow, step_id: str, old: list[str], new: list[str],
-                 text: str) -> None:
+    def __init__(
+        self, model: ObservableWorkflow, step_id: str, old: list[str], new: list[str], text: str
+    ) -> None:
         super().__init__(text)
         self.model = model
         self.step_id = step_id
@@ -140,8 +144,9 @@ class SetAfterCommand(QUndoCommand):
 class SetStepFieldCommand(QUndoCommand):
     """One field of one step; consecutive edits of the same field merge (typing)."""
 
-    def __init__(self, model: ObservableWorkflow, step_id: str, field: str, old: Any, new: Any,
-                 text: str) -> None:
+    def __init__(
+        self, model: ObservableWorkflow, step_id: str, field: str, old: Any, new: Any, text: str
+    ) -> None:
         super().__init__(text)
         self.model = model
         self.step_id = step_id
@@ -172,8 +177,9 @@ class SetStepFieldCommand(QUndoCommand):
 class SetWorkflowFieldCommand(QUndoCommand):
     """One workflow-level field (name, trigger, input, …); consecutive edits merge."""
 
-    def __init__(self, model: ObservableWorkflow, field: str, old: Any, new: Any,
-                 text: str) -> None:
+    def __init__(
+        self, model: ObservableWorkflow, field: str, old: Any, new: Any, text: str
+    ) -> None:
         super().__init__(text)
         self.model = model
         self.field = field
@@ -207,8 +213,13 @@ class RenameStepCommand(QUndoCommand):
     so the canvas can re-key its items before the `after` lists name the new id.
     """
 
-    def __init__(self, model: ObservableWorkflow, old: str, new: str,
-                 patches: list[tuple[str | None, str, Any, Any]]) -> None:
+    def __init__(
+        self,
+        model: ObservableWorkflow,
+        old: str,
+        new: str,
+        patches: list[tuple[str | None, str, Any, Any]],
+    ) -> None:
         super().__init__(f"Rename {old} → {new}")
         self.model = model
         self.old = old

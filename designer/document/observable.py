@@ -101,8 +101,9 @@ class ObservableWorkflow(QObject):
         self.reset.emit()
         self._touched()
 
-    def insert_step(self, index: int, step: AnyStep, pos: Pos | None = None, *,
-                    stored: bool = True) -> None:
+    def insert_step(
+        self, index: int, step: AnyStep, pos: Pos | None = None, *, stored: bool = True
+    ) -> None:
         """Put `step` at `index` of the list; `pos` goes into the layout (`stored`) or is kept
         as a computed position."""
         self._workflow.steps.insert(index, step)

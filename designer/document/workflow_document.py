@@ -56,8 +56,12 @@ class WorkflowDocument(QObject):
     modified_changed = Signal(bool)
     path_changed = Signal(str)
 
-    def __init__(self, workflow: Workflow | None = None, path: str | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        workflow: Workflow | None = None,
+        path: str | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.model = ObservableWorkflow(workflow, self)
         self.path = path
@@ -113,26 +117,30 @@ class WorkflowDocument(QObject):
         step = copy.deepcopy(step)
         step.id = unique_id(step.id or base_id(step), set(self.workflow.ids))
         step.after = [a for a in step.after if self.workflow.find(a) is not None]
-        self.undo_stack.push(AddStepsCommand(self.model, [step], {step.id: _pos(pos)},
-                                             f"Add step {step.id}"))
+        self.undo_stack.push(
+            AddStepsCommand(self.model, [step], {step.id: _pos(pos)}, f"Add step {step.id}")
+        )
         return step.id
 
     def remove_steps(self, ids: list[str]) -> None:
         self.remove(ids, [])
 
-    def remove(self, ids: list[str], edges: list[tuple[str, str]],
-               text: str | None = None) -> None:
+    def remove(self, ids: list[str], edges: list[tuple[str, str]], text: str | None = None) -> None:
         """Remove steps and edges `(src, dst)` in one undo step."""
         ids = [i for i in dict.fromkeys(ids) if self.workflow.find(i) is not None]
         edges = [(s, d) for s, d in edges if (st := self.workflow.find(d)) and s in st.after]
         if not ids and not edges:
             return
-        self.undo_stack.push(RemoveCommand(self.model, ids, edges,
-                                           text or describe_removal(ids, edges)))
+        self.undo_stack.push(
+            RemoveCommand(self.model, ids, edges, text or describe_removal(ids, edges))
+        )
 
     def move_steps(self, moves: dict[str, tuple[Pos, Pos]]) -> None:
-        moves = {k: (_pos(o), _pos(n)) for k, (o, n) in moves.items()
-                 if self.workflow.find(k) is not None and _pos(o) != _pos(n)}
+        moves = {
+            k: (_pos(o), _pos(n))
+            for k, (o, n) in moves.items()
+            if self.workflow.find(k) is not None and _pos(o) != _pos(n)
+        }
         if not moves:
             return
         text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
@@ -148,8 +156,9 @@ class WorkflowDocument(QObject):
         if reason is not None:
             return reason
         old = self.workflow.step(dst).after
-        self.undo_stack.push(SetAfterCommand(self.model, dst, old, old + [src],
-                                             f"Connect {src} → {dst}"))
+        self.undo_stack.push(
+            SetAfterCommand(self.model, dst, old, old + [src], f"Connect {src} → {dst}")
+        )
         return None
 
     def disconnect_steps(self, src: str, dst: str) -> None:
@@ -158,8 +167,9 @@ class WorkflowDocument(QObject):
         if step is None or src not in step.after:
             return
         new = [a for a in step.after if a != src]
-        self.undo_stack.push(SetAfterCommand(self.model, dst, step.after, new,
-                                             f"Disconnect {src} → {dst}"))
+        self.undo_stack.push(
+            SetAfterCommand(self.model, dst, step.after, new, f"Disconnect {src} → {dst}")
+        )
 
     def set_step_field(self, step_id: str, field: str, value: Any) -> None:
         if field == "id":
@@ -170,8 +180,11 @@ class WorkflowDocument(QObject):
         old = getattr(step, field)
         if old == value and type(old) is type(value):
             return
-        self.undo_stack.push(SetStepFieldCommand(self.model, step_id, field, old, value,
-                                                 f"Change {key_name(field)} of {step_id}"))
+        self.undo_stack.push(
+            SetStepFieldCommand(
+                self.model, step_id, field, old, value, f"Change {key_name(field)} of {step_id}"
+            )
+        )
 
     def rename_step(self, old: str, new: str) -> str | None:
         """Rename a step and every reference to it in one undo step; why not, or None."""
@@ -188,17 +201,22 @@ class WorkflowDocument(QObject):
         old = getattr(self.workflow, field)
         if old == value and type(old) is type(value):
             return
-        self.undo_stack.push(SetWorkflowFieldCommand(self.model, field, old, value,
-                                                     f"Change {key_name(field)}"))
+        self.undo_stack.push(
+            SetWorkflowFieldCommand(self.model, field, old, value, f"Change {key_name(field)}")
+        )
 
-    def paste(self, steps: list[AnyStep], layout: dict[str, Pos], offset: Pos,
-              text: str | None = None) -> list[str]:
+    def paste(
+        self, steps: list[AnyStep], layout: dict[str, Pos], offset: Pos, text: str | None = None
+    ) -> list[str]:
         if not steps:
             return []
         new_steps, positions = remap_pasted(steps, layout, set(self.workflow.ids), offset)
         if text is None:
-            text = f"Paste step {new_steps[0].id}" if len(new_steps) == 1 \
+            text = (
+                f"Paste step {new_steps[0].id}"
+                if len(new_steps) == 1
                 else f"Paste {len(new_steps)} steps"
+            )
         self.undo_stack.push(AddStepsCommand(self.model, new_steps, positions, text))
         return [s.id for s in new_steps]
 
@@ -245,17 +263,23 @@ class WorkflowDocument(QObject):
         data = self.yaml_text().encode("utf-8")
         f = QSaveFile(target)
         if not f.open(QSaveFile.OpenModeFlag.WriteOnly):
-            raise OSError(f"Cannot save {target}: {f.errorString()}. Check that the folder "
-                          "exists and that you may write there, or choose another place.")
+            raise OSError(
+                f"Cannot save {target}: {f.errorString()}. Check that the folder "
+                "exists and that you may write there, or choose another place."
+            )
         written = f.write(data)
         if written != len(data):
             reason = f.errorString()
             f.cancelWriting()
-            raise OSError(f"Cannot save {target}: writing failed ({reason}); the file on disk "
-                          "was left as it was. Free some disk space or choose another place.")
+            raise OSError(
+                f"Cannot save {target}: writing failed ({reason}); the file on disk "
+                "was left as it was. Free some disk space or choose another place."
+            )
         if not f.commit():
-            raise OSError(f"Cannot save {target}: {f.errorString()}; the file on disk was left "
-                          "as it was. Check permissions or choose another place.")
+            raise OSError(
+                f"Cannot save {target}: {f.errorString()}; the file on disk was left "
+                "as it was. Check permissions or choose another place."
+            )
         if target != self.path:
             self.path = target
             self.path_changed.emit(target)

@@ -50,8 +50,11 @@ class InspectorWidget(QScrollArea):
         self._selection = list(ids)
         if len(ids) == 1:
             form = self.step_form
-            if form is not None and form.step_id == ids[0] \
-                    and form.kind == _kind_of(self.document, ids[0]):
+            if (
+                form is not None
+                and form.step_id == ids[0]
+                and form.kind == _kind_of(self.document, ids[0])
+            ):
                 form.load()
                 return
             self._set_form(StepForm(self.document, ids[0]))
@@ -63,8 +66,10 @@ class InspectorWidget(QScrollArea):
         else:
             note = QWidget()
             layout = QVBoxLayout(note)
-            label = QLabel(f"{len(ids)} steps selected.\nSelect one step to edit it, or click "
-                           "the empty canvas to edit the workflow's settings.")
+            label = QLabel(
+                f"{len(ids)} steps selected.\nSelect one step to edit it, or click "
+                "the empty canvas to edit the workflow's settings."
+            )
             label.setWordWrap(True)
             label.setObjectName("hint")
             layout.addWidget(label)

@@ -168,8 +168,7 @@ def show_number(value: Any) -> str:
 def parse_name(text: str) -> tuple[Any, str | None]:
     if NAME_RE.match(text):
         return text, None
-    return None, ("a name starts with a letter and holds up to 64 letters, digits, "
-                  "'_', '.' or '-'")
+    return None, ("a name starts with a letter and holds up to 64 letters, digits, '_', '.' or '-'")
 
 
 def parse_id(text: str) -> tuple[Any, str | None]:
@@ -200,8 +199,10 @@ def parse_retry_on(text: str) -> tuple[Any, str | None]:
         elif part.isdigit() and 100 <= int(part) <= 599:
             out.append(int(part))
         else:
-            return None, (f"'{part}' is not a retry condition: use connection, timeout, 5xx, "
-                          "429 or an HTTP status code")
+            return None, (
+                f"'{part}' is not a retry condition: use connection, timeout, 5xx, "
+                "429 or an HTTP status code"
+            )
     return out, None
 
 
@@ -231,8 +232,12 @@ class FieldEditor(QWidget):
 
     edited = Signal(object)  # the new model value, emitted for every valid change
 
-    def __init__(self, parser: Parser, shower: Callable[[Any], str] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parser: Parser,
+        shower: Callable[[Any], str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.parser = parser
         self.shower = shower or (lambda v: "" if v is None else str(v))
@@ -285,8 +290,13 @@ class FieldEditor(QWidget):
 
 
 class LineField(FieldEditor):
-    def __init__(self, parser: Parser, shower: Callable[[Any], str] | None = None,
-                 placeholder: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parser: Parser,
+        shower: Callable[[Any], str] | None = None,
+        placeholder: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parser, shower, parent)
         edit = QLineEdit()
         edit.setPlaceholderText(placeholder)
@@ -304,8 +314,9 @@ class LineField(FieldEditor):
 class ChoiceField(FieldEditor):
     """A fixed choice; the first entry may stand for 'left out' (value None)."""
 
-    def __init__(self, choices: list[tuple[str, Any]], editable: bool = False,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, choices: list[tuple[str, Any]], editable: bool = False, parent: QWidget | None = None
+    ) -> None:
         self.choices = choices
         super().__init__(self._parse, self._show, parent)
         combo = QComboBox()
@@ -346,8 +357,13 @@ class ChoiceField(FieldEditor):
 class YamlField(FieldEditor):
     """A small YAML/JSON editor for `with`, `query`, `headers`, `data`, `input`, `output`."""
 
-    def __init__(self, placeholder: str = "", lines: int = 4,
-                 parser: Parser = parse_yaml_text, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        placeholder: str = "",
+        lines: int = 4,
+        parser: Parser = parse_yaml_text,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parser, show_yaml, parent)
         edit = QPlainTextEdit()
         edit.setPlaceholderText(placeholder)
@@ -387,8 +403,9 @@ class RetryEditor(QGroupBox):
         super().__init__(title, parent)
         self.setCheckable(True)
         self.setChecked(False)
-        self.attempts = LineField(lambda t: parse_int_text(t, 1), show_number,
-                                  "total tries, 1 = no retry")
+        self.attempts = LineField(
+            lambda t: parse_int_text(t, 1), show_number, "total tries, 1 = no retry"
+        )
         self.delay = LineField(parse_duration_text, show_duration, "1s")
         self.backoff = LineField(parse_number_text, show_number, "2")
         self.max_delay = LineField(parse_duration_text, show_duration, "30s")
@@ -413,8 +430,14 @@ class RetryEditor(QGroupBox):
             return None
         parts = [e.parser(e.text()) for e in self.editors()]
         values = [v if err is None else None for v, err in parts]
-        return Retry(attempts=values[0], delay=values[1], backoff=values[2],
-                     max_delay=values[3], jitter=values[4], on=values[5])
+        return Retry(
+            attempts=values[0],
+            delay=values[1],
+            backoff=values[2],
+            max_delay=values[3],
+            jitter=values[4],
+            on=values[5],
+        )
 
     def _emit(self) -> None:
         self.edited.emit(self.value())
@@ -423,6 +446,9 @@ class RetryEditor(QGroupBox):
         with QSignalBlocker(self):
             self.setChecked(retry is not None)
         r = retry or Retry()
-        for editor, value in zip(self.editors(), (r.attempts, r.delay, r.backoff, r.max_delay,
-                                                  r.jitter, r.on), strict=True):
+        for editor, value in zip(
+            self.editors(),
+            (r.attempts, r.delay, r.backoff, r.max_delay, r.jitter, r.on),
+            strict=True,
+        ):
             editor.display(value)

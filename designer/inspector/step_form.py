@@ -40,8 +40,14 @@ if TYPE_CHECKING:
 
 __all__ = ["StepForm"]
 
-_METHODS = [("default (POST)", None), ("GET", "GET"), ("POST", "POST"), ("PUT", "PUT"),
-            ("PATCH", "PATCH"), ("DELETE", "DELETE")]
+_METHODS = [
+    ("default (POST)", None),
+    ("GET", "GET"),
+    ("POST", "POST"),
+    ("PUT", "PUT"),
+    ("PATCH", "PATCH"),
+    ("DELETE", "DELETE"),
+]
 _ON_ERROR = [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]
 
 
@@ -54,8 +60,9 @@ def _section(title: str) -> QLabel:
 class StepForm(QWidget):
     """Edits one step of a document. Rebuilt when the selected step's kind changes."""
 
-    def __init__(self, document: WorkflowDocument, step_id: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, document: WorkflowDocument, step_id: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.step_id = step_id
@@ -106,8 +113,11 @@ class StepForm(QWidget):
             self._add("data", "data", YamlField("data (YAML or JSON, ${ } allowed)"))
         elif isinstance(step, NotifyStep):
             form.addRow(_section("Notify"))
-            self._add("message", "message", LineField(parse_required_template,
-                                                      placeholder="text with ${ }"))
+            self._add(
+                "message",
+                "message",
+                LineField(parse_required_template, placeholder="text with ${ }"),
+            )
             self._add("level", "level", ChoiceField([(lv, lv) for lv in NOTIFY_LEVELS]))
         outer.addStretch(1)
         self.load()
@@ -115,8 +125,7 @@ class StepForm(QWidget):
     def _build_call(self) -> None:
         form = self.form
         form.addRow(_section("Call"))
-        self._add("service", "service", LineField(parse_required_text,
-                                                  placeholder="service name"))
+        self._add("service", "service", LineField(parse_required_text, placeholder="service name"))
         self._add("action", "action", LineField(parse_required_text, placeholder="action name"))
         self._add("method", "method", ChoiceField(_METHODS, editable=True))
         self._add("path", "path", LineField(parse_template, placeholder="/<action>"))
@@ -125,17 +134,20 @@ class StepForm(QWidget):
         self._add("headers", "headers", YamlField("{Header-Name: value}", 2, parse_str_map))
         form.addRow(_section("Flow"))
         self._add("foreach", "foreach", LineField(parse_expression, placeholder="${ input.items }"))
-        self._add("max_concurrency", "maxConcurrency",
-                  LineField(lambda t: parse_int_text(t, 1), show_number, "1"))
-        self._add("timeout", "timeout", LineField(parse_duration_text, show_duration,
-                                                  "default (30s)"))
+        self._add(
+            "max_concurrency",
+            "maxConcurrency",
+            LineField(lambda t: parse_int_text(t, 1), show_number, "1"),
+        )
+        self._add(
+            "timeout", "timeout", LineField(parse_duration_text, show_duration, "default (30s)")
+        )
         self.retry = RetryEditor()
         self.retry.edited.connect(lambda v: self._edit("retry", v))
         form.addRow(self.retry)
         self._add("on_error", "onError", ChoiceField(_ON_ERROR))
         # usually one expression, but a map of expressions is allowed too: YAML covers both
-        self._add("output", "output", YamlField("${ body } (default), or a map of expressions",
-                                                2))
+        self._add("output", "output", YamlField("${ body } (default), or a map of expressions", 2))
 
     def _add(self, attr: str, label: str, editor: FieldEditor) -> None:
         self.editors[attr] = editor
@@ -186,11 +198,13 @@ class StepForm(QWidget):
                     self.after_list.addItem(item)
             for row, other in enumerate(others):
                 self.after_list.item(row).setCheckState(
-                    Qt.CheckState.Checked if other in step.after else Qt.CheckState.Unchecked)
+                    Qt.CheckState.Checked if other in step.after else Qt.CheckState.Unchecked
+                )
         if rebuild:
             rows = max(1, min(len(others), 6))
-            self.after_list.setFixedHeight(self.after_list.sizeHintForRow(0) * rows + 6
-                                           if others else 24)
+            self.after_list.setFixedHeight(
+                self.after_list.sizeHintForRow(0) * rows + 6 if others else 24
+            )
 
     # form -> model ---------------------------------------------------------------------------
     def _edit(self, attr: str, value: Any) -> None:

@@ -63,22 +63,37 @@ class WorkflowForm(QWidget):
 
         self._add("name", "name", LineField(parse_name, placeholder="workflowName"))
         self._add("description", "description", LineField(parse_text))
-        self._add("trigger", "trigger", LineField(parse_list, show_list,
-                                                  "event names, comma-separated"))
-        self._add("timeout", "timeout", LineField(parse_duration_text, show_duration,
-                                                  "no deadline"))
-        self._add("input", "input", YamlField("JSON Schema for the run input, e.g. "
-                                              "{type: object, required: [id]}", 5, _parse_schema))
-        self._add("output", "output", YamlField("${ steps.<id>.output } or a map; "
-                                                "empty: every step's output", 3))
+        self._add(
+            "trigger", "trigger", LineField(parse_list, show_list, "event names, comma-separated")
+        )
+        self._add(
+            "timeout", "timeout", LineField(parse_duration_text, show_duration, "no deadline")
+        )
+        self._add(
+            "input",
+            "input",
+            YamlField(
+                "JSON Schema for the run input, e.g. {type: object, required: [id]}",
+                5,
+                _parse_schema,
+            ),
+        )
+        self._add(
+            "output",
+            "output",
+            YamlField("${ steps.<id>.output } or a map; empty: every step's output", 3),
+        )
 
         form.addRow(_section("Defaults for call steps"))
-        self._add_default("timeout", "timeout", LineField(parse_duration_text, show_duration,
-                                                          "30s"))
-        self._add_default("on_error", "onError", ChoiceField(
-            [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]))
-        self._add_default("headers", "headers", YamlField("{Header-Name: value}", 2,
-                                                          parse_str_map))
+        self._add_default(
+            "timeout", "timeout", LineField(parse_duration_text, show_duration, "30s")
+        )
+        self._add_default(
+            "on_error",
+            "onError",
+            ChoiceField([("default (fail)", None), ("fail", "fail"), ("continue", "continue")]),
+        )
+        self._add_default("headers", "headers", YamlField("{Header-Name: value}", 2, parse_str_map))
         self.retry = RetryEditor("Default retry")
         self.retry.edited.connect(lambda v: self._edit_default("retry", v))
         form.addRow(self.retry)

@@ -120,14 +120,15 @@ class PaletteWidget(QWidget):
 
     def services(self) -> dict[str, list[str]]:
         merged = ServiceCatalog()
-        for src in (self._found.services, self._workflow_services,
-                    self._custom.services):
+        for src in (self._found.services, self._workflow_services, self._custom.services):
             for service, actions in src.items():
                 target = merged.services.setdefault(service, [])
                 known = set(target)
                 target.extend(a for a in actions if a not in known)
-        return {s: sorted(merged.services[s], key=str.lower)
-                for s in sorted(merged.services, key=str.lower)}
+        return {
+            s: sorted(merged.services[s], key=str.lower)
+            for s in sorted(merged.services, key=str.lower)
+        }
 
     def add_service_action(self, service: str, action: str) -> None:
         self._custom.add(service, action)
@@ -150,36 +151,51 @@ class PaletteWidget(QWidget):
         self.add_button.setIcon(theme.icon("add"))
         self._rebuild()
 
-    def _leaf(self, parent: QTreeWidgetItem, label: str, payload: dict[str, Any],
-              icon_name: str, tip: str) -> QTreeWidgetItem:
+    def _leaf(
+        self, parent: QTreeWidgetItem, label: str, payload: dict[str, Any], icon_name: str, tip: str
+    ) -> QTreeWidgetItem:
         item = QTreeWidgetItem(parent, [label])
         item.setIcon(0, theme.icon(icon_name))
         item.setData(0, _PAYLOAD_ROLE, json.dumps(payload))
         item.setToolTip(0, tip)
-        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                      | Qt.ItemFlag.ItemIsDragEnabled)
+        item.setFlags(
+            Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+        )
         return item
 
     def _rebuild(self) -> None:
-        collapsed = {self.tree.topLevelItem(i).text(0)
-                    for i in range(self.tree.topLevelItemCount())
-                    if not self.tree.topLevelItem(i).isExpanded()}
+        collapsed = {
+            self.tree.topLevelItem(i).text(0)
+            for i in range(self.tree.topLevelItemCount())
+            if not self.tree.topLevelItem(i).isExpanded()
+        }
         self.tree.clear()
         basics = QTreeWidgetItem(self.tree, ["Steps"])
         basics.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        for kind, tip in (("wait", "Pause for a duration"),
-                          ("emit", "Publish an event on the event bus"),
-                          ("notify", "Send a notification to the dispatcher")):
-            self._leaf(basics, kind, {"kind": kind}, kind, f"{tip}. Drag onto the canvas or "
-                       "double-click to add.")
+        for kind, tip in (
+            ("wait", "Pause for a duration"),
+            ("emit", "Publish an event on the event bus"),
+            ("notify", "Send a notification to the dispatcher"),
+        ):
+            self._leaf(
+                basics,
+                kind,
+                {"kind": kind},
+                kind,
+                f"{tip}. Drag onto the canvas or double-click to add.",
+            )
         for service, actions in self.services().items():
             group = QTreeWidgetItem(self.tree, [service])
             group.setIcon(0, theme.icon("service"))
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             for action in actions:
-                self._leaf(group, action, {"kind": "call", "service": service, "action": action},
-                           "call", f"{service}.{action}: drag onto the canvas or double-click "
-                           "to add a call step.")
+                self._leaf(
+                    group,
+                    action,
+                    {"kind": "call", "service": service, "action": action},
+                    "call",
+                    f"{service}.{action}: drag onto the canvas or double-click to add a call step.",
+                )
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
             top.setExpanded(top.text(0) not in collapsed)
@@ -215,8 +231,11 @@ class PaletteWidget(QWidget):
                 leaf = group.child(j)
                 if not leaf.isHidden():
                     payload = json.loads(leaf.data(0, _PAYLOAD_ROLE))
-                    out.append(f"{payload['service']}.{payload['action']}"
-                               if payload["kind"] == "call" else payload["kind"])
+                    out.append(
+                        f"{payload['service']}.{payload['action']}"
+                        if payload["kind"] == "call"
+                        else payload["kind"]
+                    )
         return out
 
     def item_for(self, payload: dict[str, Any]) -> QTreeWidgetItem | None:

@@ -81,8 +81,9 @@ class RunController(QObject):
     message = Signal(str, str)  # level (info|warning|error), text for a person
     job_finished = Signal(object)  # JobOutcome
 
-    def __init__(self, parent: QObject | None = None, *, interval_ms: int = 50,
-                 budget_ms: float = 5.0) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, interval_ms: int = 50, budget_ms: float = 5.0
+    ) -> None:
         super().__init__(parent)
         self._queue: deque[Any] = deque()  # raw messages from the reader thread
         self._items: deque[Any] = deque()  # decoded, not yet handled
@@ -121,8 +122,9 @@ class RunController(QObject):
     def run_tests(self, tests_path: Path) -> None:
         """Run a tests file's cases; the outcome's payload is a TestReport of that one file."""
         self._refuse_if_busy()
-        self._begin(None, JobRequest("tests", tests=[_absolute(Path(tests_path))],
-                                     environ=dict(os.environ)))
+        self._begin(
+            None, JobRequest("tests", tests=[_absolute(Path(tests_path))], environ=dict(os.environ))
+        )
 
     def stop(self) -> None:
         """Cancel the running job at once (its runs end as `cancelled`)."""
@@ -156,10 +158,19 @@ class RunController(QObject):
     def _request(self, kind: str, spec: RunSpec, **more: Any) -> JobRequest:
         """The job for the worker: the document's workflow (frozen as it is now when the
         engine process sends the request)."""
-        return JobRequest(kind, workflow=spec.workflow, path=_absolute(spec.path), env=spec.env,
-                          mocks=_absolute(spec.mocks), scenario=spec.scenario,
-                          input=spec.input, real_time=spec.real_time,
-                          record=_absolute(spec.record), environ=dict(os.environ), **more)
+        return JobRequest(
+            kind,
+            workflow=spec.workflow,
+            path=_absolute(spec.path),
+            env=spec.env,
+            mocks=_absolute(spec.mocks),
+            scenario=spec.scenario,
+            input=spec.input,
+            real_time=spec.real_time,
+            record=_absolute(spec.record),
+            environ=dict(os.environ),
+            **more,
+        )
 
     def _begin(self, spec: RunSpec | None, request: JobRequest) -> None:
         self._job_spec = spec
@@ -174,8 +185,12 @@ class RunController(QObject):
             self.process.send(request)
         except (OSError, ValueError, pickle.PicklingError) as e:
             # as if the worker had answered: the job future completes and the outcome shows
-            self._received(b"O" + pickle.dumps(JobOutcome(
-                "error", message=f"the run could not start: the engine process: {e}")))
+            self._received(
+                b"O"
+                + pickle.dumps(
+                    JobOutcome("error", message=f"the run could not start: the engine process: {e}")
+                )
+            )
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self.busy:
@@ -193,7 +208,6 @@ class RunController(QObject):
             # the window (and its bridge) may have gone away meanwhile
             with contextlib.suppress(RuntimeError):
                 self._bridge.arrived.emit()
-
 
     # --- draining events (GUI thread) ------------------------------------------------------
 
@@ -231,9 +245,15 @@ class RunController(QObject):
                 if isinstance(item, JobOutcome):
                     self._outcome(item)
                 elif self.busy:  # the worker died mid-job (killed, out of memory, a crash)
-                    self._outcome(JobOutcome("error", message=(
-                        "the engine process stopped unexpectedly; the next run starts a new "
-                        "one")))
+                    self._outcome(
+                        JobOutcome(
+                            "error",
+                            message=(
+                                "the engine process stopped unexpectedly; the next run "
+                                "starts a new one"
+                            ),
+                        )
+                    )
                 continue
             rec = self.records.get(item.run_id)
             new_run = rec is None
@@ -255,15 +275,17 @@ class RunController(QObject):
                 lines, changed = self._publish(lines, changed)
                 self.run_finished.emit(rec)
             n += 1
-            if deadline is not None and (new_run or (n % 16 == 0
-                                                     and time.perf_counter() > deadline)):
+            if deadline is not None and (
+                new_run or (n % 16 == 0 and time.perf_counter() > deadline)
+            ):
                 break
         self._publish(lines, changed)
         if not self.busy and not self._queue and not self._items:
             self._timer.stop()
 
-    def _publish(self, lines: list[LogLine], changed: dict[str, dict[str, None]]
-                 ) -> tuple[list[LogLine], dict[str, dict[str, None]]]:
+    def _publish(
+        self, lines: list[LogLine], changed: dict[str, dict[str, None]]
+    ) -> tuple[list[LogLine], dict[str, dict[str, None]]]:
         """Emit what has gathered; returns fresh (empty) collections to gather into."""
         for run_id, ids in changed.items():
             rec = self.records.get(run_id)
@@ -278,10 +300,14 @@ class RunController(QObject):
         job = spec or self._job_spec
         canvas = self._shape
         on_canvas = spec is not None or (canvas is not None and ev.workflow == canvas.name)
-        rec = RunRecord(run_id=ev.run_id, workflow=ev.workflow,
-                        env=job.env_label if job is not None else "",
-                        source="run" if spec is not None else "emit", on_canvas=on_canvas,
-                        input=ev.input)
+        rec = RunRecord(
+            run_id=ev.run_id,
+            workflow=ev.workflow,
+            env=job.env_label if job is not None else "",
+            source="run" if spec is not None else "emit",
+            on_canvas=on_canvas,
+            input=ev.input,
+        )
         if on_canvas and canvas is not None:
             most = canvas.attempts
             rec.steps = {sid: StepView(max_attempts=most.get(sid, 1)) for sid in canvas.ids}
@@ -311,4 +337,3 @@ class RunController(QObject):
         elif outcome.message:
             self.message.emit("info", outcome.message)
         self.job_finished.emit(outcome)
-

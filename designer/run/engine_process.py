@@ -99,17 +99,25 @@ class EngineProcess:
             env[WORKER_KEY_VARIABLE] = key.hex()
             # the worker imports the same engine as this process, installed or not
             env["PYTHONPATH"] = os.pathsep.join(
-                [str(_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+                [str(_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+            )
             try:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "engine.worker", "--connect", f"{host}:{port}"],
-                    env=env, stdin=subprocess.DEVNULL, cwd=str(_ROOT))
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    cwd=str(_ROOT),
+                )
             except OSError:
                 listener.close()
                 raise
             self._proc = proc
-            self._reader = threading.Thread(target=self._serve, args=(listener, proc, key),
-                                            name="switchboard-engine-reader", daemon=True)
+            self._reader = threading.Thread(
+                target=self._serve,
+                args=(listener, proc, key),
+                name="switchboard-engine-reader",
+                daemon=True,
+            )
             self._reader.start()
         self._finish(*old)
 
@@ -170,8 +178,7 @@ class EngineProcess:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def _serve(self, listener: socket.socket, proc: subprocess.Popen[bytes],
-               key: bytes) -> None:
+    def _serve(self, listener: socket.socket, proc: subprocess.Popen[bytes], key: bytes) -> None:
         """The reader thread: accept the worker, send what waited, then read until the end."""
         try:
             conn = accept_worker(listener, proc, key)
@@ -205,9 +212,13 @@ class EngineProcess:
             self.on_message(None)
 
 
-
-def accept_worker(listener: socket.socket, proc: subprocess.Popen[bytes], key: bytes, *,
-                  auth_seconds: float = AUTH_SECONDS) -> Connection | None:
+def accept_worker(
+    listener: socket.socket,
+    proc: subprocess.Popen[bytes],
+    key: bytes,
+    *,
+    auth_seconds: float = AUTH_SECONDS,
+) -> Connection | None:
     """The connection of the worker `proc`, once it has proved it holds `key` (only the
     process we started has it, in its environment); None when the worker ends first. Anything
     else that connects (a wrong key, a connection that says nothing) is dropped within
@@ -226,8 +237,9 @@ def accept_worker(listener: socket.socket, proc: subprocess.Popen[bytes], key: b
     return None
 
 
-def _authenticate(sock: socket.socket, proc: subprocess.Popen[bytes], key: bytes,
-                  seconds: float) -> Connection | None:
+def _authenticate(
+    sock: socket.socket, proc: subprocess.Popen[bytes], key: bytes, seconds: float
+) -> Connection | None:
     sock.setblocking(True)
     conn = Connection(sock.detach())
     # the challenge reads block: a connection that says nothing is cut at the deadline

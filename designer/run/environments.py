@@ -38,8 +38,7 @@ class EnvChoice:
         return self.mode in ("live", "hybrid")
 
 
-def environment_choices(workflow_path: str | Path | None
-                        ) -> tuple[list[EnvChoice], int, list[str]]:
+def environment_choices(workflow_path: str | Path | None) -> tuple[list[EnvChoice], int, list[str]]:
     """(choices, the default's index, problems) for a workflow file (None: an unsaved one)."""
     if not workflow_path:
         return [EnvChoice("live (unsaved workflow)", None, mode="live")], 0, []
@@ -63,8 +62,9 @@ def environment_choices(workflow_path: str | Path | None
                 pure_mock = env.name
             if env.name == found.default:
                 default = len(choices)
-            choices.append(EnvChoice(f"{env.name} ({env.mode})", env.name, None, env.mode,
-                                     list(env.mocks)))
+            choices.append(
+                EnvChoice(f"{env.name} ({env.mode})", env.name, None, env.mode, list(env.mocks))
+            )
         if choices and pure_mock is None:
             default_mode = "hybrid" if choices[default].mode != "mock" else "mock"
     if not choices:

@@ -55,10 +55,14 @@ class RunHistoryWidget(QWidget):
                 if old is not None:
                     self.items.pop(old.data(0, Qt.ItemDataRole.UserRole), None)
         source = "" if record.source == "run" else f" ({record.source})"
-        values = (record.status, record.workflow + source, record.env or "—",
-                  time.strftime("%H:%M:%S", time.localtime(record.started_wall)),
-                  format_ms(record.duration_ms) if record.duration_ms is not None else "…",
-                  record.run_id)
+        values = (
+            record.status,
+            record.workflow + source,
+            record.env or "—",
+            time.strftime("%H:%M:%S", time.localtime(record.started_wall)),
+            format_ms(record.duration_ms) if record.duration_ms is not None else "…",
+            record.run_id,
+        )
         for col, value in enumerate(values):
             item.setText(col, value)
         color = canvas_style.STATE_COLORS.get(record.status)
@@ -72,8 +76,10 @@ class RunHistoryWidget(QWidget):
 
     def run_ids(self) -> list[str]:
         """Run ids, newest first."""
-        return [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-                for i in range(self.tree.topLevelItemCount())]
+        return [
+            self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+            for i in range(self.tree.topLevelItemCount())
+        ]
 
     def pick(self, run_id: str) -> None:
         """Act as if the row of `run_id` was clicked."""

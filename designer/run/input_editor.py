@@ -32,8 +32,16 @@ from designer.canvas import style as canvas_style
 from designer.run.environments import tests_file_for
 from engine import LoadError, Workflow, load_tests, read_yaml
 
-__all__ = ["InputEditor", "EmitDialog", "known_events", "parse_input", "check_input",
-           "skeleton", "example_input", "settings_key"]
+__all__ = [
+    "InputEditor",
+    "EmitDialog",
+    "known_events",
+    "parse_input",
+    "check_input",
+    "skeleton",
+    "example_input",
+    "settings_key",
+]
 
 
 def settings_key(path: str | None, workflow_name: str) -> str:
@@ -210,8 +218,11 @@ class InputEditor(QWidget):
         self.problem = problem
         if problem is None:
             has_schema = bool(self.workflow is not None and self.workflow.input)
-            self.status.setText("✔ fits the input schema" if has_schema else
-                                "✔ valid (the workflow has no input schema)")
+            self.status.setText(
+                "✔ fits the input schema"
+                if has_schema
+                else "✔ valid (the workflow has no input schema)"
+            )
             self.status.setToolTip("")
             color = canvas_style.STATE_COLORS["succeeded"].name()
         else:
@@ -257,12 +268,14 @@ class EmitDialog(QDialog):
         self.event_combo.setToolTip("Workflows whose `trigger` names this event start")
         self.payload = QPlainTextEdit(self)
         self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.payload.setPlaceholderText("The event's data (JSON or YAML): the input of every "
-                                        "run it starts")
+        self.payload.setPlaceholderText(
+            "The event's data (JSON or YAML): the input of every run it starts"
+        )
         self.status = QLabel(self)
         self.status.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Emit")
         self.buttons.accepted.connect(self._try_accept)
         self.buttons.rejected.connect(self.reject)

@@ -36,8 +36,13 @@ class LogFilter:
 
     __slots__ = ("levels", "step", "run_id", "text")
 
-    def __init__(self, levels: Iterable[str] = LOG_LEVELS, step: str | None = None,
-                 run_id: str | None = None, text: str = "") -> None:
+    def __init__(
+        self,
+        levels: Iterable[str] = LOG_LEVELS,
+        step: str | None = None,
+        run_id: str | None = None,
+        text: str = "",
+    ) -> None:
         self.levels = frozenset(levels)
         self.step = step or None
         self.run_id = run_id or None
@@ -45,8 +50,12 @@ class LogFilter:
 
     @property
     def passes_all(self) -> bool:
-        return (self.levels >= frozenset(LOG_LEVELS) and self.step is None and self.run_id is None
-                and not self.text)
+        return (
+            self.levels >= frozenset(LOG_LEVELS)
+            and self.step is None
+            and self.run_id is None
+            and not self.text
+        )
 
     def predicate(self) -> Callable[[LogLine], bool]:
         levels, step, run_id, text = self.levels, self.step, self.run_id, self.text
@@ -54,8 +63,9 @@ class LogFilter:
         def ok(line: LogLine) -> bool:
             if line.level not in levels:
                 return False
-            if step is not None and line.step != step and \
-                    line.step.split("[", 1)[0] != step:  # foreach items: `step[3]`
+            if (
+                step is not None and line.step != step and line.step.split("[", 1)[0] != step
+            ):  # foreach items: `step[3]`
                 return False
             if run_id is not None and line.run_id != run_id:
                 return False
@@ -102,7 +112,7 @@ class LogModel(QAbstractTableModel):
         if not new:
             return
         if len(new) > self.cap:
-            new = new[-self.cap:]
+            new = new[-self.cap :]
         overflow = len(self._lines) + len(new) - self.cap
         if overflow > 0:
             # drop a tenth at once: removing rows one batch at a time costs the same either way
@@ -186,8 +196,12 @@ class LogModel(QAbstractTableModel):
     def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,  # noqa: N802
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section]
         return None

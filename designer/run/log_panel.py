@@ -82,11 +82,15 @@ class LogPanel(QWidget):
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.count_label = QLabel(self)
 
-        self.copy_button = self._button("Copy", "Copy the selected lines (all shown lines when "
-                                        "none is selected)", self.copy_lines)
+        self.copy_button = self._button(
+            "Copy",
+            "Copy the selected lines (all shown lines when none is selected)",
+            self.copy_lines,
+        )
         self.clear_button = self._button("Clear", "Remove every line", self.clear)
-        self.export_button = self._button("Export…", "Save the shown lines as JSON lines",
-                                          self.export_dialog)
+        self.export_button = self._button(
+            "Export…", "Save the shown lines as JSON lines", self.export_dialog
+        )
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 4, 4, 0)
@@ -157,15 +161,20 @@ class LogPanel(QWidget):
 
     def _update_count(self) -> None:
         shown, total = self.model.rowCount(), self.model.total
-        self.count_label.setText(f"{shown:,} lines" if shown == total
-                                 else f"{shown:,} of {total:,} lines")
+        self.count_label.setText(
+            f"{shown:,} lines" if shown == total else f"{shown:,} of {total:,} lines"
+        )
 
     # --- filters ----------------------------------------------------------------------------
 
     def current_filter(self) -> LogFilter:
         levels = [lv for lv, a in self.level_actions.items() if a.isChecked()]
-        return LogFilter(levels, self.step_combo.currentData() or None,
-                         self.run_combo.currentData() or None, self.search.text().strip())
+        return LogFilter(
+            levels,
+            self.step_combo.currentData() or None,
+            self.run_combo.currentData() or None,
+            self.search.text().strip(),
+        )
 
     def _filter_changed(self, *_args: object) -> None:
         self._search_timer.stop()
@@ -243,8 +252,9 @@ class LogPanel(QWidget):
         return n
 
     def export_dialog(self) -> None:
-        dialog = QFileDialog(self, "Export the log", "run-log.jsonl",
-                             "JSON lines (*.jsonl);;All files (*)")
+        dialog = QFileDialog(
+            self, "Export the log", "run-log.jsonl", "JSON lines (*.jsonl);;All files (*)"
+        )
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("jsonl")
         dialog.fileSelected.connect(self.export)

@@ -35,9 +35,12 @@ def _headers(headers: dict[str, Any] | None) -> list[str]:
 def call_text(call: CallRecord) -> str:
     """One attempt as text: the request, then the response (or why there was none)."""
     req = call.request or {}
-    out = [f"REQUEST (attempt {call.attempt}"
-           + (f", item {call.index}" if call.index is not None else "") + ")",
-           f"{req.get('method', '')} {req.get('url', '')}"]
+    out = [
+        f"REQUEST (attempt {call.attempt}"
+        + (f", item {call.index}" if call.index is not None else "")
+        + ")",
+        f"{req.get('method', '')} {req.get('url', '')}",
+    ]
     out += _headers(req.get("headers"))
     if req.get("body") is not None:
         out += ["", pretty_json(req["body"])]
@@ -57,8 +60,10 @@ def call_text(call: CallRecord) -> str:
 
 def step_text(step_id: str, view: StepView) -> str:
     """What a step ended with: status, output and error (for steps without calls too)."""
-    out = [f"{step_id}: {view.state}" + (f" in {format_ms(view.duration_ms)}"
-                                         if view.duration_ms is not None else "")]
+    out = [
+        f"{step_id}: {view.state}"
+        + (f" in {format_ms(view.duration_ms)}" if view.duration_ms is not None else "")
+    ]
     if view.attempts > 1:
         out[0] += f" after {view.attempts} attempts"
     if view.state == "retrying":

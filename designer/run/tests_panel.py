@@ -73,8 +73,11 @@ class TestsPanel(QWidget):
         self.path = path
         self.run_button.setEnabled(path is not None)
         self.open_button.setEnabled(False)
-        self.label.setText(str(path) if path is not None else
-                           "No tests file: add one for the saved workflow beside it.")
+        self.label.setText(
+            str(path)
+            if path is not None
+            else "No tests file: add one for the saved workflow beside it."
+        )
 
     def set_busy(self, busy: bool) -> None:
         """A job (a run, an emit or the tests) started or ended: Run Tests waits for it."""

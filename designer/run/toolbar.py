@@ -50,10 +50,16 @@ def glyph_icon(kind: str, color: QColor, size: int = 32) -> QIcon:
         path.addEllipse(QPointF(8, 8), 5, 5)
         p.fillPath(path, color)
     else:
-        p.setPen(QPen(color, 1.6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                      Qt.PenJoinStyle.RoundJoin))
-        p.drawPath(canvas_style.kind_path("wait") if kind == "clock"
-                   else _tests_path())
+        p.setPen(
+            QPen(
+                color,
+                1.6,
+                Qt.PenStyle.SolidLine,
+                Qt.PenCapStyle.RoundCap,
+                Qt.PenJoinStyle.RoundJoin,
+            )
+        )
+        p.drawPath(canvas_style.kind_path("wait") if kind == "clock" else _tests_path())
     p.end()
     return QIcon(pm)
 
@@ -81,8 +87,10 @@ class RunToolbar(QToolBar):
 
         self.env_combo = QComboBox(self)
         self.env_combo.setObjectName("runEnvironment")
-        self.env_combo.setToolTip("Where the run's calls go: an environment from the "
-                                  "environments file, or a mocks file to replay")
+        self.env_combo.setToolTip(
+            "Where the run's calls go: an environment from the "
+            "environments file, or a mocks file to replay"
+        )
         self.env_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.env_combo.currentIndexChanged.connect(self._env_changed)
         self.scenario_combo = QComboBox(self)
@@ -94,25 +102,48 @@ class RunToolbar(QToolBar):
         green = canvas_style.STATE_COLORS["succeeded"]
         red = canvas_style.STATE_COLORS["failed"]
         grey = canvas_style.STATE_COLORS["cancelled"]
-        self.run_action = self._action("&Run", "Run the workflow in the chosen environment",
-                                       QKeySequence("F5"), glyph_icon("run", green))
-        self.stop_action = self._action("&Stop", "Stop the run now (it ends as cancelled)",
-                                        QKeySequence("Shift+F5"), glyph_icon("stop", red))
+        self.run_action = self._action(
+            "&Run",
+            "Run the workflow in the chosen environment",
+            QKeySequence("F5"),
+            glyph_icon("run", green),
+        )
+        self.stop_action = self._action(
+            "&Stop",
+            "Stop the run now (it ends as cancelled)",
+            QKeySequence("Shift+F5"),
+            glyph_icon("stop", red),
+        )
         self.stop_action.setEnabled(False)
-        self.emit_action = self._action("&Emit Event…", "Publish an event: every workflow "
-                                        "whose trigger names it starts", None, None)
-        self.input_action = self._action("Run &Input", "Edit the input of the next run",
-                                         QKeySequence("Ctrl+I"), None)
-        self.record_action = self._action("Re&cord", "Record a live or hybrid run as a mocks "
-                                          "file beside the workflow", None,
-                                          glyph_icon("record", red))
+        self.emit_action = self._action(
+            "&Emit Event…",
+            "Publish an event: every workflow whose trigger names it starts",
+            None,
+            None,
+        )
+        self.input_action = self._action(
+            "Run &Input", "Edit the input of the next run", QKeySequence("Ctrl+I"), None
+        )
+        self.record_action = self._action(
+            "Re&cord",
+            "Record a live or hybrid run as a mocks file beside the workflow",
+            None,
+            glyph_icon("record", red),
+        )
         self.record_action.setCheckable(True)
-        self.real_time_action = self._action("Real &Time", "Let mocked runs take the time "
-                                             "their delays, waits and back-offs say", None,
-                                             glyph_icon("clock", grey))
+        self.real_time_action = self._action(
+            "Real &Time",
+            "Let mocked runs take the time their delays, waits and back-offs say",
+            None,
+            glyph_icon("clock", grey),
+        )
         self.real_time_action.setCheckable(True)
-        self.tests_action = self._action("Run &Tests", "Run the workflow's tests file",
-                                         QKeySequence("Ctrl+F5"), glyph_icon("tests", green))
+        self.tests_action = self._action(
+            "Run &Tests",
+            "Run the workflow's tests file",
+            QKeySequence("Ctrl+F5"),
+            glyph_icon("tests", green),
+        )
 
         self.addWidget(QLabel(" Environment ", self))
         self.addWidget(self.env_combo)
@@ -122,12 +153,12 @@ class RunToolbar(QToolBar):
         self.addSeparator()
         self.addActions([self.run_action, self.stop_action])
         self.addSeparator()
-        self.addActions([self.emit_action, self.record_action, self.real_time_action,
-                         self.tests_action])
+        self.addActions(
+            [self.emit_action, self.record_action, self.real_time_action, self.tests_action]
+        )
         self.set_workflow_path(None)
 
-    def _action(self, text: str, tip: str, key: QKeySequence | None, icon: QIcon | None
-                ) -> QAction:
+    def _action(self, text: str, tip: str, key: QKeySequence | None, icon: QIcon | None) -> QAction:
         action = QAction(text, self)
         if icon is not None:
             action.setIcon(icon)
@@ -172,8 +203,11 @@ class RunToolbar(QToolBar):
     def select_environment(self, name_or_label: str) -> bool:
         """Choose by environment name (`mock`), label, or mocks file name; False if unknown."""
         for i, c in enumerate(self.choices):
-            if name_or_label in (c.label, c.env if c.mocks is None else None,
-                                 c.mocks.name if c.mocks is not None else None):
+            if name_or_label in (
+                c.label,
+                c.env if c.mocks is None else None,
+                c.mocks.name if c.mocks is not None else None,
+            ):
                 self.env_combo.setCurrentIndex(i)
                 return True
         return False
@@ -201,8 +235,11 @@ class RunToolbar(QToolBar):
         self.scenario_combo.setCurrentIndex(max(0, index))
         self.scenario_combo.blockSignals(False)
         self.scenario_combo.setEnabled(bool(names))
-        self.scenario_combo.setToolTip("\n".join(problems) if problems else
-                                       "A named set of mock overrides from the mocks files")
+        self.scenario_combo.setToolTip(
+            "\n".join(problems)
+            if problems
+            else "A named set of mock overrides from the mocks files"
+        )
         self.record_action.setEnabled(choice.can_record)
         self.real_time_action.setEnabled(choice.mode == "mock")
         self.choice_changed.emit()

@@ -33,8 +33,7 @@ if TYPE_CHECKING:
 
 WARM_UP_DELAY_MS = 500
 
-__all__ = ["RunUI", "attach_run_ui", "choose", "start_run", "run_for_screenshot",
-           "run_and_wait"]
+__all__ = ["RunUI", "attach_run_ui", "choose", "start_run", "run_for_screenshot", "run_and_wait"]
 
 _RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 _BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -96,8 +95,7 @@ class RunUI(QObject):
         # a Run before then starts it itself
         QTimer.singleShot(WARM_UP_DELAY_MS, self.controller, self.controller.warm_up)
 
-    def _dock(self, title: str, name: str, widget: QWidget,
-              area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self.window)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -105,8 +103,13 @@ class RunUI(QObject):
         return dock
 
     def docks(self) -> list[QDockWidget]:
-        return [self.log_dock, self.results_dock, self.history_dock, self.tests_dock,
-                self.input_dock]
+        return [
+            self.log_dock,
+            self.results_dock,
+            self.history_dock,
+            self.tests_dock,
+            self.input_dock,
+        ]
 
     def _build_menu(self) -> None:
         tb = self.toolbar
@@ -144,7 +147,8 @@ class RunUI(QObject):
         doc.model.reset.connect(self._document_reset)
         doc.path_changed.connect(lambda _p: self._document_reset())
         doc.model.workflow_changed.connect(
-            lambda: self.input_editor.set_workflow(doc.workflow, doc.path))
+            lambda: self.input_editor.set_workflow(doc.workflow, doc.path)
+        )
         self.view.selection_changed.connect(self._selection_changed)
         self.log_panel.step_clicked.connect(self._log_step_clicked)
         self.history.run_picked.connect(self.show_run)
@@ -158,10 +162,17 @@ class RunUI(QObject):
         path = Path(doc.path) if doc.path else None
         record = recording_path(path) if tb.record() and path is not None else None
         label = choice.label.split(" (", 1)[0] + (f" / {scenario}" if scenario else "")
-        return RunSpec(workflow=doc.workflow, path=path, env=choice.env, mocks=choice.mocks,
-                       scenario=scenario, input=with_input,
-                       real_time=tb.real_time_action.isChecked() and choice.mode == "mock",
-                       record=record, env_label=label)
+        return RunSpec(
+            workflow=doc.workflow,
+            path=path,
+            env=choice.env,
+            mocks=choice.mocks,
+            scenario=scenario,
+            input=with_input,
+            real_time=tb.real_time_action.isChecked() and choice.mode == "mock",
+            record=record,
+            env_label=label,
+        )
 
     def _can_start(self) -> bool:
         if self.controller.busy:
@@ -170,14 +181,16 @@ class RunUI(QObject):
         # problems are checked a moment after each edit: an edit that has not been checked
         # yet is checked now (a second check of unchanged text would cost 0.2 s at 2,000 steps)
         self.document.validate_if_pending()
-        errors = [p for p in self.document.problems
-                  if getattr(p, "severity", "error") == "error"]
+        errors = [p for p in self.document.problems if getattr(p, "severity", "error") == "error"]
         if errors:
             first = errors[0]
             where = f" (step {first.step_id})" if getattr(first, "step_id", None) else ""
-            self._message("error", f"Cannot run: the workflow has {len(errors)} problem"
-                          f"{'s' if len(errors) != 1 else ''}, first: {first.message}{where}. "
-                          "Fix them (see Problems) and run again.")
+            self._message(
+                "error",
+                f"Cannot run: the workflow has {len(errors)} problem"
+                f"{'s' if len(errors) != 1 else ''}, first: {first.message}{where}. "
+                "Fix them (see Problems) and run again.",
+            )
             return False
         return True
 
@@ -188,8 +201,9 @@ class RunUI(QObject):
         value, problem = self.input_editor.value()
         if problem is not None:
             self._show_dock(self.input_dock)
-            self._message("error", f"Cannot run: the run input does not fit: {problem}. "
-                          "Fix it in Run Input.")
+            self._message(
+                "error", f"Cannot run: the run input does not fit: {problem}. Fix it in Run Input."
+            )
             return None
         return self.controller.start_run(self._spec(value))
 
@@ -204,8 +218,7 @@ class RunUI(QObject):
         return True
 
     def open_emit_dialog(self) -> EmitDialog:
-        dialog = EmitDialog(known_events(self.document.workflow, self.document.path),
-                            self.window)
+        dialog = EmitDialog(known_events(self.document.workflow, self.document.path), self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.emit_requested.connect(self.emit_event)
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
@@ -227,8 +240,10 @@ class RunUI(QObject):
             self._message("warning", "A run is going on: stop it (Shift+F5) or let it end.")
             return False
         if self.document.modified:
-            self._message("info", "Tests run the saved workflow file: save (Ctrl+S) to test "
-                          "your latest changes.")
+            self._message(
+                "info",
+                "Tests run the saved workflow file: save (Ctrl+S) to test your latest changes.",
+            )
         self._show_dock(self.tests_dock)
         self.controller.run_tests(path)
         self.tests.set_running()
@@ -259,9 +274,11 @@ class RunUI(QObject):
         self.presenter.show(rec)
         self.last_record = rec
         self._selection_changed(self.view.selected_ids())
-        self._message("info", f"Showing the run of test case '{case.name}'"
-                      + ("" if case.passed else ": " + "; ".join(str(d) for d in
-                                                                   case.differences[:3])))
+        self._message(
+            "info",
+            f"Showing the run of test case '{case.name}'"
+            + ("" if case.passed else ": " + "; ".join(str(d) for d in case.differences[:3])),
+        )
         return rec
 
     def _run_started(self, rec: RunRecord) -> None:
@@ -285,8 +302,9 @@ class RunUI(QObject):
             self._selection_changed(self.view.selected_ids())
         if rec.on_canvas:
             took = format_ms(rec.duration_ms or 0)
-            self._status(f"{rec.workflow} {rec.status} in {took}"
-                         + (f" ({rec.env})" if rec.env else ""))
+            self._status(
+                f"{rec.workflow} {rec.status} in {took}" + (f" ({rec.env})" if rec.env else "")
+            )
 
     def _busy_changed(self, busy: bool) -> None:
         self.toolbar.set_running(busy)
@@ -366,17 +384,24 @@ def choose(ui: RunUI, env: str | None, scenario: str | None) -> None:
     if env and not tb.select_environment(env):
         known = ", ".join(c.env or c.label for c in tb.choices if c.mocks is None)
         files = ", ".join(c.mocks.name for c in tb.choices if c.mocks is not None)
-        raise ValueError(f"there is no environment '{env}' beside the workflow; known: {known}"
-                         + (f"; mocks files: {files}" if files else ""))
+        raise ValueError(
+            f"there is no environment '{env}' beside the workflow; known: {known}"
+            + (f"; mocks files: {files}" if files else "")
+        )
     if scenario and not tb.select_scenario(scenario):
-        known = ", ".join(tb.scenario_combo.itemData(i) for i in
-                          range(1, tb.scenario_combo.count())) or "none"
-        raise ValueError(f"environment '{tb.current_choice().label}' has no scenario "
-                         f"'{scenario}'; known: {known}")
+        known = (
+            ", ".join(tb.scenario_combo.itemData(i) for i in range(1, tb.scenario_combo.count()))
+            or "none"
+        )
+        raise ValueError(
+            f"environment '{tb.current_choice().label}' has no scenario "
+            f"'{scenario}'; known: {known}"
+        )
 
 
-def start_run(window: QMainWindow, env: str | None = None,
-              scenario: str | None = None) -> str | None:
+def start_run(
+    window: QMainWindow, env: str | None = None, scenario: str | None = None
+) -> str | None:
     """Start a run of the open workflow (`switchboard design FILE --run`); its run id, or None
     with the reason in the status bar and the log. Raises ValueError as `choose` does."""
     ui = attach_run_ui(window)
@@ -384,8 +409,9 @@ def start_run(window: QMainWindow, env: str | None = None,
     return ui.run()
 
 
-async def run_for_screenshot(window: QMainWindow, env: str | None = None,
-                             scenario: str | None = None) -> RunResult:
+async def run_for_screenshot(
+    window: QMainWindow, env: str | None = None, scenario: str | None = None
+) -> RunResult:
     """Run the open workflow to its end and leave its states on the canvas.
 
     Raises ValueError for an unknown environment or scenario, RuntimeError when the run could
@@ -406,7 +432,8 @@ async def run_for_screenshot(window: QMainWindow, env: str | None = None,
     return rec.result
 
 
-def run_and_wait(window: QMainWindow, env: str | None = None,
-                 scenario: str | None = None) -> RunResult:
+def run_and_wait(
+    window: QMainWindow, env: str | None = None, scenario: str | None = None
+) -> RunResult:
     """`run_for_screenshot` for callers outside an event loop (the screenshot path)."""
     return asyncio.run(run_for_screenshot(window, env, scenario))

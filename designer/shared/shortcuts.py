@@ -46,8 +46,9 @@ def _places(action: QAction) -> list[_Place]:
     context = action.shortcutContext()
     if context == _Ctx.ApplicationShortcut:
         return [(None, True)]
-    widgets: list[QWidget] = [w for w in action.associatedObjects()
-                              if isinstance(w, QWidget) and not isinstance(w, QMenu)]
+    widgets: list[QWidget] = [
+        w for w in action.associatedObjects() if isinstance(w, QWidget) and not isinstance(w, QMenu)
+    ]
     if context == _Ctx.WindowShortcut:
         return [(w.window(), True) for w in widgets]
     return [(w, context == _Ctx.WidgetWithChildrenShortcut) for w in widgets]
@@ -87,7 +88,7 @@ def shortcut_clashes(root: QObject, actions: Iterable[QAction] | None = None) ->
     out: list[Clash] = []
     for i, a in enumerate(found):
         keys_a = {key_text(k) for k in a.shortcuts()}
-        for b in found[i + 1:]:
+        for b in found[i + 1 :]:
             for key in sorted(keys_a & {key_text(k) for k in b.shortcuts()}):
                 if _overlap(places[id(a)], places[id(b)]):
                     out.append(Clash(key, _name(a), _name(b)))
@@ -110,8 +111,14 @@ def drop_clashing_alternates(root: QObject) -> list[Clash]:
         keep = [a.shortcuts()[0]]
         for key in a.shortcuts()[1:]:
             text = key_text(key)
-            holder = next((h for h in claimed.get(text, []) if h is not a
-                           and _overlap(places[id(h)], places[id(a)])), None)
+            holder = next(
+                (
+                    h
+                    for h in claimed.get(text, [])
+                    if h is not a and _overlap(places[id(h)], places[id(a)])
+                ),
+                None,
+            )
             if holder is not None:
                 dropped.append(Clash(text, _name(holder), _name(a)))
                 continue

@@ -46,9 +46,18 @@ class WindowActions:
     view (1).
     """
 
-    def __init__(self, window: QMainWindow, commands: WindowCommands, *, view: CanvasView,
-                 document: WorkflowDocument, settings: AppSettings, tabs: QTabWidget,
-                 canvas_page: QWidget, docks: Sequence[QDockWidget]) -> None:
+    def __init__(
+        self,
+        window: QMainWindow,
+        commands: WindowCommands,
+        *,
+        view: CanvasView,
+        document: WorkflowDocument,
+        settings: AppSettings,
+        tabs: QTabWidget,
+        canvas_page: QWidget,
+        docks: Sequence[QDockWidget],
+    ) -> None:
         self.window = window
         self.settings = settings
         self.commands = commands
@@ -62,8 +71,9 @@ class WindowActions:
         self.new = self._make("&New", "new", _STD.New, c.new_file, "Start a new workflow")
         self.open = self._make("&Open…", "open", _STD.Open, c.open_file, "Open a workflow file")
         self.save = self._make("&Save", "save", _STD.Save, c.save, "Save the workflow")
-        self.save_as = self._make("Save &As…", "save-as", _STD.SaveAs, c.save_as,
-                                  "Save the workflow under another name")
+        self.save_as = self._make(
+            "Save &As…", "save-as", _STD.SaveAs, c.save_as, "Save the workflow under another name"
+        )
         self.quit = self._make("&Quit", "quit", _STD.Quit, w.close, "Close the designer")
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.clear_recent = QAction("Clear Recent Files", w)
@@ -78,49 +88,88 @@ class WindowActions:
         self._icons[self.redo] = "redo"
         # Canvas edits: their keys act only while the canvas has focus, so Delete or Ctrl+A in
         # the inspector, palette or problems list never removes or selects steps by surprise.
-        self.cut = self._make("Cu&t", "cut", _STD.Cut, view.cut_selection,
-                              "Cut the selected steps", canvas=True)
-        self.copy = self._make("&Copy", "copy", _STD.Copy, view.copy_selection,
-                               "Copy the selected steps", canvas=True)
-        self.paste = self._make("&Paste", "paste", _STD.Paste, view.paste, "Paste steps",
-                                canvas=True)
-        self.duplicate = self._make("D&uplicate", "duplicate", QKeySequence("Ctrl+D"),
-                                    view.duplicate_selection, "Duplicate the selected steps",
-                                    canvas=True)
-        self.delete = self._make("&Delete", "delete", _STD.Delete, view.delete_selection,
-                                 "Delete the selected steps and edges", canvas=True)
-        self.select_all = self._make("Select &All", "select-all", _STD.SelectAll,
-                                     view.select_all, "Select every step", canvas=True)
+        self.cut = self._make(
+            "Cu&t", "cut", _STD.Cut, view.cut_selection, "Cut the selected steps", canvas=True
+        )
+        self.copy = self._make(
+            "&Copy", "copy", _STD.Copy, view.copy_selection, "Copy the selected steps", canvas=True
+        )
+        self.paste = self._make(
+            "&Paste", "paste", _STD.Paste, view.paste, "Paste steps", canvas=True
+        )
+        self.duplicate = self._make(
+            "D&uplicate",
+            "duplicate",
+            QKeySequence("Ctrl+D"),
+            view.duplicate_selection,
+            "Duplicate the selected steps",
+            canvas=True,
+        )
+        self.delete = self._make(
+            "&Delete",
+            "delete",
+            _STD.Delete,
+            view.delete_selection,
+            "Delete the selected steps and edges",
+            canvas=True,
+        )
+        self.select_all = self._make(
+            "Select &All",
+            "select-all",
+            _STD.SelectAll,
+            view.select_all,
+            "Select every step",
+            canvas=True,
+        )
 
         # View
         self.zoom_in = self._make("Zoom &In", "zoom-in", _STD.ZoomIn, view.zoom_in)
         self.zoom_out = self._make("Zoom &Out", "zoom-out", _STD.ZoomOut, view.zoom_out)
-        self.reset_zoom = self._make("&Actual Size", "zoom-reset", QKeySequence("Ctrl+0"),
-                                     view.reset_zoom)
-        self.fit = self._make("&Fit to Window", "fit", QKeySequence("Ctrl+Shift+F"),
-                              view.fit_to_view, "Show every step")
-        self.auto_layout = self._make("Auto-&Layout", "layout", QKeySequence("Ctrl+L"),
-                                      view.auto_layout,
-                                      "Arrange the steps left to right and show them all")
-        self.grid = self._make("Show &Grid", "grid", QKeySequence("Ctrl+'"), None,
-                               "Show the grid behind the steps")
+        self.reset_zoom = self._make(
+            "&Actual Size", "zoom-reset", QKeySequence("Ctrl+0"), view.reset_zoom
+        )
+        self.fit = self._make(
+            "&Fit to Window",
+            "fit",
+            QKeySequence("Ctrl+Shift+F"),
+            view.fit_to_view,
+            "Show every step",
+        )
+        self.auto_layout = self._make(
+            "Auto-&Layout",
+            "layout",
+            QKeySequence("Ctrl+L"),
+            view.auto_layout,
+            "Arrange the steps left to right and show them all",
+        )
+        self.grid = self._make(
+            "Show &Grid", "grid", QKeySequence("Ctrl+'"), None, "Show the grid behind the steps"
+        )
         self.grid.setCheckable(True)
         self.grid.toggled.connect(c.set_grid_visible)
-        self.dark = self._make("&Dark Theme", "theme", QKeySequence("Ctrl+Shift+T"), None,
-                               "Switch between the light and the dark theme")
+        self.dark = self._make(
+            "&Dark Theme",
+            "theme",
+            QKeySequence("Ctrl+Shift+T"),
+            None,
+            "Switch between the light and the dark theme",
+        )
         self.dark.setCheckable(True)
         self.dark.toggled.connect(lambda on: c.set_theme("dark" if on else "light"))
-        self.show_canvas = self._make("&Canvas", "canvas", QKeySequence("Ctrl+1"),
-                                      lambda: tabs.setCurrentIndex(0))
-        self.show_yaml = self._make("&YAML", "yaml", QKeySequence("Ctrl+2"),
-                                    lambda: tabs.setCurrentIndex(1))
+        self.show_canvas = self._make(
+            "&Canvas", "canvas", QKeySequence("Ctrl+1"), lambda: tabs.setCurrentIndex(0)
+        )
+        self.show_yaml = self._make(
+            "&YAML", "yaml", QKeySequence("Ctrl+2"), lambda: tabs.setCurrentIndex(1)
+        )
         group = QActionGroup(w)
         for action in (self.show_canvas, self.show_yaml):
             action.setCheckable(True)
             group.addAction(action)
         self.show_canvas.setChecked(True)
         tabs.currentChanged.connect(
-            lambda i: (self.show_canvas if i == 0 else self.show_yaml).setChecked(True))
+            lambda i: (self.show_canvas if i == 0 else self.show_yaml).setChecked(True)
+        )
 
         self.tool_bar = QToolBar("Tool Bar", w)
         self.tool_bar.setObjectName("mainToolBar")
@@ -129,10 +178,15 @@ class WindowActions:
         self._build_tool_bar()
         self.refresh_icons()
 
-    def _make(self, text: str, icon_name: str | None,
-              shortcut: QKeySequence | QKeySequence.StandardKey | None,
-              slot: Callable[[], object] | None, tip: str = "", canvas: bool = False
-              ) -> QAction:
+    def _make(
+        self,
+        text: str,
+        icon_name: str | None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | None,
+        slot: Callable[[], object] | None,
+        tip: str = "",
+        canvas: bool = False,
+    ) -> QAction:
         action = QAction(text, self.window)
         if icon_name:
             self._icons[action] = icon_name
@@ -142,8 +196,11 @@ class WindowActions:
             action.setShortcut(shortcut)
         if tip:
             action.setStatusTip(tip)
-            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.NativeText)})"
-                              if not action.shortcut().isEmpty() else tip)
+            action.setToolTip(
+                f"{tip} ({action.shortcut().toString(QKeySequence.NativeText)})"
+                if not action.shortcut().isEmpty()
+                else tip
+            )
         if slot is not None:
             action.triggered.connect(lambda _checked=False: slot())
         if canvas:

@@ -63,16 +63,19 @@ PALETTE_REFRESH_MS = 400
 FIRST_SIZE = QSize(1400, 900)  # the first window's size where the screen has room for it
 # the window manager's frame around the client area, not known before the window is shown
 FRAME_ALLOWANCE = QMargins(8, 32, 8, 8)
-YAML_FILTER = ("Workflow files (" + " ".join(f"*{s}" for s in YAML_SUFFIXES)
-               + ");;All files (*)")
+YAML_FILTER = "Workflow files (" + " ".join(f"*{s}" for s in YAML_SUFFIXES) + ");;All files (*)"
 
 
 class MainWindow(QMainWindow):
     """One workflow document in one window."""
 
-    def __init__(self, settings: AppSettings | None = None, autosave: Autosave | None = None,
-                 autosave_interval_ms: int = AUTOSAVE_INTERVAL_MS,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        autosave: Autosave | None = None,
+        autosave_interval_ms: int = AUTOSAVE_INTERVAL_MS,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
         self.autosave = autosave
@@ -102,14 +105,18 @@ class MainWindow(QMainWindow):
         self.palette_widget = PaletteWidget()
         self.inspector = InspectorWidget(self.document)
         self.problems = ProblemsWidget(self.document)
-        self.palette_dock = self._dock("Palette", "paletteDock", self.palette_widget,
-                                       Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
-        self.problems_dock = self._dock("Problems", "problemsDock", self.problems,
-                                        Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 380],
-                         Qt.Orientation.Horizontal)
+        self.palette_dock = self._dock(
+            "Palette", "paletteDock", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.problems_dock = self._dock(
+            "Problems", "problemsDock", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.resizeDocks(
+            [self.palette_dock, self.inspector_dock], [240, 380], Qt.Orientation.Horizontal
+        )
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
 
         self.zoom_label = QLabel()
@@ -117,9 +124,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.problem_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
 
-        self.act = WindowActions(self, self, view=self.view, document=self.document,
-                                 settings=self.settings, tabs=self.tabs,
-                                 canvas_page=self.canvas_page, docks=self.docks())
+        self.act = WindowActions(
+            self,
+            self,
+            view=self.view,
+            document=self.document,
+            settings=self.settings,
+            tabs=self.tabs,
+            canvas_page=self.canvas_page,
+            docks=self.docks(),
+        )
         self._connect_signals()
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
@@ -142,8 +156,7 @@ class MainWindow(QMainWindow):
         self._zoom_changed(self.view.scale_factor())
         qtprime.prime_in_background()
 
-    def _dock(self, title: str, name: str, widget: QWidget,
-              area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
@@ -171,7 +184,8 @@ class MainWindow(QMainWindow):
         self._palette_timer.setSingleShot(True)
         self._palette_timer.setInterval(PALETTE_REFRESH_MS)
         self._palette_timer.timeout.connect(
-            lambda: self.palette_widget.update_workflow(doc.workflow))
+            lambda: self.palette_widget.update_workflow(doc.workflow)
+        )
         doc.model.changed.connect(self._palette_timer.start)
         self.act.update_edit_actions([])
 
@@ -192,8 +206,9 @@ class MainWindow(QMainWindow):
         self.zoom_label.setText(f"{scale * 100:.0f} %")
 
     def _problems_count(self, n: int) -> None:
-        self.problem_label.setText("No problems" if n == 0 else
-                                   f"{n} problem{'s' if n != 1 else ''}")
+        self.problem_label.setText(
+            "No problems" if n == 0 else f"{n} problem{'s' if n != 1 else ''}"
+        )
 
     def _step_activated(self, step_id: str) -> None:
         self.inspector_dock.show()
@@ -239,14 +254,18 @@ class MainWindow(QMainWindow):
 
     # --- files ------------------------------------------------------------------------------
 
-    def _ask(self, box: QMessageBox, answered: Callable[[QMessageBox.StandardButton], None]
-             ) -> None:
+    def _ask(
+        self, box: QMessageBox, answered: Callable[[QMessageBox.StandardButton], None]
+    ) -> None:
         """Show `box` window-modally without a nested loop; call `answered` with the button."""
         self.dialog = box
 
         def done(_result: int) -> None:
-            button = box.standardButton(box.clickedButton()) if box.clickedButton() else \
-                QMessageBox.StandardButton.Cancel
+            button = (
+                box.standardButton(box.clickedButton())
+                if box.clickedButton()
+                else QMessageBox.StandardButton.Cancel
+            )
             self.dialog = None
             box.deleteLater()
             answered(button)
@@ -260,10 +279,15 @@ class MainWindow(QMainWindow):
             then()
             return
         name = os.path.basename(self.document.path) if self.document.path else "Untitled"
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"{name} has changes that are not saved.",
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Unsaved changes",
+            f"{name} has changes that are not saved.",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            self,
+        )
         box.setInformativeText("Save them before going on?")
         box.setDefaultButton(QMessageBox.StandardButton.Save)
 
@@ -287,6 +311,7 @@ class MainWindow(QMainWindow):
 
     def open_file(self) -> None:
         """Ask for a file (after the unsaved-changes question) and open it."""
+
         def choose() -> None:
             start = os.path.dirname(self.document.path) if self.document.path else os.getcwd()
             dialog = QFileDialog(self, "Open workflow", start, YAML_FILTER)
@@ -313,8 +338,9 @@ class MainWindow(QMainWindow):
             self.show_load_problems(path, e.problems)
             return False
         except OSError as e:
-            self.show_load_problems(path, [Problem(f"cannot read the file: {e.strerror or e}",
-                                                   (), path)])
+            self.show_load_problems(
+                path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
+            )
             self.settings.remove_recent(path)
             return False
         if self.autosave is not None:
@@ -352,8 +378,9 @@ class MainWindow(QMainWindow):
         return self.save_to(self.document.path, then)
 
     def save_as(self, then: Callable[[], None] | None = None) -> None:
-        start = self.document.path or os.path.join(os.getcwd(),
-                                                   f"{self.document.workflow.name}.yaml")
+        start = self.document.path or os.path.join(
+            os.getcwd(), f"{self.document.workflow.name}.yaml"
+        )
         dialog = QFileDialog(self, "Save workflow as", start, YAML_FILTER)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("yaml")
@@ -366,8 +393,13 @@ class MainWindow(QMainWindow):
         try:
             self.document.save(path)
         except OSError as e:
-            box = QMessageBox(QMessageBox.Icon.Critical, "Cannot save", str(e),
-                              QMessageBox.StandardButton.Ok, self)
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                "Cannot save",
+                str(e),
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
             self._ask(box, lambda _b: None)
             return False
         if self.autosave is not None:
@@ -407,12 +439,19 @@ class MainWindow(QMainWindow):
             self._offer(entries[0], entries[1:])
 
     def _offer(self, entry: AutosaveEntry, rest: list[AutosaveEntry]) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved work?",
-                          f"Switchboard closed without saving {entry.describe()}.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Ignore, self)
-        box.setInformativeText("Restore: open that work as unsaved changes. Discard: delete it. "
-                               "Ignore: ask again next time.")
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Restore unsaved work?",
+            f"Switchboard closed without saving {entry.describe()}.",
+            QMessageBox.StandardButton.Yes
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Ignore,
+            self,
+        )
+        box.setInformativeText(
+            "Restore: open that work as unsaved changes. Discard: delete it. "
+            "Ignore: ask again next time."
+        )
         box.button(QMessageBox.StandardButton.Yes).setText("Restore")
         box.setDefaultButton(QMessageBox.StandardButton.Yes)
 
@@ -449,8 +488,11 @@ class MainWindow(QMainWindow):
         """The saved geometry if it still fits its screen (a smaller screen, another monitor
         setup), else a first size that fits the screen's free area, centred."""
         geometry = self.settings.window_geometry()
-        if (geometry is None or not self.restoreGeometry(geometry)
-                or not self._fits_screen(geometry)):
+        if (
+            geometry is None
+            or not self.restoreGeometry(geometry)
+            or not self._fits_screen(geometry)
+        ):
             self._first_geometry()
         state = self.settings.window_state()
         if state is not None:
@@ -473,8 +515,7 @@ class MainWindow(QMainWindow):
 
     def _first_geometry(self) -> None:
         room = self._available().marginsRemoved(FRAME_ALLOWANCE)
-        size = QSize(min(FIRST_SIZE.width(), room.width()),
-                     min(FIRST_SIZE.height(), room.height()))
+        size = QSize(min(FIRST_SIZE.width(), room.width()), min(FIRST_SIZE.height(), room.height()))
         size = size.expandedTo(self.minimumSizeHint()).boundedTo(room.size())
         rect = QRect(QPoint(0, 0), size)
         rect.moveCenter(room.center())

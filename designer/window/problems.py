@@ -115,9 +115,11 @@ class LoadProblemsDialog(QDialog):
         self.setMinimumWidth(640)
         self.problems = list(problems)
         n = len(problems)
-        heading = QLabel(f"<b>{path}</b> was not opened: it has {n} problem{'s' if n != 1 else ''}."
-                         " Fix them in a text editor (or run <code>switchboard validate</code>) "
-                         "and open it again.")
+        heading = QLabel(
+            f"<b>{path}</b> was not opened: it has {n} problem{'s' if n != 1 else ''}."
+            " Fix them in a text editor (or run <code>switchboard validate</code>) "
+            "and open it again."
+        )
         heading.setWordWrap(True)
         self.tree = QTreeWidget()
         self.tree.setRootIsDecorated(False)
@@ -125,8 +127,14 @@ class LoadProblemsDialog(QDialog):
         self.tree.setHeaderLabels(["Line", "Column", "Where", "Problem"])
         self.tree.setWordWrap(True)
         for p in problems:
-            item = QTreeWidgetItem([str(p.line) if p.line else "", str(p.col) if p.col else "",
-                                    format_path(p.path), p.message])
+            item = QTreeWidgetItem(
+                [
+                    str(p.line) if p.line else "",
+                    str(p.col) if p.col else "",
+                    format_path(p.path),
+                    p.message,
+                ]
+            )
             item.setIcon(0, theme.icon("error" if p.severity == "error" else "warning"))
             item.setToolTip(3, str(p))
             self.tree.addTopLevelItem(item)

@@ -161,8 +161,14 @@ def recoverable_autosaves(directory: Path | None = None) -> list[AutosaveEntry]:
         if session and not _session_lock_free(directory, session):
             continue
         original = meta.get("original")
-        out.append(AutosaveEntry(yaml_path, meta_path,
-                                 str(original) if original else None, str(meta.get("saved", ""))))
+        out.append(
+            AutosaveEntry(
+                yaml_path,
+                meta_path,
+                str(original) if original else None,
+                str(meta.get("saved", "")),
+            )
+        )
     out.sort(key=lambda e: e.saved, reverse=True)
     return out
 
@@ -222,8 +228,11 @@ class Autosave:
         if self._current and self._current != (yaml_path, meta_path):
             self.remove()  # the work moved to another file (Save As): drop the old autosave
         _write_atomic(yaml_path, text.encode("utf-8"))
-        meta = {"original": os.path.abspath(original) if original else None,
-                "session": self.session, "saved": datetime.now().isoformat(timespec="seconds")}
+        meta = {
+            "original": os.path.abspath(original) if original else None,
+            "session": self.session,
+            "saved": datetime.now().isoformat(timespec="seconds"),
+        }
         _write_atomic(meta_path, json.dumps(meta, indent=1).encode("utf-8"))
         self._current = (yaml_path, meta_path)
         return yaml_path

@@ -36,9 +36,11 @@ class YamlHighlighter(QSyntaxHighlighter):
         self.set_dark(theme.is_dark())
 
     def set_dark(self, dark: bool) -> None:
-        colours = ({"key": "#7fb0ff", "expr": "#e5b567", "string": "#9ccc8a", "comment": "#7c8692"}
-                   if dark else
-                   {"key": "#1f4f9a", "expr": "#9a5b00", "string": "#2e7d32", "comment": "#7a838e"})
+        colours = (
+            {"key": "#7fb0ff", "expr": "#e5b567", "string": "#9ccc8a", "comment": "#7c8692"}
+            if dark
+            else {"key": "#1f4f9a", "expr": "#9a5b00", "string": "#2e7d32", "comment": "#7a838e"}
+        )
 
         def fmt(colour: str, bold: bool = False) -> QTextCharFormat:
             f = QTextCharFormat()
@@ -48,8 +50,10 @@ class YamlHighlighter(QSyntaxHighlighter):
             return f
 
         self._rules = [
-            (QRegularExpression(r"^\s*(?:- )?[A-Za-z_][\w.\-]*(?=:(\s|$))"),
-             fmt(colours["key"], True)),
+            (
+                QRegularExpression(r"^\s*(?:- )?[A-Za-z_][\w.\-]*(?=:(\s|$))"),
+                fmt(colours["key"], True),
+            ),
             (QRegularExpression(r"\"(?:[^\"\\\\]|\\\\.)*\"|'[^']*'"), fmt(colours["string"])),
             (QRegularExpression(r"\$\{[^}]*\}"), fmt(colours["expr"])),
             (QRegularExpression(r"(^|\s)#.*$"), fmt(colours["comment"])),

@@ -39,8 +39,11 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
         try:
             register = ep.load()
         except Exception as e:  # a broken plug-in must not take the other commands down
-            print(f"warning: the command '{ep.name}' ({ep.value}) could not be loaded: "
-                  f"{type(e).__name__}: {e}", file=sys.stderr)
+            print(
+                f"warning: the command '{ep.name}' ({ep.value}) could not be loaded: "
+                f"{type(e).__name__}: {e}",
+                file=sys.stderr,
+            )
             continue
         register(sub)
     return parser

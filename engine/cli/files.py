@@ -28,28 +28,44 @@ _COMMENT = re.compile(r"(^|\s)#")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    v = sub.add_parser("validate", help="check workflow, mocks, environments and tests files",
-                       description="Check files against the Switchboard format. Exit codes: "
-                       "0 fine, 1 problems found, 2 usage error.")
-    v.add_argument("paths", nargs="+", metavar="FILE",
-                   help="files or folders (the YAML files in them)")
+    v = sub.add_parser(
+        "validate",
+        help="check workflow, mocks, environments and tests files",
+        description="Check files against the Switchboard format. Exit codes: "
+        "0 fine, 1 problems found, 2 usage error.",
+    )
+    v.add_argument(
+        "paths", nargs="+", metavar="FILE", help="files or folders (the YAML files in them)"
+    )
     v.add_argument("--json", action="store_true", help="print the problems as JSON")
     v.add_argument("--strict", action="store_true", help="treat warnings as problems")
-    v.add_argument(ALLOW_OUTSIDE_FLAG, action="store_true",
-                   help="let environments files name files outside their folder")
+    v.add_argument(
+        ALLOW_OUTSIDE_FLAG,
+        action="store_true",
+        help="let environments files name files outside their folder",
+    )
     v.set_defaults(func=cmd_validate)
-    f = sub.add_parser("fmt", help="rewrite files in the canonical form",
-                       description="Rewrite files in the canonical, diff-friendly form. "
-                       "Exit codes: 0 fine, 1 problems found (or files would change with "
-                       "--check), 2 usage error.")
-    f.add_argument("paths", nargs="+", metavar="FILE",
-                   help="files or folders (the YAML files in them)")
-    f.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 if any file would change")
-    f.add_argument("--diff", action="store_true",
-                   help="print what would change (and change nothing)")
-    f.add_argument("--drop-comments", action="store_true",
-                   help="rewrite files that have comments (the canonical form keeps none)")
+    f = sub.add_parser(
+        "fmt",
+        help="rewrite files in the canonical form",
+        description="Rewrite files in the canonical, diff-friendly form. "
+        "Exit codes: 0 fine, 1 problems found (or files would change with "
+        "--check), 2 usage error.",
+    )
+    f.add_argument(
+        "paths", nargs="+", metavar="FILE", help="files or folders (the YAML files in them)"
+    )
+    f.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if any file would change"
+    )
+    f.add_argument(
+        "--diff", action="store_true", help="print what would change (and change nothing)"
+    )
+    f.add_argument(
+        "--drop-comments",
+        action="store_true",
+        help="rewrite files that have comments (the canonical form keeps none)",
+    )
     f.set_defaults(func=cmd_fmt)
 
 
@@ -78,17 +94,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     errors = sum(len(r.errors) for r in results)
     warnings = sum(len(r.problems) - len(r.errors) for r in results)
     if args.json:
-        json.dump([{"file": r.file, "kind": r.kind, "ok": r.ok,
-                    "problems": [p.to_json() for p in r.problems]} for r in results],
-                  sys.stdout, indent=2)
+        json.dump(
+            [
+                {
+                    "file": r.file,
+                    "kind": r.kind,
+                    "ok": r.ok,
+                    "problems": [p.to_json() for p in r.problems],
+                }
+                for r in results
+            ],
+            sys.stdout,
+            indent=2,
+        )
         print()
     else:
         for r in results:
             print_problems(r.problems)
         status = "ok" if not errors else "invalid"
-        print(f"{len(results)} file{'s' if len(results) != 1 else ''} checked: {errors} "
-              f"error{'s' if errors != 1 else ''}, {warnings} warning"
-              f"{'s' if warnings != 1 else ''} ({status})", file=sys.stderr)
+        print(
+            f"{len(results)} file{'s' if len(results) != 1 else ''} checked: {errors} "
+            f"error{'s' if errors != 1 else ''}, {warnings} warning"
+            f"{'s' if warnings != 1 else ''} ({status})",
+            file=sys.stderr,
+        )
     if errors or (args.strict and warnings):
         return 1
     return 2 if missing else 0
@@ -116,8 +145,7 @@ def _modeline(text: str) -> str:
 
 def has_comments(text: str) -> bool:
     """Whether a YAML text seems to hold comments (a '#' at a line start or after a space)."""
-    return any("#" in line and _COMMENT.search(_strip_quoted(line))
-               for line in text.splitlines())
+    return any("#" in line and _COMMENT.search(_strip_quoted(line)) for line in text.splitlines())
 
 
 def _strip_quoted(line: str) -> str:
@@ -144,22 +172,32 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         if old == new:
             continue
         if len(new.encode("utf-8")) > MAX_BYTES:
-            print(f"{f}: not formatted: its canonical form would be "
-                  f"{len(new.encode('utf-8')) / 1048576:.1f} MiB, over the 10 MiB a file may "
-                  "have (split the workflow)", file=sys.stderr)
+            print(
+                f"{f}: not formatted: its canonical form would be "
+                f"{len(new.encode('utf-8')) / 1048576:.1f} MiB, over the 10 MiB a file may "
+                "have (split the workflow)",
+                file=sys.stderr,
+            )
             bad += 1
             continue
-        if has_comments(old[len(modeline):]) and not args.drop_comments and not args.check:
-            print(f"{f}: not formatted: it has comments, which the canonical form does not "
-                  "keep (move them into 'description' fields, or pass --drop-comments)",
-                  file=sys.stderr)
+        if has_comments(old[len(modeline) :]) and not args.drop_comments and not args.check:
+            print(
+                f"{f}: not formatted: it has comments, which the canonical form does not "
+                "keep (move them into 'description' fields, or pass --drop-comments)",
+                file=sys.stderr,
+            )
             bad += 1
             continue
         changed += 1
         if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True),
-                f"{f} (now)", f"{f} (canonical)"))
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    old.splitlines(keepends=True),
+                    new.splitlines(keepends=True),
+                    f"{f} (now)",
+                    f"{f} (canonical)",
+                )
+            )
         if args.check or args.diff:
             print(f"would reformat {f}", file=sys.stderr)
         else:
@@ -171,8 +209,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                 continue
             print(f"reformatted {f}", file=sys.stderr)
     verb = "would change" if args.check or args.diff else "changed"
-    print(f"{len(files)} file{'s' if len(files) != 1 else ''} checked, {changed} {verb}, "
-          f"{bad} with problems", file=sys.stderr)
+    print(
+        f"{len(files)} file{'s' if len(files) != 1 else ''} checked, {changed} {verb}, "
+        f"{bad} with problems",
+        file=sys.stderr,
+    )
     if bad or (args.check and changed):
         return 1
     return 2 if missing else 0

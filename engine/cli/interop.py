@@ -30,40 +30,61 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    e = sub.add_parser("export", help="write a workflow as a Serverless Workflow 1.0.3 document",
-                       description="Export a workflow. What has no equivalent is listed as a "
-                       "warning. Exit codes: 0 written, 1 problems (nothing written on errors, "
-                       "or warnings with --strict), 2 usage error.")
+    e = sub.add_parser(
+        "export",
+        help="write a workflow as a Serverless Workflow 1.0.3 document",
+        description="Export a workflow. What has no equivalent is listed as a "
+        "warning. Exit codes: 0 written, 1 problems (nothing written on errors, "
+        "or warnings with --strict), 2 usage error.",
+    )
     e.add_argument("file", metavar="FILE", help="the workflow file")
     e.add_argument("--to", required=True, choices=["serverless"], help="the target format")
-    e.add_argument("-o", "--output", metavar="OUT",
-                   help="where to write (default: FILE with .sw.yaml)")
+    e.add_argument(
+        "-o", "--output", metavar="OUT", help="where to write (default: FILE with .sw.yaml)"
+    )
     e.add_argument("--source", help="the CloudEvents source of emitted events")
-    e.add_argument("--env", metavar="NAME",
-                   help="take the services' base URLs from this environment of the folder's "
-                   "environments file (default: http://<service>)")
+    e.add_argument(
+        "--env",
+        metavar="NAME",
+        help="take the services' base URLs from this environment of the folder's "
+        "environments file (default: http://<service>)",
+    )
     e.add_argument("--namespace", default="default", help="the document's namespace")
     e.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     e.set_defaults(func=cmd_export)
-    i = sub.add_parser("import", help="read a Serverless Workflow document as a workflow",
-                       description="Import the supported subset of a Serverless Workflow 1.x "
-                       "document; everything else is a problem with its path. Exit codes: "
-                       "0 imported, 1 problems (the supported part is still written), 2 "
-                       "unreadable.")
+    i = sub.add_parser(
+        "import",
+        help="read a Serverless Workflow document as a workflow",
+        description="Import the supported subset of a Serverless Workflow 1.x "
+        "document; everything else is a problem with its path. Exit codes: "
+        "0 imported, 1 problems (the supported part is still written), 2 "
+        "unreadable.",
+    )
     i.add_argument("file", metavar="FILE", help="the Serverless Workflow file (.sw.yaml)")
-    i.add_argument("-o", "--output", metavar="OUT", required=True,
-                   help="the Switchboard workflow to write")
+    i.add_argument(
+        "-o", "--output", metavar="OUT", required=True, help="the Switchboard workflow to write"
+    )
     i.set_defaults(func=cmd_import)
-    o = sub.add_parser("import-openapi", help="describe a service by its OpenAPI 3 spec",
-                       description="Write <NAME>.service.yaml (referencing SPEC) into DIR, so "
-                       "the palette lists the spec's operations and validate checks call steps "
-                       "and mocks against them. Exit codes: 0 written, 1 problems, 2 usage.")
+    o = sub.add_parser(
+        "import-openapi",
+        help="describe a service by its OpenAPI 3 spec",
+        description="Write <NAME>.service.yaml (referencing SPEC) into DIR, so "
+        "the palette lists the spec's operations and validate checks call steps "
+        "and mocks against them. Exit codes: 0 written, 1 problems, 2 usage.",
+    )
     o.add_argument("spec", metavar="SPEC", help="the OpenAPI 3.0 or 3.1 document (YAML or JSON)")
     o.add_argument("--service", required=True, metavar="NAME", help="the logical service name")
-    o.add_argument("--into", default=".", metavar="DIR",
-                   help="the workflows folder to write into (default: the current folder)")
-    o.add_argument("--mocks", action="store_true",
-                   help=f"also write <NAME>{MOCKS_SUFFIX} from the spec's response examples")
+    o.add_argument(
+        "--into",
+        default=".",
+        metavar="DIR",
+        help="the workflows folder to write into (default: the current folder)",
+    )
+    o.add_argument(
+        "--mocks",
+        action="store_true",
+        help=f"also write <NAME>{MOCKS_SUFFIX} from the spec's response examples",
+    )
     o.add_argument("--force", action="store_true", help="overwrite files that exist")
     o.set_defaults(func=cmd_import_openapi)
 
@@ -100,23 +121,36 @@ def cmd_export(args: argparse.Namespace) -> int:
             print_problems(e.problems, sys.stderr)
             return 1
         except KeyError:
-            print(f"{src}: no environment '{args.env}' in "
-                  f"{env_path or f'an {ENVIRONMENTS_FILE} beside it'}", file=sys.stderr)
+            print(
+                f"{src}: no environment '{args.env}' in "
+                f"{env_path or f'an {ENVIRONMENTS_FILE} beside it'}",
+                file=sys.stderr,
+            )
             return 2
     locator = loaded.locator
-    out = export_serverless(loaded.model, file=str(src), source=args.source, services=services,
-                            namespace=args.namespace,
-                            locate=(lambda p: locator.locate(p)) if locator else None)
+    out = export_serverless(
+        loaded.model,
+        file=str(src),
+        source=args.source,
+        services=services,
+        namespace=args.namespace,
+        locate=(lambda p: locator.locate(p)) if locator else None,
+    )
     print_problems(out.problems, sys.stderr)
     if out.document is None:
         print(f"{src}: not exported", file=sys.stderr)
         return 1
-    dest = Path(args.output) if args.output else src.with_name(
-        src.name.removesuffix(".yaml") + ".sw.yaml")
+    dest = (
+        Path(args.output)
+        if args.output
+        else src.with_name(src.name.removesuffix(".yaml") + ".sw.yaml")
+    )
     if not _write(dest, out.text):
         return 1
-    print(f"wrote {dest} ({len(out.problems)} warning{'s' if len(out.problems) != 1 else ''})",
-          file=sys.stderr)
+    print(
+        f"wrote {dest} ({len(out.problems)} warning{'s' if len(out.problems) != 1 else ''})",
+        file=sys.stderr,
+    )
     return 1 if args.strict and out.problems else 0
 
 
@@ -138,11 +172,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     for name, url in result.services.items():
         print(f"service {name}: {url} (add it to an environment's 'services')", file=sys.stderr)
     errors = [p for p in result.problems if p.severity == "error"]
-    print(f"wrote {dest} ({len(result.workflow.steps)} steps, {len(errors)} problem"
-          f"{'s' if len(errors) != 1 else ''})", file=sys.stderr)
+    print(
+        f"wrote {dest} ({len(result.workflow.steps)} steps, {len(errors)} problem"
+        f"{'s' if len(errors) != 1 else ''})",
+        file=sys.stderr,
+    )
     return 1 if errors else 0
-
-
 
 
 def _mocks_from(spec: OpenApiSpec, service: str) -> MocksFile:
@@ -152,14 +187,18 @@ def _mocks_from(spec: OpenApiSpec, service: str) -> MocksFile:
         if found is not None:
             status, body = found
             mocks.mocks[f"{service}.{op.operation_id}"] = [
-                MockResponse(status=status, body=escape_templates(body))]
+                MockResponse(status=status, body=escape_templates(body))
+            ]
     return mocks
 
 
 def cmd_import_openapi(args: argparse.Namespace) -> int:
     if not SERVICE_RE.match(args.service):
-        print(f"'{args.service}' is not a service name: letters, digits, '_' and '-', starting "
-              "with a letter", file=sys.stderr)
+        print(
+            f"'{args.service}' is not a service name: letters, digits, '_' and '-', starting "
+            "with a letter",
+            file=sys.stderr,
+        )
         return 2
     folder = Path(args.into)
     if not folder.is_dir():
@@ -172,11 +211,16 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
         return 1
     ref = os.path.relpath(os.path.abspath(args.spec), os.path.abspath(folder))
     base = spec.servers[0] if spec.servers and "://" in spec.servers[0] else None
-    targets = [(folder / f"{args.service}{SERVICE_SUFFIX}",
-                dump_service(ServiceFile(args.service, ref.replace(os.sep, "/"), base)))]
+    targets = [
+        (
+            folder / f"{args.service}{SERVICE_SUFFIX}",
+            dump_service(ServiceFile(args.service, ref.replace(os.sep, "/"), base)),
+        )
+    ]
     if args.mocks:
-        targets.append((folder / f"{args.service}{MOCKS_SUFFIX}",
-                        dump_mocks(_mocks_from(spec, args.service))))
+        targets.append(
+            (folder / f"{args.service}{MOCKS_SUFFIX}", dump_mocks(_mocks_from(spec, args.service)))
+        )
     existing = [str(p) for p, _ in targets if p.exists()]
     if existing and not args.force:
         print(f"{', '.join(existing)}: exists; pass --force to overwrite", file=sys.stderr)
@@ -188,6 +232,8 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
     for op in spec.operations.values():
         print(f"{args.service}.{op.operation_id}\t{op.method} {op.path}\t{op.summary}")
     if base:
-        print(f"servers[0]: {base} (an environment's services can use it: "
-              f"'{args.service}: {base}')", file=sys.stderr)
+        print(
+            f"servers[0]: {base} (an environment's services can use it: '{args.service}: {base}')",
+            file=sys.stderr,
+        )
     return 0

@@ -24,8 +24,15 @@ if TYPE_CHECKING:
     from engine.jobs.request import JobOutcome, JobRequest
     from engine.jobs.testfiles import TestReport
 
-__all__ = ["register", "cmd_run", "cmd_test", "cmd_emit", "parse_input", "InputArgError",
-           "run_for_cli"]
+__all__ = [
+    "register",
+    "cmd_run",
+    "cmd_test",
+    "cmd_emit",
+    "parse_input",
+    "InputArgError",
+    "run_for_cli",
+]
 
 EXIT_USAGE = 2
 
@@ -36,50 +43,77 @@ class InputArgError(ValueError):
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser(
-        "run", help="run a workflow (mocked, hybrid or live, as its environment says)",
+        "run",
+        help="run a workflow (mocked, hybrid or live, as its environment says)",
         description="Run one workflow and print a line per event. Exit codes: 0 succeeded, "
-        "1 failed, 2 invalid input or usage.")
+        "1 failed, 2 invalid input or usage.",
+    )
     r.add_argument("workflow", metavar="WORKFLOW", help="the workflow file")
     _run_options(r)
-    r.add_argument("--input", metavar="JSON|@FILE",
-                   help="the run input: JSON text, or @FILE holding JSON or YAML")
-    r.add_argument("--record", metavar="FILE", type=Path,
-                   help="write the run's calls as a mocks file (for live and hybrid runs)")
+    r.add_argument(
+        "--input",
+        metavar="JSON|@FILE",
+        help="the run input: JSON text, or @FILE holding JSON or YAML",
+    )
+    r.add_argument(
+        "--record",
+        metavar="FILE",
+        type=Path,
+        help="write the run's calls as a mocks file (for live and hybrid runs)",
+    )
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser(
-        "test", help=f"run tests files (NAME{TESTS_SUFFIX}) on their mocks",
+        "test",
+        help=f"run tests files (NAME{TESTS_SUFFIX}) on their mocks",
         description="Run every case of the tests files named (default: every tests file "
-        "under ./workflows). Exit codes: 0 all passed, 1 any failed, 2 invalid input.")
+        "under ./workflows). Exit codes: 0 all passed, 1 any failed, 2 invalid input.",
+    )
     t.add_argument("paths", nargs="*", metavar="PATH", help="tests files or folders")
     t.add_argument("--junit", metavar="FILE", type=Path, help="also write JUnit XML for CI")
     t.add_argument("--json", action="store_true", help="print the results as JSON")
     t.set_defaults(func=cmd_test)
 
     e = sub.add_parser(
-        "emit", help="publish an event: start every workflow whose trigger names it",
+        "emit",
+        help="publish an event: start every workflow whose trigger names it",
         description="Start every workflow in a folder whose trigger names EVENT, with the data "
         "as input, and wait for them (and for the runs their emits start). Exit codes: 0 all "
-        "succeeded, 1 any failed, 2 invalid input, usage, or no workflow listens.")
+        "succeeded, 1 any failed, 2 invalid input, usage, or no workflow listens.",
+    )
     e.add_argument("event", metavar="EVENT")
     e.add_argument("--data", metavar="JSON|@FILE", help="the event's data (the runs' input)")
-    e.add_argument("--workflows", metavar="DIR", type=Path,
-                   help="folder of workflows (default: ./workflows, else .)")
+    e.add_argument(
+        "--workflows",
+        metavar="DIR",
+        type=Path,
+        help="folder of workflows (default: ./workflows, else .)",
+    )
     _run_options(e)
     e.set_defaults(func=cmd_emit)
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", metavar="NAME", help=f"environment from {ENVIRONMENTS_FILE}")
-    p.add_argument("--mocks", metavar="FILE", type=Path,
-                   help="mocks file (replaces the environment's mocks)")
+    p.add_argument(
+        "--mocks", metavar="FILE", type=Path, help="mocks file (replaces the environment's mocks)"
+    )
     p.add_argument("--scenario", metavar="NAME", help="scenario of the mocks file")
-    p.add_argument("--json", action="store_true",
-                   help="print the run result as JSON on stdout (progress goes to stderr)")
-    p.add_argument("--real-time", action="store_true",
-                   help="mocked runs take real time (default: virtual time, instant)")
-    p.add_argument(ALLOW_OUTSIDE_FLAG, action="store_true",
-                   help="let the environments file name mocks and log files outside its folder")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run result as JSON on stdout (progress goes to stderr)",
+    )
+    p.add_argument(
+        "--real-time",
+        action="store_true",
+        help="mocked runs take real time (default: virtual time, instant)",
+    )
+    p.add_argument(
+        ALLOW_OUTSIDE_FLAG,
+        action="store_true",
+        help="let the environments file name mocks and log files outside its folder",
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -112,10 +146,14 @@ def parse_input(text: str | None, what: str = "--input") -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as e:
-        hint = " (quote the whole value for the shell, e.g. --input '{\"policyId\": \"P-7\"}')" \
-            if not text.startswith("@") else ""
-        raise InputArgError(f"{source}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}{hint}") \
-            from None
+        hint = (
+            ' (quote the whole value for the shell, e.g. --input \'{"policyId": "P-7"}\')'
+            if not text.startswith("@")
+            else ""
+        )
+        raise InputArgError(
+            f"{source}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}{hint}"
+        ) from None
 
 
 def _dump_json(value: Any, out: IO[str]) -> None:
@@ -186,9 +224,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     except InputArgError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    request = JobRequest("run", path=Path(args.workflow), input=value, env=args.env,
-                         mocks=args.mocks, scenario=args.scenario, real_time=args.real_time,
-                         record=args.record, allow_outside_files=args.allow_outside_files)
+    request = JobRequest(
+        "run",
+        path=Path(args.workflow),
+        input=value,
+        env=args.env,
+        mocks=args.mocks,
+        scenario=args.scenario,
+        real_time=args.real_time,
+        record=args.record,
+        allow_outside_files=args.allow_outside_files,
+    )
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code
 
 
@@ -210,8 +256,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
     paths = [Path(p) for p in args.paths] or _default_test_paths()
     if not paths:
-        print("error: no ./workflows folder here: name the tests files or folders to run",
-              file=err)
+        print("error: no ./workflows folder here: name the tests files or folders to run", file=err)
         return EXIT_USAGE
     missing = [p for p in paths if not p.exists()]
     for p in missing:
@@ -272,7 +317,15 @@ def cmd_emit(args: argparse.Namespace) -> int:
     folder = args.workflows
     if folder is None:
         folder = Path("workflows") if Path("workflows").is_dir() else Path(".")
-    request = JobRequest("emit", folder=folder, event=args.event, data=data, env=args.env,
-                         mocks=args.mocks, scenario=args.scenario, real_time=args.real_time,
-                         allow_outside_files=args.allow_outside_files)
+    request = JobRequest(
+        "emit",
+        folder=folder,
+        event=args.event,
+        data=data,
+        env=args.env,
+        mocks=args.mocks,
+        scenario=args.scenario,
+        real_time=args.real_time,
+        allow_outside_files=args.allow_outside_files,
+    )
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code

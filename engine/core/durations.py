@@ -40,8 +40,10 @@ def parse_duration(value: object) -> int:
         raise DurationError(f"expected {_EXAMPLE}, got {value!r}")
     if isinstance(value, int):
         if abs(value) > MAX_DURATION_MS:  # before any arithmetic on a 400-digit number
-            raise DurationError("a duration must be at most ten years, got a number of "
-                                f"{len(str(abs(value)))} digits")
+            raise DurationError(
+                "a duration must be at most ten years, got a number of "
+                f"{len(str(abs(value)))} digits"
+            )
         return _whole_ms(Decimal(value) * 1000, value)
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):

@@ -17,17 +17,39 @@ from engine.core.graph import after_map, comes_before
 from engine.core.model import AnyStep, Workflow
 from engine.core.names import ID_RE, base_id, unique_id
 
-__all__ = ["rename_references", "rename_patches", "can_connect", "check_step_id",
-           "remap_pasted", "PLAIN_FIELDS", "Patch", "Pos"]
+__all__ = [
+    "rename_references",
+    "rename_patches",
+    "can_connect",
+    "check_step_id",
+    "remap_pasted",
+    "PLAIN_FIELDS",
+    "Patch",
+    "Pos",
+]
 
 Pos = tuple[float, float]
 # (step id, or None for the workflow itself; model field; old value; new value)
 Patch = tuple[str | None, str, Any, Any]
 
 # step fields that never hold `${ }` references (or are handled on their own)
-PLAIN_FIELDS = frozenset({"id", "after", "description", "service", "action", "method",
-                          "timeout", "retry", "on_error", "max_concurrency", "wait", "level",
-                          "event"})
+PLAIN_FIELDS = frozenset(
+    {
+        "id",
+        "after",
+        "description",
+        "service",
+        "action",
+        "method",
+        "timeout",
+        "retry",
+        "on_error",
+        "max_concurrency",
+        "wait",
+        "level",
+        "event",
+    }
+)
 
 
 def _rename_in_expression(text: str, old: str, new: str) -> str:
@@ -42,7 +64,7 @@ def _rename_in_expression(text: str, old: str, new: str) -> str:
             j = i + 1
             while j < n and text[j] != c:
                 j += 2 if text[j] == "\\" else 1
-            out.append(text[i:j + 1])
+            out.append(text[i : j + 1])
             i = start = j + 1
             continue
         i += 1
@@ -59,8 +81,10 @@ def rename_references(value: Any, old: str, new: str) -> Any:
             segments = split_template(value)
         except TemplateSyntaxError:
             return value  # leave broken templates as typed; validation reports them
-        return "".join(_rename_in_expression(s.text, old, new) if s.expr is not None else s.text
-                       for s in segments)
+        return "".join(
+            _rename_in_expression(s.text, old, new) if s.expr is not None else s.text
+            for s in segments
+        )
     if isinstance(value, dict):
         return {k: rename_references(v, old, new) for k, v in value.items()}
     if isinstance(value, list):
@@ -75,8 +99,9 @@ def check_step_id(workflow: Workflow, old: str, new: str) -> str | None:
     if new == old:
         return None
     if not ID_RE.match(new):
-        return (f"'{new}' is not a valid step id: use letters, digits and _, "
-                "not starting with a digit.")
+        return (
+            f"'{new}' is not a valid step id: use letters, digits and _, not starting with a digit."
+        )
     if workflow.find(new) is not None:
         return f"Another step already has the id '{new}'."
     return None
@@ -89,8 +114,9 @@ def rename_patches(workflow: Workflow, old: str, new: str) -> list[Patch]:
     for step in workflow.steps:
         owner = step.id
         if old in step.after:
-            patches.append((owner, "after", list(step.after),
-                            [new if a == old else a for a in step.after]))
+            patches.append(
+                (owner, "after", list(step.after), [new if a == old else a for a in step.after])
+            )
         for field in vars(step):
             if field in PLAIN_FIELDS:
                 continue
@@ -114,13 +140,16 @@ def can_connect(workflow: Workflow, src: str, dst: str) -> str | None:
     if src in workflow.step(dst).after:
         return f"'{dst}' already runs after '{src}'."
     if comes_before(after_map(workflow), dst, src):
-        return (f"Connecting {src} → {dst} would make a cycle: '{src}' already runs after "
-                f"'{dst}'. Remove an edge on that path first.")
+        return (
+            f"Connecting {src} → {dst} would make a cycle: '{src}' already runs after "
+            f"'{dst}'. Remove an edge on that path first."
+        )
     return None
 
 
-def remap_pasted(steps: Sequence[AnyStep], layout: Mapping[str, Pos], taken: set[str],
-                 offset: Pos) -> tuple[list[AnyStep], dict[str, Pos]]:
+def remap_pasted(
+    steps: Sequence[AnyStep], layout: Mapping[str, Pos], taken: set[str], offset: Pos
+) -> tuple[list[AnyStep], dict[str, Pos]]:
     """Copies of `steps` with ids unique among `taken`, references and `after` edges inside the
     selection renamed to match (edges to steps outside it dropped), and their positions moved
     by `offset`. `taken` is not changed."""

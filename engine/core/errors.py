@@ -91,8 +91,15 @@ class Collector:
         # could not be parsed at all)
         self.step_index: list[int] | None = None
 
-    def add(self, message: str, path: PathT, *, key: bool = False, step: str | None = None,
-            severity: str = "error") -> None:
+    def add(
+        self,
+        message: str,
+        path: PathT,
+        *,
+        key: bool = False,
+        step: str | None = None,
+        severity: str = "error",
+    ) -> None:
         self.problems.append((message, path, key, step, severity))
 
     def located(self, locate: Callable[..., tuple[int, int]] | None, file: str) -> list[Problem]:
@@ -101,8 +108,6 @@ class Collector:
             line, col = locate(path, key=key) if locate else (0, 0)
             out.append(Problem(message, path, file, line, col, step, severity))
         return out
-
-
 
 
 class SwitchboardError(Exception):
@@ -130,8 +135,14 @@ class RunError(SwitchboardError):
 
     type = "error"
 
-    def __init__(self, message: str, *, step: str | None = None, status: int | None = None,
-                 type: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        status: int | None = None,
+        type: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.step = step

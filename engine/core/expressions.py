@@ -97,7 +97,7 @@ def _split_cached(s: str) -> tuple[Segment, ...]:
                 out.append(Segment(literal + s[pos:]))
             return tuple(out)
         if k > 0 and s[k - 1] == "$":  # `$${` is a literal `${`
-            literal += s[pos:k - 1] + "${"
+            literal += s[pos : k - 1] + "${"
             pos = k + 2
             continue
         if k > pos or literal:
@@ -128,8 +128,11 @@ def compile_expression(expr: str) -> ParsedResult:
     try:
         parsed = jmespath.compile(expr)
     except RecursionError:
-        raise TemplateSyntaxError(f"the expression '{_short(expr)}' is nested too deeply; "
-                                  "write it with fewer parentheses or brackets", 0) from None
+        raise TemplateSyntaxError(
+            f"the expression '{_short(expr)}' is nested too deeply; "
+            "write it with fewer parentheses or brackets",
+            0,
+        ) from None
     except jexc.ParseError as e:
         pos = e.lex_position if isinstance(e.lex_position, int) else 0
         token = e.token_value
@@ -149,8 +152,10 @@ def compile_expression(expr: str) -> ParsedResult:
     if unknown:
         name, offset = unknown
         known = ", ".join(sorted(FUNCTIONS))
-        raise TemplateSyntaxError(f"'{name}' is not a JMESPath function{_suggest(name)} (they "
-                                  f"are: {known})", max(0, expr.find(name + "(", offset)))
+        raise TemplateSyntaxError(
+            f"'{name}' is not a JMESPath function{_suggest(name)} (they are: {known})",
+            max(0, expr.find(name + "(", offset)),
+        )
     return parsed
 
 
@@ -259,8 +264,9 @@ def truthy(value: Any) -> bool:
     return not (isinstance(value, (str, list, dict)) and len(value) == 0)
 
 
-def iter_expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[
-        tuple[tuple[str | int, ...], str]]:
+def iter_expressions(
+    value: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Yield (path, string) for every string holding `${` inside a value."""
     if isinstance(value, str):
         if "${" in value:
@@ -275,8 +281,14 @@ def iter_expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[
 
 # Node types whose first child is evaluated against the current scope and whose other children
 # are evaluated against each element of its result.
-_LEFT_ONLY = {"projection", "filter_projection", "value_projection", "index_expression",
-              "flatten", "pipe"}
+_LEFT_ONLY = {
+    "projection",
+    "filter_projection",
+    "value_projection",
+    "index_expression",
+    "flatten",
+    "pipe",
+}
 
 
 def _chain(node: dict[str, Any]) -> list[str]:

@@ -13,9 +13,20 @@ from dataclasses import dataclass
 
 from engine.core.model import Workflow
 
-__all__ = ["after_map", "find_cycle", "topological_order", "comes_before", "Reach",
-           "dependents", "roots", "Series", "Parallel", "SPNode", "NotSeriesParallel",
-           "series_parallel"]
+__all__ = [
+    "after_map",
+    "find_cycle",
+    "topological_order",
+    "comes_before",
+    "Reach",
+    "dependents",
+    "roots",
+    "Series",
+    "Parallel",
+    "SPNode",
+    "NotSeriesParallel",
+    "series_parallel",
+]
 
 After = Mapping[str, Sequence[str]]
 
@@ -57,7 +68,7 @@ def find_cycle(after: After) -> list[str] | None:
                     continue
                 st = state.get(nxt, 0)
                 if st == 1:
-                    cyc = path[path.index(nxt):] + [nxt]
+                    cyc = path[path.index(nxt) :] + [nxt]
                     return list(reversed(cyc))
                 if st == 0:
                     state[nxt] = 1
@@ -75,8 +86,9 @@ def topological_order(after: After) -> tuple[list[str], list[str]]:
 
     Kahn's algorithm, stable: among ready steps the one listed first goes first.
     """
-    waiting = {sid: len([d for d in dict.fromkeys(deps) if d in after])
-               for sid, deps in after.items()}
+    waiting = {
+        sid: len([d for d in dict.fromkeys(deps) if d in after]) for sid, deps in after.items()
+    }
     nexts = dependents(after)
     queue = deque(sid for sid, n in waiting.items() if n == 0)
     order: list[str] = []

@@ -38,9 +38,11 @@ def status_jq(step_id: str) -> str:
     """jq for `steps.<id>.status` of a call whose output (on success) or error (on failure
     with `onError: continue`) the export keeps in the context; neither means skipped."""
     ctx = "($context // {})"
-    return (f'(if ({ctx} | has({json.dumps(step_id)})) then "succeeded" '
-            f'elif ({ctx} | has({json.dumps(error_key(step_id))})) then "failed" '
-            'else "skipped" end)')
+    return (
+        f'(if ({ctx} | has({json.dumps(step_id)})) then "succeeded" '
+        f'elif ({ctx} | has({json.dumps(error_key(step_id))})) then "failed" '
+        'else "skipped" end)'
+    )
 
 
 class Untranslatable(ValueError):
@@ -89,14 +91,20 @@ class _Translator:
             sid = str(names[1])
             if names[2] == "status" and sid in self.kept and len(parts) == 3:
                 return status_jq(sid)
-            if (names[2] == "error" and sid in self.kept and len(parts) == 4
-                    and names[3] in ("message", "status")):
+            if (
+                names[2] == "error"
+                and sid in self.kept
+                and len(parts) == 4
+                and names[3] in ("message", "status")
+            ):
                 return f"$context[{json.dumps(error_key(sid))}].{names[3]}"
             if names[2] != "output":
                 key = names[2] if names[2] in _STEP_KEYS else "that key"
-                raise Untranslatable(f"steps.{names[1]}.{key} has no Serverless Workflow "
-                                     "equivalent (only a step's output, and a call's status "
-                                     "and error message and status, are kept)")
+                raise Untranslatable(
+                    f"steps.{names[1]}.{key} has no Serverless Workflow "
+                    "equivalent (only a step's output, and a call's status "
+                    "and error message and status, are kept)"
+                )
             base, rest = f"$context{_key(sid)}", parts[3:]
         elif first in ("item", "index"):
             base, rest = f"${first}", parts[1:]
@@ -154,28 +162,32 @@ class _Translator:
         if t == "multi_select_list":
             return "[" + ", ".join(f"({self.tr(k, root)})" for k in kids) + "]"
         if t == "multi_select_dict":
-            pairs = [f"{json.dumps(k['value'])}: ({self.tr(k['children'][0], root)})"
-                     for k in kids]
+            pairs = [f"{json.dumps(k['value'])}: ({self.tr(k['children'][0], root)})" for k in kids]
             return "{" + ", ".join(pairs) + "}"
         if t == "pipe":
             return f"({self.tr(kids[0], root)}) | ({self.tr(kids[1], False)})"
         if t == "flatten":
-            return (f"({self.tr(kids[0], root)}) | "
-                    'if type == "array" then [.[] | if type == "array" then .[] else . end] '
-                    "else null end")
+            return (
+                f"({self.tr(kids[0], root)}) | "
+                'if type == "array" then [.[] | if type == "array" then .[] else . end] '
+                "else null end"
+            )
         if t == "projection":
             return self.projection(kids[0], kids[1], None, root)
         if t == "filter_projection":
             return self.projection(kids[0], kids[1], kids[2], root)
         raise Untranslatable(f"JMESPath's {t.replace('_', ' ')} is not translated to jq")
 
-    def projection(self, left: dict[str, Any], right: dict[str, Any],
-                   cond: dict[str, Any] | None, root: bool) -> str:
+    def projection(
+        self, left: dict[str, Any], right: dict[str, Any], cond: dict[str, Any] | None, root: bool
+    ) -> str:
         base = self.tr(left, root)
         keep = f" | select(({self.tr(cond, False)}) | {TRUTHY})" if cond is not None else ""
         tail = "" if right["type"] == "identity" else f" | {self.tr(right, False)}"
-        return (f'({base}) | if type == "array" then [.[]{keep}{tail} | select(. != null)] '
-                "else null end")
+        return (
+            f'({base}) | if type == "array" then [.[]{keep}{tail} | select(. != null)] '
+            "else null end"
+        )
 
 
 def to_jq(expr: str, *, in_call_output: bool = False, kept: Collection[str] = ()) -> str:
@@ -188,15 +200,15 @@ def to_jq(expr: str, *, in_call_output: bool = False, kept: Collection[str] = ()
     return _Translator(in_call_output, kept).tr(tree, True)
 
 
-def template_to_jq(value: Any, *, in_call_output: bool = False,
-                   kept: Collection[str] = ()) -> Any:
+def template_to_jq(value: Any, *, in_call_output: bool = False, kept: Collection[str] = ()) -> Any:
     """A template value with every `${ JMESPath }` string as a `${ jq }` runtime expression.
 
     Text around expressions becomes jq string interpolation. Raises Untranslatable.
     """
     if isinstance(value, dict):
-        return {k: template_to_jq(v, in_call_output=in_call_output, kept=kept)
-                for k, v in value.items()}
+        return {
+            k: template_to_jq(v, in_call_output=in_call_output, kept=kept) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [template_to_jq(v, in_call_output=in_call_output, kept=kept) for v in value]
     if not isinstance(value, str) or "${" not in value:

@@ -17,13 +17,16 @@ from engine.core.jq import TRUTHY, Untranslatable
 
 __all__ = ["jq_to_jmespath", "jq_template_to_jmespath"]
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<num>-?\d+(?:\.\d+)?)
   | (?P<str>"(?:[^"\\]|\\.)*")
   | (?P<var>\$[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>==|!=|<=|>=|<|>|\||\(|\)|\[|\]|\.)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-)""", re.X)
+)""",
+    re.X,
+)
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -33,7 +36,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise Untranslatable(f"jq near '{text[pos:pos + 12]}' is not translated")
+            raise Untranslatable(f"jq near '{text[pos : pos + 12]}' is not translated")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -185,19 +188,19 @@ def _interpolated(body: str, names: Mapping[str, str] | None) -> tuple[str, bool
     out, literal, rel, i = "", "", False, 0
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and text[i + 1:i + 2] == "(":
+        if ch == "\\" and text[i + 1 : i + 2] == "(":
             depth, j = 1, i + 2
             while j < len(text) and depth:
                 depth += {"(": 1, ")": -1}.get(text[j], 0)
                 j += 1
             if depth:
                 raise Untranslatable("an unclosed '\\(' in a jq string")
-            expr, r = jq_to_jmespath(text[i + 2:j - 1], names)
+            expr, r = jq_to_jmespath(text[i + 2 : j - 1], names)
             out += literal.replace("${", "$${") + "${ " + expr + " }"
             literal, rel, i = "", rel or r, j
         elif ch == "\\":
-            size = 6 if text[i + 1:i + 2] == "u" else 2
-            literal += json.loads(f'"{text[i:i + size]}"')
+            size = 6 if text[i + 1 : i + 2] == "u" else 2
+            literal += json.loads(f'"{text[i : i + size]}"')
             i += size
         elif ch == '"':
             return None  # two strings joined: not one literal
@@ -207,8 +210,7 @@ def _interpolated(body: str, names: Mapping[str, str] | None) -> tuple[str, bool
     return out + literal.replace("${", "$${"), rel
 
 
-def jq_template_to_jmespath(value: Any, names: Mapping[str, str] | None = None
-                            ) -> tuple[Any, bool]:
+def jq_template_to_jmespath(value: Any, names: Mapping[str, str] | None = None) -> tuple[Any, bool]:
     """A value whose `${ jq }` strings become `${ JMESPath }`; (value, reads the task input)."""
     if isinstance(value, dict):
         rel = False

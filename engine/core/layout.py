@@ -30,8 +30,9 @@ def layered_layout(workflow: Workflow) -> dict[str, tuple[float, float]]:
     return layered_positions(ids, {s.id: s.after for s in workflow.steps})
 
 
-def layered_positions(ids: list[str], after: dict[str, Iterable[str]]
-                      ) -> dict[str, tuple[float, float]]:
+def layered_positions(
+    ids: list[str], after: dict[str, Iterable[str]]
+) -> dict[str, tuple[float, float]]:
     """Lay out nodes `ids` whose predecessors are `after[id]` (unknown ids are ignored)."""
     if not ids:
         return {}

@@ -116,8 +116,12 @@ class CallDefaults:
     headers: dict[str, Any] | None = None
 
     def is_empty(self) -> bool:
-        return self.timeout is None and self.retry is None and self.on_error is None \
+        return (
+            self.timeout is None
+            and self.retry is None
+            and self.on_error is None
             and self.headers is None
+        )
 
 
 @dataclass
@@ -251,8 +255,9 @@ def resolve_call(step: CallStep, defaults: CallDefaults | None = None) -> Resolv
     return ResolvedCall(
         method=(step.method or "POST").upper(),
         path=step.path if step.path is not None else f"/{step.action}",
-        timeout=step.timeout if step.timeout is not None else (
-            d.timeout if d.timeout is not None else DEFAULT_TIMEOUT),
+        timeout=step.timeout
+        if step.timeout is not None
+        else (d.timeout if d.timeout is not None else DEFAULT_TIMEOUT),
         retry=retry.policy(),
         on_error=step.on_error or d.on_error or "fail",
         headers=headers,

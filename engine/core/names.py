@@ -10,8 +10,17 @@ from collections.abc import Iterable
 from engine.core.model import CallStep, Step, step_kind
 
 __all__ = [
-    "ID_RE", "NAME_RE", "SERVICE_RE", "EVENT_RE", "TARGET_RE", "METHODS", "base_id",
-    "default_step_ids", "unique_id", "suggest", "parse_target",
+    "ID_RE",
+    "NAME_RE",
+    "SERVICE_RE",
+    "EVENT_RE",
+    "TARGET_RE",
+    "METHODS",
+    "base_id",
+    "default_step_ids",
+    "unique_id",
+    "suggest",
+    "parse_target",
 ]
 
 ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a step id
@@ -80,6 +89,8 @@ def parse_target(text: str) -> tuple[str, str]:
     service, action = text.split(".", 1)
     for what, name in (("service", service), ("action", action)):
         if not SERVICE_RE.match(name):
-            raise ValueError(f"the {what} name {name!r} must start with a letter and hold only "
-                             "letters, digits, '_' or '-'")
+            raise ValueError(
+                f"the {what} name {name!r} must start with a letter and hold only "
+                "letters, digits, '_' or '-'"
+            )
     return service, action

@@ -9,9 +9,24 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
-    "StepKind", "StepStatus", "RunStatus", "Level", "ErrorType", "Mode", "Fault", "OnError",
-    "Jitter", "STEP_KINDS", "STEP_STATUSES", "RUN_STATUSES", "LEVELS", "ERROR_TYPES", "MODES",
-    "FAULTS", "ON_ERROR", "JITTER",
+    "StepKind",
+    "StepStatus",
+    "RunStatus",
+    "Level",
+    "ErrorType",
+    "Mode",
+    "Fault",
+    "OnError",
+    "Jitter",
+    "STEP_KINDS",
+    "STEP_STATUSES",
+    "RUN_STATUSES",
+    "LEVELS",
+    "ERROR_TYPES",
+    "MODES",
+    "FAULTS",
+    "ON_ERROR",
+    "JITTER",
 ]
 
 StepKind = Literal["call", "wait", "emit", "notify"]
@@ -19,8 +34,18 @@ StepStatus = Literal["succeeded", "failed", "skipped", "cancelled"]
 RunStatus = Literal["succeeded", "failed", "cancelled"]
 Level = Literal["info", "success", "warning", "error"]
 # `limit` (a cascade of emits started too many runs) is ours: FORMAT.md lists the others
-ErrorType = Literal["http", "timeout", "connection", "mock", "expression", "input", "secret",
-                    "cancelled", "deadline", "limit"]
+ErrorType = Literal[
+    "http",
+    "timeout",
+    "connection",
+    "mock",
+    "expression",
+    "input",
+    "secret",
+    "cancelled",
+    "deadline",
+    "limit",
+]
 Mode = Literal["live", "mock", "hybrid"]  # how an environment's calls resolve
 Fault = Literal["timeout", "connection"]
 OnError = Literal["fail", "continue"]

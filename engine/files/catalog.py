@@ -67,8 +67,9 @@ def _mocks_paths(folder: Path, catalog: ServiceCatalog) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def catalog_for(workflow_path: str | os.PathLike[str] | None,
-                workflow: Workflow | None = None) -> ServiceCatalog:
+def catalog_for(
+    workflow_path: str | os.PathLike[str] | None, workflow: Workflow | None = None
+) -> ServiceCatalog:
     """The catalog of the folder of `workflow_path` (none for an unsaved workflow) and of
     `workflow` itself."""
     catalog = ServiceCatalog()

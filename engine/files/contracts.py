@@ -82,35 +82,57 @@ def _unknown(service: DescribedService, action: str) -> str:
     names = list(service.spec.operations)
     near = difflib.get_close_matches(action, names, 1)
     hint = f"did you mean '{near[0]}'?" if near else f"it has {', '.join(names[:8]) or 'none'}"
-    return (f"{service.description.service} has no operation '{action}' in "
-            f"{service.description.openapi}: {hint}")
+    return (
+        f"{service.description.service} has no operation '{action}' in "
+        f"{service.description.openapi}: {hint}"
+    )
 
 
-def _check_step(s: CallStep, wf: Workflow, op: Operation, spec: OpenApiSpec,
-                here: tuple[str | int, ...], add: Any) -> None:
+def _check_step(
+    s: CallStep,
+    wf: Workflow,
+    op: Operation,
+    spec: OpenApiSpec,
+    here: tuple[str | int, ...],
+    add: Any,
+) -> None:
     rc = resolve_call(s, wf.defaults)
     if rc.method != op.method:
-        add(f"{op.operation_id} is {op.method} {op.path}, not {rc.method}: set 'method: "
-            f"{op.method}'", here + (("method",) if s.method else ("action",)))
+        add(
+            f"{op.operation_id} is {op.method} {op.path}, not {rc.method}: set 'method: "
+            f"{op.method}'",
+            here + (("method",) if s.method else ("action",)),
+        )
     if not path_matches(op.path, rc.path):
         names = [p.name for p in op.parameters if p.where == "path"]
         missing = f" (path parameters: {', '.join(names)})" if names else ""
-        add(f"the path '{rc.path}' does not fit {op.operation_id}'s '{op.path}'{missing}: set "
-            f"'path' with a '${{ }}' for each parameter", here + (("path",) if s.path else
-                                                                ("action",)))
+        add(
+            f"the path '{rc.path}' does not fit {op.operation_id}'s '{op.path}'{missing}: set "
+            f"'path' with a '${{ }}' for each parameter",
+            here + (("path",) if s.path else ("action",)),
+        )
     query = s.query or {}
     for p in op.parameters:
         if p.where == "query" and p.required and p.name not in query:
-            add(f"{op.operation_id} needs the query parameter '{p.name}': add it under 'query'",
-                here + (("query",) if s.query else ("action",)))
-        if p.where == "header" and p.required and p.name.lower() not in {
-                k.lower() for k in rc.headers}:
-            add(f"{op.operation_id} needs the header '{p.name}': add it under 'headers'",
-                here + ("action",))
+            add(
+                f"{op.operation_id} needs the query parameter '{p.name}': add it under 'query'",
+                here + (("query",) if s.query else ("action",)),
+            )
+        if (
+            p.where == "header"
+            and p.required
+            and p.name.lower() not in {k.lower() for k in rc.headers}
+        ):
+            add(
+                f"{op.operation_id} needs the header '{p.name}': add it under 'headers'",
+                here + ("action",),
+            )
     if op.body_schema is not None and s.with_ is not None and _literal(s.with_):
         for where, message in schema_errors(spec, op.body_schema, s.with_):
-            add(f"the body breaks {op.operation_id}'s request schema: {message}",
-                here + ("with",) + where)
+            add(
+                f"the body breaks {op.operation_id}'s request schema: {message}",
+                here + ("with",) + where,
+            )
 
 
 def _workflow(wf: Workflow, services: dict[str, DescribedService], loc: Locator) -> list[Problem]:
@@ -138,8 +160,15 @@ def _workflow(wf: Workflow, services: dict[str, DescribedService], loc: Locator)
     return out
 
 
-def _responses(key: str, answers: list[MockResponse], raw: Any, base: tuple[str | int, ...],
-               op: Operation, spec: OpenApiSpec, loc: Locator) -> list[Problem]:
+def _responses(
+    key: str,
+    answers: list[MockResponse],
+    raw: Any,
+    base: tuple[str | int, ...],
+    op: Operation,
+    spec: OpenApiSpec,
+    loc: Locator,
+) -> list[Problem]:
     out: list[Problem] = []
     single = not isinstance(raw, list)
     for j, r in enumerate(answers):
@@ -149,16 +178,26 @@ def _responses(key: str, answers: list[MockResponse], raw: Any, base: tuple[str 
         declared, schema = op.response_schema(r.status)
         if not declared:
             statuses = ", ".join(op.responses) or "none"
-            out.append(loc.problem(f"{op.operation_id} declares no response {r.status} "
-                                   f"(it has {statuses}): use one of those", here))
+            out.append(
+                loc.problem(
+                    f"{op.operation_id} declares no response {r.status} "
+                    f"(it has {statuses}): use one of those",
+                    here,
+                )
+            )
             continue
         if schema is None or r.body is None or not _literal(r.body):
             continue
         for where, message in schema_errors(spec, schema, r.body):
             at = here + ("body",) + where
-            out.append(loc.problem(f"the body of {key} breaks {op.operation_id}'s {r.status} "
-                                   f"response schema at {format_path(where) or 'its top'}: "
-                                   f"{message}", at))
+            out.append(
+                loc.problem(
+                    f"the body of {key} breaks {op.operation_id}'s {r.status} "
+                    f"response schema at {format_path(where) or 'its top'}: "
+                    f"{message}",
+                    at,
+                )
+            )
     return out
 
 
@@ -166,11 +205,13 @@ def _mocks(mf: MocksFile, services: dict[str, DescribedService], loc: Locator) -
     out: list[Problem] = []
     root = loc.root if isinstance(loc.root, dict) else {}
     tables: list[tuple[tuple[str | int, ...], dict[str, list[MockResponse]], Any]] = [
-        (("mocks",), mf.mocks, root.get("mocks"))]
+        (("mocks",), mf.mocks, root.get("mocks"))
+    ]
     for name, table in mf.scenarios.items():
         raw_sc = root.get("scenarios", {})
-        tables.append((("scenarios", name), table,
-                       raw_sc.get(name) if isinstance(raw_sc, dict) else None))
+        tables.append(
+            (("scenarios", name), table, raw_sc.get(name) if isinstance(raw_sc, dict) else None)
+        )
     for base, table, raw in tables:
         for key, answers in table.items():
             service, _, action = key.partition(".")
@@ -196,8 +237,13 @@ def contract_problems(folder: Path, kind: str, model: Any, loc: Locator) -> list
         except LoadError as e:
             first = e.problems[0] if e.problems else None
             why = f"{first.message} ({first.file}:{first.line}:{first.col})" if first else ""
-            return [loc.problem(f"the OpenAPI document '{model.openapi}' cannot be used: {why} "
-                                "(paths are relative to this file)", ("openapi",))]
+            return [
+                loc.problem(
+                    f"the OpenAPI document '{model.openapi}' cannot be used: {why} "
+                    "(paths are relative to this file)",
+                    ("openapi",),
+                )
+            ]
         return []
     if kind not in ("workflow", "mocks"):
         return []

@@ -102,20 +102,37 @@ def read_text(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
     Checked before and while reading: a device (`/dev/zero`) or a file that grows is cut off
     at the limit, a FIFO is refused instead of blocking."""
     p = Path(path)
-    big = (f"the file is larger than {limit / 1048576:g} MiB, the limit (split it, or move "
-           "large bodies out of it)")
+    big = (
+        f"the file is larger than {limit / 1048576:g} MiB, the limit (split it, or move "
+        "large bodies out of it)"
+    )
     try:
         info = p.stat()
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError
         if not stat.S_ISREG(info.st_mode):
-            raise LoadError([Problem("this is not a regular file (a device, a pipe or a "
-                                     "socket): name a file", (), str(path))])
+            raise LoadError(
+                [
+                    Problem(
+                        "this is not a regular file (a device, a pipe or a socket): name a file",
+                        (),
+                        str(path),
+                    )
+                ]
+            )
         if info.st_size > limit:
-            raise LoadError([Problem(
-                f"the file is {info.st_size / 1048576:.1f} MiB; the limit is "
-                f"{limit / 1048576:g} MiB (split it, or move large bodies out of it)",
-                (), str(path), 1, 1)])
+            raise LoadError(
+                [
+                    Problem(
+                        f"the file is {info.st_size / 1048576:.1f} MiB; the limit is "
+                        f"{limit / 1048576:g} MiB (split it, or move large bodies out of it)",
+                        (),
+                        str(path),
+                        1,
+                        1,
+                    )
+                ]
+            )
         with p.open("rb") as f:
             data = f.read(limit + 1)
         if len(data) > limit:
@@ -155,8 +172,13 @@ _KINDS: dict[str, Any] = {
 
 def _from_data(data: Any, loc: Locator, file: str, kind: str) -> Loaded[Any]:
     if data is None:
-        return Loaded(file, kind, None, [Problem(
-            f"the file is empty: a {kind} file starts with 'version: 1'", (), file, 1, 1)], loc)
+        return Loaded(
+            file,
+            kind,
+            None,
+            [Problem(f"the file is empty: a {kind} file starts with 'version: 1'", (), file, 1, 1)],
+            loc,
+        )
     build, check = _KINDS[kind]()
     c = Collector()
     model = build(c, data)
@@ -209,10 +231,21 @@ def parse_any(text: str | bytes, file: str = "<text>", kind: str | None = None) 
         return Loaded(file, "unknown", None, e.problems)
     kind = detect_kind(data, file)
     if kind is None:
-        return Loaded(file, "unknown", None, [Problem(
-            "cannot tell what kind of file this is: a workflow has 'steps', a mocks "
-            "file 'mocks', an environments file 'environments', a tests file 'cases'",
-            (), file, 1, 1)])
+        return Loaded(
+            file,
+            "unknown",
+            None,
+            [
+                Problem(
+                    "cannot tell what kind of file this is: a workflow has 'steps', a mocks "
+                    "file 'mocks', an environments file 'environments', a tests file 'cases'",
+                    (),
+                    file,
+                    1,
+                    1,
+                )
+            ],
+        )
     return _from_data(data, loc, file, kind)
 
 
@@ -226,8 +259,9 @@ def load_workflow(path: str | os.PathLike[str]) -> Workflow:
     return _load(path, parse_workflow)  # type: ignore[no-any-return]
 
 
-def open_workflow(path: str | os.PathLike[str],
-                  text: str | bytes | None = None) -> Loaded[Workflow]:
+def open_workflow(
+    path: str | os.PathLike[str], text: str | bytes | None = None
+) -> Loaded[Workflow]:
     """Read a workflow for editing: it opens despite rule problems (returned in `problems`),
     so they can be fixed in the designer; raises LoadError when the file does not parse into a
     model that holds all of it (saving such a model would lose what the file says). `text` is
@@ -271,11 +305,16 @@ def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> 
     if loaded.kind == "environments":
         for where, written, inside in files_named(loaded.model, base):
             if not inside and not allow_outside:
-                add(f"'{written}' is outside the folder of this environments file: keep the "
-                    f"files it names there or below it (or pass {ALLOW_OUTSIDE_FLAG})", where)
+                add(
+                    f"'{written}' is outside the folder of this environments file: keep the "
+                    f"files it names there or below it (or pass {ALLOW_OUTSIDE_FLAG})",
+                    where,
+                )
             elif where[2] == "mocks" and not (base / written).is_file():
-                add(f"the mocks file '{written}' does not exist (paths are relative to this "
-                    "file)", where)
+                add(
+                    f"the mocks file '{written}' does not exist (paths are relative to this file)",
+                    where,
+                )
     elif loaded.kind == "tests":
         _check_tests_refs(loaded.model, base, add)
     extra.extend(contract_problems(base, loaded.kind, loaded.model, loc))
@@ -289,14 +328,15 @@ def _check_tests_refs(tf: TestsFile, base: Path, add: Any) -> None:
     if tf.workflow:
         wpath = base / tf.workflow
         if not wpath.is_file():
-            add(f"the workflow '{tf.workflow}' does not exist (paths are relative to this file)",
-                ("workflow",))
+            add(
+                f"the workflow '{tf.workflow}' does not exist (paths are relative to this file)",
+                ("workflow",),
+            )
         else:
             try:
                 wf = load_workflow(wpath)
             except LoadError as e:
-                add(f"the workflow '{tf.workflow}' does not load: {e.problems[0]}",
-                    ("workflow",))
+                add(f"the workflow '{tf.workflow}' does not load: {e.problems[0]}", ("workflow",))
     mocks: MocksFile | None = None
     if tf.mocks:
         mpath = base / tf.mocks
@@ -309,14 +349,18 @@ def _check_tests_refs(tf: TestsFile, base: Path, add: Any) -> None:
                 add(f"the mocks file '{tf.mocks}' does not load: {e.problems[0]}", ("mocks",))
     for i, case in enumerate(tf.cases):
         if case.scenario and mocks is not None and case.scenario not in mocks.scenarios:
-            add(f"the scenario '{case.scenario}' is not in {tf.mocks}"
+            add(
+                f"the scenario '{case.scenario}' is not in {tf.mocks}"
                 + (f" (it has: {', '.join(mocks.scenarios)})" if mocks.scenarios else ""),
-                ("cases", i, "scenario"))
+                ("cases", i, "scenario"),
+            )
         if wf is not None:
             for sid in case.expect.steps:
                 if wf.find(sid) is None:
-                    add(f"expect.steps names '{sid}', which is not a step of {tf.workflow}",
-                        ("cases", i, "expect", "steps", sid))
+                    add(
+                        f"expect.steps names '{sid}', which is not a step of {tf.workflow}",
+                        ("cases", i, "expect", "steps", sid),
+                    )
 
 
 def dump_any(model: Any) -> str:
@@ -352,8 +396,11 @@ def save_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
-_NAME_LINE = re.compile(rb"^name:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([^'\"#\s|>&*!\[{][^#\n]*?))"
-                        rb"[ \t]*(?:#[^\n]*)?$", re.M)
+_NAME_LINE = re.compile(
+    rb"^name:[ \t]*(?:'([^'\n]*)'|\"([^\"\\\n]*)\"|([^'\"#\s|>&*!\[{][^#\n]*?))"
+    rb"[ \t]*(?:#[^\n]*)?$",
+    re.M,
+)
 
 
 def _plain_name(data: bytes) -> str | None:
@@ -371,8 +418,9 @@ def _plain_name(data: bytes) -> str | None:
         return None
 
 
-def folder_problems(folder: str | os.PathLike[str],
-                    known: Mapping[Path, Loaded[Any]] | None = None) -> dict[Path, list[Problem]]:
+def folder_problems(
+    folder: str | os.PathLike[str], known: Mapping[Path, Loaded[Any]] | None = None
+) -> dict[Path, list[Problem]]:
     """Problems of a folder's workflows taken together, by file: two workflows with one `name`
     (an event would start one of them, and which one would depend on the file names).
     `known` holds files already parsed (by resolved path), so they are not read again."""
@@ -400,9 +448,14 @@ def folder_problems(folder: str | os.PathLike[str],
             continue
         for key, loaded in files:
             others = ", ".join(Path(lo.file).name for k, lo in files if k != key)
-            message = (f"another workflow in this folder is also named '{name}' ({others}): "
-                       "give each workflow its own name")
-            problem = loaded.locator.problem(message, ("name",)) if loaded.locator is not None \
+            message = (
+                f"another workflow in this folder is also named '{name}' ({others}): "
+                "give each workflow its own name"
+            )
+            problem = (
+                loaded.locator.problem(message, ("name",))
+                if loaded.locator is not None
                 else Problem(message, ("name",), loaded.file)
+            )
             out.setdefault(key, []).append(problem)
     return out

@@ -18,11 +18,26 @@ from typing import Literal
 from engine.core.model import EnvironmentsFile
 
 __all__ = [
-    "FileKind", "TESTS_SUFFIX", "YAML_SUFFIXES", "ENVIRONMENTS_FILE", "kind_from_name",
-    "environments_file", "workflow_files", "mocks_files", "tests_files", "find_tests_files",
-    "service_files", "SERVICE_SUFFIX", "MOCKS_SUFFIX",
-    "yaml_files", "recording_path", "tests_path", "untitled_path", "is_hidden_below",
-    "files_named", "ALLOW_OUTSIDE_FLAG",
+    "FileKind",
+    "TESTS_SUFFIX",
+    "YAML_SUFFIXES",
+    "ENVIRONMENTS_FILE",
+    "kind_from_name",
+    "environments_file",
+    "workflow_files",
+    "mocks_files",
+    "tests_files",
+    "find_tests_files",
+    "service_files",
+    "SERVICE_SUFFIX",
+    "MOCKS_SUFFIX",
+    "yaml_files",
+    "recording_path",
+    "tests_path",
+    "untitled_path",
+    "is_hidden_below",
+    "files_named",
+    "ALLOW_OUTSIDE_FLAG",
 ]
 
 ALLOW_OUTSIDE_FLAG = "--allow-outside-files"  # how a user lets an environment name any file
@@ -125,8 +140,13 @@ def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files.extend(sorted(q for q in p.rglob("*") if q.suffix in YAML_SUFFIXES
-                                and q.is_file() and not is_hidden_below(q, p)))
+            files.extend(
+                sorted(
+                    q
+                    for q in p.rglob("*")
+                    if q.suffix in YAML_SUFFIXES and q.is_file() and not is_hidden_below(q, p)
+                )
+            )
         elif p.exists():
             files.append(p)
         else:
@@ -134,8 +154,9 @@ def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     return files, missing
 
 
-def files_named(envs: EnvironmentsFile, base: Path
-                ) -> list[tuple[tuple[str | int, ...], str, bool]]:
+def files_named(
+    envs: EnvironmentsFile, base: Path
+) -> list[tuple[tuple[str | int, ...], str, bool]]:
     """Every file an environments file names (its mocks files, its `file:` notification sinks):
     (path inside the document, the path as written, whether it stays inside `base`, the folder
     of the environments file, where relative paths start)."""
@@ -148,8 +169,9 @@ def files_named(envs: EnvironmentsFile, base: Path
         for i, sink in enumerate(env.notify):
             if "file" in sink:
                 value = str(sink["file"])
-                out.append((("environments", name, "notify", i, "file"), value,
-                            _inside(top, value)))
+                out.append(
+                    (("environments", name, "notify", i, "file"), value, _inside(top, value))
+                )
     return out
 
 

@@ -17,8 +17,16 @@ from typing import Any
 from engine.core.errors import LoadError, Problem
 from engine.files.yamlread import read_yaml
 
-__all__ = ["Parameter", "Operation", "OpenApiSpec", "parse_openapi", "load_openapi",
-           "schema_errors", "mock_body", "call_step_data"]
+__all__ = [
+    "Parameter",
+    "Operation",
+    "OpenApiSpec",
+    "parse_openapi",
+    "load_openapi",
+    "schema_errors",
+    "mock_body",
+    "call_step_data",
+]
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
@@ -76,8 +84,11 @@ def _deref(spec: dict[str, Any], v: Any, depth: int = 0) -> Any:
             return {}
         node: Any = spec
         for part in ref[2:].split("/"):
-            node = node.get(part.replace("~1", "/").replace("~0", "~")) \
-                if isinstance(node, dict) else None
+            node = (
+                node.get(part.replace("~1", "/").replace("~0", "~"))
+                if isinstance(node, dict)
+                else None
+            )
         v, depth = node, depth + 1
     return v
 
@@ -98,8 +109,9 @@ def _json_content(spec: dict[str, Any], holder: Any) -> tuple[dict[str, Any] | N
         first = _deref(spec, first)
         example = first.get("value") if isinstance(first, dict) else None
     if example is None and schema is not None:
-        example = _deref(spec, schema).get("example") if isinstance(_deref(spec, schema),
-                                                                    dict) else None
+        example = (
+            _deref(spec, schema).get("example") if isinstance(_deref(spec, schema), dict) else None
+        )
     return schema, example
 
 
@@ -107,15 +119,25 @@ def _params(spec: dict[str, Any], raw: Any) -> list[Parameter]:
     out = []
     for p in raw if isinstance(raw, list) else []:
         p = _deref(spec, p)
-        if isinstance(p, dict) and isinstance(p.get("name"), str) and p.get("in") in (
-                "path", "query", "header"):
-            out.append(Parameter(p["name"], p["in"], bool(p.get("required")) or p["in"] == "path",
-                                 p.get("schema") if isinstance(p.get("schema"), dict) else None))
+        if (
+            isinstance(p, dict)
+            and isinstance(p.get("name"), str)
+            and p.get("in") in ("path", "query", "header")
+        ):
+            out.append(
+                Parameter(
+                    p["name"],
+                    p["in"],
+                    bool(p.get("required")) or p["in"] == "path",
+                    p.get("schema") if isinstance(p.get("schema"), dict) else None,
+                )
+            )
     return out
 
 
-def parse_openapi(text: str | bytes, file: str = "<text>") -> tuple[OpenApiSpec | None,
-                                                                     list[Problem]]:
+def parse_openapi(
+    text: str | bytes, file: str = "<text>"
+) -> tuple[OpenApiSpec | None, list[Problem]]:
     """The spec's operations, or None and the problems (with line and column); never raises."""
     try:
         data, loc = read_yaml(text, file)
@@ -123,13 +145,17 @@ def parse_openapi(text: str | bytes, file: str = "<text>") -> tuple[OpenApiSpec 
         return None, e.problems
     version = data.get("openapi") if isinstance(data, dict) else None
     if not isinstance(version, str) or not version.startswith("3."):
-        return None, [loc.problem("not an OpenAPI 3.0 or 3.1 document: it needs 'openapi: 3.x'",
-                                  ("openapi",))]
+        return None, [
+            loc.problem("not an OpenAPI 3.0 or 3.1 document: it needs 'openapi: 3.x'", ("openapi",))
+        ]
     spec = OpenApiSpec(file, version)
     info = data.get("info")
     spec.title = str(info.get("title", "")) if isinstance(info, dict) else ""
-    spec.servers = [s["url"] for s in data.get("servers") or []
-                    if isinstance(s, dict) and isinstance(s.get("url"), str)]
+    spec.servers = [
+        s["url"]
+        for s in data.get("servers") or []
+        if isinstance(s, dict) and isinstance(s.get("url"), str)
+    ]
     spec.components = data.get("components") if isinstance(data.get("components"), dict) else {}
     problems: list[Problem] = []
     paths = data.get("paths") if isinstance(data.get("paths"), dict) else {}
@@ -145,9 +171,13 @@ def parse_openapi(text: str | bytes, file: str = "<text>") -> tuple[OpenApiSpec 
             if not isinstance(op_id, str) or not op_id:
                 op_id = _NAME_BAD.sub("_", f"{method}{path}").strip("_")
             if op_id in spec.operations:
-                problems.append(loc.problem(f"the operationId '{op_id}' is used twice: the "
-                                            "second is left out", ("paths", path, method),
-                                            severity="warning"))
+                problems.append(
+                    loc.problem(
+                        f"the operationId '{op_id}' is used twice: the second is left out",
+                        ("paths", path, method),
+                        severity="warning",
+                    )
+                )
                 continue
             own = _params(data, op.get("parameters"))
             names = {(p.name, p.where) for p in own}
@@ -163,9 +193,16 @@ def parse_openapi(text: str | bytes, file: str = "<text>") -> tuple[OpenApiSpec 
                 if example is not None:
                     examples[str(status)] = example
             spec.operations[op_id] = Operation(
-                op_id, method.upper(), str(path), str(op.get("summary") or ""), tuple(params),
-                body_schema, bool(body.get("required")) if isinstance(body, dict) else False,
-                responses, examples)
+                op_id,
+                method.upper(),
+                str(path),
+                str(op.get("summary") or ""),
+                tuple(params),
+                body_schema,
+                bool(body.get("required")) if isinstance(body, dict) else False,
+                responses,
+                examples,
+            )
     return spec, problems
 
 
@@ -174,8 +211,13 @@ def load_openapi(path: str | os.PathLike[str]) -> OpenApiSpec:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise LoadError([Problem(f"cannot read the OpenAPI document: {e.strerror}: check the "
-                                 "path", (), str(path))]) from None
+        raise LoadError(
+            [
+                Problem(
+                    f"cannot read the OpenAPI document: {e.strerror}: check the path", (), str(path)
+                )
+            ]
+        ) from None
     spec, problems = parse_openapi(data, str(path))
     if spec is None:
         raise LoadError(problems)
@@ -194,14 +236,18 @@ def _nullable(v: Any) -> Any:
     return out
 
 
-def schema_errors(spec: OpenApiSpec, schema: dict[str, Any], value: Any
-                  ) -> list[tuple[tuple[str | int, ...], str]]:
+def schema_errors(
+    spec: OpenApiSpec, schema: dict[str, Any], value: Any
+) -> list[tuple[tuple[str | int, ...], str]]:
     """(path inside the value, message) for each way `value` breaks `schema`."""
     import jsonschema  # loads in ~40 ms: only when a spec is checked
 
     full = _nullable({**schema, "components": spec.components})
-    cls = jsonschema.Draft202012Validator if spec.version.startswith("3.1") \
+    cls = (
+        jsonschema.Draft202012Validator
+        if spec.version.startswith("3.1")
         else jsonschema.Draft7Validator
+    )
     try:
         cls.check_schema(full)
         errors = sorted(cls(full).iter_errors(value), key=lambda e: list(e.absolute_path))
@@ -230,7 +276,7 @@ def _skeleton(spec: OpenApiSpec, schema: Any, depth: int = 0) -> Any:
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/components/"):
         node: Any = spec.components
-        for part in ref[len("#/components/"):].split("/"):
+        for part in ref[len("#/components/") :].split("/"):
             node = node.get(part) if isinstance(node, dict) else None
         return _skeleton(spec, node, depth + 1)
     if "example" in schema:
@@ -238,13 +284,12 @@ def _skeleton(spec: OpenApiSpec, schema: Any, depth: int = 0) -> Any:
     kind = schema.get("type")
     kind = next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
     if kind == "object" or "properties" in schema:
-        props: dict[str, Any] = schema["properties"] if isinstance(
-            schema.get("properties"), dict) else {}
-        required: list[Any] = schema["required"] if isinstance(schema.get("required"),
-                                                              list) else []
+        props: dict[str, Any] = (
+            schema["properties"] if isinstance(schema.get("properties"), dict) else {}
+        )
+        required: list[Any] = schema["required"] if isinstance(schema.get("required"), list) else []
         return {str(k): _skeleton(spec, props.get(str(k)), depth + 1) for k in required}
-    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(
-        str(kind))
+    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(str(kind))
 
 
 def call_step_data(service: str, op: Operation, spec: OpenApiSpec) -> dict[str, Any]:
@@ -255,8 +300,11 @@ def call_step_data(service: str, op: Operation, spec: OpenApiSpec) -> dict[str, 
     if op.method != "POST":
         out["method"] = op.method
     out["path"] = re.sub(r"\{([^}/]+)\}", lambda m: "${ input." + m.group(1) + " }", op.path)
-    query = {p.name: "${ input." + p.name + " }" for p in op.parameters
-             if p.where == "query" and p.required}
+    query = {
+        p.name: "${ input." + p.name + " }"
+        for p in op.parameters
+        if p.where == "query" and p.required
+    }
     if query:
         out["query"] = query
     if op.body_schema is not None:

@@ -27,13 +27,37 @@ from engine.files.yamlwrite import dump_data, dump_workflow
 
 __all__ = ["Imported", "import_serverless", "SUPPORTED_TASKS"]
 
-SUPPORTED_TASKS = ("call: http", "do", "fork", "wait", "emit", "for (one call)",
-                   "try (one call, retry or ignore)")
+SUPPORTED_TASKS = (
+    "call: http",
+    "do",
+    "fork",
+    "wait",
+    "emit",
+    "for (one call)",
+    "try (one call, retry or ignore)",
+)
 _ID_BAD = re.compile(r"[^A-Za-z0-9_]")
-_TASK_KINDS = ("call", "do", "fork", "emit", "for", "listen", "raise", "run", "set", "switch",
-               "try", "wait")
-_UNITS = {"days": 86_400_000, "hours": 3_600_000, "minutes": 60_000, "seconds": 1000,
-          "milliseconds": 1}
+_TASK_KINDS = (
+    "call",
+    "do",
+    "fork",
+    "emit",
+    "for",
+    "listen",
+    "raise",
+    "run",
+    "set",
+    "switch",
+    "try",
+    "wait",
+)
+_UNITS = {
+    "days": 86_400_000,
+    "hours": 3_600_000,
+    "minutes": 60_000,
+    "seconds": 1000,
+    "milliseconds": 1,
+}
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 Path = tuple[str | int, ...]
 
@@ -56,8 +80,12 @@ def _duration(v: Any) -> int | None:
         m = _ISO.match(v)
         if m and any(m.groups()):
             d, h, mi, s = m.groups()
-            return (int(d or 0) * 86_400_000 + int(h or 0) * 3_600_000 + int(mi or 0) * 60_000
-                    + round(float(s or 0) * 1000))
+            return (
+                int(d or 0) * 86_400_000
+                + int(h or 0) * 3_600_000
+                + int(mi or 0) * 60_000
+                + round(float(s or 0) * 1000)
+            )
     return None
 
 
@@ -79,15 +107,28 @@ def _keeps_output(export: Any) -> bool:
 def _records_error(tasks: Any) -> bool:
     """Whether a catch's tasks only keep the error in the context (what an export writes
     for `onError: continue`)."""
-    return isinstance(tasks, list) and len(tasks) == 1 and isinstance(tasks[0], dict) \
-        and len(tasks[0]) == 1 and _keeps_output(_at(next(iter(tasks[0].values())), "export"))
+    return (
+        isinstance(tasks, list)
+        and len(tasks) == 1
+        and isinstance(tasks[0], dict)
+        and len(tasks[0]) == 1
+        and _keeps_output(_at(next(iter(tasks[0].values())), "export"))
+    )
 
 
 def _only_raises(tasks: Any) -> bool:
     """Whether a task list only raises an error again (a catch that lets the failure go on)."""
-    return isinstance(tasks, list) and bool(tasks) and all(
-        isinstance(t, dict) and len(t) == 1 and isinstance(next(iter(t.values())), dict)
-        and "raise" in next(iter(t.values())) for t in tasks)
+    return (
+        isinstance(tasks, list)
+        and bool(tasks)
+        and all(
+            isinstance(t, dict)
+            and len(t) == 1
+            and isinstance(next(iter(t.values())), dict)
+            and "raise" in next(iter(t.values()))
+            for t in tasks
+        )
+    )
 
 
 def _service_name(host: str) -> str:
@@ -125,8 +166,12 @@ class _Importer:
             self.problem(f"{e}: rewrite it as a JMESPath '${{ }}' expression by hand", path)
             return None
         if relative and not first:
-            self.problem("'.' (the task's input, the output of the task before) is read as the "
-                         "run input: check the expression", path, "warning")
+            self.problem(
+                "'.' (the task's input, the output of the task before) is read as the "
+                "run input: check the expression",
+                path,
+                "warning",
+            )
         return out
 
     def condition(self, text: Any, path: Path, names: dict[str, str], first: bool) -> str | None:
@@ -138,8 +183,7 @@ class _Importer:
         out = self.expr("${" + s + "}", path, names, first)
         return out if isinstance(out, str) else None
 
-    def tasks(self, entries: Any, path: Path, preds: list[str],
-              names: dict[str, str]) -> list[str]:
+    def tasks(self, entries: Any, path: Path, preds: list[str], names: dict[str, str]) -> list[str]:
         if not isinstance(entries, list):
             self.problem("a task list must be a list of named tasks", path)
             return preds
@@ -151,8 +195,9 @@ class _Importer:
             preds = self.task(str(name), task, path + (i, name), preds, names)
         return preds
 
-    def task(self, name: str, task: Any, path: Path, preds: list[str],
-             names: dict[str, str]) -> list[str]:
+    def task(
+        self, name: str, task: Any, path: Path, preds: list[str], names: dict[str, str]
+    ) -> list[str]:
         if not isinstance(task, dict):
             self.problem("a task is a mapping", path)
             return preds
@@ -166,20 +211,30 @@ class _Importer:
             return [step["id"]]
         kinds = [k for k in _TASK_KINDS if k in task and not (k == "do" and "for" in task)]
         if len(kinds) != 1:
-            self.problem("the task is none of call, do, fork, emit, for, listen, raise, run, "
-                         "set, switch, try, wait", path)
+            self.problem(
+                "the task is none of call, do, fork, emit, for, listen, raise, run, "
+                "set, switch, try, wait",
+                path,
+            )
             return preds
         kind = kinds[0]
         then = task.get("then")
         if then not in (None, "continue"):
-            self.problem(f"'then: {then}' (a jump) has no Switchboard equivalent: steps run in "
-                         "their 'after' order", path + ("then",))
+            self.problem(
+                f"'then: {then}' (a jump) has no Switchboard equivalent: steps run in "
+                "their 'after' order",
+                path + ("then",),
+            )
         for key in ("input", "output", "export"):
             if key == "export" and _keeps_output(task.get(key)):
                 continue  # what Switchboard does anyway: steps.<id>.output
             if key in task:
-                self.problem(f"the task's '{key}' is not imported: use expressions over "
-                             "steps.<id>.output instead", path + (key,), "warning")
+                self.problem(
+                    f"the task's '{key}' is not imported: use expressions over "
+                    "steps.<id>.output instead",
+                    path + (key,),
+                    "warning",
+                )
         if kind == "do":
             if "if" in task:
                 self.problem("an 'if' on a 'do' task is not imported", path + ("if",))
@@ -187,9 +242,11 @@ class _Importer:
         if kind == "fork":
             fork = task["fork"] if isinstance(task["fork"], dict) else {}
             if fork.get("compete"):
-                self.problem("'compete: true' (first branch wins) has no Switchboard "
-                             "equivalent: every branch runs to its end", path + ("fork",
-                                                                                 "compete"))
+                self.problem(
+                    "'compete: true' (first branch wins) has no Switchboard "
+                    "equivalent: every branch runs to its end",
+                    path + ("fork", "compete"),
+                )
             exits: list[str] = []
             branches = fork.get("branches")
             for i, entry in enumerate(branches if isinstance(branches, list) else []):
@@ -202,8 +259,10 @@ class _Importer:
                 exits += self.task(str(bname), branch, here + (bname,), preds, names)
             return list(dict.fromkeys(exits)) or preds
         if kind not in ("call", "wait", "emit", "for", "try"):
-            self.problem(f"the '{kind}' task has no Switchboard equivalent and is not imported",
-                         path + (kind,))
+            self.problem(
+                f"the '{kind}' task has no Switchboard equivalent and is not imported",
+                path + (kind,),
+            )
             return preds
         head: dict[str, Any] = {"id": self.unique(name), "after": list(preds)}
         if "if" in task:
@@ -216,8 +275,15 @@ class _Importer:
         self.steps.append(made)
         return [made["id"]]
 
-    def body(self, kind: str, task: dict[str, Any], path: Path, step: dict[str, Any],
-             names: dict[str, str], first: bool) -> dict[str, Any] | None:
+    def body(
+        self,
+        kind: str,
+        task: dict[str, Any],
+        path: Path,
+        step: dict[str, Any],
+        names: dict[str, str],
+        first: bool,
+    ) -> dict[str, Any] | None:
         if kind == "wait":
             ms = _duration(task["wait"])
             if ms is None:
@@ -231,15 +297,19 @@ class _Importer:
                 self.problem("the emitted event has no 'type'", path + ("emit",))
                 return None
             if props["type"] == NOTIFY_EVENT and isinstance(props.get("data"), dict):
-                note = self.expr(props["data"], path + ("emit", "event", "with", "data"),
-                                 names, first)
+                note = self.expr(
+                    props["data"], path + ("emit", "event", "with", "data"), names, first
+                )
                 if isinstance(note, dict) and isinstance(note.get("message"), str):
-                    return {**step, "notify": {k: v for k, v in note.items()
-                                               if k in ("message", "level")}}
+                    return {
+                        **step,
+                        "notify": {k: v for k, v in note.items() if k in ("message", "level")},
+                    }
             body: dict[str, Any] = {"event": props["type"]}
             if "data" in props:
-                body["data"] = self.expr(props["data"], path + ("emit", "event", "with", "data"),
-                                         names, first)
+                body["data"] = self.expr(
+                    props["data"], path + ("emit", "event", "with", "data"), names, first
+                )
             return {**step, "emit": body}
         if kind == "call":
             return self.call(task, path, step, names, first)
@@ -247,11 +317,18 @@ class _Importer:
             return self.loop(task, path, step, names, first)
         return self.attempt(task, path, step, names, first)
 
-    def call(self, task: dict[str, Any], path: Path, step: dict[str, Any],
-             names: dict[str, str], first: bool) -> dict[str, Any] | None:
+    def call(
+        self,
+        task: dict[str, Any],
+        path: Path,
+        step: dict[str, Any],
+        names: dict[str, str],
+        first: bool,
+    ) -> dict[str, Any] | None:
         if task["call"] != "http":
-            self.problem(f"'call: {task['call']}' is not imported: only 'call: http' is",
-                         path + ("call",))
+            self.problem(
+                f"'call: {task['call']}' is not imported: only 'call: http' is", path + ("call",)
+            )
             return None
         args = task.get("with") if isinstance(task.get("with"), dict) else {}
         assert isinstance(args, dict)
@@ -260,13 +337,17 @@ class _Importer:
         if isinstance(endpoint, dict):
             for key in endpoint:
                 if key != "uri":
-                    self.problem(f"the endpoint's '{key}' is not imported: Switchboard sends "
-                                 "credentials as headers from secrets ('${ secrets.NAME }')",
-                                 here + ("endpoint", key))
+                    self.problem(
+                        f"the endpoint's '{key}' is not imported: Switchboard sends "
+                        "credentials as headers from secrets ('${ secrets.NAME }')",
+                        here + ("endpoint", key),
+                    )
             endpoint = endpoint.get("uri")
         if not isinstance(endpoint, str) or endpoint.strip().startswith("${"):
-            self.problem("the endpoint is an expression or missing: only a URL or URI template "
-                         "is imported", here + ("endpoint",))
+            self.problem(
+                "the endpoint is an expression or missing: only a URL or URI template is imported",
+                here + ("endpoint",),
+            )
             return None
         url = urlsplit(endpoint)
         if not url.netloc:
@@ -302,19 +383,33 @@ class _Importer:
                 out["timeout"] = format_duration(ms)
         return out
 
-    def loop(self, task: dict[str, Any], path: Path, step: dict[str, Any],
-             names: dict[str, str], first: bool) -> dict[str, Any] | None:
+    def loop(
+        self,
+        task: dict[str, Any],
+        path: Path,
+        step: dict[str, Any],
+        names: dict[str, str],
+        first: bool,
+    ) -> dict[str, Any] | None:
         spec = task["for"] if isinstance(task["for"], dict) else {}
         inner = task.get("do")
         if "while" in task:
             self.problem("'while' on a 'for' is not imported", path + ("while",))
-        if not (isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], dict)
-                and len(inner[0]) == 1 and isinstance(next(iter(inner[0].values())), dict)
-                and "call" in next(iter(inner[0].values()))):
+        if not (
+            isinstance(inner, list)
+            and len(inner) == 1
+            and isinstance(inner[0], dict)
+            and len(inner[0]) == 1
+            and isinstance(next(iter(inner[0].values())), dict)
+            and "call" in next(iter(inner[0].values()))
+        ):
             self.problem("only a 'for' over one call task is imported", path + ("do",))
             return None
-        scope = {**names, str(spec.get("each", "item")): "item",
-                 str(spec.get("at", "index")): "index"}
+        scope = {
+            **names,
+            str(spec.get("each", "item")): "item",
+            str(spec.get("at", "index")): "index",
+        }
         over = self.condition(spec.get("in"), path + ("for", "in"), names, first)
         ((name, call_task),) = inner[0].items()
         call = self.call(call_task, path + ("do", 0, name), step, scope, first)
@@ -322,18 +417,31 @@ class _Importer:
             return None
         return {**call, "foreach": over}
 
-    def attempt(self, task: dict[str, Any], path: Path, step: dict[str, Any],
-                names: dict[str, str], first: bool) -> dict[str, Any] | None:
+    def attempt(
+        self,
+        task: dict[str, Any],
+        path: Path,
+        step: dict[str, Any],
+        names: dict[str, str],
+        first: bool,
+    ) -> dict[str, Any] | None:
         inner = task.get("try")
         catch = task.get("catch") if isinstance(task.get("catch"), dict) else {}
         assert isinstance(catch, dict)
-        if not (isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], dict)
-                and len(inner[0]) == 1):
+        if not (
+            isinstance(inner, list)
+            and len(inner) == 1
+            and isinstance(inner[0], dict)
+            and len(inner[0]) == 1
+        ):
             self.problem("only a 'try' around one task is imported", path + ("try",))
             return None
         ((name, one),) = inner[0].items()
-        kind = "call" if isinstance(one, dict) and "call" in one else (
-            "for" if isinstance(one, dict) and "for" in one else None)
+        kind = (
+            "call"
+            if isinstance(one, dict) and "call" in one
+            else ("for" if isinstance(one, dict) and "for" in one else None)
+        )
         if kind is None:
             self.problem("only a 'try' around a call is imported", path + ("try", 0, name))
             return None
@@ -344,8 +452,11 @@ class _Importer:
             if key == "do" and (_only_raises(catch["do"]) or _records_error(catch["do"])):
                 continue  # raise: the step fails; record: it goes on, as onError: continue
             if key not in ("retry", "as"):
-                self.problem(f"the catch's '{key}' is not imported: a caught call fails the "
-                             "run after its retries", path + ("catch", key))
+                self.problem(
+                    f"the catch's '{key}' is not imported: a caught call fails the "
+                    "run after its retries",
+                    path + ("catch", key),
+                )
         policy = catch.get("retry")
         if isinstance(policy, dict):
             limit = _at(policy, "limit", "attempt", "count")
@@ -358,8 +469,9 @@ class _Importer:
             retry["jitter"] = "full" if "jitter" in policy else "none"
             out["retry"] = retry
         elif policy is not None:
-            self.problem("a named retry policy (from 'use') is not imported", path + ("catch",
-                                                                                        "retry"))
+            self.problem(
+                "a named retry policy (from 'use') is not imported", path + ("catch", "retry")
+            )
         if ("retry" not in catch and "do" not in catch) or _records_error(catch.get("do")):
             out["onError"] = "continue"
         elif "do" not in catch and isinstance(policy, dict):
@@ -375,8 +487,12 @@ def import_serverless(text: str | bytes, file: str = "<text>") -> Imported:
         return Imported(None, problems=e.problems)
     imp = _Importer(loc, file)
     if not isinstance(data, dict) or not isinstance(data.get("document"), dict):
-        return Imported(None, problems=[loc.problem(
-            "not a Serverless Workflow document: it has no 'document' block", ())])
+        return Imported(
+            None,
+            problems=[
+                loc.problem("not a Serverless Workflow document: it has no 'document' block", ())
+            ],
+        )
     doc = data["document"]
     meta = _at(doc, "metadata", "switchboard")
     out: dict[str, Any] = {"version": 1}
@@ -391,16 +507,18 @@ def import_serverless(text: str | bytes, file: str = "<text>") -> Imported:
         if key not in ("document", "do", "input", "output", "schedule", "timeout"):
             imp.problem(f"'{key}' is not imported", (key,))
     if not imp.steps and not (isinstance(meta, dict) and not imp.problems):
-        imp.problem("nothing in this document could be imported (see the other problems)",
-                    ("do",))
+        imp.problem("nothing in this document could be imported (see the other problems)", ("do",))
         return Imported(None, "", imp.services, imp.problems)
     place = {sid: i for i, sid in enumerate(order)}
     out["steps"] = sorted(imp.steps, key=lambda d: place.get(d.get("id"), len(place)))
     loaded = parse_workflow(dump_data(out), file)
     for p in loaded.problems:
         # the text checked is the one built here: its places mean nothing to the user
-        imp.problem(f"the imported workflow at {format_path(p.path) or 'its top'}: "
-                    f"{p.message}", ("do",), p.severity)
+        imp.problem(
+            f"the imported workflow at {format_path(p.path) or 'its top'}: {p.message}",
+            ("do",),
+            p.severity,
+        )
     wf = loaded.model
     if wf is None or loaded.errors:
         return Imported(None, "", imp.services, imp.problems)
@@ -412,8 +530,9 @@ def _header(imp: _Importer, data: dict[str, Any], doc: dict[str, Any]) -> dict[s
     """Name, description, input schema, trigger, timeout and output of a foreign document."""
     out: dict[str, Any] = {}
     title = doc.get("title")
-    name = title if isinstance(title, str) and " " not in title else str(doc.get("name",
-                                                                               "imported"))
+    name = (
+        title if isinstance(title, str) and " " not in title else str(doc.get("name", "imported"))
+    )
     out["name"] = name if re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$", name) else "imported"
     if isinstance(doc.get("summary"), str):
         out["description"] = doc["summary"]
@@ -432,8 +551,11 @@ def _header(imp: _Importer, data: dict[str, Any], doc: dict[str, Any]) -> dict[s
             types = [_at(f, "with", "type") for f in on["any"]]
             out["trigger"] = [t for t in types if isinstance(t, str)]
         else:
-            imp.problem("only 'schedule.on' with one or any events is imported: Switchboard "
-                        "starts on events, not on a clock", ("schedule",))
+            imp.problem(
+                "only 'schedule.on' with one or any events is imported: Switchboard "
+                "starts on events, not on a clock",
+                ("schedule",),
+            )
     if isinstance(data.get("timeout"), dict):
         ms = _duration(data["timeout"].get("after"))
         if ms is not None:
@@ -445,4 +567,3 @@ def _header(imp: _Importer, data: dict[str, Any], doc: dict[str, Any]) -> dict[s
         except Untranslatable as e:
             imp.problem(f"{e}: the output is not imported", ("output", "as"))
     return out
-

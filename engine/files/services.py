@@ -50,8 +50,11 @@ def parse_service_data(c: Collector, data: Any) -> ServiceFile | None:
             c.add(f"the service description has no '{key}': add it", ())
         setattr(sf, key, value or "")
     if sf.service and not SERVICE_RE.match(sf.service):
-        c.add(f"'{sf.service}' is not a service name: letters, digits, '_', '.', '-', starting "
-              "with a letter", ("service",))
+        c.add(
+            f"'{sf.service}' is not a service name: letters, digits, '_', '.', '-', starting "
+            "with a letter",
+            ("service",),
+        )
     sf.base_url = opt_str(c, d, "baseUrl", ())
     sf.description = opt_str(c, d, "description", ())
     return sf

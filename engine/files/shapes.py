@@ -13,8 +13,16 @@ from engine.core.durations import DurationError, parse_duration
 from engine.core.errors import Collector
 from engine.core.names import suggest
 
-__all__ = ["type_name", "check_keys", "as_map", "opt_str", "opt_duration", "opt_number",
-           "opt_str_map", "parse_version"]
+__all__ = [
+    "type_name",
+    "check_keys",
+    "as_map",
+    "opt_str",
+    "opt_duration",
+    "opt_number",
+    "opt_str_map",
+    "parse_version",
+]
 
 Path = tuple[str | int, ...]
 _MISSING = object()
@@ -34,24 +42,39 @@ def type_name(v: Any) -> str:
     return "a mapping"
 
 
-def check_keys(c: Collector, d: dict[str, Any], allowed: frozenset[str] | set[str], path: Path,
-               what: str, step: str | None = None) -> None:
+def check_keys(
+    c: Collector,
+    d: dict[str, Any],
+    allowed: frozenset[str] | set[str],
+    path: Path,
+    what: str,
+    step: str | None = None,
+) -> None:
     for k in d:
         if k not in allowed:
             hint = suggest(k, allowed) or "; allowed: " + ", ".join(sorted(allowed))
             c.add(f"unknown key '{k}' in {what}{hint}", path + (k,), key=True, step=step)
 
 
-def as_map(c: Collector, v: Any, path: Path, what: str, step: str | None = None
-           ) -> dict[str, Any] | None:
+def as_map(
+    c: Collector, v: Any, path: Path, what: str, step: str | None = None
+) -> dict[str, Any] | None:
     if isinstance(v, dict):
         return v
     c.add(f"{what} must be a mapping (key: value lines), not {type_name(v)}", path, step=step)
     return None
 
 
-def opt_str(c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None,
-            *, pattern: re.Pattern[str] | None = None, hint: str = "") -> str | None:
+def opt_str(
+    c: Collector,
+    d: dict[str, Any],
+    key: str,
+    path: Path,
+    step: str | None = None,
+    *,
+    pattern: re.Pattern[str] | None = None,
+    hint: str = "",
+) -> str | None:
     v = d.get(key, _MISSING)
     if v is _MISSING or v is None:
         return None
@@ -65,8 +88,9 @@ def opt_str(c: Collector, d: dict[str, Any], key: str, path: Path, step: str | N
     return v
 
 
-def opt_duration(c: Collector, d: dict[str, Any], key: str, path: Path,
-                 step: str | None = None) -> int | None:
+def opt_duration(
+    c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
+) -> int | None:
     v = d.get(key, _MISSING)
     if v is _MISSING or v is None:
         return None
@@ -77,8 +101,16 @@ def opt_duration(c: Collector, d: dict[str, Any], key: str, path: Path,
         return None
 
 
-def opt_number(c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None,
-               *, integer: bool = False, minimum: float | None = None) -> Any:
+def opt_number(
+    c: Collector,
+    d: dict[str, Any],
+    key: str,
+    path: Path,
+    step: str | None = None,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+) -> Any:
     v = d.get(key, _MISSING)
     if v is _MISSING or v is None:
         return None
@@ -93,8 +125,9 @@ def opt_number(c: Collector, d: dict[str, Any], key: str, path: Path, step: str 
     return v
 
 
-def opt_str_map(c: Collector, d: dict[str, Any], key: str, path: Path,
-                step: str | None = None) -> dict[str, Any] | None:
+def opt_str_map(
+    c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
+) -> dict[str, Any] | None:
     v = d.get(key, _MISSING)
     if v is _MISSING or v is None:
         return None

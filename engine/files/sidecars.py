@@ -84,8 +84,10 @@ def _response(c: Collector, v: Any, path: Path) -> MockResponse | None:
     status = m.get("status")
     if status is not None:
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-            c.add(f"'status' must be an HTTP status code from 100 to 599, not {status!r}",
-                  path + ("status",))
+            c.add(
+                f"'status' must be an HTTP status code from 100 to 599, not {status!r}",
+                path + ("status",),
+            )
         else:
             r.status = status
     headers = opt_str_map(c, m, "headers", path)
@@ -100,14 +102,19 @@ def _response(c: Collector, v: Any, path: Path) -> MockResponse | None:
     fault = opt_str(c, m, "fault", path)
     if fault is not None:
         if fault not in FAULTS:
-            c.add(f"'fault' must be 'timeout' or 'connection', not '{fault}'"
-                  f"{suggest(fault, FAULTS)}", path + ("fault",))
+            c.add(
+                f"'fault' must be 'timeout' or 'connection', not '{fault}'{suggest(fault, FAULTS)}",
+                path + ("fault",),
+            )
         else:
             r.fault = fault
             extra = [k for k in ("status", "body", "headers") if k in m]
             if extra:
-                c.add(f"a fault response has no {', '.join(extra)}: a '{fault}' fault never "
-                      "answers; remove them or the fault", path + ("fault",))
+                c.add(
+                    f"a fault response has no {', '.join(extra)}: a '{fault}' fault never "
+                    "answers; remove them or the fault",
+                    path + ("fault",),
+                )
     return r
 
 
@@ -117,8 +124,11 @@ def _mock_table(c: Collector, v: Any, path: Path, what: str) -> dict[str, list[M
     for key, entry in (m or {}).items():
         p = path + (key,)
         if not TARGET_RE.match(key):
-            c.add(f"a mock is keyed 'Service.action' (e.g. PolicyService.updatePolicy), "
-                  f"not '{key}'", p, key=True)
+            c.add(
+                f"a mock is keyed 'Service.action' (e.g. PolicyService.updatePolicy), not '{key}'",
+                p,
+                key=True,
+            )
         if isinstance(entry, list):
             if not entry:
                 c.add("an empty list answers nothing: give at least one response", p)
@@ -141,8 +151,7 @@ def parse_mocks_data(c: Collector, data: Any) -> MocksFile | None:
     if d.get("scenarios") is not None:
         sm = as_map(c, d["scenarios"], ("scenarios",), "'scenarios'")
         for name, table in (sm or {}).items():
-            mf.scenarios[name] = _mock_table(c, table, ("scenarios", name),
-                                             f"scenario '{name}'")
+            mf.scenarios[name] = _mock_table(c, table, ("scenarios", name), f"scenario '{name}'")
     return mf
 
 
@@ -156,8 +165,10 @@ def _str_list(c: Collector, v: Any, path: Path, what: str) -> list[str]:
         if isinstance(item, str):
             out.append(item)
         else:
-            c.add(f"{what} must be text, not {type_name(item)}",
-                  path + (i,) if isinstance(v, list) else path)
+            c.add(
+                f"{what} must be text, not {type_name(item)}",
+                path + (i,) if isinstance(v, list) else path,
+            )
     return out
 
 
@@ -185,8 +196,11 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
                 continue
             kinds = [k for k in sm if k in SINK_KINDS]
             if len(kinds) != 1:
-                c.add("a notification sink is one of {webhook: URL}, {file: PATH}, "
-                      "{console: true} or {email: {host, from, to, …}}", p)
+                c.add(
+                    "a notification sink is one of {webhook: URL}, {file: PATH}, "
+                    "{console: true} or {email: {host, from, to, …}}",
+                    p,
+                )
                 continue
             check_keys(c, sm, {kinds[0], "levels"}, p, "a notification sink")
             if kinds[0] == "email" and not _email_ok(c, sm["email"], p + ("email",)):
@@ -216,13 +230,16 @@ def _base_url_problem(url: str) -> str | None:
     if not parts.hostname:
         return f"'{url}' names no host; write it as http://host:port/path"
     if parts.query or parts.fragment:
-        return (f"a base URL has no query or fragment ('{url}'): a step's path is added after "
-                "it; put parameters in the steps' `query`")
+        return (
+            f"a base URL has no query or fragment ('{url}'): a step's path is added after "
+            "it; put parameters in the steps' `query`"
+        )
     return None
 
 
-EMAIL_KEYS = frozenset({"host", "port", "starttls", "username", "password", "from", "to",
-                        "subject", "timeout"})
+EMAIL_KEYS = frozenset(
+    {"host", "port", "starttls", "username", "password", "from", "to", "subject", "timeout"}
+)
 
 
 def _email_ok(c: Collector, value: Any, path: tuple[str | int, ...]) -> bool:
@@ -244,15 +261,21 @@ def parse_environments_data(c: Collector, data: Any) -> EnvironmentsFile | None:
     parse_version(c, d, "environments file")
     check_keys(c, d, ENVIRONMENTS_FILE_KEYS, (), "an environments file")
     ef = EnvironmentsFile(default=opt_str(c, d, "default", ()))
-    em = as_map(c, d.get("environments"), ("environments",), "'environments'") \
-        if "environments" in d else None
+    em = (
+        as_map(c, d.get("environments"), ("environments",), "'environments'")
+        if "environments" in d
+        else None
+    )
     if "environments" not in d:
         c.add("the environments file has no 'environments': add at least one", ())
     for name, env in (em or {}).items():
         ef.environments[name] = _environment(c, env, ("environments", name))
     if ef.default is not None and em is not None and ef.default not in em:
-        c.add(f"'default' names '{ef.default}', which is not an environment here"
-              f"{suggest(ef.default, em)}", ("default",))
+        c.add(
+            f"'default' names '{ef.default}', which is not an environment here"
+            f"{suggest(ef.default, em)}",
+            ("default",),
+        )
     return ef
 
 
@@ -267,21 +290,28 @@ def _expect(c: Collector, v: Any, path: Path) -> TestExpect:
     check_keys(c, m, TEST_EXPECT_KEYS, path, "expect")
     ex.status = opt_str(c, m, "status", path)
     if ex.status is not None and ex.status not in RUN_STATUSES:
-        c.add(f"'status' is one of {', '.join(RUN_STATUSES)}, not '{ex.status}'"
-              f"{suggest(ex.status, RUN_STATUSES)}", path + ("status",))
+        c.add(
+            f"'status' is one of {', '.join(RUN_STATUSES)}, not '{ex.status}'"
+            f"{suggest(ex.status, RUN_STATUSES)}",
+            path + ("status",),
+        )
     steps = opt_str_map(c, m, "steps", path) or {}
     for sid, st in steps.items():
         if st not in STEP_STATUSES:
-            c.add(f"a step's status is one of {', '.join(STEP_STATUSES)}, not '{st}'"
-                  f"{suggest(str(st), STEP_STATUSES)}", path + ("steps", sid))
+            c.add(
+                f"a step's status is one of {', '.join(STEP_STATUSES)}, not '{st}'"
+                f"{suggest(str(st), STEP_STATUSES)}",
+                path + ("steps", sid),
+            )
     ex.steps = {k: str(v) for k, v in steps.items()}
     if "output" in m:
         ex.output, ex.has_output = m["output"], True
     calls = as_map(c, m["calls"], path + ("calls",), "'calls'") if "calls" in m else None
     for key, n in (calls or {}).items():
         if not TARGET_RE.match(key):
-            c.add(f"'calls' is keyed 'Service.action', not '{key}'", path + ("calls", key),
-                  key=True)
+            c.add(
+                f"'calls' is keyed 'Service.action', not '{key}'", path + ("calls", key), key=True
+            )
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             c.add(f"a call count is a whole number >= 0, not {n!r}", path + ("calls", key))
         else:
@@ -291,8 +321,11 @@ def _expect(c: Collector, v: Any, path: Path) -> TestExpect:
         if em is not None:
             check_keys(c, em, {"type", "step", "message", "status"}, path + ("error",), "error")
             if "type" in em and em["type"] not in ERROR_TYPES:
-                c.add(f"an error type is one of {', '.join(ERROR_TYPES)}, not {em['type']!r}"
-                      f"{suggest(str(em['type']), ERROR_TYPES)}", path + ("error", "type"))
+                c.add(
+                    f"an error type is one of {', '.join(ERROR_TYPES)}, not {em['type']!r}"
+                    f"{suggest(str(em['type']), ERROR_TYPES)}",
+                    path + ("error", "type"),
+                )
             ex.error = dict(em)
     return ex
 
@@ -303,15 +336,17 @@ def parse_tests_data(c: Collector, data: Any) -> TestsFile | None:
         return None
     parse_version(c, d, "tests file")
     check_keys(c, d, TESTS_FILE_KEYS, (), "a tests file")
-    tf = TestsFile(workflow=opt_str(c, d, "workflow", ()) or "",
-                   mocks=opt_str(c, d, "mocks", ()))
+    tf = TestsFile(workflow=opt_str(c, d, "workflow", ()) or "", mocks=opt_str(c, d, "mocks", ()))
     if "workflow" not in d:
         c.add("the tests file has no 'workflow': name the workflow file it tests", ())
     cases = d.get("cases")
     if not isinstance(cases, list):
-        c.add("'cases' must be a list of test cases" if cases is not None
-              else "the tests file has no 'cases': add a list of test cases", ("cases",)
-              if cases is not None else ())
+        c.add(
+            "'cases' must be a list of test cases"
+            if cases is not None
+            else "the tests file has no 'cases': add a list of test cases",
+            ("cases",) if cases is not None else (),
+        )
         return tf
     names: set[str] = set()
     for i, raw in enumerate(cases):
@@ -320,12 +355,14 @@ def parse_tests_data(c: Collector, data: Any) -> TestsFile | None:
         if m is None:
             continue
         check_keys(c, m, TEST_CASE_KEYS, p, "a test case")
-        case = TestCase(name=opt_str(c, m, "name", p) or f"case {i + 1}",
-                        input=m.get("input"), scenario=opt_str(c, m, "scenario", p),
-                        env=opt_str(c, m, "env", p))
+        case = TestCase(
+            name=opt_str(c, m, "name", p) or f"case {i + 1}",
+            input=m.get("input"),
+            scenario=opt_str(c, m, "scenario", p),
+            env=opt_str(c, m, "env", p),
+        )
         if case.name in names:
-            c.add(f"two test cases are named '{case.name}': give each its own name",
-                  p + ("name",))
+            c.add(f"two test cases are named '{case.name}': give each its own name", p + ("name",))
         names.add(case.name)
         if "expect" in m:
             case.expect = _expect(c, m["expect"], p + ("expect",))

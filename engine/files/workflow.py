@@ -50,12 +50,36 @@ __all__ = [
     "DEFAULTS_KEYS",
 ]
 
-WORKFLOW_KEYS = frozenset({"version", "name", "description", "trigger", "input", "timeout",
-                           "defaults", "steps", "output", "layout"})
+WORKFLOW_KEYS = frozenset(
+    {
+        "version",
+        "name",
+        "description",
+        "trigger",
+        "input",
+        "timeout",
+        "defaults",
+        "steps",
+        "output",
+        "layout",
+    }
+)
 STEP_COMMON_KEYS = frozenset({"id", "description", "after", "if"})
-CALL_KEYS = STEP_COMMON_KEYS | {"service", "action", "method", "path", "with", "query",
-                                "headers", "foreach", "maxConcurrency", "timeout", "retry",
-                                "onError", "output"}
+CALL_KEYS = STEP_COMMON_KEYS | {
+    "service",
+    "action",
+    "method",
+    "path",
+    "with",
+    "query",
+    "headers",
+    "foreach",
+    "maxConcurrency",
+    "timeout",
+    "retry",
+    "onError",
+    "output",
+}
 WAIT_KEYS = STEP_COMMON_KEYS | {"wait"}
 EMIT_KEYS = STEP_COMMON_KEYS | {"emit"}
 NOTIFY_KEYS = STEP_COMMON_KEYS | {"notify"}
@@ -85,8 +109,7 @@ def parse_retry(c: Collector, v: Any, path: Path, step: str | None = None) -> Re
     if r.backoff is not None:
         r.backoff = float(r.backoff) if not isinstance(r.backoff, int) else r.backoff
     if r.jitter is not None and r.jitter not in ("full", "none"):
-        c.add(f"'jitter' must be 'full' or 'none', not '{r.jitter}'", path + ("jitter",),
-              step=step)
+        c.add(f"'jitter' must be 'full' or 'none', not '{r.jitter}'", path + ("jitter",), step=step)
     on = m.get("on", _MISSING)
     if on is not _MISSING and on is not None:
         items = on if isinstance(on, list) else [on]
@@ -97,8 +120,12 @@ def parse_retry(c: Collector, v: Any, path: Path, step: str | None = None) -> Re
             if is_code or item in ("connection", "timeout", "5xx", "4xx", "429"):
                 out.append(item)
             else:
-                c.add(f"retry 'on' takes connection, timeout, 5xx, 4xx, 429 or an HTTP status "
-                      f"code, not {item!r}", p, step=step)
+                c.add(
+                    f"retry 'on' takes connection, timeout, 5xx, 4xx, 429 or an HTTP status "
+                    f"code, not {item!r}",
+                    p,
+                    step=step,
+                )
         r.on = out
     return r
 
@@ -124,12 +151,19 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
         hint = ""
         if unknown:
             hint = f" (unknown key '{unknown[0]}'{suggest(unknown[0], _ALL_STEP_KEYS)})"
-        c.add("a step needs 'service' and 'action', or 'wait', 'emit' or 'notify'" + hint,
-              path, step=sid)
+        c.add(
+            "a step needs 'service' and 'action', or 'wait', 'emit' or 'notify'" + hint,
+            path,
+            step=sid,
+        )
         return None
     if len(kinds) > 1:
-        c.add(f"a step is one kind only, but this one has {' and '.join(kinds)}: split it "
-              "into separate steps", path, step=sid)
+        c.add(
+            f"a step is one kind only, but this one has {' and '.join(kinds)}: split it "
+            "into separate steps",
+            path,
+            step=sid,
+        )
         return None
     kind = kinds[0]
     step: AnyStep
@@ -190,9 +224,12 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
                 level = opt_str(c, bm, "level", path + ("notify",), sid)
                 if level is not None:
                     if level not in NOTIFY_LEVELS:
-                        c.add(f"'level' must be one of {', '.join(NOTIFY_LEVELS)}, not '{level}'"
-                              f"{suggest(level, NOTIFY_LEVELS)}", path + ("notify", "level"),
-                              step=sid)
+                        c.add(
+                            f"'level' must be one of {', '.join(NOTIFY_LEVELS)}, not '{level}'"
+                            f"{suggest(level, NOTIFY_LEVELS)}",
+                            path + ("notify", "level"),
+                            step=sid,
+                        )
                     step.level = level
     raw_id = m.get("id")
     if raw_id is not None and not isinstance(raw_id, str):
@@ -212,8 +249,11 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
                 c.add(f"'after' lists step ids, not {type_name(a)}", path + ("after", i), step=sid)
         step.after = ok
     else:
-        c.add(f"'after' must be a list of step ids, not {type_name(after)}", path + ("after",),
-              step=sid)
+        c.add(
+            f"'after' must be a list of step ids, not {type_name(after)}",
+            path + ("after",),
+            step=sid,
+        )
         step.after = []
     return step
 
@@ -242,8 +282,10 @@ def parse_workflow_data(c: Collector, data: Any) -> Workflow | None:
             else:
                 c.add(f"a trigger is an event name, not {type_name(t)}", ("trigger", i))
     elif trig is not None:
-        c.add(f"'trigger' must be an event name or a list of them, not {type_name(trig)}",
-              ("trigger",))
+        c.add(
+            f"'trigger' must be an event name or a list of them, not {type_name(trig)}",
+            ("trigger",),
+        )
     if d.get("input") is not None:
         wf.input = as_map(c, d["input"], ("input",), "'input' (a JSON Schema)")
     wf.timeout = opt_duration(c, d, "timeout", ())
@@ -254,7 +296,8 @@ def parse_workflow_data(c: Collector, data: Any) -> Workflow | None:
             wf.defaults = CallDefaults(
                 timeout=opt_duration(c, dm, "timeout", ("defaults",)),
                 retry=parse_retry(c, dm["retry"], ("defaults", "retry"))
-                if dm.get("retry") is not None else None,
+                if dm.get("retry") is not None
+                else None,
                 on_error=opt_str(c, dm, "onError", ("defaults",)),
                 headers=opt_str_map(c, dm, "headers", ("defaults",)),
             )
@@ -277,21 +320,28 @@ def parse_workflow_data(c: Collector, data: Any) -> Workflow | None:
         s.id = sid
         if s.after is None:
             s.after = [ids[i - 1]] if i > 0 else []
-    kept = [i for i, raw in enumerate(steps_raw)
-            if isinstance(raw, dict) and len(_step_kind(raw)) == 1]
+    kept = [
+        i for i, raw in enumerate(steps_raw) if isinstance(raw, dict) and len(_step_kind(raw)) == 1
+    ]
     wf.steps = [parsed[i] for i in kept]
     c.step_index = kept
     wf.output = d.get("output")
     if d.get("layout") is not None:
         lm = as_map(c, d["layout"], ("layout",), "'layout'")
         for sid, pos in (lm or {}).items():
-            if (isinstance(pos, list) and len(pos) == 2
-                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
+            if (
+                isinstance(pos, list)
+                and len(pos) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)
+            ):
                 if all(math.isfinite(v) and abs(v) <= LAYOUT_LIMIT for v in pos):
                     wf.layout[sid] = (pos[0], pos[1])
                 else:
-                    c.add(f"a layout position is two numbers from -{LAYOUT_LIMIT:,} to "
-                          f"{LAYOUT_LIMIT:,}, not {pos}", ("layout", sid))
+                    c.add(
+                        f"a layout position is two numbers from -{LAYOUT_LIMIT:,} to "
+                        f"{LAYOUT_LIMIT:,}, not {pos}",
+                        ("layout", sid),
+                    )
             else:
                 c.add(f"a layout entry is [x, y], not {type_name(pos)}", ("layout", sid))
     return wf

@@ -74,7 +74,7 @@ def resolve_plain(value: str) -> Any:
 
 def _explicit(tag: str, value: str) -> Any:
     """A scalar with an explicit standard tag (`!!str`, `!!int`, …). Raises ValueError."""
-    name = tag[len(_TAG):] if tag.startswith(_TAG) else None
+    name = tag[len(_TAG) :] if tag.startswith(_TAG) else None
     if name == "str":
         return value
     if name == "null":
@@ -100,7 +100,7 @@ def _explicit(tag: str, value: str) -> Any:
 
 
 def _show_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 @dataclass
@@ -116,8 +116,9 @@ class Locator:
     # id(container) -> (line, col) where it starts
     starts: dict[int, tuple[int, int]] = field(default_factory=dict)
 
-    def locate(self, path: tuple[str | int, ...] | list[str | int], *,
-               key: bool = False) -> tuple[int, int]:
+    def locate(
+        self, path: tuple[str | int, ...] | list[str | int], *, key: bool = False
+    ) -> tuple[int, int]:
         """Line and column (1-based) of the value at `path`; of the key itself with `key=True`.
 
         A path that goes further than the file (a missing key) gives the deepest place found.
@@ -140,8 +141,15 @@ class Locator:
                 break
         return where
 
-    def problem(self, message: str, path: tuple[str | int, ...], *, key: bool = False,
-                step_id: str | None = None, severity: str = "error") -> Problem:
+    def problem(
+        self,
+        message: str,
+        path: tuple[str | int, ...],
+        *,
+        key: bool = False,
+        step_id: str | None = None,
+        severity: str = "error",
+    ) -> Problem:
         line, col = self.locate(path, key=key)
         return Problem(message, tuple(path), self.file, line, col, step_id, severity)
 
@@ -220,22 +228,41 @@ def read_yaml(data: str | bytes, file: str = "<text>") -> tuple[Any, Locator]:
     """Parse one YAML document strictly. Raises LoadError with one located problem."""
     if isinstance(data, bytes):
         if len(data) > MAX_BYTES:
-            raise LoadError([Problem(
-                f"the file is {len(data) / 1048576:.1f} MiB; the limit is 10 MiB "
-                "(split it, or move large bodies out of it)", (), file, 1, 1)])
+            raise LoadError(
+                [
+                    Problem(
+                        f"the file is {len(data) / 1048576:.1f} MiB; the limit is 10 MiB "
+                        "(split it, or move large bodies out of it)",
+                        (),
+                        file,
+                        1,
+                        1,
+                    )
+                ]
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             line = data[: e.start].count(b"\n") + 1
             col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-            raise LoadError([Problem("the file is not UTF-8 text: save it as UTF-8",
-                                     (), file, line, col)]) from None
+            raise LoadError(
+                [Problem("the file is not UTF-8 text: save it as UTF-8", (), file, line, col)]
+            ) from None
     else:
         text = data
         if len(text) > MAX_BYTES and len(text.encode("utf-8")) > MAX_BYTES:
-            raise LoadError([Problem(
-                "the file is larger than the 10 MiB limit (split it, or move large bodies out)",
-                (), file, 1, 1)])
+            raise LoadError(
+                [
+                    Problem(
+                        "the file is larger than the 10 MiB limit (split it, or move large "
+                        "bodies out)",
+                        (),
+                        file,
+                        1,
+                        1,
+                    )
+                ]
+            )
     loc = Locator(file)
     try:
         loc.root = _build(text, loc)
@@ -252,9 +279,18 @@ def read_yaml(data: str | bytes, file: str = "<text>") -> tuple[Any, Locator]:
         line = text.count("\n", 0, pos) + 1
         col = pos - (text.rfind("\n", 0, pos) + 1) + 1
         code = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "?")
-        raise LoadError([Problem(
-            f"a control character (U+{code:04X}) is not allowed in YAML: remove it, or write "
-            f"it as \\x{code:02x} inside double quotes", (), file, line, col)]) from None
+        raise LoadError(
+            [
+                Problem(
+                    f"a control character (U+{code:04X}) is not allowed in YAML: remove it, or "
+                    f"write it as \\x{code:02x} inside double quotes",
+                    (),
+                    file,
+                    line,
+                    col,
+                )
+            ]
+        ) from None
     except yaml.YAMLError as e:  # pragma: no cover - unmarked reader errors
         raise LoadError([Problem(f"YAML error: {e}", (), file, 1, 1)]) from None
     return loc.root, loc
@@ -299,8 +335,7 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
         if cls is ScalarEvent:
             tag = ev.tag
             if tag is None or tag == "!":
-                value = resolve_plain(ev.value) if (tag is None and ev.implicit[0]) \
-                    else ev.value
+                value = resolve_plain(ev.value) if (tag is None and ev.implicit[0]) else ev.value
             else:
                 try:
                     value = _explicit(tag, ev.value)
@@ -312,9 +347,11 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
             tag = ev.tag
             if tag is not None and tag != "!" and tag not in (_TAG + "map", _TAG + "seq"):
-                raise _Fail(f"the tag '{_show_tag(tag)}' is not allowed: only plain YAML data "
-                            "is read (remove the tag; safe loading never builds objects)",
-                            ev.start_mark)
+                raise _Fail(
+                    f"the tag '{_show_tag(tag)}' is not allowed: only plain YAML data "
+                    "is read (remove the tag; safe loading never builds objects)",
+                    ev.start_mark,
+                )
             if len(stack) >= MAX_DEPTH:
                 raise _Fail(_DEPTH_MESSAGE, ev.start_mark)
             is_map = cls is MappingStartEvent
@@ -337,16 +374,21 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
             continue
         elif cls is AliasEvent:
             if ev.anchor not in anchors:
-                raise _Fail(f"the alias *{ev.anchor} names no complete anchor above it "
-                            "(define &" + ev.anchor + " first; an anchor cannot contain itself)",
-                            ev.start_mark)
+                raise _Fail(
+                    f"the alias *{ev.anchor} names no complete anchor above it "
+                    "(define &" + ev.anchor + " first; an anchor cannot contain itself)",
+                    ev.start_mark,
+                )
             value = _copy_alias(anchors[ev.anchor], loc, alias_budget, ev.start_mark)
             is_container = False
         elif cls is DocumentStartEvent:
             documents += 1
             if documents > 1:
-                raise _Fail("the file holds more than one YAML document ('---'): "
-                            "keep one document per file", ev.start_mark)
+                raise _Fail(
+                    "the file holds more than one YAML document ('---'): "
+                    "keep one document per file",
+                    ev.start_mark,
+                )
             continue
         elif cls is StreamEndEvent:
             break
@@ -360,17 +402,23 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
                 if parent[2] is None:
                     # a key
                     if is_container:
-                        raise _Fail("a key must be plain text, not a list or mapping",
-                                    ev.start_mark)
+                        raise _Fail(
+                            "a key must be plain text, not a list or mapping", ev.start_mark
+                        )
                     if isinstance(value, (dict, list)):
-                        raise _Fail("a key must be plain text, not an alias of a list or "
-                                    "mapping", ev.start_mark)
+                        raise _Fail(
+                            "a key must be plain text, not an alias of a list or mapping",
+                            ev.start_mark,
+                        )
                     key = ev.value if cls is ScalarEvent else _key_text(value)
                     pmap = parent[0]
                     if key in pmap:
                         first = keys_table[id(pmap)][key]
-                        raise _Fail(f"duplicate key '{key}' (first at line {first[0]}, "
-                                    f"column {first[1]}): keep one of them", ev.start_mark)
+                        raise _Fail(
+                            f"duplicate key '{key}' (first at line {first[0]}, "
+                            f"column {first[1]}): keep one of them",
+                            ev.start_mark,
+                        )
                     parent[2] = key
                     parent[3] = ev.start_mark
                 else:
@@ -378,8 +426,12 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
                     km = parent[3]
                     vm = ev.start_mark
                     parent[0][key] = value
-                    keys_table[id(parent[0])][key] = (km.line + 1, km.column + 1,
-                                                      vm.line + 1, vm.column + 1)
+                    keys_table[id(parent[0])][key] = (
+                        km.line + 1,
+                        km.column + 1,
+                        vm.line + 1,
+                        vm.column + 1,
+                    )
                     parent[2] = None
             else:
                 parent[0].append(value)
@@ -406,8 +458,11 @@ def _copy_alias(value: Any, loc: Locator, budget: list[int], mark: Any) -> Any:
     """Expand an alias into a fresh copy, charging every node to the alias budget."""
     budget[0] -= 1
     if budget[0] < 0:
-        raise _Fail(f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
-                    "(an alias bomb?): write the data out or use fewer aliases", mark)
+        raise _Fail(
+            f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes "
+            "(an alias bomb?): write the data out or use fewer aliases",
+            mark,
+        )
     if isinstance(value, dict):
         out_d: dict[str, Any] = {}
         src_keys = loc.keys.get(id(value), {})

@@ -30,11 +30,19 @@ from engine.core.model import (
 from engine.core.names import base_id, default_step_ids
 from engine.files.yamlread import resolve_plain
 
-__all__ = ["dump_workflow", "dump_mocks", "dump_environments", "dump_tests", "dump_data",
-           "workflow_to_data", "mocks_to_data"]
+__all__ = [
+    "dump_workflow",
+    "dump_mocks",
+    "dump_environments",
+    "dump_tests",
+    "dump_data",
+    "workflow_to_data",
+    "mocks_to_data",
+]
 
 _PLAIN = re.compile(
-    r"^[A-Za-z_$/(][^\x00-\x1f\x7f-\x9f#\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*$")
+    r"^[A-Za-z_$/(][^\x00-\x1f\x7f-\x9f#\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*$"
+)
 _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
 _AMBIGUOUS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<"}
 _NUMERIC_START = re.compile(r"^[-+.0-9]")
@@ -143,7 +151,7 @@ def _emit(v: Any, indent: int, out: list[str]) -> None:
             if isinstance(item, dict) and item:
                 sub: list[str] = []
                 _emit(item, indent + 2, sub)
-                sub[0] = f"{pad}- " + sub[0][indent + 2:]
+                sub[0] = f"{pad}- " + sub[0][indent + 2 :]
                 out.extend(sub)
             else:
                 _emit_entry(f"{pad}-", item, indent, out)
@@ -270,9 +278,15 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
         if isinstance(s, CallStep):
             d["service"] = s.service
             d["action"] = s.action
-            for key, val in (("method", s.method), ("path", s.path), ("query", s.query),
-                             ("headers", s.headers), ("with", s.with_),
-                             ("foreach", s.foreach), ("maxConcurrency", s.max_concurrency)):
+            for key, val in (
+                ("method", s.method),
+                ("path", s.path),
+                ("query", s.query),
+                ("headers", s.headers),
+                ("with", s.with_),
+                ("foreach", s.foreach),
+                ("maxConcurrency", s.max_concurrency),
+            ):
                 if val is not None:
                     d[key] = val
             if s.timeout is not None:
@@ -329,8 +343,7 @@ def _response(r: MockResponse) -> dict[str, Any]:
 
 
 def _table(t: dict[str, list[MockResponse]]) -> dict[str, Any]:
-    return {k: _response(v[0]) if len(v) == 1 else [_response(r) for r in v]
-            for k, v in t.items()}
+    return {k: _response(v[0]) if len(v) == 1 else [_response(r) for r in v] for k, v in t.items()}
 
 
 def mocks_to_data(m: MocksFile) -> dict[str, Any]:

@@ -29,8 +29,15 @@ from engine.files.folder import (
     files_named,
 )
 
-__all__ = ["SetupError", "EnvironmentInfo", "FolderEnvironments", "Resolved", "mode_of",
-           "folder_environments", "resolve_environment"]
+__all__ = [
+    "SetupError",
+    "EnvironmentInfo",
+    "FolderEnvironments",
+    "Resolved",
+    "mode_of",
+    "folder_environments",
+    "resolve_environment",
+]
 
 
 class SetupError(SwitchboardError):
@@ -73,8 +80,7 @@ class FolderEnvironments:
         return [e.name for e in self.environments]
 
 
-def folder_environments(folder: str | Path, *,
-                        allow_outside: bool = False) -> FolderEnvironments:
+def folder_environments(folder: str | Path, *, allow_outside: bool = False) -> FolderEnvironments:
     """Read the folder's environments file. Raises LoadError when it does not load, SetupError
     when it names a file outside its folder (unless `allow_outside`)."""
     folder = Path(folder)
@@ -84,14 +90,24 @@ def folder_environments(folder: str | Path, *,
     envs: EnvironmentsFile = load_environments(path)
     outside = [w for _, w, inside in files_named(envs, path.parent) if not inside]
     if outside and not allow_outside:
-        raise SetupError(f"{path}: '{outside[0]}' is outside the folder of the environments "
-                         "file: keep the files it names there or below it (or pass "
-                         f"{ALLOW_OUTSIDE_FLAG})")
+        raise SetupError(
+            f"{path}: '{outside[0]}' is outside the folder of the environments "
+            "file: keep the files it names there or below it (or pass "
+            f"{ALLOW_OUTSIDE_FLAG})"
+        )
     out = []
     for name, e in envs.environments.items():
         mocks = [path.parent / p for p in e.mocks]
-        out.append(EnvironmentInfo(name, mode_of(e.services, mocks), dict(e.services), mocks,
-                                   [dict(n) for n in e.notify], dict(e.secrets)))
+        out.append(
+            EnvironmentInfo(
+                name,
+                mode_of(e.services, mocks),
+                dict(e.services),
+                mocks,
+                [dict(n) for n in e.notify],
+                dict(e.secrets),
+            )
+        )
     default = envs.default or (out[0].name if len(out) == 1 else None)
     return FolderEnvironments(path, out, default)
 
@@ -111,8 +127,9 @@ class Resolved:
     scenario: str | None = None
 
 
-def _merge_mocks(files: list[MocksFile], scenario: str | None,
-                 names: list[str]) -> dict[str, list[MockResponse]]:
+def _merge_mocks(
+    files: list[MocksFile], scenario: str | None, names: list[str]
+) -> dict[str, list[MockResponse]]:
     table: dict[str, list[MockResponse]] = {}
     for m in files:
         table.update(m.mocks)
@@ -126,13 +143,19 @@ def _merge_mocks(files: list[MocksFile], scenario: str | None,
             known = sorted({s for m in files for s in m.scenarios})
             raise SetupError(
                 f"scenario '{scenario}' is not in {', '.join(names)}; "
-                f"known scenarios: {', '.join(known) or 'none'}")
+                f"known scenarios: {', '.join(known) or 'none'}"
+            )
     return table
 
 
-def resolve_environment(folder: str | Path, env: str | None = None, *,
-                        mocks: str | Path | None = None, scenario: str | None = None,
-                        allow_outside: bool = False) -> Resolved:
+def resolve_environment(
+    folder: str | Path,
+    env: str | None = None,
+    *,
+    mocks: str | Path | None = None,
+    scenario: str | None = None,
+    allow_outside: bool = False,
+) -> Resolved:
     """The environment `env` of the folder's environments file (its default when None), with
     `mocks` replacing its mocks files. Raises SetupError (unknown environment or scenario) or
     LoadError (a file that does not load)."""
@@ -142,25 +165,41 @@ def resolve_environment(folder: str | Path, env: str | None = None, *,
     if found.file is not None:
         name = env or found.default
         if name is None:
-            raise SetupError(f"{found.file}: name an environment (--env): it has no `default` "
-                             f"and holds {', '.join(found.names) or 'none'}")
+            raise SetupError(
+                f"{found.file}: name an environment (--env): it has no `default` "
+                f"and holds {', '.join(found.names) or 'none'}"
+            )
         info = found.get(name)
         if info is None:
-            raise SetupError(f"{found.file}: there is no environment '{name}'; known: "
-                             f"{', '.join(found.names) or 'none'}")
+            raise SetupError(
+                f"{found.file}: there is no environment '{name}'; known: "
+                f"{', '.join(found.names) or 'none'}"
+            )
     elif env is not None:
-        raise SetupError(f"environment '{env}' was asked for, but {folder} has no "
-                         f"{ENVIRONMENTS_FILE}; create one or leave out --env")
+        raise SetupError(
+            f"environment '{env}' was asked for, but {folder} has no "
+            f"{ENVIRONMENTS_FILE}; create one or leave out --env"
+        )
     services = dict(info.services) if info else {}
     mock_paths = [Path(mocks)] if mocks is not None else (list(info.mocks) if info else [])
     if scenario and not mock_paths:
-        raise SetupError(f"scenario '{scenario}' needs a mocks file, but this run has none; "
-                         "pass --mocks or use an environment with mocks")
+        raise SetupError(
+            f"scenario '{scenario}' needs a mocks file, but this run has none; "
+            "pass --mocks or use an environment with mocks"
+        )
     table = None
     if mock_paths:
-        table = _merge_mocks([load_mocks(p) for p in mock_paths], scenario,
-                             [str(p) for p in mock_paths])
-    return Resolved(info.name if info else None, mode_of(services, mock_paths), services, table,
-                    mock_paths, list(info.notify) if info else [],
-                    dict(info.secrets) if info else {},
-                    found.file.parent if found.file is not None else folder, scenario)
+        table = _merge_mocks(
+            [load_mocks(p) for p in mock_paths], scenario, [str(p) for p in mock_paths]
+        )
+    return Resolved(
+        info.name if info else None,
+        mode_of(services, mock_paths),
+        services,
+        table,
+        mock_paths,
+        list(info.notify) if info else [],
+        dict(info.secrets) if info else {},
+        found.file.parent if found.file is not None else folder,
+        scenario,
+    )

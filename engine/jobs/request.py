@@ -14,8 +14,19 @@ from typing import Any, Literal
 from engine.core.errors import Problem
 from engine.core.model import CallStep, Workflow, resolve_call
 
-__all__ = ["JobKind", "OutcomeKind", "JobRequest", "JobOutcome", "JobShape", "max_attempts",
-           "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_CANCELLED", "EXIT_TERMINATED"]
+__all__ = [
+    "JobKind",
+    "OutcomeKind",
+    "JobRequest",
+    "JobOutcome",
+    "JobShape",
+    "max_attempts",
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "EXIT_CANCELLED",
+    "EXIT_TERMINATED",
+]
 
 JobKind = Literal["run", "emit", "tests"]
 OutcomeKind = Literal["run", "emit", "tests", "error", "cancelled", "warning"]

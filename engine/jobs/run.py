@@ -24,8 +24,9 @@ from engine.runtime.events import Event, RunFinished, RunResult, Sink
 __all__ = ["run_job", "outcome_json"]
 
 
-async def run_job(request: JobRequest, *, sinks: Sequence[Sink] = (),
-                  host: Host | None = None) -> JobOutcome:
+async def run_job(
+    request: JobRequest, *, sinks: Sequence[Sink] = (), host: Host | None = None
+) -> JobOutcome:
     """Do one job. `sinks` get the events of every run the job starts."""
     try:
         if request.kind == "tests":
@@ -51,9 +52,14 @@ def _uncancel() -> None:
 def _cannot_start(err: BaseException) -> JobOutcome:
     if isinstance(err, LoadError):
         n = len([p for p in err.problems if p.severity == "error"]) or len(err.problems)
-        return JobOutcome("error", problems=list(err.problems), message=(
-            f"{n} problem{'s' if n != 1 else ''}: fix the file{'s' if n != 1 else ''} and "
-            "run again"))
+        return JobOutcome(
+            "error",
+            problems=list(err.problems),
+            message=(
+                f"{n} problem{'s' if n != 1 else ''}: fix the file{'s' if n != 1 else ''} and "
+                "run again"
+            ),
+        )
     return JobOutcome("error", message=str(err))
 
 
@@ -78,11 +84,19 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     if request.workflow is None and not Path(path).is_file():
         return JobOutcome("error", message=f"{path}: no such workflow file")
     try:
-        setup = prepare(workflow_path=Path(path), env=request.env, mocks=request.mocks,
-                        scenario=request.scenario, real_time=request.real_time,
-                        record=request.record, sinks=sinks, workflow=request.workflow,
-                        environ=request.environ, host=host,
-                        allow_outside=request.allow_outside_files)
+        setup = prepare(
+            workflow_path=Path(path),
+            env=request.env,
+            mocks=request.mocks,
+            scenario=request.scenario,
+            real_time=request.real_time,
+            record=request.record,
+            sinks=sinks,
+            workflow=request.workflow,
+            environ=request.environ,
+            host=host,
+            allow_outside=request.allow_outside_files,
+        )
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
     try:
@@ -119,8 +133,9 @@ async def _close(setup: RunSetup, outcome: JobOutcome) -> JobOutcome:
         await setup.engine.bus.cancel_all()
         warnings = await closing
         if outcome.kind != "cancelled":
-            outcome = JobOutcome("cancelled", outcome.run_ids, "the run was stopped",
-                                 payload=outcome.payload)
+            outcome = JobOutcome(
+                "cancelled", outcome.run_ids, "the run was stopped", payload=outcome.payload
+            )
     outcome.warnings.extend(warnings)
     if setup.recorder is not None and setup.record_path is not None:
         n = len(setup.recorder.records)
@@ -135,17 +150,25 @@ async def _emit(request: JobRequest, sinks: Sequence[Sink], host: Host | None) -
     if not Path(folder).is_dir():
         return JobOutcome("error", message=f"{folder}: no such folder")
     try:
-        setup = open_setup(Path(folder), env=request.env, mocks=request.mocks,
-                           scenario=request.scenario, real_time=request.real_time,
-                           sinks=sinks, environ=request.environ, host=host,
-                           allow_outside=request.allow_outside_files)
+        setup = open_setup(
+            Path(folder),
+            env=request.env,
+            mocks=request.mocks,
+            scenario=request.scenario,
+            real_time=request.real_time,
+            sinks=sinks,
+            environ=request.environ,
+            host=host,
+            allow_outside=request.allow_outside_files,
+        )
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
     bus = setup.engine.bus
     try:
         skip = [request.path] if request.path is not None and request.workflow is not None else []
-        setup.warnings.extend(register_listeners(bus, Path(folder), skip=skip,
-                                                 also=request.workflow))
+        setup.warnings.extend(
+            register_listeners(bus, Path(folder), skip=skip, also=request.workflow)
+        )
         setup.add_notify_sinks()
     except SwitchboardError as e:
         await setup.close()
@@ -155,17 +178,23 @@ async def _emit(request: JobRequest, sinks: Sequence[Sink], host: Host | None) -
         return _bad_notify(e)
     if not bus.listeners(request.event):
         await setup.close()
-        return JobOutcome("error", message=(
-            f"no workflow in {folder} has trigger '{request.event}' (events listened for: "
-            f"{', '.join(bus.events) or 'none'}); add the event to a workflow's `trigger`"))
+        return JobOutcome(
+            "error",
+            message=(
+                f"no workflow in {folder} has trigger '{request.event}' (events listened for: "
+                f"{', '.join(bus.events) or 'none'}); add the event to a workflow's `trigger`"
+            ),
+        )
     outcome: JobOutcome
     try:
-        results: list[RunResult] = await bus.publish(request.event, request.data,
-                                                     sinks=setup.sinks)
+        results: list[RunResult] = await bus.publish(request.event, request.data, sinks=setup.sinks)
         n = len(results)
-        outcome = JobOutcome("emit", [r.run_id for r in results], payload=results,
-                             message=f"event '{request.event}' started {n} run"
-                                     f"{'s' if n != 1 else ''}")
+        outcome = JobOutcome(
+            "emit",
+            [r.run_id for r in results],
+            payload=results,
+            message=f"event '{request.event}' started {n} run{'s' if n != 1 else ''}",
+        )
     except asyncio.CancelledError:
         _uncancel()
         outcome = JobOutcome("cancelled", message="the event's runs were stopped")

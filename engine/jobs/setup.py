@@ -50,16 +50,17 @@ class Host:
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self._engines: dict[tuple[object, ...], tuple[Engine, Counter[str] | None]] = {}
 
-    def engine_for(self, env: Resolved, *, real_time: bool = False,
-                   environ: Mapping[str, str] | None = None
-                   ) -> tuple[Engine, Counter[str] | None, bool]:
+    def engine_for(
+        self, env: Resolved, *, real_time: bool = False, environ: Mapping[str, str] | None = None
+    ) -> tuple[Engine, Counter[str] | None, bool]:
         """(engine, the mocks' call counter or None, whether the caller owns the engine)."""
         key = (env.base_dir, env.name, tuple(env.mock_paths), env.scenario, real_time)
         if self.keep and environ is None and key in self._engines:
             engine, calls = self._engines[key]
             return engine, calls, False
-        engine, calls = _build_engine(env, real_time, environ if environ is not None
-                                      else self.environ)
+        engine, calls = _build_engine(
+            env, real_time, environ if environ is not None else self.environ
+        )
         if self.keep and environ is None:
             self._engines[key] = (engine, calls)
             return engine, calls, False
@@ -71,8 +72,9 @@ class Host:
             await engine.aclose()
 
 
-def _build_engine(env: Resolved, real_time: bool,
-                  environ: Mapping[str, str]) -> tuple[Engine, Counter[str] | None]:
+def _build_engine(
+    env: Resolved, real_time: bool, environ: Mapping[str, str]
+) -> tuple[Engine, Counter[str] | None]:
     clock: Clock
     calls: Counter[str] | None = None
     if env.mocks is None:
@@ -87,8 +89,12 @@ def _build_engine(env: Resolved, real_time: bool,
         clock = RealClock() if real_time else VirtualClock()
         mock = MockTransport(env.mocks, clock)
         transport, calls = mock, mock.calls
-    engine = Engine(transport=transport, services=env.services, clock=clock,
-                    secrets=SecretSource(env.secrets, environ=environ))
+    engine = Engine(
+        transport=transport,
+        services=env.services,
+        clock=clock,
+        secrets=SecretSource(env.secrets, environ=environ),
+    )
     return engine, calls
 
 
@@ -115,12 +121,14 @@ class RunSetup:
     def mode(self) -> str:
         return self.env.mode
 
-    async def run(self, input: Any = None, *, run_id: str | None = None,
-                  sinks: Sequence[Sink] = ()) -> RunResult:
+    async def run(
+        self, input: Any = None, *, run_id: str | None = None, sinks: Sequence[Sink] = ()
+    ) -> RunResult:
         """Run the job's workflow, its events to this job's sinks (and `sinks`)."""
         assert self.workflow is not None, "a setup from open_setup has no workflow of its own"
-        return await self.engine.run(self.workflow, input, run_id=run_id,
-                                     sinks=[*self.sinks, *sinks])
+        return await self.engine.run(
+            self.workflow, input, run_id=run_id, sinks=[*self.sinks, *sinks]
+        )
 
     def add_notify_sinks(self) -> SinkSet:
         """Add the environment's notification sinks (webhook, file; the host shows the console
@@ -154,8 +162,9 @@ class RunSetup:
         return problems + self.warnings
 
 
-def register_listeners(bus: EventBus, folder: Path, *, skip: Iterable[Path] = (),
-                       also: Workflow | None = None) -> list[str]:
+def register_listeners(
+    bus: EventBus, folder: Path, *, skip: Iterable[Path] = (), also: Workflow | None = None
+) -> list[str]:
     """Register on `bus` every workflow of `folder` that has a trigger (and `also`, a model
     standing in for its file in `skip`). Returns one line per file that did not load; raises
     SetupError when two of the workflows share a name (an event would start only one)."""
@@ -179,9 +188,11 @@ def register_listeners(bus: EventBus, folder: Path, *, skip: Iterable[Path] = ()
         candidates.append((str(path), wf))
     for where, wf in candidates:
         if wf.name in named:
-            raise SetupError(f"two workflows are named '{wf.name}': {named[wf.name]} and "
-                             f"{where}; give each its own name (switchboard validate "
-                             f"{folder} shows where)")
+            raise SetupError(
+                f"two workflows are named '{wf.name}': {named[wf.name]} and "
+                f"{where}; give each its own name (switchboard validate "
+                f"{folder} shows where)"
+            )
         named[wf.name] = where
     for _, wf in candidates:
         if wf.trigger:
@@ -189,19 +200,30 @@ def register_listeners(bus: EventBus, folder: Path, *, skip: Iterable[Path] = ()
     return problems
 
 
-def open_setup(folder: Path, *, env: str | None = None, mocks: Path | None = None,
-               scenario: str | None = None, real_time: bool = False,
-               record: Path | None = None, sinks: Sequence[Sink] = (),
-               environ: Mapping[str, str] | None = None, host: Host | None = None,
-               allow_outside: bool = False) -> RunSetup:
+def open_setup(
+    folder: Path,
+    *,
+    env: str | None = None,
+    mocks: Path | None = None,
+    scenario: str | None = None,
+    real_time: bool = False,
+    record: Path | None = None,
+    sinks: Sequence[Sink] = (),
+    environ: Mapping[str, str] | None = None,
+    host: Host | None = None,
+    allow_outside: bool = False,
+) -> RunSetup:
     """The setup for runs of the workflows of `folder`: its environment resolved, an engine
     from `host`, and this job's sinks (`sinks`, and a recorder with `record`)."""
-    resolved = resolve_environment(folder, env, mocks=mocks, scenario=scenario,
-                                   allow_outside=allow_outside)
-    engine, calls, owns = (host or Host()).engine_for(resolved, real_time=real_time,
-                                                      environ=environ)
-    setup = RunSetup(engine=engine, env=resolved, mock_calls=calls, owns_engine=owns,
-                     sinks=list(sinks))
+    resolved = resolve_environment(
+        folder, env, mocks=mocks, scenario=scenario, allow_outside=allow_outside
+    )
+    engine, calls, owns = (host or Host()).engine_for(
+        resolved, real_time=real_time, environ=environ
+    )
+    setup = RunSetup(
+        engine=engine, env=resolved, mock_calls=calls, owns_engine=owns, sinks=list(sinks)
+    )
     if record is not None:
         setup.recorder = Recorder()
         setup.record_path = Path(record)
@@ -209,11 +231,21 @@ def open_setup(folder: Path, *, env: str | None = None, mocks: Path | None = Non
     return setup
 
 
-def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None = None,
-            scenario: str | None = None, real_time: bool = False, record: Path | None = None,
-            sinks: Sequence[Sink] = (), listeners: bool = True,
-            workflow: Workflow | None = None, environ: Mapping[str, str] | None = None,
-            host: Host | None = None, allow_outside: bool = False) -> RunSetup:
+def prepare(
+    *,
+    workflow_path: Path,
+    env: str | None = None,
+    mocks: Path | None = None,
+    scenario: str | None = None,
+    real_time: bool = False,
+    record: Path | None = None,
+    sinks: Sequence[Sink] = (),
+    listeners: bool = True,
+    workflow: Workflow | None = None,
+    environ: Mapping[str, str] | None = None,
+    host: Host | None = None,
+    allow_outside: bool = False,
+) -> RunSetup:
     """Load the workflow and what travels beside it; get the engine that runs it.
 
     `workflow`: run this model instead of loading `workflow_path` (the designer runs its
@@ -226,11 +258,21 @@ def prepare(*, workflow_path: Path, env: str | None = None, mocks: Path | None =
     if workflow is None:
         workflow = load_workflow(workflow_path)
     folder = workflow_path.parent
-    setup = open_setup(folder, env=env, mocks=mocks, scenario=scenario, real_time=real_time,
-                       record=record, sinks=sinks, environ=environ, host=host,
-                       allow_outside=allow_outside)
+    setup = open_setup(
+        folder,
+        env=env,
+        mocks=mocks,
+        scenario=scenario,
+        real_time=real_time,
+        record=record,
+        sinks=sinks,
+        environ=environ,
+        host=host,
+        allow_outside=allow_outside,
+    )
     setup.workflow = workflow
     if setup.owns_engine and listeners and any(isinstance(s, EmitStep) for s in workflow.steps):
-        setup.warnings.extend(register_listeners(setup.engine.bus, folder, skip=[workflow_path],
-                                                 also=workflow))
+        setup.warnings.extend(
+            register_listeners(setup.engine.bus, folder, skip=[workflow_path], also=workflow)
+        )
     return setup

@@ -42,12 +42,31 @@ __all__ = [
 Sink = Callable[[Any], None]
 
 _ICONS = {
-    "run": ("▶", ">"), "start": ("·", "."), "retry": ("↻", "~"), "succeeded": ("✔", "+"),
-    "failed": ("✘", "x"), "skipped": ("–", "-"), "cancelled": ("⊘", "/"), "info": ("ℹ", "i"),
-    "success": ("✔", "+"), "warning": ("⚠", "!"), "error": ("✘", "x"), "end": ("■", "#"),
+    "run": ("▶", ">"),
+    "start": ("·", "."),
+    "retry": ("↻", "~"),
+    "succeeded": ("✔", "+"),
+    "failed": ("✘", "x"),
+    "skipped": ("–", "-"),
+    "cancelled": ("⊘", "/"),
+    "info": ("ℹ", "i"),
+    "success": ("✔", "+"),
+    "warning": ("⚠", "!"),
+    "error": ("✘", "x"),
+    "end": ("■", "#"),
 }
-_COLORS = {"succeeded": "32", "success": "32", "failed": "31", "error": "31", "warning": "33",
-           "retry": "33", "skipped": "90", "cancelled": "35", "start": "90", "info": "36"}
+_COLORS = {
+    "succeeded": "32",
+    "success": "32",
+    "failed": "31",
+    "error": "31",
+    "warning": "33",
+    "retry": "33",
+    "skipped": "90",
+    "cancelled": "35",
+    "start": "90",
+    "info": "36",
+}
 
 
 def _clock_text(t: float, tz: dt.tzinfo | None) -> str:
@@ -55,8 +74,9 @@ def _clock_text(t: float, tz: dt.tzinfo | None) -> str:
     return stamp.strftime("%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}"
 
 
-def format_event(event: Any, *, tz: dt.tzinfo | None = None, ascii_only: bool = False,
-                 color: bool = False) -> str | None:
+def format_event(
+    event: Any, *, tz: dt.tzinfo | None = None, ascii_only: bool = False, color: bool = False
+) -> str | None:
     """One readable line: time, icon (the level), step, message. None for unknown events."""
     got = describe(event)
     if got is None:
@@ -83,8 +103,14 @@ def _can_encode(stream: IO[str], text: str) -> bool:
 class ConsoleSink:
     """Writes one readable line per event to a text stream (stdout by default)."""
 
-    def __init__(self, stream: IO[str] | None = None, *, tz: dt.tzinfo | None = None,
-                 color: bool | None = None, steps: bool = True) -> None:
+    def __init__(
+        self,
+        stream: IO[str] | None = None,
+        *,
+        tz: dt.tzinfo | None = None,
+        color: bool | None = None,
+        steps: bool = True,
+    ) -> None:
         self.stream = stream if stream is not None else sys.stdout
         self.tz = tz
         if color is None:
@@ -171,9 +197,18 @@ class WebhookSink:
     kept in `errors` (and said on stderr by the command line), never raised into the run.
     """
 
-    def __init__(self, url: str, *, client: httpx.AsyncClient | None = None,
-                 timeout: float = 5.0, flush_timeout: float = 10.0, secret: str | None = None,
-                 attempts: int = 1, retry_delay: float = 0.5, max_queue: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 5.0,
+        flush_timeout: float = 10.0,
+        secret: str | None = None,
+        attempts: int = 1,
+        retry_delay: float = 0.5,
+        max_queue: int = 10_000,
+    ) -> None:
         self.url = url
         self._secret = secret.encode() if secret else None
         self.attempts = max(1, attempts)
@@ -215,7 +250,8 @@ class WebhookSink:
         assert self._wake is not None
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self._timeout, limits=httpx.Limits(max_connections=2))
+                timeout=self._timeout, limits=httpx.Limits(max_connections=2)
+            )
         while True:
             while self._queue:
                 error = await self._post(self._client, self._queue[0])
@@ -269,8 +305,10 @@ class WebhookSink:
             except TimeoutError:
                 self._task.cancel()
                 left = len(self._queue)
-                self.errors.append(f"webhook {self.url}: {left} notification(s) not sent within "
-                                   f"{self.flush_timeout:g} s")
+                self.errors.append(
+                    f"webhook {self.url}: {left} notification(s) not sent within "
+                    f"{self.flush_timeout:g} s"
+                )
                 self._queue.clear()
         if self._client is not None and self._own_client:
             await self._client.aclose()
@@ -331,22 +369,25 @@ def register_sink_kind(kind: str, factory: SinkFactory) -> None:
     _KINDS[kind] = factory
 
 
-def _file_sink(value: Any, base_dir: Path | None, console: IO[str] | None,
-               have_console: bool) -> Any:
+def _file_sink(
+    value: Any, base_dir: Path | None, console: IO[str] | None, have_console: bool
+) -> Any:
     path = Path(str(value))
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return JsonlSink(path)
 
 
-def _console_sink(value: Any, base_dir: Path | None, console: IO[str] | None,
-                  have_console: bool) -> Any:
+def _console_sink(
+    value: Any, base_dir: Path | None, console: IO[str] | None, have_console: bool
+) -> Any:
     # with a console of the host's own, {console: true} adds nothing: it prints lines already
     return ConsoleSink(console, steps=False) if value and not have_console else None
 
 
-def _webhook_sink(value: Any, base_dir: Path | None, console: IO[str] | None,
-                  have_console: bool) -> Any:
+def _webhook_sink(
+    value: Any, base_dir: Path | None, console: IO[str] | None, have_console: bool
+) -> Any:
     """`{webhook: URL}`, or `{webhook: {url, secret: NAME, attempts}}`: the body signed with
     the secret NAME (read from SWITCHBOARD_SECRET_<NAME>), 3 attempts by default."""
     if not isinstance(value, dict):
@@ -358,10 +399,13 @@ def _webhook_sink(value: Any, base_dir: Path | None, console: IO[str] | None,
         source = SecretSource(environ=os.environ)
         secret = source.get(str(value["secret"]))
         if secret is None:
-            raise ValueError(f"the webhook's secret {value['secret']} is not set: set "
-                             f"{source.variable(str(value['secret']))}")
-    return WebhookSink(str(value.get("url", "")), secret=secret,
-                       attempts=int(value.get("attempts") or 3))
+            raise ValueError(
+                f"the webhook's secret {value['secret']} is not set: set "
+                f"{source.variable(str(value['secret']))}"
+            )
+    return WebhookSink(
+        str(value.get("url", "")), secret=secret, attempts=int(value.get("attempts") or 3)
+    )
 
 
 register_sink_kind("webhook", _webhook_sink)
@@ -369,8 +413,13 @@ register_sink_kind("file", _file_sink)
 register_sink_kind("console", _console_sink)
 
 
-def build_sinks(specs: Sequence[dict[str, Any]], *, base_dir: Path | None = None,
-                console: IO[str] | None = None, have_console: bool = False) -> SinkSet:
+def build_sinks(
+    specs: Sequence[dict[str, Any]],
+    *,
+    base_dir: Path | None = None,
+    console: IO[str] | None = None,
+    have_console: bool = False,
+) -> SinkSet:
     """Sinks from an environment's `notify:` list (`{webhook: URL}`, `{file: PATH}`,
     `{console: true}`, each optionally with `levels: [warning, error]`, which keeps only the
     notifications of those levels). File paths are relative to `base_dir` (the environments
@@ -381,13 +430,14 @@ def build_sinks(specs: Sequence[dict[str, Any]], *, base_dir: Path | None = None
     for i, spec in enumerate(specs):
         kinds = [k for k in spec if k != "levels"] if isinstance(spec, dict) else []
         if len(kinds) != 1:
-            raise ValueError(f"notify[{i}]: expected one of {{webhook: URL}}, {{file: PATH}}, "
-                             f"{{console: true}}, got {spec!r}")
+            raise ValueError(
+                f"notify[{i}]: expected one of {{webhook: URL}}, {{file: PATH}}, "
+                f"{{console: true}}, got {spec!r}"
+            )
         kind = kinds[0]
         factory = _KINDS.get(kind)
         if factory is None:
-            raise ValueError(f"notify[{i}]: unknown sink '{kind}': use "
-                             f"{', '.join(sorted(_KINDS))}")
+            raise ValueError(f"notify[{i}]: unknown sink '{kind}': use {', '.join(sorted(_KINDS))}")
         sink = factory(spec[kind], base_dir, console, have_console)
         if sink is None:
             continue

@@ -67,10 +67,12 @@ class Difference:
         return f"{self.path}: expected {_show(self.expected)}, got {_show(self.got)}{tail}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path,
-                "expected": None if self.expected is _MISSING else self.expected,
-                "got": None if self.got is _MISSING else self.got,
-                "note": self.note}
+        return {
+            "path": self.path,
+            "expected": None if self.expected is _MISSING else self.expected,
+            "got": None if self.got is _MISSING else self.got,
+            "note": self.note,
+        }
 
 
 def _json_equal(a: Any, b: Any) -> bool:
@@ -99,8 +101,9 @@ def diff_json(expected: Any, got: Any, path: str = "") -> list[Difference]:
         return out
     if isinstance(expected, list) and isinstance(got, list):
         if len(expected) != len(got):
-            return [Difference(path, expected, got,
-                               f"{len(expected)} items expected, {len(got)} came")]
+            return [
+                Difference(path, expected, got, f"{len(expected)} items expected, {len(got)} came")
+            ]
         out = []
         for i, (e, g) in enumerate(zip(expected, got)):
             out.extend(diff_json(e, g, f"{path}[{i}]"))
@@ -110,8 +113,9 @@ def diff_json(expected: Any, got: Any, path: str = "") -> list[Difference]:
     return [Difference(path, expected, got)]
 
 
-def compare(expect: TestExpect, result: Mapping[str, Any],
-            calls: Mapping[str, int] | None) -> list[Difference]:
+def compare(
+    expect: TestExpect, result: Mapping[str, Any], calls: Mapping[str, int] | None
+) -> list[Difference]:
     """Differences between an expectation and a run result (the `--json` object)."""
     out: list[Difference] = []
     if expect.status is not None and result.get("status") != expect.status:
@@ -146,8 +150,11 @@ def compare(expect: TestExpect, result: Mapping[str, Any],
                 got = err.get(key, _MISSING)
                 if key == "message" and isinstance(got, str) and isinstance(want, str):
                     if want not in got:
-                        out.append(Difference("error.message", want, got,
-                                              "expected text not found in the message"))
+                        out.append(
+                            Difference(
+                                "error.message", want, got, "expected text not found in the message"
+                            )
+                        )
                 elif got is _MISSING or not _json_equal(want, got):
                     out.append(Difference(f"error.{key}", want, got))
     return out
@@ -168,10 +175,15 @@ class CaseResult:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed,
-                "differences": [d.to_json() for d in self.differences],
-                "result": self.result, "calls": self.calls, "duration_ms": self.duration_ms,
-                "error": self.error}
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "differences": [d.to_json() for d in self.differences],
+            "result": self.result,
+            "calls": self.calls,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -190,9 +202,12 @@ class FileResult:
         return not self.problems and all(c.passed for c in self.cases)
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "workflow": self.workflow,
-                "cases": [c.to_json() for c in self.cases],
-                "problems": [p.to_json() for p in self.problems]}
+        return {
+            "path": self.path,
+            "workflow": self.workflow,
+            "cases": [c.to_json() for c in self.cases],
+            "problems": [p.to_json() for p in self.problems],
+        }
 
 
 @dataclass
@@ -215,7 +230,8 @@ class TestReport:
     def errors(self) -> int:
         """Cases that could not run, plus files that could not be read."""
         return sum(1 for f in self.files for c in f.cases if c.error is not None) + sum(
-            1 for f in self.files if f.problems)
+            1 for f in self.files if f.problems
+        )
 
     @property
     def ok(self) -> bool:
@@ -226,8 +242,12 @@ class TestReport:
         return text + (f", {self.errors} could not run" if self.errors else "")
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "failed": self.failed, "errors": self.errors,
-                "files": [f.to_json() for f in self.files]}
+        return {
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": self.errors,
+            "files": [f.to_json() for f in self.files],
+        }
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -238,17 +258,23 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 async def _run_case(case: TestCase, workflow_path: Path, mocks_path: Path | None) -> CaseResult:
     started = time.perf_counter()
     try:
-        setup = prepare(workflow_path=workflow_path, env=case.env, mocks=mocks_path,
-                        scenario=case.scenario)
+        setup = prepare(
+            workflow_path=workflow_path, env=case.env, mocks=mocks_path, scenario=case.scenario
+        )
     except LoadError as e:
         return CaseResult(case.name, False, error="; ".join(str(p) for p in e.problems))
     except (SwitchboardError, KeyError, ValueError, OSError) as e:
         return CaseResult(case.name, False, error=f"could not prepare the run: {e}")
     try:
         if setup.mock_calls is None and case.expect.calls:
-            return CaseResult(case.name, False, error=(
-                f"'calls' needs a mocked run, but environment '{setup.env_name}' is live: "
-                "give the tests file a 'mocks:' file"))
+            return CaseResult(
+                case.name,
+                False,
+                error=(
+                    f"'calls' needs a mocked run, but environment '{setup.env_name}' is live: "
+                    "give the tests file a 'mocks:' file"
+                ),
+            )
         try:
             run = await setup.run(case.input)
         except Exception as e:  # an engine bug must not hide the other cases' results
@@ -258,8 +284,9 @@ async def _run_case(case: TestCase, workflow_path: Path, mocks_path: Path | None
     result = run.to_json()
     calls = dict(setup.mock_calls or {})
     diffs = compare(case.expect, result, calls)
-    return CaseResult(case.name, not diffs, diffs, result, calls,
-                      int((time.perf_counter() - started) * 1000))
+    return CaseResult(
+        case.name, not diffs, diffs, result, calls, int((time.perf_counter() - started) * 1000)
+    )
 
 
 async def run_tests_file(path: str | Path) -> FileResult:
@@ -269,11 +296,17 @@ async def run_tests_file(path: str | Path) -> FileResult:
     loaded = check_file(path)
     errors = [p for p in loaded.problems if p.severity == "error"]
     if loaded.kind not in ("tests", "unknown") and not errors:
-        errors = [Problem(f"this is a {loaded.kind} file, not a tests file (tests files end in "
-                          f"{TESTS_SUFFIX} and hold 'cases')", file=str(path))]
+        errors = [
+            Problem(
+                f"this is a {loaded.kind} file, not a tests file (tests files end in "
+                f"{TESTS_SUFFIX} and hold 'cases')",
+                file=str(path),
+            )
+        ]
     if errors or loaded.model is None:
-        out.problems = errors or [Problem("the file could not be read as a tests file",
-                                          file=str(path))]
+        out.problems = errors or [
+            Problem("the file could not be read as a tests file", file=str(path))
+        ]
         return out
     tf = loaded.model
     base = path.parent
@@ -306,23 +339,36 @@ def _xml_text(text: str) -> str:
 
 def write_junit(report: TestReport, path: str | Path) -> None:
     """JUnit XML, one <testsuite> per tests file, as CI servers read it."""
-    suites = ET.Element("testsuites", tests=str(report.passed + report.failed + report.errors),
-                        failures=str(report.failed), errors=str(report.errors))
+    suites = ET.Element(
+        "testsuites",
+        tests=str(report.passed + report.failed + report.errors),
+        failures=str(report.failed),
+        errors=str(report.errors),
+    )
     for f in report.files:
         n_fail = sum(1 for c in f.cases if not c.passed and c.error is None)
         n_err = sum(1 for c in f.cases if c.error is not None) + (1 if f.problems else 0)
-        suite = ET.SubElement(suites, "testsuite", name=_xml_text(f.path),
-                              tests=str(len(f.cases) + (1 if f.problems else 0)),
-                              failures=str(n_fail), errors=str(n_err),
-                              time=f"{sum(c.duration_ms for c in f.cases) / 1000:.3f}")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=_xml_text(f.path),
+            tests=str(len(f.cases) + (1 if f.problems else 0)),
+            failures=str(n_fail),
+            errors=str(n_err),
+            time=f"{sum(c.duration_ms for c in f.cases) / 1000:.3f}",
+        )
         if f.problems:
             tc = ET.SubElement(suite, "testcase", name="(load)", classname=_xml_text(f.path))
             text = _xml_text("\n".join(str(p) for p in f.problems))
             ET.SubElement(tc, "error", message=_xml_text(str(f.problems[0].message))).text = text
         for c in f.cases:
-            tc = ET.SubElement(suite, "testcase", name=_xml_text(c.name),
-                               classname=_xml_text(f.workflow or f.path),
-                               time=f"{c.duration_ms / 1000:.3f}")
+            tc = ET.SubElement(
+                suite,
+                "testcase",
+                name=_xml_text(c.name),
+                classname=_xml_text(f.workflow or f.path),
+                time=f"{c.duration_ms / 1000:.3f}",
+            )
             if c.error is not None:
                 ET.SubElement(tc, "error", message=_xml_text(c.error)).text = _xml_text(c.error)
             elif not c.passed:

@@ -52,27 +52,41 @@ class EventBus:
     def events(self) -> list[str]:
         return sorted(self._listeners)
 
-    def _spawn(self, event: str, data: Any, cascade: Cascade | None,
-               sinks: Sequence[Sink]) -> list[tuple[str, asyncio.Task[RunResult]]]:
+    def _spawn(
+        self, event: str, data: Any, cascade: Cascade | None, sinks: Sequence[Sink]
+    ) -> list[tuple[str, asyncio.Task[RunResult]]]:
         if self.starter is None:
             raise RuntimeError("this EventBus starts nothing: pass it to Engine(bus=…) first")
         out = []
         for wf in self.listeners(event):
-            run_id, task = self.starter.start_run(wf, data, cascade=cascade or Cascade(),
-                                                  sinks=sinks)
+            run_id, task = self.starter.start_run(
+                wf, data, cascade=cascade or Cascade(), sinks=sinks
+            )
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
             out.append((run_id, task))
         return out
 
-    def start(self, event: str, data: Any = None, *, cascade: Cascade | None = None,
-              sinks: Sequence[Sink] = ()) -> list[str]:
+    def start(
+        self,
+        event: str,
+        data: Any = None,
+        *,
+        cascade: Cascade | None = None,
+        sinks: Sequence[Sink] = (),
+    ) -> list[str]:
         """Start every workflow listening for `event` with `data` as input; their run ids.
         `sinks` get the started runs' events besides the engine's own sinks."""
         return [run_id for run_id, _ in self._spawn(event, data, cascade, sinks)]
 
-    async def publish(self, event: str, data: Any = None, *, cascade: Cascade | None = None,
-                      sinks: Sequence[Sink] = ()) -> list[RunResult]:
+    async def publish(
+        self,
+        event: str,
+        data: Any = None,
+        *,
+        cascade: Cascade | None = None,
+        sinks: Sequence[Sink] = (),
+    ) -> list[RunResult]:
         """Start every listening workflow and wait for them all; results in registration order."""
         started = self._spawn(event, data, cascade, sinks)
         if not started:

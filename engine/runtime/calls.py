@@ -49,11 +49,15 @@ def render_in(value: Any, scope: Mapping[str, Any], step_id: str, where: str) ->
     except _EVAL_ERRORS as e:
         raise ExpressionError(
             f"step '{step_id}': {where}: the expression failed: {e}; "
-            "fix the ${ } expression in the workflow", step=step_id) from None
+            "fix the ${ } expression in the workflow",
+            step=step_id,
+        ) from None
     if out is not value and isinstance(out, (list, dict, str)) and result_size_over(out):
         raise ExpressionError(
             f"step '{step_id}': {where}: the expression's result is larger than "
-            f"{MAX_RESULT_SIZE // 1048576} MiB; make it select less", step=step_id)
+            f"{MAX_RESULT_SIZE // 1048576} MiB; make it select less",
+            step=step_id,
+        )
     return out
 
 
@@ -106,17 +110,30 @@ def _template_refs(template: str) -> list[list[str]]:
 class CallPlan:
     """A call step with defaults merged and everything the attempts share worked out."""
 
-    __slots__ = ("step", "call", "target", "base_url", "secret_names", "policy", "timeout",
-                 "method", "send_input", "static_url", "on_error")
+    __slots__ = (
+        "step",
+        "call",
+        "target",
+        "base_url",
+        "secret_names",
+        "policy",
+        "timeout",
+        "method",
+        "send_input",
+        "static_url",
+        "on_error",
+    )
 
-    def __init__(self, step: CallStep, defaults: CallDefaults | None,
-                 services: Mapping[str, str]) -> None:
+    def __init__(
+        self, step: CallStep, defaults: CallDefaults | None, services: Mapping[str, str]
+    ) -> None:
         self.step = step
         self.call: ResolvedCall = resolve_call(step, defaults)
         self.target = f"{step.service}.{step.action}"
         self.base_url = (services.get(step.service) or f"http://{step.service}").rstrip("/")
         self.secret_names = _secret_names(
-            [self.call.path, step.with_, step.query, self.call.headers])
+            [self.call.path, step.with_, step.query, self.call.headers]
+        )
         self.policy: RetryPolicy = self.call.retry
         self.timeout = self.call.timeout / 1000  # seconds, as the clock takes them
         self.method = self.call.method
@@ -143,8 +160,9 @@ def _render_path(template: str, scope: Mapping[str, Any], sid: str) -> str:
     try:
         segments = split_template(template)
     except TemplateSyntaxError as e:
-        raise ExpressionError(f"step '{sid}': path: {e.message}; fix the ${{ }} expression in "
-                              "the workflow", step=sid) from None
+        raise ExpressionError(
+            f"step '{sid}': path: {e.message}; fix the ${{ }} expression in the workflow", step=sid
+        ) from None
     out: list[str] = []
     for seg in segments:
         if seg.expr is None:
@@ -156,13 +174,16 @@ def _render_path(template: str, scope: Mapping[str, Any], sid: str) -> str:
                 # the request to another endpoint
                 raise ExpressionError(
                     f"step '{sid}': path: ${{{seg.expr}}} gave '{value}', which would change the "
-                    "endpoint called; check the run input", step=sid)
+                    "endpoint called; check the run input",
+                    step=sid,
+                )
             out.append(value)
     return "".join(out)
 
 
-def _query_params(items: Mapping[str, Any], scope: Mapping[str, Any],
-                  sid: str) -> list[tuple[str, str]]:
+def _query_params(
+    items: Mapping[str, Any], scope: Mapping[str, Any], sid: str
+) -> list[tuple[str, str]]:
     """Query parameters; a list value is the parameter repeated (`tags=a&tags=b`, OpenAPI's
     default form/explode), a null value or item leaves it out."""
     params: list[tuple[str, str]] = []
@@ -179,16 +200,16 @@ class _Request:
 
     __slots__ = ("url", "headers", "content", "body")
 
-    def __init__(self, url: str, headers: dict[str, str], content: bytes | None,
-                 body: Any) -> None:
+    def __init__(self, url: str, headers: dict[str, str], content: bytes | None, body: Any) -> None:
         self.url = url
         self.headers = headers
         self.content = content
         self.body = body
 
 
-def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
-                   index: int | None) -> _Request:
+def _build_request(
+    ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any], index: int | None
+) -> _Request:
     step = cp.step
     sid = step.id
     if cp.secret_names:
@@ -199,7 +220,9 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
                 var = ctx.secrets.variable(name)
                 raise SecretMissing(
                     f"step '{sid}': secret '{name}' is not set: set the environment variable "
-                    f"{var} (or name its source in the environment's secrets)", step=sid)
+                    f"{var} (or name its source in the environment's secrets)",
+                    step=sid,
+                )
             values[name] = value
         scope = {**scope, "secrets": values}
     url = cp.static_url
@@ -215,7 +238,9 @@ def _build_request(ctx: StepContext, cp: CallPlan, scope: Mapping[str, Any],
                 raise ExpressionError(
                     f"step '{sid}': headers.{k}: the value holds a line break or a character "
                     "that is not printable ASCII, which a header cannot carry; check the data "
-                    "it comes from (percent-encode or base64 it)", step=sid)
+                    "it comes from (percent-encode or base64 it)",
+                    step=sid,
+                )
             headers[k] = text
     key = f"{ctx.run_id}:{sid}" if index is None else f"{ctx.run_id}:{sid}:{index}"
     headers["Idempotency-Key"] = key
@@ -246,17 +271,24 @@ def _encode_body(body: Any, headers: dict[str, str], sid: str) -> bytes:
         if not isinstance(body, dict):
             raise ExpressionError(
                 f"step '{sid}': with: a form body is a mapping of fields, not "
-                f"{type(body).__name__}; give `with` as key: value lines", step=sid)
-        fields = [(str(k), _text(item)) for k, v in body.items()
-                  for item in (v if isinstance(v, list) else [v]) if item is not None]
+                f"{type(body).__name__}; give `with` as key: value lines",
+                step=sid,
+            )
+        fields = [
+            (str(k), _text(item))
+            for k, v in body.items()
+            for item in (v if isinstance(v, list) else [v])
+            if item is not None
+        ]
         return urlencode(fields).encode()
     if "json" in ctype:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     return _text(body).encode("utf-8")
 
 
-async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[str, Any],
-                   index: int | None) -> Any:
+async def run_item(
+    ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[str, Any], index: int | None
+) -> Any:
     """One call (a foreach item or the whole step) with its retries. Returns the output.
 
     Raises RunError subclasses for failures; `tally.attempts` and `tally.calls` grow as it goes.
@@ -268,8 +300,9 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
     caller = ctx.caller
     policy = cp.policy
     want_calls = ctx.listening
-    request = CallRequest(cp.method, req.url, req.headers, req.content, req.body, cp.target,
-                          cp.timeout, ctx.run_id)
+    request = CallRequest(
+        cp.method, req.url, req.headers, req.content, req.body, cp.target, cp.timeout, ctx.run_id
+    )
     attempt = 0
     while True:
         attempt += 1
@@ -284,12 +317,15 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
             async with clock.timeout(cp.timeout):
                 response = await caller.call(request)
         except TimeoutError:
-            kind, message = "timeout", (f"{cp.target} gave no answer within "
-                                        f"{format_duration(cp.call.timeout)}")
+            kind, message = (
+                "timeout",
+                (f"{cp.target} gave no answer within {format_duration(cp.call.timeout)}"),
+            )
         except asyncio.CancelledError:
             if want_calls:
-                tally.calls.append(_record(ctx, cp, attempt, index, req, None, "cancelled",
-                                           "cancelled", t0, seq))
+                tally.calls.append(
+                    _record(ctx, cp, attempt, index, req, None, "cancelled", "cancelled", t0, seq)
+                )
             raise
         except CallFailed as e:
             kind, message, status = e.kind, e.message, e.status
@@ -299,12 +335,17 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
             status = response.status
         if response is not None and 200 <= response.status < 300:
             if want_calls:
-                tally.calls.append(_record(ctx, cp, attempt, index, req, response, None, None,
-                                           t0, seq))
+                tally.calls.append(
+                    _record(ctx, cp, attempt, index, req, response, None, None, t0, seq)
+                )
             if step.output is None:
                 return response.body
-            out_scope = {**scope, "body": response.body, "status": status,
-                         "headers": dict(response.headers)}
+            out_scope = {
+                **scope,
+                "body": response.body,
+                "status": status,
+                "headers": dict(response.headers),
+            }
             return render_in(step.output, out_scope, sid, "output")
         if response is not None:
             message = f"{cp.target} answered HTTP {status}"
@@ -312,31 +353,65 @@ async def run_item(ctx: StepContext, cp: CallPlan, tally: Tally, scope: Mapping[
                 # masked before it is cut: a cut must not leave half a secret showing
                 message += f": {_cut(redact(_text(response.body)), 200)}"
         if want_calls:
-            tally.calls.append(_record(ctx, cp, attempt, index, req, response, message, kind,
-                                       t0, seq))
-        if kind == "mock" or attempt >= policy.attempts \
-                or not retry_matches(policy.on, kind, status):
+            tally.calls.append(
+                _record(ctx, cp, attempt, index, req, response, message, kind, t0, seq)
+            )
+        if (
+            kind == "mock"
+            or attempt >= policy.attempts
+            or not retry_matches(policy.on, kind, status)
+        ):
             raise StepFailed(message, step=sid, status=status, type=kind)
-        ra = retry_after_seconds(response.headers.get("retry-after"), clock.now()) \
-            if response is not None else None
+        ra = (
+            retry_after_seconds(response.headers.get("retry-after"), clock.now())
+            if response is not None
+            else None
+        )
         delay = next_delay(policy, attempt, ra, ctx.rng)
-        ctx.emit(StepRetrying(ctx.run_id, sid, attempt, policy.attempts, delay,
-                              redact(message), clock.now(), index))
+        ctx.emit(
+            StepRetrying(
+                ctx.run_id,
+                sid,
+                attempt,
+                policy.attempts,
+                delay,
+                redact(message),
+                clock.now(),
+                index,
+            )
+        )
         await clock.sleep(delay)
 
 
-def _record(ctx: StepContext, cp: CallPlan, attempt: int, index: int | None, req: _Request,
-            response: CallResponse | None, error: str | None, error_type: str | None,
-            t0: float, seq: int) -> CallRecord:
-    request = {"method": cp.method, "url": req.url, "headers": dict(req.headers),
-               "body": req.body}
+def _record(
+    ctx: StepContext,
+    cp: CallPlan,
+    attempt: int,
+    index: int | None,
+    req: _Request,
+    response: CallResponse | None,
+    error: str | None,
+    error_type: str | None,
+    t0: float,
+    seq: int,
+) -> CallRecord:
+    request = {"method": cp.method, "url": req.url, "headers": dict(req.headers), "body": req.body}
     resp = None
     if response is not None:
-        resp = {"status": response.status, "headers": dict(response.headers),
-                "body": response.body}
+        resp = {"status": response.status, "headers": dict(response.headers), "body": response.body}
     ms = int(round((ctx.clock.now() - t0) * 1000))
-    return CallRecord(attempt, index, redact(request), redact(resp),
-                      redact(error) if error else None, ms, cp.target, seq, error_type, ms)
+    return CallRecord(
+        attempt,
+        index,
+        redact(request),
+        redact(resp),
+        redact(error) if error else None,
+        ms,
+        cp.target,
+        seq,
+        error_type,
+        ms,
+    )
 
 
 async def run_call_step(ctx: StepContext, cp: CallPlan, tally: Tally) -> Any:
@@ -348,7 +423,9 @@ async def run_call_step(ctx: StepContext, cp: CallPlan, tally: Tally) -> Any:
     if not isinstance(items, list):
         raise ExpressionError(
             f"step '{step.id}': foreach gave {_text(items)[:80]}, not a list; "
-            "make the expression give a list", step=step.id)
+            "make the expression give a list",
+            step=step.id,
+        )
     outputs: list[Any] = [None] * len(items)
     if not items:
         return outputs
@@ -371,8 +448,9 @@ async def run_call_step(ctx: StepContext, cp: CallPlan, tally: Tally) -> Any:
     return outputs
 
 
-async def _pool(ctx: StepContext, one: Callable[[int], Awaitable[None]], n: int, limit: int,
-                name: str) -> None:
+async def _pool(
+    ctx: StepContext, one: Callable[[int], Awaitable[None]], n: int, limit: int, name: str
+) -> None:
     """Run `one(i)` for every item with at most `limit` at once; the first failure wins."""
     clock = ctx.clock
     gate = clock.gate()

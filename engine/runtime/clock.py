@@ -185,11 +185,15 @@ class _VirtualTimeout:
         self._fired = True
         self._clock.cancel(self._task)
 
-    async def __aexit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._timer.cancel()
-        if self._fired and self._task.uncancel() <= self._cancelling \
-                and et is asyncio.CancelledError:
+        if (
+            self._fired
+            and self._task.uncancel() <= self._cancelling
+            and et is asyncio.CancelledError
+        ):
             raise TimeoutError from ev
         return None
 

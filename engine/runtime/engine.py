@@ -35,12 +35,20 @@ class Engine:
     says where they come from (`SecretSource(environ=os.environ)`).
     """
 
-    def __init__(self, *, caller: Caller | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 services: dict[str, str] | None = None, clock: Clock | None = None,
-                 sinks: Sequence[Sink] = (), secrets: SecretReader | None = None,
-                 bus: EventBus | None = None, rng: random.Random | None = None,
-                 ids: IdSource | None = None, limits: httpx.Limits | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        caller: Caller | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        services: dict[str, str] | None = None,
+        clock: Clock | None = None,
+        sinks: Sequence[Sink] = (),
+        secrets: SecretReader | None = None,
+        bus: EventBus | None = None,
+        rng: random.Random | None = None,
+        ids: IdSource | None = None,
+        limits: httpx.Limits | None = None,
+    ) -> None:
         self.clock: Clock = clock or RealClock()
         self.caller: Caller = caller if caller is not None else HttpxCaller(transport, limits)
         self.services: dict[str, str] = dict(services or {})
@@ -63,8 +71,15 @@ class Engine:
     def next_seq(self) -> int:
         return next(self._seq)
 
-    async def run(self, workflow: Workflow, input: Any = None, *, run_id: str | None = None,
-                  sinks: Sequence[Sink] = (), cascade: Cascade | None = None) -> RunResult:
+    async def run(
+        self,
+        workflow: Workflow,
+        input: Any = None,
+        *,
+        run_id: str | None = None,
+        sinks: Sequence[Sink] = (),
+        cascade: Cascade | None = None,
+    ) -> RunResult:
         """Run a workflow to its end. Its events go to the engine's sinks and to `sinks` (this
         run's own, passed on to the runs its emits start). Cancelling the calling task cancels
         the run (re-raised after RunFinished is emitted)."""
@@ -76,13 +91,15 @@ class Engine:
             self.clock.leave(entered)
             self.caller.run_ended(run_id)
 
-    def start_run(self, workflow: Workflow, input: Any, *, cascade: Cascade,
-                  sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
+    def start_run(
+        self, workflow: Workflow, input: Any, *, cascade: Cascade, sinks: Sequence[Sink] = ()
+    ) -> tuple[str, asyncio.Task[RunResult]]:
         """Start a run in a task of its own (the bus's `Starter`)."""
         run_id = self.ids.new_run_id()
         task = self.clock.spawn(
             self.run(workflow, input, run_id=run_id, sinks=sinks, cascade=cascade),
-            name=f"switchboard-{workflow.name}-{run_id}")
+            name=f"switchboard-{workflow.name}-{run_id}",
+        )
         return run_id, task
 
     async def aclose(self) -> None:

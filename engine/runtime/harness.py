@@ -17,11 +17,16 @@ from engine.runtime.secrets import SecretSource
 __all__ = ["run_mocked"]
 
 
-async def run_mocked(workflow: Workflow,
-                     mocks: MocksFile | Mapping[str, MockResponse | Sequence[MockResponse]],
-                     input: Any = None, *, scenario: str | None = None,
-                     secrets: Mapping[str, str] | None = None, real_time: bool = False,
-                     listeners: Sequence[Workflow] = ()) -> tuple[RunResult, list[Event]]:
+async def run_mocked(
+    workflow: Workflow,
+    mocks: MocksFile | Mapping[str, MockResponse | Sequence[MockResponse]],
+    input: Any = None,
+    *,
+    scenario: str | None = None,
+    secrets: Mapping[str, str] | None = None,
+    real_time: bool = False,
+    listeners: Sequence[Workflow] = (),
+) -> tuple[RunResult, list[Event]]:
     """Run `workflow` against `mocks` (a mocks file's model, or `Service.action` -> response(s))
     and return its result with every event it reported, triggered runs' events included.
 
@@ -36,8 +41,13 @@ async def run_mocked(workflow: Workflow,
     bus = EventBus()
     for wf in listeners:
         bus.register(wf)
-    engine = Engine(transport=MockTransport(table, clock), clock=clock, sinks=[events.append],
-                    secrets=SecretSource(values=secrets or {}), bus=bus)
+    engine = Engine(
+        transport=MockTransport(table, clock),
+        clock=clock,
+        sinks=[events.append],
+        secrets=SecretSource(values=secrets or {}),
+        bus=bus,
+    )
     async with engine:
         result = await engine.run(workflow, input)
     return result, events

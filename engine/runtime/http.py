@@ -45,10 +45,12 @@ class TransportFailure(httpx.TransportError):
 
     kind = "connection"
 
+
 # One pool per engine. Explicit limits because httpx's pool misbehaves under high concurrency
 # with its defaults (STYLE.md); 100 keep-alive connections serve 50+ runs in flight.
-DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100,
-                              keepalive_expiry=30.0)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0
+)
 # Per-attempt limits are enforced by the runner's clock; these are the outer bounds.
 DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
 
@@ -62,8 +64,9 @@ def make_live_transport(limits: httpx.Limits | None = None) -> httpx.AsyncBaseTr
 
 def make_client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
     """The one AsyncClient of an engine."""
-    return httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT, trust_env=False,
-                             follow_redirects=False)
+    return httpx.AsyncClient(
+        transport=transport, timeout=DEFAULT_TIMEOUT, trust_env=False, follow_redirects=False
+    )
 
 
 def _is_aiohttp_timeout(exc: BaseException) -> bool:
@@ -122,12 +125,21 @@ def parse_body(response: httpx.Response, raw: bytes | None = None) -> Any:
         except UnicodeDecodeError:
             pass
     # bytes that are not text (an image, a file) are kept exactly, as base64
-    return {"base64": base64.b64encode(raw).decode("ascii"),
-            "contentType": ctype or "application/octet-stream"}
+    return {
+        "base64": base64.b64encode(raw).decode("ascii"),
+        "contentType": ctype or "application/octet-stream",
+    }
 
 
-_TEXT_TYPES = ("text/", "application/xml", "application/javascript",
-               "application/x-www-form-urlencoded", "+xml", "+json", "application/yaml")
+_TEXT_TYPES = (
+    "text/",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "+xml",
+    "+json",
+    "application/yaml",
+)
 
 
 def _is_text(ctype: str) -> bool:
@@ -175,19 +187,31 @@ async def _read_limited(response: httpx.Response, limit: int) -> bytes:
 class HttpxCaller:
     """The Caller over an httpx transport (live, mocked or both): one AsyncClient, one pool."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None,
-                 limits: httpx.Limits | None = None,
-                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
         self.transport = transport if transport is not None else make_live_transport(limits)
         self.client = make_client(self.transport)
         self.max_response_bytes = max_response_bytes
 
     async def call(self, request: CallRequest) -> CallResponse:
         t = request.timeout
-        extensions = {TARGET: request.target, BODY: request.body, RUN: request.run_id,
-                      "timeout": {"connect": t, "read": t, "write": t, "pool": t}}
-        req = httpx.Request(request.method, request.url, headers=request.headers,
-                            content=request.content, extensions=extensions)
+        extensions = {
+            TARGET: request.target,
+            BODY: request.body,
+            RUN: request.run_id,
+            "timeout": {"connect": t, "read": t, "write": t, "pool": t},
+        }
+        req = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.content,
+            extensions=extensions,
+        )
         target = request.target
         try:
             response = await self.client.send(req, stream=True)
@@ -201,14 +225,19 @@ class HttpxCaller:
             raise CallFailed(classify_error(e), f"{target}: {describe_error(e)}") from None
         except ResponseTooLarge:
             limit = self.max_response_bytes / 1048576
-            raise CallFailed("http", f"{target} answered HTTP {response.status_code} with a "
-                             f"body over the {limit:g} MiB limit; ask the service for less",
-                             response.status_code) from None
+            raise CallFailed(
+                "http",
+                f"{target} answered HTTP {response.status_code} with a "
+                f"body over the {limit:g} MiB limit; ask the service for less",
+                response.status_code,
+            ) from None
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
         except Exception as e:  # a broken answer (not HTTP, a huge header) is the call's failure
-            raise CallFailed("connection", f"{target}: the answer could not be read "
-                             f"({type(e).__name__}: {describe_error(e)})") from None
+            raise CallFailed(
+                "connection",
+                f"{target}: the answer could not be read ({type(e).__name__}: {describe_error(e)})",
+            ) from None
         return CallResponse(response.status_code, response.headers, parse_body(response, raw))
 
     def run_ended(self, run_id: str) -> None:

@@ -40,7 +40,8 @@ class NoMock(TransportFailure):
         self.target = target
         super().__init__(
             f"no mock for {target}: add '{target}' to the mocks file (or to the scenario), "
-            "or run against an environment where the service is live")
+            "or run against an environment where the service is live"
+        )
 
 
 class MockFault(httpx.ConnectError):
@@ -77,7 +78,8 @@ class _Prepared:
         self.is_json = not isinstance(self.body, str) or (ctype is not None and "json" in ctype)
         if ctype is None and self.body is not None:
             self.headers["content-type"] = (
-                "application/json" if self.is_json else "text/plain; charset=utf-8")
+                "application/json" if self.is_json else "text/plain; charset=utf-8"
+            )
         self.content = b"" if self.templated else self.encode(self.body)
 
     def encode(self, body: Any) -> bytes:
@@ -121,7 +123,8 @@ class MockTransport(httpx.AsyncBaseTransport):
         self._per_run: dict[str, Counter[str]] = {}
         self._table: dict[str, list[_Prepared]] = {
             target: [_Prepared(r) for r in responses]
-            for target, responses in mocks.items() if responses
+            for target, responses in mocks.items()
+            if responses
         }
 
     def has(self, target: str) -> bool:
@@ -165,8 +168,9 @@ class MockTransport(httpx.AsyncBaseTransport):
             content = prepared.encode(body)
         else:
             body, headers, content = prepared.body, prepared.headers, prepared.content
-        return httpx.Response(resp.status, headers=headers, content=content,
-                              request=request, extensions={BODY: body})
+        return httpx.Response(
+            resp.status, headers=headers, content=content, request=request, extensions={BODY: body}
+        )
 
 
 class HybridTransport(httpx.AsyncBaseTransport):

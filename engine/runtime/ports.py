@@ -25,8 +25,18 @@ if TYPE_CHECKING:
     from engine.runtime.events import Event, RunResult, Sink
 
 __all__ = [
-    "Cascade", "CallRequest", "CallResponse", "CallFailed", "Caller", "Starter", "IdSource",
-    "RandomIds", "SecretReader", "StepContext", "Tally", "new_run_id",
+    "Cascade",
+    "CallRequest",
+    "CallResponse",
+    "CallFailed",
+    "Caller",
+    "Starter",
+    "IdSource",
+    "RandomIds",
+    "SecretReader",
+    "StepContext",
+    "Tally",
+    "new_run_id",
 ]
 
 
@@ -36,8 +46,17 @@ class CallRequest:
 
     __slots__ = ("method", "url", "headers", "content", "body", "target", "timeout", "run_id")
 
-    def __init__(self, method: str, url: str, headers: dict[str, str], content: bytes | None,
-                 body: Any, target: str, timeout: float, run_id: str = "") -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        body: Any,
+        target: str,
+        timeout: float,
+        run_id: str = "",
+    ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
@@ -111,8 +130,9 @@ class Cascade:
 class Starter(Protocol):
     clock: Clock
 
-    def start_run(self, workflow: Workflow, input: Any, *, cascade: Cascade,
-                  sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
+    def start_run(
+        self, workflow: Workflow, input: Any, *, cascade: Cascade, sinks: Sequence[Sink] = ()
+    ) -> tuple[str, asyncio.Task[RunResult]]:
         """Start a run as a task of its own; its run id and the task."""
         ...
 

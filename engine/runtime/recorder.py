@@ -19,10 +19,18 @@ __all__ = ["Recorder", "KEEP_HEADERS_EXCEPT"]
 
 # Headers a replay must not copy: they describe the connection or the moment, not the answer.
 # content-type is dropped unless the body is text (mocks send JSON bodies as JSON anyway).
-KEEP_HEADERS_EXCEPT = frozenset({
-    "content-length", "date", "server", "connection", "keep-alive", "transfer-encoding",
-    "content-encoding", "idempotency-key",
-})
+KEEP_HEADERS_EXCEPT = frozenset(
+    {
+        "content-length",
+        "date",
+        "server",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-encoding",
+        "idempotency-key",
+    }
+)
 
 
 class Recorder:
@@ -66,6 +74,9 @@ def _entry(rec: CallRecord) -> MockResponse | None:
         if low == "content-type" and not isinstance(body, str):
             continue
         headers[k] = v
-    return MockResponse(status=int(resp.get("status", 200)), headers=escape_templates(headers),
-                        body=escape_templates(body),
-                        delay=rec.delay_ms)
+    return MockResponse(
+        status=int(resp.get("status", 200)),
+        headers=escape_templates(headers),
+        body=escape_templates(body),
+        delay=rec.delay_ms,
+    )

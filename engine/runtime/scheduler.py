@@ -54,8 +54,19 @@ MAX_EMIT_DEPTH = Cascade.MAX_DEPTH
 
 
 class _StepState:
-    __slots__ = ("step", "id", "waiting", "live", "dependents", "status", "task", "started",
-                 "attempts", "calls", "plan")
+    __slots__ = (
+        "step",
+        "id",
+        "waiting",
+        "live",
+        "dependents",
+        "status",
+        "task",
+        "started",
+        "attempts",
+        "calls",
+        "plan",
+    )
 
     def __init__(self, step: AnyStep) -> None:
         self.step = step
@@ -78,23 +89,38 @@ def _plan(workflow: Workflow) -> list[_StepState]:
     problems: list[Problem] = []
     for i, st in enumerate(states):
         if st.id in by_id:
-            problems.append(Problem(f"step id '{st.id}' is used twice; give each step its own id",
-                                    ("steps", i, "id"), step_id=st.id))
+            problems.append(
+                Problem(
+                    f"step id '{st.id}' is used twice; give each step its own id",
+                    ("steps", i, "id"),
+                    step_id=st.id,
+                )
+            )
         by_id[st.id] = st
     for i, st in enumerate(states):
         for dep in dict.fromkeys(st.step.after):
             target = by_id.get(dep)
             if target is None:
-                problems.append(Problem(f"step '{st.id}' comes after '{dep}', which does not exist",
-                                        ("steps", i, "after"), step_id=st.id))
+                problems.append(
+                    Problem(
+                        f"step '{st.id}' comes after '{dep}', which does not exist",
+                        ("steps", i, "after"),
+                        step_id=st.id,
+                    )
+                )
                 continue
             st.waiting += 1
             target.dependents.append(st)
     if not problems:
         _, left = topological_order({st.id: st.step.after for st in states})
         if left:
-            problems.append(Problem(f"steps {', '.join(left)} wait on each other in a cycle; "
-                                    "remove one of their `after` links", ("steps",)))
+            problems.append(
+                Problem(
+                    f"steps {', '.join(left)} wait on each other in a cycle; "
+                    "remove one of their `after` links",
+                    ("steps",),
+                )
+            )
     if problems:
         raise ValidationError(problems)
     return states
@@ -116,9 +142,14 @@ class RunPorts(Protocol):
     def next_seq(self) -> int: ...
 
 
-async def execute_run(ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
-                      run_sinks: Sequence[Sink] = (), cascade: Cascade | None = None
-                      ) -> RunResult:
+async def execute_run(
+    ports: RunPorts,
+    workflow: Workflow,
+    input: Any,
+    run_id: str,
+    run_sinks: Sequence[Sink] = (),
+    cascade: Cascade | None = None,
+) -> RunResult:
     """Run a workflow to its end, its events to the engine's sinks and `run_sinks` (which the
     runs its emits start get too). Cancelling the calling task cancels the run (re-raised after
     RunFinished is emitted)."""
@@ -129,8 +160,15 @@ class _Run:
     """One run of a workflow: step states, scope, and the bookkeeping of its end. It is the
     `StepContext` its call steps see."""
 
-    def __init__(self, ports: RunPorts, workflow: Workflow, input: Any, run_id: str,
-                 run_sinks: Sequence[Sink], cascade: Cascade) -> None:
+    def __init__(
+        self,
+        ports: RunPorts,
+        workflow: Workflow,
+        input: Any,
+        run_id: str,
+        run_sinks: Sequence[Sink],
+        cascade: Cascade,
+    ) -> None:
         self.clock = ports.clock
         self.caller = ports.caller
         self.secrets = ports.secrets
@@ -145,8 +183,11 @@ class _Run:
         self.run_id = run_id
         self.cascade = cascade
         self.steps_scope: dict[str, Any] = {}
-        self.scope: dict[str, Any] = {"input": input, "steps": self.steps_scope,
-                                      "run": {"id": run_id, "workflow": workflow.name}}
+        self.scope: dict[str, Any] = {
+            "input": input,
+            "steps": self.steps_scope,
+            "run": {"id": run_id, "workflow": workflow.name},
+        }
         self.results: dict[str, StepResult] = {}
         self.listening = bool(self.sinks)
         self.error: dict[str, Any] | None = None
@@ -165,8 +206,11 @@ class _Run:
                 sink(event)
             except Exception:  # a broken sink must not break the run
                 # one line, masked; the traceback only for whoever turns on debug logging
-                log.error("an event sink failed on %s: %s", type(event).__name__,
-                          redact(f"{sys.exc_info()[1]!r}"))
+                log.error(
+                    "an event sink failed on %s: %s",
+                    type(event).__name__,
+                    redact(f"{sys.exc_info()[1]!r}"),
+                )
                 log.debug("event sink %r failed", sink, exc_info=True)
 
     # --- the run ---------------------------------------------------------------------------
@@ -214,9 +258,15 @@ class _Run:
             return
         t = format_duration(self.workflow.timeout or 0)
         step = next((st.id for st in self.states if st in self.running), None)
-        self._abort(RunError(f"the run did not finish within its timeout ({t}); raise the "
-                             "workflow's `timeout` or make its steps faster", step=step,
-                             type="deadline"), "failed")
+        self._abort(
+            RunError(
+                f"the run did not finish within its timeout ({t}); raise the "
+                "workflow's `timeout` or make its steps faster",
+                step=step,
+                type="deadline",
+            ),
+            "failed",
+        )
 
     def _abort(self, error: RunError, status: str) -> None:
         """End the run early: remember why, stop every running step."""
@@ -262,12 +312,23 @@ class _Run:
                     output = redact(output)
             except ExpressionError as e:
                 status = "failed"
-                self.error = {"type": e.type, "message": redact(e.message.replace(
-                    "step 'output'", "the workflow's output")), "step": None}
+                self.error = {
+                    "type": e.type,
+                    "message": redact(e.message.replace("step 'output'", "the workflow's output")),
+                    "step": None,
+                }
         end = clock.now()
         steps = {st.id: self.results[st.id] for st in self.states}
-        result = RunResult(self.run_id, self.workflow.name, status, iso_utc(self.t0),
-                           int(round((end - self.t0) * 1000)), steps, output, self.error)
+        result = RunResult(
+            self.run_id,
+            self.workflow.name,
+            status,
+            iso_utc(self.t0),
+            int(round((end - self.t0) * 1000)),
+            steps,
+            output,
+            self.error,
+        )
         self.emit(RunFinished(self.run_id, result, end))
         return result
 
@@ -331,8 +392,12 @@ class _Run:
             log.error("step %s crashed: %s", st.id, redact(f"{type(e).__name__}: {e}"))
             log.debug("step %s crashed", st.id, exc_info=True)
             self.running.discard(st)
-            self._finish(st, "failed", None,
-                         RunError(f"step '{st.id}' crashed: {type(e).__name__}: {e}", step=st.id))
+            self._finish(
+                st,
+                "failed",
+                None,
+                RunError(f"step '{st.id}' crashed: {type(e).__name__}: {e}", step=st.id),
+            )
         else:
             self.running.discard(st)
             self._finish(st, "succeeded", output, None)
@@ -349,8 +414,7 @@ class _Run:
         text = redact(message if isinstance(message, str) else json.dumps(message))
         if self.listening:
             self.emit(StepStarted(self.run_id, st.id, 1, st.started))
-        self.emit(Notification(self.run_id, st.id, step.level or "info", text,
-                               self.clock.now()))
+        self.emit(Notification(self.run_id, st.id, step.level or "info", text, self.clock.now()))
         self._finish(st, "succeeded", {"message": text, "level": step.level or "info"}, None)
 
     def _emit_event(self, st: _StepState, step: EmitStep) -> None:
@@ -364,21 +428,35 @@ class _Run:
             self.emit(StepStarted(self.run_id, st.id, 1, st.started))
         if self.cascade.depth + 1 >= MAX_EMIT_DEPTH:
             # A workflow that (indirectly) triggers itself: stop the cascade, say so, go on.
-            self.emit(Notification(
-                self.run_id, st.id, "warning",
-                f"event '{step.event}' not delivered: it was emitted {MAX_EMIT_DEPTH} runs deep, "
-                "so a workflow probably triggers itself; break the cycle of emits and triggers",
-                self.clock.now()))
+            self.emit(
+                Notification(
+                    self.run_id,
+                    st.id,
+                    "warning",
+                    f"event '{step.event}' not delivered: it was emitted {MAX_EMIT_DEPTH} runs "
+                    "deep, so a workflow probably triggers itself; break the cycle of emits and "
+                    "triggers",
+                    self.clock.now(),
+                )
+            )
             self._finish(st, "succeeded", {"event": step.event, "runs": []}, None)
             return
         if not self.cascade.take(len(self.bus.listeners(step.event))):
-            self._finish(st, "failed", None, RunError(
-                f"event '{step.event}' not delivered: this cascade of emits has started "
-                f"{Cascade.MAX_RUNS:,} runs, the most one may; a workflow probably triggers "
-                "itself more than once: break the cycle of emits and triggers", type="limit"))
+            self._finish(
+                st,
+                "failed",
+                None,
+                RunError(
+                    f"event '{step.event}' not delivered: this cascade of emits has started "
+                    f"{Cascade.MAX_RUNS:,} runs, the most one may; a workflow probably triggers "
+                    "itself more than once: break the cycle of emits and triggers",
+                    type="limit",
+                ),
+            )
             return
-        run_ids = self.bus.start(step.event, data, cascade=self.cascade.child(),
-                                 sinks=self.run_sinks)
+        run_ids = self.bus.start(
+            step.event, data, cascade=self.cascade.child(), sinks=self.run_sinks
+        )
         self._finish(st, "succeeded", {"event": step.event, "runs": run_ids}, None)
 
     def _finish(self, st: _StepState, status: str, output: Any, error: RunError | None) -> None:
@@ -391,8 +469,11 @@ class _Run:
         self._record(st, status, output, err, duration)
         # a secret that is not set is the environment's mistake, not the step's: no request
         # was sent, so `onError: continue` must not turn it into a run that "succeeded"
-        if status == "failed" and not self.ended and (
-                _on_error(st) != "continue" or (error is not None and error.type == "secret")):
+        if (
+            status == "failed"
+            and not self.ended
+            and (_on_error(st) != "continue" or (error is not None and error.type == "secret"))
+        ):
             assert error is not None
             if error.step is None:
                 error.step = st.id
@@ -410,17 +491,33 @@ class _Run:
                 ready.append(d)
         self._pump()
 
-    def _record(self, st: _StepState, status: str, output: Any, err: dict[str, Any] | None,
-                duration: int) -> None:
+    def _record(
+        self, st: _StepState, status: str, output: Any, err: dict[str, Any] | None, duration: int
+    ) -> None:
         st.status = status
         self.remaining -= 1
-        self.steps_scope[st.id] = {"output": output, "status": status, "error": err,
-                                   "attempts": st.attempts}
+        self.steps_scope[st.id] = {
+            "output": output,
+            "status": status,
+            "error": err,
+            "attempts": st.attempts,
+        }
         shown = redact(output)
         self.results[st.id] = StepResult(status, st.attempts, shown, err, duration)
         if self.listening:
-            self.emit(StepFinished(self.run_id, st.id, status, shown, err, duration, st.attempts,
-                                   tuple(st.calls), self.clock.now()))
+            self.emit(
+                StepFinished(
+                    self.run_id,
+                    st.id,
+                    status,
+                    shown,
+                    err,
+                    duration,
+                    st.attempts,
+                    tuple(st.calls),
+                    self.clock.now(),
+                )
+            )
 
 
 def _on_error(st: _StepState) -> str:
@@ -442,8 +539,12 @@ def _check_input(workflow: Workflow, value: Any) -> str | None:
         fields = ", ".join(str(r) for r in required) if isinstance(required, list) else ""
         example = ", ".join(f'"{r}": …' for r in required) if isinstance(required, list) else ""
         need = f"an object with {fields}" if fields else "an input"
-        return (f"the run has no input, and the workflow's input schema needs {need}: pass it "
-                f"(switchboard run --input '{{{example}}}', or the designer's Run Input)")
+        return (
+            f"the run has no input, and the workflow's input schema needs {need}: pass it "
+            f"(switchboard run --input '{{{example}}}', or the designer's Run Input)"
+        )
     where = "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
-    return (f"the run input does not match the workflow's input schema at {where}: "
-            f"{error.message}; pass an input that matches `input:` in the workflow")
+    return (
+        f"the run input does not match the workflow's input schema at {where}: "
+        f"{error.message}; pass an input that matches `input:` in the workflow"
+    )

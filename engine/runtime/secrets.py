@@ -29,8 +29,14 @@ def encodings(value: str) -> set[str]:
     """Every form a value takes on its way out: as is, JSON-escaped (a log line, `--json`, a
     recording), percent-encoded (a query or a path), and base64 (an `Authorization: Basic`
     header), so that each can be masked."""
-    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-             quote(value, safe=""), quote_plus(value), quote(value, safe="/")}
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value),
+        quote(value, safe="/"),
+    }
     raw = value.encode("utf-8")
     for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = b64.decode("ascii")
@@ -70,8 +76,10 @@ def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return _redact_text(value, secrets)
     if isinstance(value, dict):
-        return {(_redact_text(k, secrets) if isinstance(k, str) else k): _redact(v, secrets)
-                for k, v in value.items()}
+        return {
+            (_redact_text(k, secrets) if isinstance(k, str) else k): _redact(v, secrets)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return type(value)(_redact(v, secrets) for v in value)
     return value
@@ -91,9 +99,13 @@ class SecretSource:
     they take precedence.
     """
 
-    def __init__(self, mapping: Mapping[str, str] | None = None, *,
-                 environ: Mapping[str, str] | None = None,
-                 values: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        values: Mapping[str, str] | None = None,
+    ) -> None:
         self._mapping = dict(mapping or {})
         self._environ: Mapping[str, str] = environ if environ is not None else {}
         self._values = dict(values or {})

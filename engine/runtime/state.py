@@ -24,14 +24,29 @@ from engine.runtime.events import (
 )
 from engine.runtime.text import describe, format_ms
 
-__all__ = ["LOG_LEVELS", "LogLine", "StepView", "RunRecord", "event_line", "apply_event",
-           "record_from_result", "clock_text"]
+__all__ = [
+    "LOG_LEVELS",
+    "LogLine",
+    "StepView",
+    "RunRecord",
+    "event_line",
+    "apply_event",
+    "record_from_result",
+    "clock_text",
+]
 
 LOG_LEVELS = ("debug", "info", "success", "warning", "error")
 
 # describe()'s kinds (engine/sinks.py) -> a log level the panel can filter and colour by
-_KIND_LEVEL = {"run": "info", "start": "debug", "retry": "warning", "succeeded": "success",
-               "failed": "error", "skipped": "debug", "cancelled": "warning"}
+_KIND_LEVEL = {
+    "run": "info",
+    "start": "debug",
+    "retry": "warning",
+    "succeeded": "success",
+    "failed": "error",
+    "skipped": "debug",
+    "cancelled": "warning",
+}
 _END_LEVEL = {"succeeded": "success", "failed": "error", "cancelled": "warning"}
 
 
@@ -46,8 +61,9 @@ class LogLine:
 
     __slots__ = ("time", "level", "step", "message", "run_id", "workflow")
 
-    def __init__(self, time: float, level: str, step: str, message: str, run_id: str,
-                 workflow: str) -> None:
+    def __init__(
+        self, time: float, level: str, step: str, message: str, run_id: str, workflow: str
+    ) -> None:
         self.time = time
         self.level = level
         self.step = step
@@ -61,9 +77,14 @@ class LogLine:
 
     def to_json(self) -> dict[str, Any]:
         stamp = dt.datetime.fromtimestamp(self.time, dt.UTC)
-        return {"time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
-                "level": self.level, "step": self.step or None, "message": self.message,
-                "run": self.run_id, "workflow": self.workflow}
+        return {
+            "time": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
+            "level": self.level,
+            "step": self.step or None,
+            "message": self.message,
+            "run": self.run_id,
+            "workflow": self.workflow,
+        }
 
 
 def event_line(event: Any, workflow: str) -> LogLine | None:
@@ -110,8 +131,10 @@ class StepView:
                 return f"attempt {max(1, self.attempt)} of {self.max_attempts}"
             return "running…"
         if self.state == "retrying":
-            return (f"attempt {self.attempt} of {self.max_attempts} failed · "
-                    f"next in {format_ms(self.delay * 1000)}")
+            return (
+                f"attempt {self.attempt} of {self.max_attempts} failed · "
+                f"next in {format_ms(self.delay * 1000)}"
+            )
         if self.state == "pending" or self.duration_ms is None:
             return ""
         if self.state == "skipped":
@@ -190,18 +213,26 @@ def apply_event(record: RunRecord, event: Any) -> str | None:
     return None
 
 
-def record_from_result(result: dict[str, Any], *, env: str = "", source: str = "test"
-                       ) -> RunRecord:
+def record_from_result(result: dict[str, Any], *, env: str = "", source: str = "test") -> RunRecord:
     """A run record rebuilt from a run result's JSON (a tests-file case's run)."""
-    rec = RunRecord(run_id=str(result.get("run") or ""), workflow=str(result.get("workflow", "")),
-                    env=env, source=source, status=str(result.get("status", "")),
-                    duration_ms=result.get("duration_ms"), result_json=result)
+    rec = RunRecord(
+        run_id=str(result.get("run") or ""),
+        workflow=str(result.get("workflow", "")),
+        env=env,
+        source=source,
+        status=str(result.get("status", "")),
+        duration_ms=result.get("duration_ms"),
+        result_json=result,
+    )
     for sid, s in (result.get("steps") or {}).items():
-        rec.steps[sid] = StepView(state=s.get("status", "pending"),
-                                  attempts=int(s.get("attempts") or 0),
-                                  attempt=int(s.get("attempts") or 0),
-                                  duration_ms=s.get("duration_ms"),
-                                  output=s.get("output"), error=s.get("error"))
+        rec.steps[sid] = StepView(
+            state=s.get("status", "pending"),
+            attempts=int(s.get("attempts") or 0),
+            attempt=int(s.get("attempts") or 0),
+            duration_ms=s.get("duration_ms"),
+            output=s.get("output"),
+            error=s.get("error"),
+        )
     return rec
 
 

@@ -47,8 +47,10 @@ def describe(event: Any) -> tuple[str, str] | None:
         again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
         return "start", f"{_step_name(event.step, event.index)} started{again}"
     if isinstance(event, ev.StepRetrying):
-        return "retry", (f"{event.step} attempt {event.attempt} of {event.max_attempts} failed: "
-                         f"{event.reason}; next attempt in {format_ms(event.delay * 1000)}")
+        return "retry", (
+            f"{event.step} attempt {event.attempt} of {event.max_attempts} failed: "
+            f"{event.reason}; next attempt in {format_ms(event.delay * 1000)}"
+        )
     if isinstance(event, ev.StepFinished):
         status = event.status
         if status == "succeeded":
@@ -57,8 +59,10 @@ def describe(event: Any) -> tuple[str, str] | None:
         if status == "failed":
             tries = f" after {event.attempts} attempts" if event.attempts > 1 else ""
             why = error_text(event.error)
-            return status, (f"{event.step} failed in {format_ms(event.duration_ms)}{tries}"
-                            f"{': ' + why if why else ''}")
+            return status, (
+                f"{event.step} failed in {format_ms(event.duration_ms)}{tries}"
+                f"{': ' + why if why else ''}"
+            )
         return status, f"{event.step} {status}"
     if isinstance(event, ev.Notification):
         where = f"{event.step}: " if event.step else ""

@@ -58,11 +58,16 @@ async def _body(request: Request, limit: int) -> Any:
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        where = f" at line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) \
-            else ""
-        raise ApiError(400, "bad_json", f"the body is not valid JSON{where}: "
-                       f"{getattr(e, 'msg', e)}; send a JSON value "
-                       "(Content-Type: application/json)") from None
+        where = (
+            f" at line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+        )
+        raise ApiError(
+            400,
+            "bad_json",
+            f"the body is not valid JSON{where}: "
+            f"{getattr(e, 'msg', e)}; send a JSON value "
+            "(Content-Type: application/json)",
+        ) from None
 
 
 async def _raw(request: Request, limit: int) -> bytes:
@@ -79,9 +84,15 @@ async def _raw(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0.0,
-               tokens: Tokens | None = None, watch: bool = False,
-               bus: str | None = None) -> Starlette:
+def create_app(
+    service: Service,
+    *,
+    max_body: int = MAX_BODY,
+    grace_s: float = 0.0,
+    tokens: Tokens | None = None,
+    watch: bool = False,
+    bus: str | None = None,
+) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
     route's scope. With `watch`, a changed file in the folder is reloaded while serving; with
@@ -90,11 +101,19 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
         if entry is not None:
-            return ApiError(409, "invalid_workflow", f"workflow '{name}' has problems and is not "
-                            f"served: {'; '.join(str(p) for p in entry.problems[:3])}")
+            return ApiError(
+                409,
+                "invalid_workflow",
+                f"workflow '{name}' has problems and is not "
+                f"served: {'; '.join(str(p) for p in entry.problems[:3])}",
+            )
         known = ", ".join(sorted(n for n, e in service.registry.entries.items() if e.ok))
-        return ApiError(404, "not_found", f"there is no workflow '{name}' in "
-                        f"{service.folder}; known: {known or 'none'} (GET /workflows)")
+        return ApiError(
+            404,
+            "not_found",
+            f"there is no workflow '{name}' in "
+            f"{service.folder}; known: {known or 'none'} (GET /workflows)",
+        )
 
     def run_or_404(run_id: str) -> dict[str, Any]:
         got = service.run_json(run_id)
@@ -128,8 +147,11 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         run_id = service.start_run(name, data)
         if wait and await service.wait(run_id, timeout_s):
             run = run_or_404(run_id)
-            result = run["result"] or {"run": run_id, "status": run["status"],
-                                       "error": run["error"]}
+            result = run["result"] or {
+                "run": run_id,
+                "status": run["status"],
+                "error": run["error"],
+            }
             return JSONResponse(result, status_code=200)
         status = {"run": run_id, "workflow": name, "status": "running"}
         return JSONResponse(status, status_code=202, headers={"Location": f"/runs/{run_id}"})
@@ -140,10 +162,14 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
             limit = max(1, min(500, int(q.get("limit", "50"))))
             cursor = float(q["cursor"]) if q.get("cursor") else None
         except ValueError:
-            raise ApiError(400, "bad_query", "limit must be a whole number and cursor the "
-                           "`next` of a previous page") from None
-        runs = service.store.list_runs(workflow=q.get("workflow"), status=q.get("status"),
-                                       limit=limit, cursor=cursor)
+            raise ApiError(
+                400,
+                "bad_query",
+                "limit must be a whole number and cursor the `next` of a previous page",
+            ) from None
+        runs = service.store.list_runs(
+            workflow=q.get("workflow"), status=q.get("status"), limit=limit, cursor=cursor
+        )
         nxt = runs[-1]["created"] if len(runs) == limit else None
         return JSONResponse({"runs": [_summary(r) for r in runs], "next": nxt})
 
@@ -154,8 +180,11 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         run_id = request.path_params["id"]
         run = run_or_404(run_id)
         if not service.cancel(run_id):
-            raise ApiError(409, "not_running", f"run '{run_id}' has ended ({run['status']}); "
-                           "only a running run can be cancelled")
+            raise ApiError(
+                409,
+                "not_running",
+                f"run '{run_id}' has ended ({run['status']}); only a running run can be cancelled",
+            )
         await service.wait(run_id, 30)
         return JSONResponse(run_or_404(run_id))
 
@@ -169,19 +198,25 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
             async for e in service.follow(Filter(run_id=run_id), after, until_run_end=True):
                 yield f"id: {e.seq}\nevent: {e.kind}\ndata: {json.dumps(e.to_json())}\n\n"
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
 
     async def list_workflows(request: Request) -> Response:
-        return JSONResponse({"workflows": [e.to_json() for e in service.registry.entries.values()],
-                             "events": service.registry.events})
+        return JSONResponse(
+            {
+                "workflows": [e.to_json() for e in service.registry.entries.values()],
+                "events": service.registry.events,
+            }
+        )
 
     async def get_workflow(request: Request) -> Response:
         entry = service.registry.get(request.path_params["name"])
         if entry is None:
             raise unknown_workflow(request.path_params["name"])
-        return PlainTextResponse(entry.text, media_type="application/yaml",
-                                 headers={"ETag": f'"{entry.version}"'})
+        return PlainTextResponse(
+            entry.text, media_type="application/yaml", headers={"ETag": f'"{entry.version}"'}
+        )
 
     async def put_workflow(request: Request) -> Response:
         name = request.path_params["name"]
@@ -193,17 +228,28 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         existed = service.registry.get(name) is not None
         entry, problems = service.deploy(name, text)
         if entry is None:
-            return JSONResponse({"error": {
-                "type": "invalid_workflow",
-                "message": f"workflow '{name}' was not deployed: {len(problems)} problem(s)"},
-                "problems": [p.to_json() | {"text": str(p)} for p in problems]},
-                status_code=422)
+            return JSONResponse(
+                {
+                    "error": {
+                        "type": "invalid_workflow",
+                        "message": (
+                            f"workflow '{name}' was not deployed: {len(problems)} problem(s)"
+                        ),
+                    },
+                    "problems": [p.to_json() | {"text": str(p)} for p in problems],
+                },
+                status_code=422,
+            )
         return JSONResponse(entry.to_json(), status_code=200 if existed else 201)
 
     async def admin(request: Request) -> Response:
-        return HTMLResponse(ADMIN_HTML, headers={
-            "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; "
-                                       "style-src 'unsafe-inline'; connect-src 'self' ws: wss:"})
+        return HTMLResponse(
+            ADMIN_HTML,
+            headers={
+                "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; "
+                "style-src 'unsafe-inline'; connect-src 'self' ws: wss:"
+            },
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -211,8 +257,13 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
     async def readyz(request: Request) -> Response:
         if not service.accepting:
             return _error(503, "stopping", "the server is shutting down")
-        return JSONResponse({"status": "ready", "workflows": len(service.registry.entries),
-                             "running": len(service.live)})
+        return JSONResponse(
+            {
+                "status": "ready",
+                "workflows": len(service.registry.entries),
+                "running": len(service.live),
+            }
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.text(), media_type=CONTENT_TYPE_LATEST)
@@ -227,8 +278,12 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
         await socket.accept()
         q = socket.query_params
         levels = frozenset(x for x in q.get("level", "").split(",") if x)
-        flt = Filter(run_id=q.get("run") or None, workflow=q.get("workflow") or None,
-                     levels=levels, notifications_only=q.get("kind") == "notification")
+        flt = Filter(
+            run_id=q.get("run") or None,
+            workflow=q.get("workflow") or None,
+            levels=levels,
+            notifications_only=q.get("kind") == "notification",
+        )
         since = q.get("since", "")
         after = int(since) if since.isdigit() else service.store.last_seq()
 
@@ -257,6 +312,7 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
                 return response
             except ApiError as e:
                 return _error(e.status, e.kind, e.message)
+
         return wrapped
 
     routes = [
@@ -305,6 +361,12 @@ def create_app(service: Service, *, max_body: int = MAX_BODY, grace_s: float = 0
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:
     result = run.get("result") or {}
-    return {"run": run["run"], "workflow": run["workflow"], "version": run["version"],
-            "status": run["status"], "created": run["created"],
-            "duration_ms": result.get("duration_ms"), "error": run["error"]}
+    return {
+        "run": run["run"],
+        "workflow": run["workflow"],
+        "version": run["version"],
+        "status": run["status"],
+        "created": run["created"],
+        "duration_ms": result.get("duration_ms"),
+        "error": run["error"],
+    }

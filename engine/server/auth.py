@@ -75,8 +75,17 @@ def load_tokens(path: Path, environ: Mapping[str, str]) -> Tokens:
         problems.append(loc.problem(message, where))
 
     if not isinstance(data, dict) or data.get("version") != 1:
-        raise LoadError([Problem("a tokens file starts with 'version: 1' and holds 'tokens:'",
-                                 (), str(path), 1, 1)])
+        raise LoadError(
+            [
+                Problem(
+                    "a tokens file starts with 'version: 1' and holds 'tokens:'",
+                    (),
+                    str(path),
+                    1,
+                    1,
+                )
+            ]
+        )
     out: list[Token] = []
     entries = data.get("tokens") or {}
     if not isinstance(entries, dict):
@@ -90,8 +99,7 @@ def load_tokens(path: Path, environ: Mapping[str, str]) -> Tokens:
         scopes = spec.get("scopes") or []
         unknown = [s for s in scopes if s not in SCOPES] if isinstance(scopes, list) else [scopes]
         if unknown or not scopes:
-            bad(f"scopes must be a list of {', '.join(SCOPES)}; got {scopes!r}",
-                (*where, "scopes"))
+            bad(f"scopes must be a list of {', '.join(SCOPES)}; got {scopes!r}", (*where, "scopes"))
             continue
         if "sha256" in spec:
             try:
@@ -120,8 +128,9 @@ def scope_for(method: str, path: str) -> str | None:
     """The scope a request needs (None: open to all)."""
     if path in OPEN_PATHS:
         return None
-    if path.startswith("/events/") or (path.startswith("/workflows/") and
-                                       path.endswith("/runs") and method == "POST"):
+    if path.startswith("/events/") or (
+        path.startswith("/workflows/") and path.endswith("/runs") and method == "POST"
+    ):
         return "emit"
     if path.startswith("/workflows/") and method == "PUT":
         return "deploy"
@@ -152,18 +161,25 @@ class AuthMiddleware:
             return
         if token is None:
             status, kind = 401, "unauthorized"
-            message = ("a bearer token is needed: send 'Authorization: Bearer TOKEN'" if not value
-                       else "the bearer token is not known: check it against the tokens file")
+            message = (
+                "a bearer token is needed: send 'Authorization: Bearer TOKEN'"
+                if not value
+                else "the bearer token is not known: check it against the tokens file"
+            )
         else:
             status, kind = 403, "forbidden"
-            message = (f"token '{token.name}' lacks the scope '{needed}' "
-                       f"(it has {', '.join(sorted(token.scopes))})")
+            message = (
+                f"token '{token.name}' lacks the scope '{needed}' "
+                f"(it has {', '.join(sorted(token.scopes))})"
+            )
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
             return
         body = json.dumps({"error": {"type": kind, "message": message}}).encode()
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         if status == 401:
             headers.append((b"www-authenticate", b'Bearer realm="switchboard"'))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -26,25 +26,35 @@ __all__ = ["register_deploy", "register_runs", "cmd_deploy", "cmd_runs"]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", metavar="URL", default=os.environ.get("SWITCHBOARD_SERVER"),
-                   help="the server, e.g. http://127.0.0.1:8080 (default $SWITCHBOARD_SERVER)")
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        default=os.environ.get("SWITCHBOARD_SERVER"),
+        help="the server, e.g. http://127.0.0.1:8080 (default $SWITCHBOARD_SERVER)",
+    )
     p.add_argument("--token", help="bearer token (default $SWITCHBOARD_TOKEN)")
 
 
 def register_deploy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("deploy", help="deploy a workflow file to a running switchboard serve",
-                       description="Check FILE, then PUT it to the server, which checks it again "
-                       "and serves it at once. Exit codes: 0 deployed, 1 problems, 2 usage or "
-                       "the server cannot be reached.")
+    p = sub.add_parser(
+        "deploy",
+        help="deploy a workflow file to a running switchboard serve",
+        description="Check FILE, then PUT it to the server, which checks it again "
+        "and serves it at once. Exit codes: 0 deployed, 1 problems, 2 usage or "
+        "the server cannot be reached.",
+    )
     p.add_argument("file", metavar="FILE", type=Path)
     _common(p)
     p.set_defaults(func=cmd_deploy)
 
 
 def register_runs(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("runs", help="list, show or cancel the runs of a switchboard serve",
-                       description="Exit codes: 0 done, 1 not found or not running, 2 usage "
-                       "or the server cannot be reached.")
+    p = sub.add_parser(
+        "runs",
+        help="list, show or cancel the runs of a switchboard serve",
+        description="Exit codes: 0 done, 1 not found or not running, 2 usage "
+        "or the server cannot be reached.",
+    )
     p.add_argument("action", choices=["list", "get", "cancel"])
     p.add_argument("run", nargs="?", metavar="RUN", help="the run id (get, cancel)")
     p.add_argument("--workflow", help="list: only this workflow's runs")
@@ -59,8 +69,10 @@ def _client(args: argparse.Namespace) -> httpx.Client | None:
     import httpx
 
     if not args.server:
-        print("error: name the server: --server http://HOST:PORT (or set SWITCHBOARD_SERVER)",
-              file=sys.stderr)
+        print(
+            "error: name the server: --server http://HOST:PORT (or set SWITCHBOARD_SERVER)",
+            file=sys.stderr,
+        )
         return None
     token = args.token or os.environ.get("SWITCHBOARD_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -98,8 +110,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     name = loaded.model.name
     try:
         with client:
-            r = client.put(f"/workflows/{name}", content=data,
-                           headers={"content-type": "application/yaml"})
+            r = client.put(
+                f"/workflows/{name}", content=data, headers={"content-type": "application/yaml"}
+            )
     except _http_error() as e:
         print(f"error: cannot reach {args.server}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
@@ -127,9 +140,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     try:
         with client:
             if args.action == "list":
-                params = {k: v for k, v in (("workflow", args.workflow),
-                                            ("status", args.status),
-                                            ("limit", str(args.limit))) if v}
+                params = {
+                    k: v
+                    for k, v in (
+                        ("workflow", args.workflow),
+                        ("status", args.status),
+                        ("limit", str(args.limit)),
+                    )
+                    if v
+                }
                 r = client.get("/runs", params=params)
             elif args.action == "get":
                 r = client.get(f"/runs/{args.run}")

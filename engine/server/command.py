@@ -34,34 +34,62 @@ def default_store(folder: Path) -> Path:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "serve", help="serve the workflows of a folder over HTTP (events in, notifications out)",
+        "serve",
+        help="serve the workflows of a folder over HTTP (events in, notifications out)",
         description="Load every workflow of DIR and serve them: POST /events/NAME starts the "
         "workflows it triggers; runs, their events and notifications are kept in --store. "
-        "Exit codes: 0 stopped, 2 the folder or environment does not load.")
+        "Exit codes: 0 stopped, 2 the folder or environment does not load.",
+    )
     p.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
     p.add_argument("--env", metavar="NAME", help=f"environment from DIR/{ENVIRONMENTS_FILE}")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
-    p.add_argument("--store", metavar="PATH",
-                   help="SQLite file for runs and events (default DIR/.switchboard/"
-                        "store.sqlite3; ':memory:' keeps nothing)")
-    p.add_argument("--grace", metavar="DURATION", default="30s",
-                   help="on SIGTERM, how long runs in flight may take to finish before they "
-                        "are cancelled (default 30s)")
-    p.add_argument("--retain", metavar="DURATION", default="30d",
-                   help="forget ended runs older than this (default 30d; 0: keep all)")
-    p.add_argument("--retain-runs", metavar="N", type=int, default=100_000,
-                   help="keep at most N ended runs, the newest (default 100000; 0: no limit)")
-    p.add_argument("--bus", metavar="URL",
-                   help="also consume events from a Redis Stream (redis://HOST:PORT or "
-                        "unix:///PATH.sock; stream switchboard:events, group switchboard)")
-    p.add_argument("--no-watch", action="store_true",
-                   help="do not reload files of DIR when they change (default: watch, keeping "
-                        "the previous version of a file that now has problems)")
-    p.add_argument("--tokens", metavar="FILE", type=Path,
-                   help="bearer tokens with scopes (emit, read, deploy, admin); required to "
-                        "bind beyond loopback. YAML: version: 1, tokens: {NAME: {sha256: HEX "
-                        "| env: VARIABLE, scopes: [...]}}")
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="SQLite file for runs and events (default DIR/.switchboard/"
+        "store.sqlite3; ':memory:' keeps nothing)",
+    )
+    p.add_argument(
+        "--grace",
+        metavar="DURATION",
+        default="30s",
+        help="on SIGTERM, how long runs in flight may take to finish before they "
+        "are cancelled (default 30s)",
+    )
+    p.add_argument(
+        "--retain",
+        metavar="DURATION",
+        default="30d",
+        help="forget ended runs older than this (default 30d; 0: keep all)",
+    )
+    p.add_argument(
+        "--retain-runs",
+        metavar="N",
+        type=int,
+        default=100_000,
+        help="keep at most N ended runs, the newest (default 100000; 0: no limit)",
+    )
+    p.add_argument(
+        "--bus",
+        metavar="URL",
+        help="also consume events from a Redis Stream (redis://HOST:PORT or "
+        "unix:///PATH.sock; stream switchboard:events, group switchboard)",
+    )
+    p.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not reload files of DIR when they change (default: watch, keeping "
+        "the previous version of a file that now has problems)",
+    )
+    p.add_argument(
+        "--tokens",
+        metavar="FILE",
+        type=Path,
+        help="bearer tokens with scopes (emit, read, deploy, admin); required to "
+        "bind beyond loopback. YAML: version: 1, tokens: {NAME: {sha256: HEX "
+        "| env: VARIABLE, scopes: [...]}}",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -70,13 +98,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     folder: Path = args.folder
     if not folder.is_dir():
-        print(f"error: {folder}: no such folder; name the folder of workflows to serve",
-              file=sys.stderr)
+        print(
+            f"error: {folder}: no such folder; name the folder of workflows to serve",
+            file=sys.stderr,
+        )
         return 2
     if args.host not in LOOPBACK and args.tokens is None:
-        print(f"error: --host {args.host}: binding beyond loopback needs bearer tokens; pass "
-              "--tokens FILE (see `switchboard serve --help`), or bind 127.0.0.1",
-              file=sys.stderr)
+        print(
+            f"error: --host {args.host}: binding beyond loopback needs bearer tokens; pass "
+            "--tokens FILE (see `switchboard serve --help`), or bind 127.0.0.1",
+            file=sys.stderr,
+        )
         return 2
     store = args.store or str(default_store(folder))
     handler = logging.StreamHandler(sys.stderr)
@@ -90,20 +122,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: --grace/--retain: {e}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(folder, host=args.host, port=args.port, store=store, env=args.env,
-                          grace_s=grace_s, tokens_file=args.tokens, watch=not args.no_watch,
-                          retain_s=retain_s or None, retain_runs=args.retain_runs or None,
-                          bus=args.bus))
+        asyncio.run(
+            serve(
+                folder,
+                host=args.host,
+                port=args.port,
+                store=store,
+                env=args.env,
+                grace_s=grace_s,
+                tokens_file=args.tokens,
+                watch=not args.no_watch,
+                retain_s=retain_s or None,
+                retain_runs=args.retain_runs or None,
+                bus=args.bus,
+            )
+        )
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
             print(str(p), file=sys.stderr)
-        print(f"error: {e if not problems else 'a file does not load: fix the problems above'}",
-              file=sys.stderr)
+        print(
+            f"error: {e if not problems else 'a file does not load: fix the problems above'}",
+            file=sys.stderr,
+        )
         return 2
     except OSError as e:
-        print(f"error: cannot listen on {args.host}:{args.port}: {e.strerror or e}; choose "
-              "another --port", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {e.strerror or e}; choose "
+            "another --port",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -129,11 +177,20 @@ def _server_class() -> type[Any]:
     return Server
 
 
-async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
-                store: str = ":memory:", env: str | None = None, grace_s: float = 30.0,
-                tokens_file: Path | None = None, watch: bool = True,
-                retain_s: float | None = None, retain_runs: int | None = None,
-                bus: str | None = None) -> None:
+async def serve(
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    store: str = ":memory:",
+    env: str | None = None,
+    grace_s: float = 30.0,
+    tokens_file: Path | None = None,
+    watch: bool = True,
+    retain_s: float | None = None,
+    retain_runs: int | None = None,
+    bus: str | None = None,
+) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
     are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
@@ -150,22 +207,28 @@ async def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8080,
         service.open()
         for entry in service.registry.entries.values():
             for problem in entry.problems:
-                print(f"{problem} (not served)" if not entry.ok else str(problem),
-                      file=sys.stderr)
+                print(f"{problem} (not served)" if not entry.ok else str(problem), file=sys.stderr)
         for run_id in db.interrupted:
-            print(f"warning: run {run_id} was in flight when the server stopped: marked "
-                  "failed (interrupted)", file=sys.stderr)
+            print(
+                f"warning: run {run_id} was in flight when the server stopped: marked "
+                "failed (interrupted)",
+                file=sys.stderr,
+            )
         # IPPROTO_TCP spelt out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
         # proto says TCP; with proto 0 every answer waited ~40 ms for a delayed ACK
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                             socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in host else socket.AF_INET,
+            socket.SOCK_STREAM,
+            socket.IPPROTO_TCP,
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         bound = sock.getsockname()[1]
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
         app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch, bus=bus)
-        config = uvicorn.Config(app, log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=max(1, int(grace_s)))
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))
+        )
         server = _server_class()(config)
         print(f"switchboard serve: listening on http://{host}:{bound}", flush=True)
         await server.serve(sockets=[sock])

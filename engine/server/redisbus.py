@@ -33,8 +33,15 @@ log = logging.getLogger("switchboard.serve")
 class RedisBus:
     """Consumes the stream into `service.emit` until `aclose`."""
 
-    def __init__(self, url: str, service: Service, *, stream: str = STREAM,
-                 group: str = GROUP, consumer: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        service: Service,
+        *,
+        stream: str = STREAM,
+        group: str = GROUP,
+        consumer: str | None = None,
+    ) -> None:
         import redis.asyncio as redis
 
         self.url = url
@@ -60,9 +67,13 @@ class RedisBus:
         pending = True  # first this consumer's own unacknowledged entries, then new ones
         while True:
             try:
-                got = await self.client.xreadgroup(self.group, self.consumer,
-                                                   {self.stream: "0" if pending else ">"},
-                                                   count=100, block=1000)
+                got = await self.client.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    {self.stream: "0" if pending else ">"},
+                    count=100,
+                    block=1000,
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the connection went: say so and try again
@@ -87,12 +98,17 @@ class RedisBus:
         try:
             data = json.loads(f["data"]) if f.get("data") else None
         except json.JSONDecodeError as e:
-            log.error("redis bus: entry %s: 'data' is not JSON (%s); skipped",
-                      _text(entry_id), e.msg)
+            log.error(
+                "redis bus: entry %s: 'data' is not JSON (%s); skipped", _text(entry_id), e.msg
+            )
             return
         ids, replayed = self.service.emit(event, data, f.get("key") or None)
-        log.info("redis bus: %s -> %d run(s)%s", event, len(ids),
-                 " (a key seen before)" if replayed else "")
+        log.info(
+            "redis bus: %s -> %d run(s)%s",
+            event,
+            len(ids),
+            " (a key seen before)" if replayed else "",
+        )
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -101,8 +117,9 @@ class RedisBus:
         await self.client.aclose()
 
 
-async def publish(client: Any, event: str, data: Any, *, key: str | None = None,
-                  stream: str = STREAM) -> str:
+async def publish(
+    client: Any, event: str, data: Any, *, key: str | None = None, stream: str = STREAM
+) -> str:
     """Put one event on the stream (what a producer does); its entry id."""
     fields = {"event": event, "data": json.dumps(data)}
     if key:

@@ -47,9 +47,15 @@ class Entry:
         return list(self.model.trigger) if self.model is not None else []
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "file": self.path.name, "version": self.version,
-                "trigger": self.trigger, "ok": self.ok, "stale": self.stale,
-                "problems": [p.to_json() | {"text": str(p)} for p in self.problems]}
+        return {
+            "name": self.name,
+            "file": self.path.name,
+            "version": self.version,
+            "trigger": self.trigger,
+            "ok": self.ok,
+            "stale": self.stale,
+            "problems": [p.to_json() | {"text": str(p)} for p in self.problems],
+        }
 
 
 class Registry:
@@ -81,13 +87,17 @@ class Registry:
             old = before.get(entry.path.resolve())
             if not entry.ok and old is not None and old.ok and entry.version != old.version:
                 entries.pop(name)
-                entries[old.name] = Entry(old.name, old.path, old.version, old.text, old.model,
-                                          entry.problems, stale=True)
-                changes.append(f"{entry.path.name}: has problems; version {old.version} keeps "
-                               "serving")
+                entries[old.name] = Entry(
+                    old.name, old.path, old.version, old.text, old.model, entry.problems, stale=True
+                )
+                changes.append(
+                    f"{entry.path.name}: has problems; version {old.version} keeps serving"
+                )
             elif old is None or old.version != entry.version:
-                changes.append(f"{entry.path.name}: version {entry.version}"
-                               f"{'' if entry.ok else ' (not served: it has problems)'}")
+                changes.append(
+                    f"{entry.path.name}: version {entry.version}"
+                    f"{'' if entry.ok else ' (not served: it has problems)'}"
+                )
         gone = set(before) - {e.path.resolve() for e in entries.values()}
         changes += [f"{before[k].path.name}: removed" for k in sorted(gone)]
         self.entries = entries
@@ -117,5 +127,11 @@ def _read(path: Path) -> tuple[Entry, Any]:
     loaded = parse_workflow(data, str(path))
     model = loaded.model if loaded.ok else None
     name = loaded.model.name if loaded.model is not None and loaded.model.name else path.stem
-    return Entry(name, path, content_hash(data), data.decode("utf-8", "replace"), model,
-                 list(loaded.problems)), loaded
+    return Entry(
+        name,
+        path,
+        content_hash(data),
+        data.decode("utf-8", "replace"),
+        model,
+        list(loaded.problems),
+    ), loaded

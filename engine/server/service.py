@@ -71,9 +71,16 @@ class _Live:
 class Service:
     """Workflows of `folder` run in environment `env`, recorded in `store`."""
 
-    def __init__(self, folder: Path, store: Store, *, env: str | None = None,
-                 idempotency_window_s: float = 24 * 3600, retain_s: float | None = None,
-                 retain_runs: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        store: Store,
+        *,
+        env: str | None = None,
+        idempotency_window_s: float = 24 * 3600,
+        retain_s: float | None = None,
+        retain_runs: int | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.store = store
         self.env = env
@@ -88,9 +95,11 @@ class Service:
         self.accepting = True
         self._bus = EventBus()
         self._registered: set[str] = set()
-        self.metrics = Metrics(lambda: len(self.live),
-                               lambda: sum(s.queue.qsize() for s in self.subscribers),
-                               lambda: self.overflows)
+        self.metrics = Metrics(
+            lambda: len(self.live),
+            lambda: sum(s.queue.qsize() for s in self.subscribers),
+            lambda: self.overflows,
+        )
 
     def open(self) -> list[str]:
         """Load the folder and resolve the environment (SetupError/LoadError when it does not
@@ -101,8 +110,11 @@ class Service:
         resolved = resolve_environment(self.folder, self.env)
         self._bus = self.host.engine_for(resolved)[0].bus
         self._listen()
-        return [f"{e.path}: not served: {e.problems[0]}" for e in self.registry.entries.values()
-                if not e.ok and e.problems]
+        return [
+            f"{e.path}: not served: {e.problems[0]}"
+            for e in self.registry.entries.values()
+            if not e.ok and e.problems
+        ]
 
     def prune(self) -> int:
         """Apply the retention (age and count of ended runs); how many runs were forgotten."""
@@ -135,8 +147,14 @@ class Service:
         def yaml_only(change: object, path: str) -> bool:
             return path.endswith((".yaml", ".yml")) and "/.switchboard/" not in path
 
-        async for _ in awatch(self.folder, stop_event=stop, watch_filter=yaml_only,
-                              debounce=200, step=20, recursive=False):
+        async for _ in awatch(
+            self.folder,
+            stop_event=stop,
+            watch_filter=yaml_only,
+            debounce=200,
+            step=20,
+            recursive=False,
+        ):
             try:
                 for line in self.reload():
                     log.info("%s", line)
@@ -152,15 +170,23 @@ class Service:
         loaded = parse_workflow(text.encode(), str(target.name))
         problems = [p for p in loaded.problems if p.severity == "error"]
         if not problems and loaded.model is not None and loaded.model.name != name:
-            problems = [Problem(f"the file is named '{loaded.model.name}', but it is deployed "
-                                f"as '{name}': make them the same", ("name",), target.name)]
+            problems = [
+                Problem(
+                    f"the file is named '{loaded.model.name}', but it is deployed "
+                    f"as '{name}': make them the same",
+                    ("name",),
+                    target.name,
+                )
+            ]
         if problems or loaded.model is None:
             return None, problems or list(loaded.problems)
-        clash = next((e for e in self.registry.entries.values()
-                      if e.name == name and e.path != target), None)
+        clash = next(
+            (e for e in self.registry.entries.values() if e.name == name and e.path != target), None
+        )
         if clash is not None:
-            return None, [Problem(f"{clash.path.name} is already named '{name}'", ("name",),
-                                  target.name)]
+            return None, [
+                Problem(f"{clash.path.name} is already named '{name}'", ("name",), target.name)
+            ]
         if old is not None and old.text:
             history = self.folder / ".switchboard" / "history" / name
             history.mkdir(parents=True, exist_ok=True)
@@ -190,10 +216,12 @@ class Service:
         run_id = uuid.uuid4().hex
         self.store.add_run(run_id, entry.name, entry.version, input)
         live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
-        request = JobRequest("run", path=entry.path, workflow=entry.model, input=input,
-                             run_id=run_id, env=self.env)
+        request = JobRequest(
+            "run", path=entry.path, workflow=entry.model, input=input, run_id=run_id, env=self.env
+        )
         live.task = asyncio.get_running_loop().create_task(
-            self._job(run_id, request), name=f"serve {entry.name} {run_id}")
+            self._job(run_id, request), name=f"serve {entry.name} {run_id}"
+        )
         return run_id
 
     async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
@@ -203,11 +231,21 @@ class Service:
             if row is not None and row["status"] == "running":  # it ended before it started
                 status = "cancelled" if outcome.kind == "cancelled" else "failed"
                 message = outcome.message or "; ".join(str(p) for p in outcome.problems)
-                self.store.finish_run(run_id, {
-                    "run": run_id, "workflow": row["workflow"], "status": status,
-                    "steps": {}, "output": None,
-                    "error": {"type": "cancelled" if status == "cancelled" else "setup",
-                              "message": message, "step": None}})
+                self.store.finish_run(
+                    run_id,
+                    {
+                        "run": run_id,
+                        "workflow": row["workflow"],
+                        "status": status,
+                        "steps": {},
+                        "output": None,
+                        "error": {
+                            "type": "cancelled" if status == "cancelled" else "setup",
+                            "message": message,
+                            "step": None,
+                        },
+                    },
+                )
             return outcome
         finally:
             live = self.live.pop(run_id, None)
@@ -251,10 +289,16 @@ class Service:
             return None
         live = self.live.get(run_id)
         if live is not None and row["result"] is None:
-            row["steps"] = {sid: {"status": v.state, "attempts": v.attempts,
-                                  "output": v.output, "error": v.error,
-                                  "duration_ms": v.duration_ms}
-                            for sid, v in live.record.steps.items()}
+            row["steps"] = {
+                sid: {
+                    "status": v.state,
+                    "attempts": v.attempts,
+                    "output": v.output,
+                    "error": v.error,
+                    "duration_ms": v.duration_ms,
+                }
+                for sid, v in live.record.steps.items()
+            }
         return row
 
     # --- events ----------------------------------------------------------------------------
@@ -264,8 +308,9 @@ class Service:
         live = self.live.get(event.run_id)
         if isinstance(event, ev.RunStarted):
             entry = self.registry.get(event.workflow)  # a run an emit step started: its version
-            self.store.add_run(event.run_id, event.workflow, entry.version if entry else "",
-                               event.input)
+            self.store.add_run(
+                event.run_id, event.workflow, entry.version if entry else "", event.input
+            )
             if live is None:  # a run an emit step started
                 live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
         workflow = live.record.workflow if live is not None else ""
@@ -273,8 +318,9 @@ class Service:
             apply_event(live.record, event)
         self.metrics.observe(event, workflow)
         level = event.level if isinstance(event, ev.Notification) else None
-        stored = self.store.add_event(event.run_id, type(event).__name__, workflow,
-                                      event_to_json(event), level=level)
+        stored = self.store.add_event(
+            event.run_id, type(event).__name__, workflow, event_to_json(event), level=level
+        )
         if isinstance(event, ev.RunFinished):
             self.store.finish_run(event.run_id, event.result.to_json())
             self._finished += 1
@@ -287,8 +333,9 @@ class Service:
             if not sub.offer(stored):
                 self.overflows += 1
 
-    async def follow(self, flt: Filter, after: int = 0, *,
-                     until_run_end: bool = False) -> AsyncIterator[StoredEvent]:
+    async def follow(
+        self, flt: Filter, after: int = 0, *, until_run_end: bool = False
+    ) -> AsyncIterator[StoredEvent]:
         """Stored events after `after` that pass `flt`, then live ones as they come. Nothing is
         lost: the subscription starts before the replay is read, and a subscriber too slow for
         its queue catches up from the store. With `until_run_end`, stop after the filter's run

@@ -88,16 +88,31 @@ class Store:
     def _mark_interrupted(self) -> list[str]:
         rows = self._db.execute("SELECT id, workflow FROM runs WHERE status = 'running'").fetchall()
         for row in rows:
-            error = {"type": INTERRUPTED, "step": None,
-                     "message": "the server stopped while this run was in flight (it does not "
-                                "resume); start the run again"}
-            self._db.execute("UPDATE runs SET status = 'failed', error = ? WHERE id = ?",
-                             (json.dumps(error), row["id"]))
-            self.add_event(row["id"], "Notification", row["workflow"], {
-                "event": "Notification", "run_id": row["id"], "step": None, "level": "error",
-                "message": f"run {row['id']} of {row['workflow']} was interrupted: the server "
-                           "stopped while it was in flight", "time": time.time()},
-                level="error")
+            error = {
+                "type": INTERRUPTED,
+                "step": None,
+                "message": "the server stopped while this run was in flight (it does not "
+                "resume); start the run again",
+            }
+            self._db.execute(
+                "UPDATE runs SET status = 'failed', error = ? WHERE id = ?",
+                (json.dumps(error), row["id"]),
+            )
+            self.add_event(
+                row["id"],
+                "Notification",
+                row["workflow"],
+                {
+                    "event": "Notification",
+                    "run_id": row["id"],
+                    "step": None,
+                    "level": "error",
+                    "message": f"run {row['id']} of {row['workflow']} was interrupted: the server "
+                    "stopped while it was in flight",
+                    "time": time.time(),
+                },
+                level="error",
+            )
         return [r["id"] for r in rows]
 
     def add_run(self, run_id: str, workflow: str, version: str, input: Any) -> None:
@@ -105,19 +120,32 @@ class Store:
         self._db.execute(
             "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input) "
             "VALUES (?, ?, ?, 'running', ?, ?)",
-            (run_id, workflow, version, time.time(), json.dumps(input, default=str)))
+            (run_id, workflow, version, time.time(), json.dumps(input, default=str)),
+        )
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> None:
-        self._db.execute("UPDATE runs SET status = ?, result = ?, error = ? WHERE id = ?",
-                         (result.get("status", "failed"), json.dumps(result, default=str),
-                          json.dumps(result.get("error")), run_id))
+        self._db.execute(
+            "UPDATE runs SET status = ?, result = ?, error = ? WHERE id = ?",
+            (
+                result.get("status", "failed"),
+                json.dumps(result, default=str),
+                json.dumps(result.get("error")),
+                run_id,
+            ),
+        )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run_row(row) if row is not None else None
 
-    def list_runs(self, *, workflow: str | None = None, status: str | None = None,
-                  limit: int = 50, cursor: float | None = None) -> list[dict[str, Any]]:
+    def list_runs(
+        self,
+        *,
+        workflow: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: float | None = None,
+    ) -> list[dict[str, Any]]:
         """Runs newest first; `cursor` is the `created` of the last run of the previous page."""
         sql = "SELECT * FROM runs WHERE 1=1"
         args: list[Any] = []
@@ -139,18 +167,23 @@ class Store:
         events; runs still running are kept. Returns how many runs went."""
         doomed: set[str] = set()
         if max_age_s is not None:
-            rows = self._db.execute("SELECT id FROM runs WHERE status != 'running' AND "
-                                    "created < ?", (time.time() - max_age_s,)).fetchall()
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE status != 'running' AND created < ?",
+                (time.time() - max_age_s,),
+            ).fetchall()
             doomed.update(r["id"] for r in rows)
         if max_runs is not None:
-            rows = self._db.execute("SELECT id FROM runs WHERE status != 'running' ORDER BY "
-                                    "created DESC LIMIT -1 OFFSET ?", (max_runs,)).fetchall()
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE status != 'running' ORDER BY "
+                "created DESC LIMIT -1 OFFSET ?",
+                (max_runs,),
+            ).fetchall()
             doomed.update(r["id"] for r in rows)
         if not doomed:
             return 0
         ids = list(doomed)
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             self._db.execute("BEGIN")
             self._db.execute(f"DELETE FROM events WHERE run_id IN ({marks})", chunk)
@@ -163,16 +196,25 @@ class Store:
 
     # --- events ----------------------------------------------------------------------------
 
-    def add_event(self, run_id: str, kind: str, workflow: str, body: dict[str, Any], *,
-                  level: str | None = None) -> StoredEvent:
+    def add_event(
+        self,
+        run_id: str,
+        kind: str,
+        workflow: str,
+        body: dict[str, Any],
+        *,
+        level: str | None = None,
+    ) -> StoredEvent:
         text = json.dumps(body, ensure_ascii=False, default=str)
         cur = self._db.execute(
             "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)",
-            (run_id, kind, level, workflow, text))
+            (run_id, kind, level, workflow, text),
+        )
         return StoredEvent(int(cur.lastrowid or 0), run_id, kind, level, workflow, body)
 
-    def events(self, *, after: int = 0, run_id: str | None = None,
-               limit: int = 10_000) -> list[StoredEvent]:
+    def events(
+        self, *, after: int = 0, run_id: str | None = None, limit: int = 10_000
+    ) -> list[StoredEvent]:
         sql = "SELECT * FROM events WHERE seq > ?"
         args: list[Any] = [after]
         if run_id is not None:
@@ -180,9 +222,12 @@ class Store:
             args.append(run_id)
         sql += " ORDER BY seq LIMIT ?"
         args.append(limit)
-        return [StoredEvent(r["seq"], r["run_id"], r["kind"], r["level"], r["workflow"],
-                            json.loads(r["body"]))
-                for r in self._db.execute(sql, args).fetchall()]
+        return [
+            StoredEvent(
+                r["seq"], r["run_id"], r["kind"], r["level"], r["workflow"], json.loads(r["body"])
+            )
+            for r in self._db.execute(sql, args).fetchall()
+        ]
 
     def last_seq(self) -> int:
         row = self._db.execute("SELECT MAX(seq) AS m FROM events").fetchone()
@@ -192,15 +237,18 @@ class Store:
 
     def idempotent(self, key: str, window_s: float) -> list[str] | None:
         """The run ids an event with this `Idempotency-Key` started within the window."""
-        row = self._db.execute("SELECT run_ids, created FROM idempotency WHERE key = ?",
-                               (key,)).fetchone()
+        row = self._db.execute(
+            "SELECT run_ids, created FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
         if row is None or row["created"] < time.time() - window_s:
             return None
         return list(json.loads(row["run_ids"]))
 
     def remember(self, key: str, event: str, run_ids: list[str]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?)",
-                         (key, event, json.dumps(run_ids), time.time()))
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?)",
+            (key, event, json.dumps(run_ids), time.time()),
+        )
 
     def prune_keys(self, window_s: float) -> None:
         self._db.execute("DELETE FROM idempotency WHERE created < ?", (time.time() - window_s,))
@@ -208,7 +256,13 @@ class Store:
 
 def _run_row(row: sqlite3.Row) -> dict[str, Any]:
     result = json.loads(row["result"]) if row["result"] else None
-    return {"run": row["id"], "workflow": row["workflow"], "version": row["version"],
-            "status": row["status"], "created": row["created"],
-            "input": json.loads(row["input"]) if row["input"] else None,
-            "result": result, "error": json.loads(row["error"]) if row["error"] else None}
+    return {
+        "run": row["id"],
+        "workflow": row["workflow"],
+        "version": row["version"],
+        "status": row["status"],
+        "created": row["created"],
+        "input": json.loads(row["input"]) if row["input"] else None,
+        "result": result,
+        "error": json.loads(row["error"]) if row["error"] else None,
+    }

@@ -66,22 +66,25 @@ class _Secrets:
     def value(self, name: str) -> str:
         value = self._source.get(name)
         if value is None:
-            raise _failed("secret", f"secret '{name}' is not set on this worker: set the "
-                          f"environment variable {self._source.variable(name)} where the "
-                          "worker runs")
+            raise _failed(
+                "secret",
+                f"secret '{name}' is not set on this worker: set the "
+                f"environment variable {self._source.variable(name)} where the "
+                "worker runs",
+            )
         return value
 
     def text(self, text: str, encode: Callable[[str], str] | None = None) -> str:
         if "sbsecret-" not in text:
             return text
         return PLACEHOLDER_RE.sub(
-            lambda m: encode(self.value(m[1])) if encode else self.value(m[1]), text)
+            lambda m: encode(self.value(m[1])) if encode else self.value(m[1]), text
+        )
 
     def url(self, url: str) -> str:
         """As the scheduler encodes values: a path segment whole, a query as a form."""
         path, sep, query = url.partition("?")
-        return (self.text(path, lambda v: quote(v, safe="")) + sep
-                + self.text(query, quote_plus))
+        return self.text(path, lambda v: quote(v, safe="")) + sep + self.text(query, quote_plus)
 
     def content(self, content: str | None, headers: Mapping[str, str]) -> bytes | None:
         """The encoded body with the values in, each encoded as its body type needs."""
@@ -100,16 +103,24 @@ class _Secrets:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(k) if isinstance(k, str) else k: self.value_in(v)
-                    for k, v in value.items()}
+            return {
+                self.text(k) if isinstance(k, str) else k: self.value_in(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.value_in(v) for v in value]
         return value
 
 
 def _failed(kind: str, message: str, status: int | None = None) -> ApplicationError:
-    return ApplicationError(redact(message), kind, status, type=CALL_FAILED, non_retryable=True,
-                            category=ApplicationErrorCategory.BENIGN)
+    return ApplicationError(
+        redact(message),
+        kind,
+        status,
+        type=CALL_FAILED,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 def _answer(response: CallResponse, target: str, limit: int) -> Answer:
@@ -117,10 +128,14 @@ def _answer(response: CallResponse, target: str, limit: int) -> Answer:
     body = redact(response.body)
     size = len(json.dumps(body, ensure_ascii=False, default=str).encode())
     if size > limit:
-        raise _failed("http", f"{target} answered HTTP {response.status} with a body of {size:,} "
-                      f"bytes, more than the {limit:,} bytes this engine lets a Temporal payload "
-                      "carry (Temporal's limit is 2 MB): make the service answer less (a page, "
-                      "an id to fetch), or run this workflow in-process", response.status)
+        raise _failed(
+            "http",
+            f"{target} answered HTTP {response.status} with a body of {size:,} "
+            f"bytes, more than the {limit:,} bytes this engine lets a Temporal payload "
+            "carry (Temporal's limit is 2 MB): make the service answer less (a page, "
+            "an id to fetch), or run this workflow in-process",
+            response.status,
+        )
     return Answer(response.status, redact(headers), body)
 
 
@@ -147,8 +162,9 @@ def _json_text(value: str) -> str:
 class Activities:
     """The worker's activities; one live HTTP pool for every attempt this worker makes."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None, *,
-                 payload_limit: int = PAYLOAD_LIMIT) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, *, payload_limit: int = PAYLOAD_LIMIT
+    ) -> None:
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self.payload_limit = payload_limit
         self._live: HttpxCaller | None = None
@@ -159,9 +175,16 @@ class Activities:
         secrets = _Secrets(a.secret_vars, self.environ)
         headers = {secrets.text(k): secrets.text(v) for k, v in a.headers.items()}
         body = secrets.value_in(a.body)
-        return CallRequest(a.method, secrets.url(a.url), headers,
-                           secrets.content(a.content, headers), body,
-                           a.target, a.timeout, a.run_id), secrets
+        return CallRequest(
+            a.method,
+            secrets.url(a.url),
+            headers,
+            secrets.content(a.content, headers),
+            body,
+            a.target,
+            a.timeout,
+            a.run_id,
+        ), secrets
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, a: Attempt) -> Answer:
@@ -181,17 +204,29 @@ class Activities:
         in), `call` as the workflow counted it. Delays and faults are the workflow's (timers)."""
         assert a.mock is not None, "a mocked attempt carries its mock"
         request, _ = self._request(a)
-        transport = MockTransport({a.target: [replace(a.mock, delay=0, fault=None)]},
-                                  RealClock())
+        transport = MockTransport({a.target: [replace(a.mock, delay=0, fault=None)]}, RealClock())
         t = a.timeout
-        extensions = {TARGET: a.target, BODY: request.body, RUN: a.run_id, CALL: a.call,
-                      "timeout": {"connect": t, "read": t, "write": t, "pool": t}}
-        req = httpx.Request(request.method, request.url, headers=request.headers,
-                            content=request.content, extensions=extensions)
+        extensions = {
+            TARGET: a.target,
+            BODY: request.body,
+            RUN: a.run_id,
+            CALL: a.call,
+            "timeout": {"connect": t, "read": t, "write": t, "pool": t},
+        }
+        req = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.content,
+            extensions=extensions,
+        )
         response = await transport.handle_async_request(req)
         await response.aread()
-        return _answer(CallResponse(response.status_code, response.headers, parse_body(response)),
-                       a.target, self.payload_limit)
+        return _answer(
+            CallResponse(response.status_code, response.headers, parse_body(response)),
+            a.target,
+            self.payload_limit,
+        )
 
     @activity.defn(name=NOTIFY_ACTIVITY)
     async def notify(self, n: Notice) -> None:
@@ -203,15 +238,18 @@ class Activities:
         try:
             sinks = build_sinks(n.sinks, base_dir=base, have_console=True)
         except ValueError as e:
-            raise ApplicationError(f"the environment's notify sinks are not understood: {e}",
-                                   non_retryable=True) from None
+            raise ApplicationError(
+                f"the environment's notify sinks are not understood: {e}", non_retryable=True
+            ) from None
         event = Notification(n.run_id, n.step, n.level, n.message, n.time)
         for sink in sinks:
             sink(event)
         errors = await sinks.aclose()
         if errors:
-            raise ApplicationError(f"notification {n.key} not delivered: {'; '.join(errors)}; "
-                                   "Temporal retries it", type="NotifyFailed")
+            raise ApplicationError(
+                f"notification {n.key} not delivered: {'; '.join(errors)}; Temporal retries it",
+                type="NotifyFailed",
+            )
         self._delivered[n.key] = None
         while len(self._delivered) > _KEEP_KEYS:
             self._delivered.popitem(last=False)

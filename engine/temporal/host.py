@@ -26,19 +26,48 @@ from engine.temporal.activities import Activities
 from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunArgs, RunOutcome, workflow_id
 from engine.temporal.workflow import ACTIVITY_MARGIN, SwitchboardRun
 
-__all__ = ["run_args", "start", "execute", "make_worker", "workflow_id", "shutdown_timeout",
-           "workflow_runner"]
+__all__ = [
+    "run_args",
+    "start",
+    "execute",
+    "make_worker",
+    "workflow_id",
+    "shutdown_timeout",
+    "workflow_runner",
+]
 
 # Modules the sandbox hands to workflow code as they are: the engine's own (deterministic by
 # design: it asks its ports for time, randomness and I/O) and the pure libraries it uses.
-_PASSTHROUGH = ("engine", "jmespath", "jsonschema", "jsonschema_specifications", "referencing",
-                "rpds", "attrs", "yaml", "httpx", "httpcore", "anyio", "sniffio", "idna",
-                "certifi", "h11", "httpx_aiohttp", "aiohttp")
+_PASSTHROUGH = (
+    "engine",
+    "jmespath",
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "rpds",
+    "attrs",
+    "yaml",
+    "httpx",
+    "httpcore",
+    "anyio",
+    "sniffio",
+    "idna",
+    "certifi",
+    "h11",
+    "httpx_aiohttp",
+    "aiohttp",
+)
 
 
-def run_args(setup: RunSetup, input: Any = None, *, run_id: str | None = None,
-             real_time: bool = False, workflow: Workflow | None = None,
-             notify: bool = False) -> RunArgs:
+def run_args(
+    setup: RunSetup,
+    input: Any = None,
+    *,
+    run_id: str | None = None,
+    real_time: bool = False,
+    workflow: Workflow | None = None,
+    notify: bool = False,
+) -> RunArgs:
     """The workflow's arguments for a run of `setup`'s workflow (or `workflow`); with `notify`
     the environment's notification sinks get the run's notifications (tests never do)."""
     wf = workflow or setup.workflow
@@ -46,24 +75,36 @@ def run_args(setup: RunSetup, input: Any = None, *, run_id: str | None = None,
     env = setup.env
     bus = setup.engine.bus
     listeners = {w.name: w for event in bus.events for w in bus.listeners(event)}
-    return RunArgs(workflow=dump_any(wf), input=input, run_id=run_id or uuid.uuid4().hex[:16],
-                   services=dict(env.services), mocks=env.mocks, secret_vars=dict(env.secrets),
-                   virtual_time=env.mode == "mock" and not real_time,
-                   listeners=[dump_any(w) for w in listeners.values()],
-                   notify=list(env.notify) if notify else [],
-                   notify_base=str(env.base_dir.resolve()) if notify else "")
+    return RunArgs(
+        workflow=dump_any(wf),
+        input=input,
+        run_id=run_id or uuid.uuid4().hex[:16],
+        services=dict(env.services),
+        mocks=env.mocks,
+        secret_vars=dict(env.secrets),
+        virtual_time=env.mode == "mock" and not real_time,
+        listeners=[dump_any(w) for w in listeners.values()],
+        notify=list(env.notify) if notify else [],
+        notify_base=str(env.base_dir.resolve()) if notify else "",
+    )
 
 
-async def start(client: Client, args: RunArgs, *, task_queue: str = DEFAULT_TASK_QUEUE,
-                name: str = "") -> WorkflowHandle[SwitchboardRun, RunOutcome]:
+async def start(
+    client: Client, args: RunArgs, *, task_queue: str = DEFAULT_TASK_QUEUE, name: str = ""
+) -> WorkflowHandle[SwitchboardRun, RunOutcome]:
     """Start the run; a second start of the same run id is refused (REJECT_DUPLICATE)."""
     return await client.start_workflow(
-        SwitchboardRun.run, args, id=workflow_id(name or "run", args.run_id),
-        task_queue=task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        SwitchboardRun.run,
+        args,
+        id=workflow_id(name or "run", args.run_id),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
 
 
-async def execute(client: Client, args: RunArgs, *,
-                  task_queue: str = DEFAULT_TASK_QUEUE, name: str = "") -> RunOutcome:
+async def execute(
+    client: Client, args: RunArgs, *, task_queue: str = DEFAULT_TASK_QUEUE, name: str = ""
+) -> RunOutcome:
     """Start the run and wait for its outcome."""
     handle = await start(client, args, task_queue=task_queue, name=name)
     return await handle.result()
@@ -72,7 +113,8 @@ async def execute(client: Client, args: RunArgs, *,
 def workflow_runner() -> SandboxedWorkflowRunner:
     """Temporal's sandbox, with the engine and its pure libraries passed through."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH))
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*_PASSTHROUGH)
+    )
 
 
 def shutdown_timeout(workflows: Iterable[Workflow]) -> timedelta:
@@ -86,18 +128,24 @@ def shutdown_timeout(workflows: Iterable[Workflow]) -> timedelta:
     return timedelta(seconds=longest + ACTIVITY_MARGIN)
 
 
-def make_worker(client: Client, *, task_queue: str = DEFAULT_TASK_QUEUE,
-                activities: Activities | None = None,
-                environ: Mapping[str, str] | None = None,
-                graceful: timedelta | None = None) -> Worker:
+def make_worker(
+    client: Client,
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    activities: Activities | None = None,
+    environ: Mapping[str, str] | None = None,
+    graceful: timedelta | None = None,
+) -> Worker:
     """A worker for `SwitchboardRun` and its activities, set as the notes measured: a sticky
     queue given up after 1 s (a crashed run resumes in seconds, not 18), and a graceful
     shutdown as long as the longest step timeout."""
     acts = activities or Activities(environ)
     return Worker(
-        client, task_queue=task_queue, workflows=[SwitchboardRun],
-        activities=[acts.attempt, acts.mock_attempt, acts.secrets_set, acts.notify,
-                    acts.events],
+        client,
+        task_queue=task_queue,
+        workflows=[SwitchboardRun],
+        activities=[acts.attempt, acts.mock_attempt, acts.secrets_set, acts.notify, acts.events],
         workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
-        graceful_shutdown_timeout=graceful or timedelta(seconds=40))
+        graceful_shutdown_timeout=graceful or timedelta(seconds=40),
+    )

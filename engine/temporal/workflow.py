@@ -65,8 +65,11 @@ __all__ = ["SwitchboardRun", "ACTIVITY_MARGIN"]
 ACTIVITY_MARGIN = 10.0
 # The engine makes its own retries; Temporal repeats an attempt only when its worker was lost
 # (a heartbeat or start-to-close timeout): every failure of the call itself is non-retryable.
-_LOST_WORKER = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=200),
-                           non_retryable_error_types=[CALL_FAILED])
+_LOST_WORKER = RetryPolicy(
+    maximum_attempts=2,
+    initial_interval=timedelta(milliseconds=200),
+    non_retryable_error_types=[CALL_FAILED],
+)
 _HEARTBEAT = timedelta(seconds=2)
 _NOTIFY_RETRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1))
 
@@ -100,8 +103,17 @@ class _ActivityCaller:
     async def call(self, request: CallRequest) -> CallResponse:
         target = request.target
         content = request.content.decode("utf-8") if request.content is not None else None
-        attempt = Attempt(request.method, request.url, dict(request.headers), request.body,
-                          content, target, request.timeout, request.run_id, self.secret_vars)
+        attempt = Attempt(
+            request.method,
+            request.url,
+            dict(request.headers),
+            request.body,
+            content,
+            target,
+            request.timeout,
+            request.run_id,
+            self.secret_vars,
+        )
         if self.mocks is not None and (target in self.mocks or not self.services):
             return await self._mocked(request, attempt)
         return await self._activity(ATTEMPT_ACTIVITY, attempt)
@@ -121,8 +133,7 @@ class _ActivityCaller:
             await self.clock.sleep(request.timeout + 1.0)
             raise CallFailed("timeout", f"{target}: mock fault: {target} timed out")
         if mock.fault == "connection":
-            raise CallFailed("connection",
-                             f"{target}: mock fault: {target} dropped the connection")
+            raise CallFailed("connection", f"{target}: mock fault: {target} dropped the connection")
         attempt.mock = mock
         attempt.call = n
         return await self._activity(MOCK_ACTIVITY, attempt)
@@ -135,7 +146,9 @@ class _ActivityCaller:
                 f"{attempt.target}: not called: the run's Temporal history has {events} "
                 f"events, past this engine's limit of {self.history_limit} (Temporal ends a "
                 "run at 51,200; each call attempt adds a few): split the workflow into "
-                "workflows that emit to each other, or run it in-process", type="limit")
+                "workflows that emit to each other, or run it in-process",
+                type="limit",
+            )
         try:
             async with self.pending:  # Temporal refuses a run more than 2,000 at once
                 limit = timedelta(seconds=attempt.timeout + ACTIVITY_MARGIN)
@@ -143,22 +156,35 @@ class _ActivityCaller:
                     # A mock's answer is quick CPU work on this worker: a local activity saves
                     # the round trips through the server (its input is not kept in history).
                     answer = await workflow.execute_local_activity(
-                        name, attempt, result_type=Answer, retry_policy=_LOST_WORKER,
-                        start_to_close_timeout=limit)
+                        name,
+                        attempt,
+                        result_type=Answer,
+                        retry_policy=_LOST_WORKER,
+                        start_to_close_timeout=limit,
+                    )
                 else:
                     answer = await workflow.execute_activity(
-                        name, attempt, result_type=Answer, retry_policy=_LOST_WORKER,
-                        heartbeat_timeout=_HEARTBEAT, start_to_close_timeout=limit)
+                        name,
+                        attempt,
+                        result_type=Answer,
+                        retry_policy=_LOST_WORKER,
+                        heartbeat_timeout=_HEARTBEAT,
+                        start_to_close_timeout=limit,
+                    )
         except (ActivityError, ApplicationError) as e:
             # A local activity's failure may come as the ApplicationError itself.
             cause = e.cause if isinstance(e, ActivityError) else e
             if isinstance(cause, ApplicationError) and cause.type == CALL_FAILED:
                 kind = str(cause.details[0]) if cause.details else "connection"
                 status = cause.details[1] if len(cause.details) > 1 else None
-                raise CallFailed(kind, cause.message,
-                                 int(status) if status is not None else None) from None
-            raise CallFailed("connection", f"{attempt.target}: the attempt's activity failed: "
-                             f"{cause or e}; see the worker's log") from None
+                raise CallFailed(
+                    kind, cause.message, int(status) if status is not None else None
+                ) from None
+            raise CallFailed(
+                "connection",
+                f"{attempt.target}: the attempt's activity failed: "
+                f"{cause or e}; see the worker's log",
+            ) from None
         return CallResponse(answer.status, answer.headers, answer.body)
 
     def run_ended(self, run_id: str) -> None:
@@ -171,8 +197,14 @@ class _ActivityCaller:
 class _Ports:
     """What the scheduler takes from the engine, made of workflow-safe parts."""
 
-    def __init__(self, clock: TemporalClock, caller: _ActivityCaller, secrets: _Secrets,
-                 services: dict[str, str], bus: EventBus) -> None:
+    def __init__(
+        self,
+        clock: TemporalClock,
+        caller: _ActivityCaller,
+        secrets: _Secrets,
+        services: dict[str, str],
+        bus: EventBus,
+    ) -> None:
         self.clock: Clock = clock
         self.caller: Caller = caller
         self.secrets: SecretReader = secrets
@@ -200,8 +232,11 @@ def _parse(text: str) -> Workflow:
     loaded = parse_workflow(text, "<workflow>")
     errors = [p for p in loaded.problems if p.severity == "error"]
     if loaded.model is None or errors:
-        raise ApplicationError("the workflow given to switchboard.run does not load: "
-                               + "; ".join(str(p) for p in errors[:5]), non_retryable=True)
+        raise ApplicationError(
+            "the workflow given to switchboard.run does not load: "
+            + "; ".join(str(p) for p in errors[:5]),
+            non_retryable=True,
+        )
     return loaded.model
 
 
@@ -218,13 +253,26 @@ class SwitchboardRun:
         if isinstance(event, RunFinished):
             self._finished = event.result
         elif isinstance(event, Notification) and self._args is not None and self._args.notify:
-            notice = Notice(f"{event.run_id}:{event.step}", event.run_id, event.step or "",
-                            event.level, event.message, event.time, self._args.notify,
-                            self._args.notify_base)
-            self._notices.append(asyncio.get_running_loop().create_task(
-                workflow.execute_activity(NOTIFY_ACTIVITY, notice,
-                                          start_to_close_timeout=timedelta(seconds=30),
-                                          retry_policy=_NOTIFY_RETRY)))
+            notice = Notice(
+                f"{event.run_id}:{event.step}",
+                event.run_id,
+                event.step or "",
+                event.level,
+                event.message,
+                event.time,
+                self._args.notify,
+                self._args.notify_base,
+            )
+            self._notices.append(
+                asyncio.get_running_loop().create_task(
+                    workflow.execute_activity(
+                        NOTIFY_ACTIVITY,
+                        notice,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=_NOTIFY_RETRY,
+                    )
+                )
+            )
 
     @workflow.run
     async def run(self, args: RunArgs) -> RunOutcome:
@@ -236,8 +284,11 @@ class SwitchboardRun:
         present: dict[str, bool] = {}
         if names:
             present = await workflow.execute_activity(
-                SECRETS_ACTIVITY, SecretQuery(names, args.secret_vars), result_type=dict,
-                start_to_close_timeout=timedelta(seconds=30))
+                SECRETS_ACTIVITY,
+                SecretQuery(names, args.secret_vars),
+                result_type=dict,
+                start_to_close_timeout=timedelta(seconds=30),
+            )
         run_id = args.run_id or workflow.uuid4().hex[:16]
         starter = TemporalStarter(clock, args, run_id)
         bus = EventBus(starter)

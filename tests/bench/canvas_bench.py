@@ -49,14 +49,17 @@ def workflow_yaml(n: int, seed: int = 7) -> str:
             lines.append(f"    after: [{', '.join(f's{p}' for p in preds)}]")
         kind = rnd.choice(kinds)
         if kind == "call":
-            lines += [f"    service: Service{i % 17}", f"    action: act{i % 31}",
-                      f"    with: {{x: \"${{ input.x }}\", n: {i}}}"]
+            lines += [
+                f"    service: Service{i % 17}",
+                f"    action: act{i % 31}",
+                f'    with: {{x: "${{ input.x }}", n: {i}}}',
+            ]
         elif kind == "wait":
             lines.append("    wait: 5s")
         elif kind == "emit":
             lines += ["    emit:", f"      event: ev{i % 5}"]
         else:
-            lines += ["    notify:", f"      message: \"step {i} done\""]
+            lines += ["    notify:", f'      message: "step {i} done"']
     return "\n".join(lines) + "\n"
 
 
@@ -125,8 +128,12 @@ def drag_frames(view: QGraphicsView, item_pos: QPointF, moves: int = 60) -> list
         QTest.mouseMove(vp, start + QPointF(3 * k, 2 * k).toPoint())
         vp.repaint()
         times.append(time.perf_counter() - t)
-    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       start + QPointF(3 * moves, 2 * moves).toPoint())
+    QTest.mouseRelease(
+        vp,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        start + QPointF(3 * moves, 2 * moves).toPoint(),
+    )
     return times
 
 
@@ -155,9 +162,11 @@ def main() -> None:
         for r in runs[:-1]:
             r[3].close()
         ratio = statistics.median(ours) / statistics.median(base)
-        print(f"open 2,000 steps (load, auto-layout, items, first frame), median of {repeats}: "
-              f"{ms(statistics.median(ours))} (best {ms(min(ours))})   bare rects: "
-              f"{ms(statistics.median(base))}   ratio {ratio:5.1f}   target ≤ 1500 ms")
+        print(
+            f"open 2,000 steps (load, auto-layout, items, first frame), median of {repeats}: "
+            f"{ms(statistics.median(ours))} (best {ms(min(ours))})   bare rects: "
+            f"{ms(statistics.median(base))}   ratio {ratio:5.1f}   target ≤ 1500 ms"
+        )
 
         sid = doc.workflow.ids[1000]
         ours_drag = drag_frames(view, view.canvas.nodes[sid].pos())
@@ -166,9 +175,11 @@ def main() -> None:
         base_drag = drag_frames(bare, QPointF(*doc.position(sid)))
         bare.close()
         p95 = sorted(ours_drag)[int(len(ours_drag) * 0.95)]
-        print(f"drag frame at 1:1 (move + full repaint), median / p95 / max: "
-              f"{ms(statistics.median(ours_drag))} / {ms(p95)} / {ms(max(ours_drag))}"
-              f"   bare rects median: {ms(statistics.median(base_drag))}   target ≤ 16 ms")
+        print(
+            f"drag frame at 1:1 (move + full repaint), median / p95 / max: "
+            f"{ms(statistics.median(ours_drag))} / {ms(p95)} / {ms(max(ours_drag))}"
+            f"   bare rects median: {ms(statistics.median(base_drag))}   target ≤ 16 ms"
+        )
         view.close()
 
         path = folder / "bench5000.yaml"
@@ -189,15 +200,25 @@ def main() -> None:
         bare5 = bare_view(positions)
         bare_built = time.perf_counter() - t
         frame(bare5)
-        b_first, b_rest = fit_frames(bare5, lambda: bare5.fitInView(
-            bare5.scene().itemsBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio))
-        print(f"open 5,000 steps (load, layout, items, shown): {ms(built)}"
-              f"   bare rects built and shown: {ms(bare_built)}")
-        print(f"fit-to-view 5,000 steps: the fit itself {ms(fit_action)}, first frame "
-              f"{ms(first)}, next frames {ms(rest)}   bare rects: first {ms(b_first)}, "
-              f"next {ms(b_rest)}   target ≤ 50 ms")
-        print(f"(the 5,000-step canvas also draws its {len(view5.canvas.edges)} edges; "
-              "the bare scene has none)")
+        b_first, b_rest = fit_frames(
+            bare5,
+            lambda: bare5.fitInView(
+                bare5.scene().itemsBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio
+            ),
+        )
+        print(
+            f"open 5,000 steps (load, layout, items, shown): {ms(built)}"
+            f"   bare rects built and shown: {ms(bare_built)}"
+        )
+        print(
+            f"fit-to-view 5,000 steps: the fit itself {ms(fit_action)}, first frame "
+            f"{ms(first)}, next frames {ms(rest)}   bare rects: first {ms(b_first)}, "
+            f"next {ms(b_rest)}   target ≤ 50 ms"
+        )
+        print(
+            f"(the 5,000-step canvas also draws its {len(view5.canvas.edges)} edges; "
+            "the bare scene has none)"
+        )
     del app
 
 

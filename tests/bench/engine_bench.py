@@ -45,9 +45,18 @@ ROUNDS = 1 if QUICK else 2
 
 # --- (a) 10,000 sequential mocked calls ------------------------------------------------------
 
+
 def big_workflow(n: int) -> Workflow:
-    steps = [CallStep(id=f"s{i}", service="Svc", action="do", after=[f"s{i - 1}"] if i else [],
-                      with_={"n": "${ input.n }"}) for i in range(n)]
+    steps = [
+        CallStep(
+            id=f"s{i}",
+            service="Svc",
+            action="do",
+            after=[f"s{i - 1}"] if i else [],
+            with_={"n": "${ input.n }"},
+        )
+        for i in range(n)
+    ]
     return Workflow(name="big", steps=steps, output=f"${{ steps.s{n - 1}.output }}")
 
 
@@ -110,14 +119,29 @@ SERVER = textwrap.dedent("""
     asyncio.run(main())
 """)
 
-THREE = Workflow(name="policyChange", steps=[
-    CallStep(id="updatePolicy", service="PolicyService", action="updatePolicy"),
-    CallStep(id="check", service="ComplianceService", action="runCheck",
-             after=["updatePolicy"], with_={"policyId": "${ input.policyId }",
-                                            "version": "${ steps.updatePolicy.output.version }"}),
-    CallStep(id="notify", service="NotificationService", action="sendUpdate", after=["check"],
-             with_={"message": "Policy ${ input.policyId }: ${ steps.check.output.status }"}),
-])
+THREE = Workflow(
+    name="policyChange",
+    steps=[
+        CallStep(id="updatePolicy", service="PolicyService", action="updatePolicy"),
+        CallStep(
+            id="check",
+            service="ComplianceService",
+            action="runCheck",
+            after=["updatePolicy"],
+            with_={
+                "policyId": "${ input.policyId }",
+                "version": "${ steps.updatePolicy.output.version }",
+            },
+        ),
+        CallStep(
+            id="notify",
+            service="NotificationService",
+            action="sendUpdate",
+            after=["check"],
+            with_={"message": "Policy ${ input.policyId }: ${ steps.check.output.status }"},
+        ),
+    ],
+)
 
 
 async def _for(seconds: float, in_flight: int, one: Any) -> float:
@@ -139,6 +163,7 @@ async def _for(seconds: float, in_flight: int, one: Any) -> float:
 async def engine_rps(base: str, in_flight: int) -> float:
     services = {s: base for s in ("PolicyService", "ComplianceService", "NotificationService")}
     async with Engine(services=services) as engine:
+
         async def one() -> None:
             r = await engine.run(THREE, {"policyId": "P-7"})
             assert r.status == "succeeded", r.error
@@ -148,16 +173,17 @@ async def engine_rps(base: str, in_flight: int) -> float:
 
 
 async def bare_rps(base: str, in_flight: int, transport: httpx.AsyncBaseTransport | None) -> float:
-    kwargs: dict[str, Any] = {"transport": transport} if transport is not None else {
-        "limits": DEFAULT_LIMITS}
+    kwargs: dict[str, Any] = (
+        {"transport": transport} if transport is not None else {"limits": DEFAULT_LIMITS}
+    )
     async with httpx.AsyncClient(**kwargs) as client:
+
         async def one() -> None:
             r = await client.post(f"{base}/updatePolicy", json={"policyId": "P-7"})
             version = r.json()["version"]
             r = await client.post(f"{base}/runCheck", json={"policyId": "P-7", "version": version})
             status = r.json()["status"]
-            r = await client.post(f"{base}/sendUpdate",
-                                  json={"message": f"Policy P-7: {status}"})
+            r = await client.post(f"{base}/sendUpdate", json={"message": f"Policy P-7: {status}"})
             assert r.status_code == 202
 
         await _for(0.1, in_flight, one)
@@ -165,6 +191,7 @@ async def bare_rps(base: str, in_flight: int, transport: httpx.AsyncBaseTranspor
 
 
 # --- (c) memory -----------------------------------------------------------------------------
+
 
 async def engine_memory(wf: Workflow) -> int:
     gc.collect()
@@ -183,14 +210,19 @@ def main() -> None:
     for _ in range(1 if QUICK else 2):  # interleaved; best of each
         bare = min(bare, asyncio.run(bare_sequential(N)))
         eng = min(eng, asyncio.run(engine_sequential(wf)))
-    print(f"    bare AsyncClient.post over httpx.MockTransport: {bare:6.2f} s "
-          f"({bare / N * 1e6:5.0f} us/call)")
-    print(f"    engine workflow (virtual clock, MockTransport): {eng:6.2f} s "
-          f"({eng / N * 1e6:5.0f} us/step)")
+    print(
+        f"    bare AsyncClient.post over httpx.MockTransport: {bare:6.2f} s "
+        f"({bare / N * 1e6:5.0f} us/call)"
+    )
+    print(
+        f"    engine workflow (virtual clock, MockTransport): {eng:6.2f} s "
+        f"({eng / N * 1e6:5.0f} us/step)"
+    )
     print(f"    ratio engine/bare: {eng / bare:.2f}  (target <= 1.5)")
 
-    proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
@@ -202,31 +234,51 @@ def main() -> None:
             # alike; the best round of each is reported.
             best = [0.0, 0.0, 0.0]
             for _ in range(ROUNDS):
-                for i, rps in enumerate((
+                for i, rps in enumerate(
+                    (
                         asyncio.run(engine_rps(base, in_flight)),
                         asyncio.run(bare_rps(base, in_flight, make_live_transport())),
-                        asyncio.run(bare_rps(base, in_flight, None)))):
+                        asyncio.run(bare_rps(base, in_flight, None)),
+                    )
+                ):
                     best[i] = max(best[i], rps)
             eng_rps, same, default = best
             rows.append((in_flight, eng_rps, same, default))
-            print(f"    {in_flight:2d} in flight: engine {eng_rps:6.0f}   bare same transport "
-                  f"{same:6.0f}   bare default httpx {default:6.0f}   "
-                  f"ratio bare/engine {same / eng_rps:.2f} (target <= 1.5)   "
-                  f"engine vs default httpx {eng_rps / default:.2f}x")
+            print(
+                f"    {in_flight:2d} in flight: engine {eng_rps:6.0f}   bare same transport "
+                f"{same:6.0f}   bare default httpx {default:6.0f}   "
+                f"ratio bare/engine {same / eng_rps:.2f} (target <= 1.5)   "
+                f"engine vs default httpx {eng_rps / default:.2f}x"
+            )
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(10)
 
     peak = asyncio.run(engine_memory(wf))
-    print(f"(c) peak memory of the {N:,}-step run (tracemalloc): {peak / 2**20:.1f} MiB "
-          f"({peak / N / 1024:.1f} KiB/step)")
-    print(json.dumps({"a_ratio": round(eng / bare, 3),
-                      "b": [{"in_flight": f, "engine": round(e), "bare": round(s),
-                             "default": round(d), "ratio": round(s / e, 3)}
-                            for f, e, s, d in rows],
-                      "c_peak_mib": round(peak / 2**20, 2),
-                      "seconds": round(time.perf_counter() - t_start, 1)}))
+    print(
+        f"(c) peak memory of the {N:,}-step run (tracemalloc): {peak / 2**20:.1f} MiB "
+        f"({peak / N / 1024:.1f} KiB/step)"
+    )
+    print(
+        json.dumps(
+            {
+                "a_ratio": round(eng / bare, 3),
+                "b": [
+                    {
+                        "in_flight": f,
+                        "engine": round(e),
+                        "bare": round(s),
+                        "default": round(d),
+                        "ratio": round(s / e, 3),
+                    }
+                    for f, e, s, d in rows
+                ],
+                "c_peak_mib": round(peak / 2**20, 2),
+                "seconds": round(time.perf_counter() - t_start, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

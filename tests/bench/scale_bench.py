@@ -34,17 +34,25 @@ def workflow(n: int) -> Workflow:
     for i in range(n):
         after = [f"s{i - 1}"] if i else []
         if i % 10 == 9:
-            steps.append(NotifyStep(id=f"s{i}", after=after,
-                                    message=f"at ${{ steps.s{i - 1}.status }}"))
+            steps.append(
+                NotifyStep(id=f"s{i}", after=after, message=f"at ${{ steps.s{i - 1}.status }}")
+            )
         elif i % 10 == 5:
             steps.append(WaitStep(id=f"s{i}", after=after, wait=10))
         else:
-            steps.append(CallStep(id=f"s{i}", after=after, service="S", action="a",
-                                  with_={"n": i,
-                                         "prev": f"${{ steps.s{i - 1}.status }}" if i else 0},
-                                  retry=Retry(attempts=2) if i % 3 == 0 else None))
-    return Workflow(name=f"scale{n}", steps=steps,
-                    layout={f"s{i}": (float(i * 240), 0.0) for i in range(n)})
+            steps.append(
+                CallStep(
+                    id=f"s{i}",
+                    after=after,
+                    service="S",
+                    action="a",
+                    with_={"n": i, "prev": f"${{ steps.s{i - 1}.status }}" if i else 0},
+                    retry=Retry(attempts=2) if i % 3 == 0 else None,
+                )
+            )
+    return Workflow(
+        name=f"scale{n}", steps=steps, layout={f"s{i}": (float(i * 240), 0.0) for i in range(n)}
+    )
 
 
 def per_step(seconds: float, n: int) -> float:
@@ -53,8 +61,9 @@ def per_step(seconds: float, n: int) -> float:
 
 def cli(*args: str) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True,
-                   check=False)
+    subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True, check=False
+    )
     return time.perf_counter() - t0
 
 
@@ -63,8 +72,9 @@ def measure(n: int, tmp: Path) -> dict[str, float]:
     path = tmp / f"scale{n}.yaml"
     path.write_text(text)
     changed = tmp / f"changed{n}.yaml"
-    changed.write_text(text.replace("  - id: s0\n", "  - id:   s0\n", 1).replace(
-        "layout:", "layout:   ", 1))
+    changed.write_text(
+        text.replace("  - id: s0\n", "  - id:   s0\n", 1).replace("layout:", "layout:   ", 1)
+    )
     out: dict[str, float] = {}
     t0 = time.perf_counter()
     loaded = parse_workflow(text, str(path))

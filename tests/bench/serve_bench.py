@@ -29,8 +29,11 @@ from typing import Any
 import httpx
 
 QUICK = "--quick" in sys.argv
-RUNS = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else (
-    5_000 if QUICK else 100_000)
+RUNS = (
+    int(sys.argv[sys.argv.index("--runs") + 1])
+    if "--runs" in sys.argv
+    else (5_000 if QUICK else 100_000)
+)
 SECONDS = 2.0 if QUICK else 5.0
 NODE_RED = {1: 500, 50: 780}
 
@@ -110,19 +113,20 @@ def client_for(url: str, clients: int) -> httpx.AsyncClient:
     from httpx_aiohttp import AiohttpTransport
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    return httpx.AsyncClient(base_url=url, limits=limits, timeout=60,
-                             transport=AiohttpTransport())
+    return httpx.AsyncClient(base_url=url, limits=limits, timeout=60, transport=AiohttpTransport())
 
 
 async def measure(url: str, clients: int) -> tuple[float, float, float, float]:
     async with client_for(url, clients) as client:
+
         async def event() -> None:
             r = await client.post("/events/benchEvent", json={"policyId": "P-7"})
             assert r.status_code == 202, r.text
 
         async def run() -> None:
-            r = await client.post("/workflows/bench/runs?wait=true&timeout=60s",
-                                  json={"policyId": "P-7"})
+            r = await client.post(
+                "/workflows/bench/runs?wait=true&timeout=60s", json={"policyId": "P-7"}
+            )
             assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
 
         events, _ = await for_seconds(SECONDS, clients, event)
@@ -154,8 +158,12 @@ async def many_runs(url: str, n: int) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        services = subprocess.Popen([sys.executable, "-c", SERVICES], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, text=True)
+        services = subprocess.Popen(
+            [sys.executable, "-c", SERVICES],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert services.stdout is not None
         base = f"http://127.0.0.1:{services.stdout.readline().strip()}"
         folder = Path(tmp) / "flows"
@@ -164,30 +172,52 @@ def main() -> None:
         (folder / "environments.yaml").write_text(
             "version: 1\ndefault: live\nenvironments:\n  live:\n    services:\n"
             f"      PolicyService: {base}\n      ComplianceService: {base}\n"
-            f"      NotificationService: {base}\n", encoding="utf-8")
+            f"      NotificationService: {base}\n",
+            encoding="utf-8",
+        )
         server = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "serve", str(folder), "--port", "0",
-             "--store", str(Path(tmp) / "store.sqlite3"), "--retain-runs", "10000",
-             "--no-watch"], stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "engine.cli",
+                "serve",
+                str(folder),
+                "--port",
+                "0",
+                "--store",
+                str(Path(tmp) / "store.sqlite3"),
+                "--retain-runs",
+                "10000",
+                "--no-watch",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            cwd=Path(__file__).resolve().parents[2])
+            cwd=Path(__file__).resolve().parents[2],
+        )
         assert server.stdout is not None
         url = server.stdout.readline().rsplit(" ", 1)[1].strip()
         try:
-            print(f"{'clients':>8} {'events/s':>10} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-                  f" {'Node-RED runs/s':>16}")
+            print(
+                f"{'clients':>8} {'events/s':>10} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+                f" {'Node-RED runs/s':>16}"
+            )
             for clients in (1, 50, 500):
                 events, runs, p50, p99 = asyncio.run(measure(url, clients))
                 peer = NODE_RED.get(clients)
-                print(f"{clients:>8} {events:>10.0f} {runs:>8.0f} {p50:>8.1f} {p99:>8.1f}"
-                      f" {peer if peer else '-':>16}")
+                print(
+                    f"{clients:>8} {events:>10.0f} {runs:>8.0f} {p50:>8.1f} {p99:>8.1f}"
+                    f" {peer if peer else '-':>16}"
+                )
             before = rss_kib(server.pid)
             t = time.perf_counter()
             asyncio.run(many_runs(url, RUNS))
             took = time.perf_counter() - t
             after = rss_kib(server.pid)
-            print(f"memory: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after "
-                  f"{RUNS:,} runs ({RUNS / took:.0f} runs/s; retention 10,000 runs)")
+            print(
+                f"memory: {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB after "
+                f"{RUNS:,} runs ({RUNS / took:.0f} runs/s; retention 10,000 runs)"
+            )
         finally:
             server.terminate()
             server.wait(30)

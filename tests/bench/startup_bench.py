@@ -46,19 +46,27 @@ def main() -> int:
     rows = [
         ("python -c 'import yaml'", base),
         ("switchboard --help", best([py, "-m", "engine.cli", "--help"])),
-        ("switchboard validate (no input schema)",
-         best([py, "-m", "engine.cli", "validate", str(plain)])),
-        ("switchboard validate (an input schema)",
-         best([py, "-m", "engine.cli", "validate", "workflows/emergency_dispatch.yaml"])),
-        ("switchboard validate workflows/",
-         best([py, "-m", "engine.cli", "validate", "workflows"])),
+        (
+            "switchboard validate (no input schema)",
+            best([py, "-m", "engine.cli", "validate", str(plain)]),
+        ),
+        (
+            "switchboard validate (an input schema)",
+            best([py, "-m", "engine.cli", "validate", "workflows/emergency_dispatch.yaml"]),
+        ),
+        (
+            "switchboard validate workflows/",
+            best([py, "-m", "engine.cli", "validate", "workflows"]),
+        ),
     ]
     for name, seconds in rows:
         print(f"{name:40s} {seconds * 1000:7.1f} ms   {seconds / base:4.1f}x")
     ratio = rows[2][1] / base
-    print(f"ratio validate/import-yaml: {ratio:.2f} (target <= 3.0): "
-          f"{'met' if ratio <= 3.0 else 'NOT met'}; a workflow with an input schema adds "
-          f"jsonschema's import ({(rows[3][1] - rows[2][1]) * 1000:.0f} ms)")
+    print(
+        f"ratio validate/import-yaml: {ratio:.2f} (target <= 3.0): "
+        f"{'met' if ratio <= 3.0 else 'NOT met'}; a workflow with an input schema adds "
+        f"jsonschema's import ({(rows[3][1] - rows[2][1]) * 1000:.0f} ms)"
+    )
     return 0
 
 

@@ -93,9 +93,23 @@ async def on_temporal(address: str, tq: str, total: int, in_flight: int) -> floa
 
 
 def _worker(address: str, tq: str, folder: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--temporal", address,
-                             "--task-queue", tq, folder], cwd=ROOT, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "worker",
+            "--temporal",
+            address,
+            "--task-queue",
+            tq,
+            folder,
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     assert proc.stderr is not None
     line = proc.stderr.readline()
     if not line.startswith("worker:"):
@@ -120,8 +134,10 @@ def main() -> None:
                 for n in (1, 50):
                     rate = asyncio.run(on_temporal(server.address, tq, total[n], n))
                     target = 10 if n == 1 else 18
-                    print(f"  {n:>2} in flight: {rate:8.1f} runs/s   (proof of concept "
-                          f"{5 if n == 1 else 9}, target {target})")
+                    print(
+                        f"  {n:>2} in flight: {rate:8.1f} runs/s   (proof of concept "
+                        f"{5 if n == 1 else 9}, target {target})"
+                    )
             finally:
                 for p in procs:
                     p.send_signal(signal.SIGTERM)

@@ -42,8 +42,12 @@ def write_files(folder: Path, n: int) -> Path:
     """A workflow of `n` call steps in 4 parallel chains, and a mocks file that answers all."""
     lines = ["version: 1", f"name: bench{n}", "steps:"]
     for i in range(n):
-        lines += [f"  - id: s{i}", f"    after: [{'s' + str(i - 4) if i >= 4 else ''}]",
-                  f"    service: Service{i % 4}", "    action: act"]
+        lines += [
+            f"  - id: s{i}",
+            f"    after: [{'s' + str(i - 4) if i >= 4 else ''}]",
+            f"    service: Service{i % 4}",
+            "    action: act",
+        ]
         if i % 50 == 49:  # some retries, as real runs have
             lines[-2] = f"    service: Flaky{i % 4}"
             lines += ["    retry: {attempts: 2, delay: 1s, jitter: none}"]
@@ -51,9 +55,15 @@ def write_files(folder: Path, n: int) -> Path:
     flow.write_text("\n".join(lines).replace("after: []", "after: []") + "\n")
     mocks = ["version: 1", "mocks:"]
     for k in range(4):
-        mocks += [f"  Service{k}.act:", "    status: 200", "    body: {ok: true}",
-                  "    delay: 10ms",
-                  f"  Flaky{k}.act:", "    - status: 503", "    - status: 200"]
+        mocks += [
+            f"  Service{k}.act:",
+            "    status: 200",
+            "    body: {ok: true}",
+            "    delay: 10ms",
+            f"  Flaky{k}.act:",
+            "    - status: 503",
+            "    - status: 200",
+        ]
     (folder / "bench.mocks.yaml").write_text("\n".join(mocks) + "\n")
     return flow
 
@@ -99,9 +109,17 @@ async def threaded_run(ui: object, ticks: Ticks) -> tuple[float, int, float, str
 
 
 def log_figures(app: QApplication) -> None:
-    lines = [LogLine(1_800_000_000 + i / 1000, LOG_LEVELS[i % 5], f"s{i % 2000}",
-                     f"s{i % 2000} succeeded in {i % 97} ms", "run", "bench")
-             for i in range(N_LINES)]
+    lines = [
+        LogLine(
+            1_800_000_000 + i / 1000,
+            LOG_LEVELS[i % 5],
+            f"s{i % 2000}",
+            f"s{i % 2000} succeeded in {i % 97} ms",
+            "run",
+            "bench",
+        )
+        for i in range(N_LINES)
+    ]
     panel = LogPanel()
     panel.resize(1200, 400)
     panel.show()
@@ -109,7 +127,7 @@ def log_figures(app: QApplication) -> None:
     t0 = time.perf_counter()
     paints: list[float] = []
     for k in range(0, N_LINES, 1000):
-        panel.append(lines[k:k + 1000])
+        panel.append(lines[k : k + 1000])
         t1 = time.perf_counter()
         app.processEvents()  # paint, as the window would between batches
         paints.append(time.perf_counter() - t1)
@@ -120,7 +138,7 @@ def log_figures(app: QApplication) -> None:
     model = LogModel()
     t0 = time.perf_counter()
     for k in range(0, N_LINES, 1000):
-        model.append(lines[k:k + 1000])
+        model.append(lines[k : k + 1000])
     model_only = time.perf_counter() - t0
     single = LogPanel()
     single.resize(1200, 400)
@@ -134,14 +152,16 @@ def log_figures(app: QApplication) -> None:
     panel.set_search("succeeded in 42 ms")
     search = time.perf_counter() - t0
     frames = N_LINES // 1000
-    print(f"log: {N_LINES:,} lines in 1,000-line batches into the shown panel: "
-          f"{batched * 1000:.0f} ms, of which {painting * 1000:.0f} ms painting {frames} frames "
-          f"({early * 1000:.1f} ms a frame over the first tenth, {late * 1000:.1f} ms over "
-          f"the last) "
-          f"and {(batched - painting) * 1000:.0f} ms appending ({model_only * 1000:.0f} ms for "
-          f"the model alone); one line per insert would take ~{per_line:.1f} s "
-          f"({per_line / batched:.0f}x); search over them: {search * 1000:.0f} ms "
-          f"({panel.model.rowCount():,} hits)")
+    print(
+        f"log: {N_LINES:,} lines in 1,000-line batches into the shown panel: "
+        f"{batched * 1000:.0f} ms, of which {painting * 1000:.0f} ms painting {frames} frames "
+        f"({early * 1000:.1f} ms a frame over the first tenth, {late * 1000:.1f} ms over "
+        f"the last) "
+        f"and {(batched - painting) * 1000:.0f} ms appending ({model_only * 1000:.0f} ms for "
+        f"the model alone); one line per insert would take ~{per_line:.1f} s "
+        f"({per_line / batched:.0f}x); search over them: {search * 1000:.0f} ms "
+        f"({panel.model.rowCount():,} hits)"
+    )
     panel.close()
     single.close()
 
@@ -168,20 +188,26 @@ def main() -> int:
 
         async def all_runs() -> None:
             base_gap, base_n = await idle(ticks, 1.0)
-            print(f"idle loop: longest gap between 16 ms ticks {base_gap * 1000:.1f} ms "
-                  f"({base_n} ticks in 1 s)")
+            print(
+                f"idle loop: longest gap between 16 ms ticks {base_gap * 1000:.1f} ms "
+                f"({base_n} ticks in 1 s)"
+            )
             for k in range(3):
                 gap, n, wall, status = await threaded_run(ui, ticks)
-                print(f"2,000-step mocked run #{k + 1}: {status} in {wall:.2f} s wall; "
-                      f"longest gap {gap * 1000:.1f} ms ({gap / base_gap:.1f}x idle), "
-                      f"{n} ticks ({n / max(wall / 0.016, 1):.0%} of expected) "
-                      f"-> target <= 50 ms: {'OK' if gap <= 0.050 else 'MISSED'}")
+                print(
+                    f"2,000-step mocked run #{k + 1}: {status} in {wall:.2f} s wall; "
+                    f"longest gap {gap * 1000:.1f} ms ({gap / base_gap:.1f}x idle), "
+                    f"{n} ticks ({n / max(wall / 0.016, 1):.0%} of expected) "
+                    f"-> target <= 50 ms: {'OK' if gap <= 0.050 else 'MISSED'}"
+                )
 
         with loop:
             loop.run_until_complete(all_runs())
         states = ui.presenter.states()
-        print(f"canvas after the run: {sum(1 for s in states.values() if s == 'succeeded')} "
-              f"of {N_STEPS} steps succeeded; log holds {ui.log_panel.model.total:,} lines")
+        print(
+            f"canvas after the run: {sum(1 for s in states.values() if s == 'succeeded')} "
+            f"of {N_STEPS} steps succeeded; log holds {ui.log_panel.model.total:,} lines"
+        )
         ui.controller.shutdown()
         window.hide()
         log_figures(app)

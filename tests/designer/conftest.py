@@ -17,10 +17,16 @@ def small_workflow() -> Workflow:
         name="sample",
         steps=[
             CallStep(id="fetch", service="PolicyService", action="getPolicy"),
-            CallStep(id="check", after=["fetch"], service="ComplianceService",
-                     action="runCheck", with_={"v": "${ steps.fetch.output.version }"}),
-            NotifyStep(id="report", after=["check"],
-                       message="status ${ steps.check.output.status }"),
+            CallStep(
+                id="check",
+                after=["fetch"],
+                service="ComplianceService",
+                action="runCheck",
+                with_={"v": "${ steps.fetch.output.version }"},
+            ),
+            NotifyStep(
+                id="report", after=["check"], message="status ${ steps.check.output.status }"
+            ),
             WaitStep(id="pause", after=[], wait=5000),
         ],
         layout={"fetch": (0, 0), "check": (240, 0), "report": (480, 0), "pause": (0, 160)},

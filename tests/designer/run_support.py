@@ -46,11 +46,11 @@ def ui_factory(qtbot: Any, tmp_path: Path) -> Iterator[Any]:
         ui.controller.shutdown()
 
 
-def wait_run(qtbot: Any, ui: Any, run_id: str | None = None,
-             timeout: int = RUN_TIMEOUT_MS) -> Any:
+def wait_run(qtbot: Any, ui: Any, run_id: str | None = None, timeout: int = RUN_TIMEOUT_MS) -> Any:
     """Wait until the controller is idle (and `run_id` has a result); returns that record."""
-    assert run_id is not None or ui.controller.busy or ui.controller.last_outcome is not None, \
+    assert run_id is not None or ui.controller.busy or ui.controller.last_outcome is not None, (
         f"nothing is running: {ui.last_message}"
+    )
     qtbot.waitUntil(lambda: not ui.controller.busy, timeout=timeout)
     ui.controller.flush()
     if run_id is None:
@@ -107,8 +107,9 @@ class LocalService(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
         self.auth: list[str | None] = []
-        self._thread = threading.Thread(target=self.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

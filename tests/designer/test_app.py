@@ -21,10 +21,28 @@ from tests.designer.window_support import WORKFLOWS
 def test_parser_is_extendable_and_reads_file_and_screenshot():
     parser = design_command.build_parser()
     parser.add_argument("--later")  # what a later feature does
-    args = parser.parse_args(["w.yaml", "--screenshot", "out.png", "--run", "--env", "mock",
-                              "--scenario", "complianceFails", "--later", "x"])
-    assert (args.file, args.screenshot, args.run, args.env, args.scenario, args.later) == \
-        ("w.yaml", "out.png", True, "mock", "complianceFails", "x")
+    args = parser.parse_args(
+        [
+            "w.yaml",
+            "--screenshot",
+            "out.png",
+            "--run",
+            "--env",
+            "mock",
+            "--scenario",
+            "complianceFails",
+            "--later",
+            "x",
+        ]
+    )
+    assert (args.file, args.screenshot, args.run, args.env, args.scenario, args.later) == (
+        "w.yaml",
+        "out.png",
+        True,
+        "mock",
+        "complianceFails",
+        "x",
+    )
     assert parser.parse_args([]).file is None
 
 
@@ -37,8 +55,9 @@ def test_screenshot_writes_a_png_of_the_whole_window(qapp, tmp_path, capsys):
     assert (image.width(), image.height()) == design_app.SCREENSHOT_SIZE
     assert out.stat().st_size > 20_000  # a real picture, not a blank frame
     # the picture is not one flat colour: count distinct colours in a sample
-    colours = {image.pixel(x, y) for x in range(0, image.width(), 37)
-               for y in range(0, image.height(), 41)}
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 41)
+    }
     assert len(colours) > 20
     assert "wrote" in capsys.readouterr().out
 
@@ -67,8 +86,9 @@ def test_main_runs_the_window_on_qasync_until_it_closes(qapp, isolated_settings)
     seen: dict[str, object] = {}
 
     def close_when_shown() -> None:
-        windows = [w for w in QApplication.topLevelWidgets()
-                   if isinstance(w, MainWindow) and w.isVisible()]
+        windows = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        ]
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -131,10 +151,18 @@ def test_switchboard_design_without_a_display_exits_2_with_the_reason(tmp_path):
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "design",
-                           str(WORKFLOWS / "policy_change.yaml")], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "design", str(WORKFLOWS / "policy_change.yaml")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "no display to open a window on" in proc.stderr

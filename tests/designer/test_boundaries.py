@@ -66,10 +66,13 @@ def test_cycle_finder_finds_a_loop() -> None:
 
 def test_the_design_command_loads_no_qt() -> None:
     # `switchboard --help` registers `design` by importing designer.command
-    code = ("import sys, designer.command\n"
-            "print(','.join(sorted(m for m in sys.modules\n"
-            "                      if m.split('.')[0] in ('PySide6', 'shiboken6', 'qasync'))))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    code = (
+        "import sys, designer.command\n"
+        "print(','.join(sorted(m for m in sys.modules\n"
+        "                      if m.split('.')[0] in ('PySide6', 'shiboken6', 'qasync'))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""

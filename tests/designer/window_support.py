@@ -26,14 +26,23 @@ def make_settings(tmp_path: Path):
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
-def make_window(qtbot, tmp_path: Path, workflow: Workflow | None = None,
-                autosave_interval_ms: int = 60_000, settings=None, size=(1200, 800)):
+def make_window(
+    qtbot,
+    tmp_path: Path,
+    workflow: Workflow | None = None,
+    autosave_interval_ms: int = 60_000,
+    settings=None,
+    size=(1200, 800),
+):
     """A shown MainWindow whose settings and autosaves live under `tmp_path`."""
     from designer.window.main_window import MainWindow
     from designer.window.settings import Autosave
 
-    window = MainWindow(settings or make_settings(tmp_path), Autosave(tmp_path / "autosave"),
-                        autosave_interval_ms=autosave_interval_ms)
+    window = MainWindow(
+        settings or make_settings(tmp_path),
+        Autosave(tmp_path / "autosave"),
+        autosave_interval_ms=autosave_interval_ms,
+    )
     qtbot.addWidget(window, before_close_func=_forget_changes)
     if workflow is not None:
         window.document.replace_workflow(workflow, None)

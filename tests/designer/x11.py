@@ -27,9 +27,12 @@ def x_display() -> Iterator[str]:
     if xvfb is None:
         pytest.skip("no X server: set DISPLAY or install Xvfb")
     read, write = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1366x768x24",
-                             "-nolisten", "tcp"], pass_fds=(write,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write), "-screen", "0", "1366x768x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     try:
         with os.fdopen(read) as f:
@@ -46,8 +49,14 @@ def run_under_x(module: str, *args: str, timeout: float = 60) -> dict:
     """Run `python -m module args` on a real X server; its printed JSON."""
     with x_display() as display:
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-        done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     if done.returncode != 0 and 'platform plugin "xcb"' in done.stderr:
         pytest.skip("Qt's xcb platform plugin cannot load here (missing xcb libraries)")
     assert done.returncode == 0, done.stderr

@@ -23,8 +23,9 @@ def main(folder: str) -> None:
     from tests.designer.conftest import small_workflow
 
     app = QApplication([])
-    settings = AppSettings(QSettings(str(Path(folder) / "settings.ini"),
-                                     QSettings.Format.IniFormat))
+    settings = AppSettings(
+        QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+    )
     window = MainWindow(settings)
     window.document.replace_workflow(small_workflow(), None)
     window.show()
@@ -37,11 +38,15 @@ def main(folder: str) -> None:
     QTest.qWait(50)
     out = {
         "platform": QApplication.platformName(),
-        "delete_bindings": [key_text(k) for k in
-                            QKeySequence.keyBindings(QKeySequence.StandardKey.Delete)],
+        "delete_bindings": [
+            key_text(k) for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Delete)
+        ],
         "clashes": [str(c) for c in shortcut_clashes(window)],
-        "shortcuts": {a.text().replace("&", ""): [key_text(k) for k in a.shortcuts()]
-                      for a in window.findChildren(type(window.act.delete)) if a.shortcuts()},
+        "shortcuts": {
+            a.text().replace("&", ""): [key_text(k) for k in a.shortcuts()]
+            for a in window.findChildren(type(window.act.delete))
+            if a.shortcuts()
+        },
         "steps_after_ctrl_d": window.document.workflow.ids,
     }
     window._close_confirmed = True

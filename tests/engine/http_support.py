@@ -36,14 +36,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                    body)
+        seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         with self.server.lock:
             self.server.seen.append(seen)
             answer = self.server.answers.pop(0) if self.server.answers else None
         if answer is None:
-            echo = {"method": seen.method, "path": seen.path, "headers": seen.headers,
-                    "body": body.decode("utf-8", "replace")}
+            echo = {
+                "method": seen.method,
+                "path": seen.path,
+                "headers": seen.headers,
+                "body": body.decode("utf-8", "replace"),
+            }
             answer = Answer(body=json.dumps(echo).encode())
         self.send_response(answer.status)
         for k, v in answer.headers.items():
@@ -75,8 +78,7 @@ class RecordingServer(ThreadingHTTPServer):
 @pytest.fixture
 def http_server() -> Iterator[RecordingServer]:
     srv = RecordingServer()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield srv

@@ -46,9 +46,16 @@ class Running:
 
 
 @contextmanager
-def running_server(folder: Path, *, store: str = ":memory:", env: str | None = None,
-                   max_body: int | None = None, tokens: Any = None,
-                   watch: bool = False, bus: str | None = None) -> Iterator[Running]:
+def running_server(
+    folder: Path,
+    *,
+    store: str = ":memory:",
+    env: str | None = None,
+    max_body: int | None = None,
+    tokens: Any = None,
+    watch: bool = False,
+    bus: str | None = None,
+) -> Iterator[Running]:
     """Serve `folder` on 127.0.0.1 (port 0) in a thread of its own until the block ends."""
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -64,8 +71,12 @@ def running_server(folder: Path, *, store: str = ":memory:", env: str | None = N
             kwargs["max_body"] = max_body
         config = uvicorn.Config(create_app(service, **kwargs), log_level="warning")
         server = uvicorn.Server(config)
-        box.update(server=server, service=service, loop=asyncio.get_running_loop(),
-                   port=sock.getsockname()[1])
+        box.update(
+            server=server,
+            service=service,
+            loop=asyncio.get_running_loop(),
+            port=sock.getsockname()[1],
+        )
         config.install_signal_handlers = False  # type: ignore[attr-defined]
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
@@ -153,8 +164,9 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server(*, login: tuple[str, str] | None = None,
-                tls_context: Any = None) -> Iterator[Mailbox]:
+def smtp_server(
+    *, login: tuple[str, str] | None = None, tls_context: Any = None
+) -> Iterator[Mailbox]:
     """An aiosmtpd server on 127.0.0.1 (port 0) in a thread; with `tls_context` it offers
     STARTTLS and requires it before AUTH."""
     from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -162,17 +174,25 @@ def smtp_server(*, login: tuple[str, str] | None = None,
     box = Mailbox()
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Session,  # noqa: N802 (aiosmtpd)
-                              envelope: Envelope) -> str:
+        async def handle_DATA(
+            self,
+            server: Any,
+            session: Session,  # noqa: N802 (aiosmtpd)
+            envelope: Envelope,
+        ) -> str:
             content = envelope.content
             text = content.decode() if isinstance(content, bytes) else str(content)
             box.messages.append((str(envelope.mail_from), list(envelope.rcpt_tos), text))
             return "250 OK"
 
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> AuthResult:
-        ok = (login is not None and isinstance(auth_data, LoginPassword)
-              and (auth_data.login.decode(), auth_data.password.decode()) == login)
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            login is not None
+            and isinstance(auth_data, LoginPassword)
+            and (auth_data.login.decode(), auth_data.password.decode()) == login
+        )
         if ok:
             box.logins.append(auth_data.login.decode())
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
@@ -183,8 +203,9 @@ def smtp_server(*, login: tuple[str, str] | None = None,
         kwargs.update(authenticator=authenticator, auth_require_tls=tls_context is not None)
     if tls_context is not None:
         kwargs.update(tls_context=tls_context, require_starttls=True)
-    server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(Handler(), loop=loop, **kwargs), "127.0.0.1", 0))
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(Handler(), loop=loop, **kwargs), "127.0.0.1", 0)
+    )
     box.port = server.sockets[0].getsockname()[1]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

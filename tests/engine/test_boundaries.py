@@ -20,9 +20,12 @@ def _engine_modules() -> list[str]:
 
     # engine.temporal needs the optional `temporal` extra; without it there is nothing to load.
     has_temporal = importlib.util.find_spec("temporalio") is not None
-    return sorted(m.name for m in pkgutil.walk_packages(engine.__path__, "engine.")
-                  if not m.name.endswith("__main__")
-                  and (has_temporal or not m.name.startswith("engine.temporal")))
+    return sorted(
+        m.name
+        for m in pkgutil.walk_packages(engine.__path__, "engine.")
+        if not m.name.endswith("__main__")
+        and (has_temporal or not m.name.startswith("engine.temporal"))
+    )
 
 
 def test_importing_every_engine_module_loads_no_qt() -> None:
@@ -34,17 +37,22 @@ def test_importing_every_engine_module_loads_no_qt() -> None:
         "('PySide6', 'shiboken6', 'qasync', 'designer'))\n"
         "print(','.join(bad))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
 
 
 def test_import_linter_contracts_hold() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
-    proc = subprocess.run([str(lint) if lint.exists() else "lint-imports",
-                           "--config", str(ROOT / "pyproject.toml")],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [str(lint) if lint.exists() else "lint-imports", "--config", str(ROOT / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 broken" in proc.stdout and "KEPT" in proc.stdout
 
@@ -115,3 +123,15 @@ def test_cycle_finder_finds_a_cycle() -> None:
     graph.add_import(importer="c", imported="a")
     graph.add_import(importer="c", imported="d")
     assert _cycles(graph, {"a", "b", "c", "d"}) == [["a", "b", "c"]]
+
+
+def test_the_code_is_formatted_and_lint_clean() -> None:
+    # the project adopted `ruff format` (STYLE.md: ruff for lint and format)
+    ruff = Path(sys.executable).with_name("ruff")
+    exe = str(ruff) if ruff.exists() else "ruff"
+    for args in (
+        ["format", "--check", "engine", "designer", "tests"],
+        ["check", "engine", "designer", "tests"],
+    ):
+        proc = subprocess.run([exe, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

@@ -36,16 +36,20 @@ def test_validate_reports_file_line_col(tmp_path: Path, capsys: pytest.CaptureFi
     f.write_text("version: 1\nname: w\nsteps:\n  - servce: S\n    action: a\n")
     code, out, _ = run(capsys, "validate", str(f))
     assert code == 1
-    assert out.strip() == (f"{f}:4:5: error: steps[0].servce: unknown key 'servce' in a call "
-                           "step; did you mean 'service'?")
+    assert out.strip() == (
+        f"{f}:4:5: error: steps[0].servce: unknown key 'servce' in a call "
+        "step; did you mean 'service'?"
+    )
 
 
 def test_validate_detects_each_kind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a.mocks.yaml").write_text("version: 1\nmocks:\n  bad key: {status: 200}\n")
     (tmp_path / "environments.yaml").write_text(
-        "version: 1\nenvironments:\n  mock: {mocks: missing.mocks.yaml}\n")
+        "version: 1\nenvironments:\n  mock: {mocks: missing.mocks.yaml}\n"
+    )
     (tmp_path / "t.tests.yaml").write_text(
-        "version: 1\nworkflow: nope.yaml\ncases:\n  - name: x\n    expect: {status: done}\n")
+        "version: 1\nworkflow: nope.yaml\ncases:\n  - name: x\n    expect: {status: done}\n"
+    )
     code, out, _ = run(capsys, "validate", str(tmp_path))
     assert code == 1
     assert "a mock is keyed 'Service.action'" in out
@@ -80,14 +84,17 @@ def test_fmt_rewrites_and_check_reports(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 1 and "would reformat" in err and "+    timeout: 1m" in out
     code, _, _ = run(capsys, "fmt", str(f))
     assert code == 0
-    assert f.read_text() == "version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n" \
+    assert (
+        f.read_text() == "version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
         "    timeout: 1m\n"
+    )
     code, _, _ = run(capsys, "fmt", "--check", str(f))
     assert code == 0
 
 
-def test_fmt_keeps_files_with_comments_unless_asked(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_fmt_keeps_files_with_comments_unless_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "w.yaml"
     original = "version: 1\nname: w  # the name\nsteps:\n- {service: S, action: a}\n"
     f.write_text(original)
@@ -109,31 +116,47 @@ def test_validate_bad_inputs_end_to_end(tmp_path: Path) -> None:
     cases = {
         "syntax.yaml": ("version: 1\nname: w\nsteps: [\n", ":4:1: error: YAML syntax error"),
         "dup.yaml": ("version: 1\nname: w\nname: v\nsteps: []\n", ":3:1: error: duplicate key"),
-        "tag.yaml": ("version: 1\nname: !!python/object/apply:os.system [ls]\nsteps: []\n",
-                     ":2:7: error: the tag '!!python/object/apply:os.system' is not allowed"),
-        "cycle.yaml": ("version: 1\nname: w\nsteps:\n"
-                       "  - {id: a, service: S, action: a, after: [b]}\n"
-                       "  - {id: b, service: S, action: b}\n", ":4:43: error: steps[0].after: "
-                       "steps form a cycle"),
-        "expr.yaml": ("version: 1\nname: w\nsteps:\n  - {service: S, action: a, if: '${ a b }'}\n",
-                      ":4:33: error: steps[0].if: the expression 'a b' does not parse"),
-        "nope.yaml": ("version: 1\nname: w\nsteps:\n  - {service: S, action: a, with: "
-                      "'${ steps.nope.output }'}\n", "'steps.nope' names no step"),
+        "tag.yaml": (
+            "version: 1\nname: !!python/object/apply:os.system [ls]\nsteps: []\n",
+            ":2:7: error: the tag '!!python/object/apply:os.system' is not allowed",
+        ),
+        "cycle.yaml": (
+            "version: 1\nname: w\nsteps:\n"
+            "  - {id: a, service: S, action: a, after: [b]}\n"
+            "  - {id: b, service: S, action: b}\n",
+            ":4:43: error: steps[0].after: steps form a cycle",
+        ),
+        "expr.yaml": (
+            "version: 1\nname: w\nsteps:\n  - {service: S, action: a, if: '${ a b }'}\n",
+            ":4:33: error: steps[0].if: the expression 'a b' does not parse",
+        ),
+        "nope.yaml": (
+            "version: 1\nname: w\nsteps:\n  - {service: S, action: a, with: "
+            "'${ steps.nope.output }'}\n",
+            "'steps.nope' names no step",
+        ),
     }
     for name, (text, needle) in cases.items():
         (tmp_path / name).write_text(text)
-        proc = subprocess.run([sys.executable, "-m", "engine.cli", "validate", name],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "validate", name],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert proc.returncode == 1, (name, proc.stdout, proc.stderr)
         assert needle in proc.stdout, (name, proc.stdout)
         assert "Traceback" not in proc.stdout + proc.stderr
 
 
-def test_fmt_failed_write_leaves_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fmt_failed_write_leaves_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     f = tmp_path / "w.yaml"
-    original = (EXAMPLES / "policy_change.yaml").read_text().replace(
-        "version: 1\n", "version: 1\n\n", 1)
+    original = (
+        (EXAMPLES / "policy_change.yaml").read_text().replace("version: 1\n", "version: 1\n\n", 1)
+    )
     f.write_text(original)
 
     def disk_full(src: str, dst: str) -> None:
@@ -153,8 +176,15 @@ def test_closed_pipe_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None
     closed = os.fdopen(write_end, "w", buffering=1)  # line-buffered, like a terminal
     monkeypatch.setattr(sys, "stdout", closed)
     try:
-        code = main(["run", str(EXAMPLES / "policy_change.yaml"), "--input",
-                     '{"policyId": "P-7"}', "--json"])
+        code = main(
+            [
+                "run",
+                str(EXAMPLES / "policy_change.yaml"),
+                "--input",
+                '{"policyId": "P-7"}',
+                "--json",
+            ]
+        )
     finally:
         monkeypatch.undo()
         with contextlib.suppress(OSError):
@@ -173,8 +203,9 @@ def test_fmt_diff_only_shows(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert f.read_text() == UNTIDY  # it used to rewrite the file as well
 
 
-def test_fmt_check_does_not_build_a_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fmt_check_does_not_build_a_diff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import difflib
 
     def no_diff(*args: object, **kwargs: object) -> None:
@@ -199,8 +230,8 @@ def test_fmt_writes_through_a_symlink(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_fmt_never_writes_a_file_the_reader_would_refuse(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a valid 9.1 MB workflow was rewritten to 10.7 MB, which no longer loads; the same with a
     # limit made small (the file is under it, its canonical form over it)
     import engine.cli.files
@@ -216,7 +247,8 @@ def test_fmt_never_writes_a_file_the_reader_would_refuse(
 
 @pytest.mark.parametrize("what", ["/dev/zero", "fifo"])
 def test_validate_and_input_refuse_devices_and_pipes(
-        what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    what: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = what
     if what == "fifo":
         path = str(tmp_path / "pipe.yaml")
@@ -230,7 +262,8 @@ def test_validate_and_input_refuse_devices_and_pipes(
 
 
 def test_fmt_keeps_a_leading_yaml_language_server_modeline(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "w.yaml"
     modeline = "# yaml-language-server: $schema=../resources/schema/workflow.schema.json\n"
     f.write_text(modeline + UNTIDY)

@@ -26,9 +26,9 @@ def test_the_examples_are_there() -> None:
 
 
 @pytest.mark.parametrize("paths", [["workflows/"], []], ids=["named", "default"])
-def test_switchboard_test_passes_every_example(paths: list[str],
-                                               capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_switchboard_test_passes_every_example(
+    paths: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)  # `switchboard test` with no path runs ./workflows
     code = main(["test", *paths])
     out = capsys.readouterr().out
@@ -48,9 +48,11 @@ def test_environments_file_has_mock_local_and_hybrid() -> None:
     assert set(envs.environments) >= {"mock", "local", "hybrid"}
     mocked = envs.environments["mock"]
     assert not mocked.services and {f"{p.name}" for p in WF.glob("*.mocks.yaml")} >= set(
-        mocked.mocks)
-    assert all(url.startswith("http://127.0.0.1:")
-               for url in envs.environments["local"].services.values())
+        mocked.mocks
+    )
+    assert all(
+        url.startswith("http://127.0.0.1:") for url in envs.environments["local"].services.values()
+    )
     hybrid = envs.environments["hybrid"]
     assert hybrid.services and hybrid.mocks
     # Every service an example calls is reachable in the local environment.
@@ -59,8 +61,9 @@ def test_environments_file_has_mock_local_and_hybrid() -> None:
 
 
 @pytest.mark.parametrize("tests_file", TESTS, ids=lambda p: p.name)
-def test_each_example_runs_from_the_command_line(tests_file: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_example_runs_from_the_command_line(
+    tests_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tf = load_tests(tests_file)
     case = next(c for c in tf.cases if c.scenario is None and c.expect.status == "succeeded")
     args = ["run", str(WF / tf.workflow), "--json", "--input", json.dumps(case.input)]

@@ -7,8 +7,10 @@ import pytest
 from engine import TemplateSyntaxError, check_template, render, split_template
 from engine.core.expressions import escape_templates, root_references, step_references, truthy
 
-SCOPE = {"input": {"id": "P-7", "n": 3, "items": [1, 2], "obj": {"a": 1}},
-         "steps": {"check": {"output": {"status": "pass"}, "status": "succeeded"}}}
+SCOPE = {
+    "input": {"id": "P-7", "n": 3, "items": [1, 2], "obj": {"a": 1}},
+    "steps": {"check": {"output": {"status": "pass"}, "status": "succeeded"}},
+}
 
 
 def test_whole_expression_keeps_json_type() -> None:
@@ -29,7 +31,7 @@ def test_containers_render_values_not_keys() -> None:
 def test_braces_and_quotes_inside_expressions() -> None:
     assert render("${ {s: steps.check.output.status} }", SCOPE) == {"s": "pass"}
     assert render("${ '}' }", SCOPE) == "}"
-    assert render("x ${ `{\"a\": 1}` } y", SCOPE) == 'x {"a":1} y'
+    assert render('x ${ `{"a": 1}` } y', SCOPE) == 'x {"a":1} y'
 
 
 def test_escape_is_a_literal() -> None:
@@ -60,10 +62,20 @@ def test_references() -> None:
     assert step_references("steps.a.output || steps.b.status") == {"a", "b"}
 
 
-@pytest.mark.parametrize("value,expected", [
-    (None, False), (False, False), ("", False), ([], False), ({}, False),
-    (0, True), ("false", True), ([0], True), (True, True),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (None, False),
+        (False, False),
+        ("", False),
+        ([], False),
+        ({}, False),
+        (0, True),
+        ("false", True),
+        ([0], True),
+        (True, True),
+    ],
+)
 def test_truthiness_follows_jmespath(value: object, expected: bool) -> None:
     assert truthy(value) is expected
 

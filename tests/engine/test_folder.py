@@ -28,19 +28,35 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("a.mocks.yaml", "mocks"), ("a.mocks.yml", "mocks"), ("a.recorded.mocks.yaml", "mocks"),
-    ("a.tests.yaml", "tests"), ("A.TESTS.YML", "tests"), ("environments.yaml", "environments"),
-    ("environments.yml", "environments"), ("dir/staging.environments.yaml", "environments"),
-    ("policy.yaml", None), ("policy.yml", None),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("a.mocks.yaml", "mocks"),
+        ("a.mocks.yml", "mocks"),
+        ("a.recorded.mocks.yaml", "mocks"),
+        ("a.tests.yaml", "tests"),
+        ("A.TESTS.YML", "tests"),
+        ("environments.yaml", "environments"),
+        ("environments.yml", "environments"),
+        ("dir/staging.environments.yaml", "environments"),
+        ("policy.yaml", None),
+        ("policy.yml", None),
+    ],
+)
 def test_kind_from_name(name: str, kind: str | None) -> None:
     assert kind_from_name(name) == kind
 
 
 def test_a_folder_lists_its_files_by_kind(tmp_path: Path) -> None:
-    for name in ("b.yaml", "a.yml", "a.mocks.yml", "a.recorded.mocks.yaml", "a.tests.yml",
-                 "environments.yml", "notes.txt"):
+    for name in (
+        "b.yaml",
+        "a.yml",
+        "a.mocks.yml",
+        "a.recorded.mocks.yaml",
+        "a.tests.yml",
+        "environments.yml",
+        "notes.txt",
+    ):
         (tmp_path / name).write_text("version: 1\n")
     assert [p.name for p in workflow_files(tmp_path)] == ["a.yml", "b.yaml"]
     assert [p.name for p in mocks_files(tmp_path)] == ["a.mocks.yml", "a.recorded.mocks.yaml"]
@@ -64,10 +80,12 @@ def test_the_catalog_comes_from_environment_mocks_and_the_workflow() -> None:
 
 def test_a_mocks_file_that_does_not_load_is_named_not_fatal(tmp_path: Path) -> None:
     (tmp_path / "environments.yaml").write_text(
-        "version: 1\nenvironments:\n  mock:\n    mocks: [missing.mocks.yaml, bad.mocks.yaml]\n")
+        "version: 1\nenvironments:\n  mock:\n    mocks: [missing.mocks.yaml, bad.mocks.yaml]\n"
+    )
     (tmp_path / "bad.mocks.yaml").write_text("version: 1\nmocks: [\n")
     (tmp_path / "good.mocks.yaml").write_text(
-        "version: 1\nmocks:\n  Billing.charge: {status: 200}\n")
+        "version: 1\nmocks:\n  Billing.charge: {status: 200}\n"
+    )
     found = catalog_for(tmp_path / "w.yaml", None)
     assert found.services == {"Billing": ["charge"]}
     assert any(u.startswith("missing.mocks.yaml") for u in found.unreadable)
@@ -76,7 +94,8 @@ def test_a_mocks_file_that_does_not_load_is_named_not_fatal(tmp_path: Path) -> N
 
 def test_a_yml_mocks_file_and_a_yml_environments_file_feed_the_catalog(tmp_path: Path) -> None:
     (tmp_path / "environments.yml").write_text(
-        "version: 1\nenvironments:\n  mock:\n    mocks: listed.mocks.yml\n")
+        "version: 1\nenvironments:\n  mock:\n    mocks: listed.mocks.yml\n"
+    )
     (tmp_path / "listed.mocks.yml").write_text("version: 1\nmocks:\n  Listed.one: {}\n")
     (tmp_path / "other.mocks.yml").write_text("version: 1\nmocks:\n  Other.two: {}\n")
     found = catalog_for(tmp_path / "w.yaml")
@@ -105,7 +124,8 @@ def test_run_uses_an_environments_yml(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "flow.yaml").write_text(FLOW)
     (tmp_path / "m.mocks.yaml").write_text("version: 1\nmocks:\n  Api.ping: {body: {ok: 1}}\n")
     (tmp_path / "environments.yml").write_text(
-        "version: 1\ndefault: mock\nenvironments:\n  mock:\n    mocks: m.mocks.yaml\n")
+        "version: 1\ndefault: mock\nenvironments:\n  mock:\n    mocks: m.mocks.yaml\n"
+    )
     assert main(["validate", str(tmp_path)]) == 0
     capsys.readouterr()
     assert main(["run", str(tmp_path / "flow.yaml"), "--json"]) == 0
@@ -122,14 +142,17 @@ steps:
 """
 
 
-def test_two_workflows_with_one_name_are_an_error(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_workflows_with_one_name_are_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "a.yaml").write_text(TRIGGERED.format(name="same", text="from a"))
     (tmp_path / "b.yaml").write_text(textwrap.dedent(TRIGGERED.format(name="same", text="b")))
     assert main(["validate", str(tmp_path / "a.yaml")]) == 1
     out = capsys.readouterr().out
-    assert f"{tmp_path / 'a.yaml'}:2:7: error: name: another workflow in this folder is also " \
+    assert (
+        f"{tmp_path / 'a.yaml'}:2:7: error: name: another workflow in this folder is also "
         "named 'same' (b.yaml)" in out
+    )
     assert main(["validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "(a.yaml)" in out and "(b.yaml)" in out
@@ -150,19 +173,23 @@ environments:
 
 
 def test_an_environment_names_files_only_inside_its_folder(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "flow.yaml").write_text(FLOW)
     (tmp_path / "outside.mocks.yaml").write_text(
-        "version: 1\nmocks:\n  Api.ping: {body: {ok: 1}}\n")
+        "version: 1\nmocks:\n  Api.ping: {body: {ok: 1}}\n"
+    )
     envs = project / "environments.yaml"
     envs.write_text(OUTSIDE_ENVS)
     assert main(["validate", str(envs)]) == 1
     out = capsys.readouterr().out
-    assert f"{envs}:5:12: error: environments.mock.mocks: '../outside.mocks.yaml' is outside " \
-        "the folder of this environments file: keep the files it names there or below it (or " \
+    assert (
+        f"{envs}:5:12: error: environments.mock.mocks: '../outside.mocks.yaml' is outside "
+        "the folder of this environments file: keep the files it names there or below it (or "
         "pass --allow-outside-files)" in out
+    )
     assert "environments.mock.notify[0].file: '../../elsewhere/log.jsonl' is outside" in out
     assert main(["run", str(project / "flow.yaml")]) == 2
     err = capsys.readouterr().err

@@ -26,15 +26,35 @@ EXAMPLES = sorted((ROOT / "workflows").glob("*.yaml"))
 ORIGINALS = {p.name: yaml.safe_load(p.read_text()) for p in EXAMPLES}
 
 ODD = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**400, 10**400), st.floats(allow_nan=True),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**400), 10**400),
+    st.floats(allow_nan=True),
     st.sampled_from([math.inf, -math.inf, 1e308, -0.0, 10**20]),
-    st.text(max_size=40), st.sampled_from([
-        "${", "${ }", "${ input.x ", "$${ x }", "${ " + "(" * 300 + "a" + ")" * 300 + " }",
-        "../../etc/passwd", "http://[::1", "\x00", "\u202e", "9" * 400 + "ms", "1e308s",
-        "${ to_nubmer(input) }", "${ steps.nope.output }", "on", "yes", "0x1F", "\r\nX: y",
-    ]),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(),
-                                                        max_size=2),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "${",
+            "${ }",
+            "${ input.x ",
+            "$${ x }",
+            "${ " + "(" * 300 + "a" + ")" * 300 + " }",
+            "../../etc/passwd",
+            "http://[::1",
+            "\x00",
+            "\u202e",
+            "9" * 400 + "ms",
+            "1e308s",
+            "${ to_nubmer(input) }",
+            "${ steps.nope.output }",
+            "on",
+            "yes",
+            "0x1F",
+            "\r\nX: y",
+        ]
+    ),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 
 
@@ -94,29 +114,42 @@ def _check_one(name: str, text: str, tmp: Path) -> None:
             path = tmp / name
             path.write_text(canonical)
             (tmp / "all.mocks.yaml").write_text(
-                "version: 1\nmocks:\n" + "".join(
+                "version: 1\nmocks:\n"
+                + "".join(
                     f"  {s.service}.{s.action}: {{status: 200}}\n"
-                    for s in loaded.model.steps if getattr(s, "service", "")
-                    and getattr(s, "action", "")))
-            request = JobRequest("run", path=path, mocks=tmp / "all.mocks.yaml",
-                                 input={"policyId": "P-1"})
+                    for s in loaded.model.steps
+                    if getattr(s, "service", "") and getattr(s, "action", "")
+                )
+            )
+            request = JobRequest(
+                "run", path=path, mocks=tmp / "all.mocks.yaml", input={"policyId": "P-1"}
+            )
             outcome = asyncio.run(asyncio.wait_for(run_job(request), 20))
             assert outcome.kind in ("run", "error"), outcome.message
 
 
-@settings(max_examples=1500, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=1500,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(case=mutated())
 def test_mutated_documents_never_crash(case: tuple[str, Any], tmp_path: Path) -> None:
     name, data = case
     _check_one(name, _as_text(data), tmp_path)
 
 
-@settings(max_examples=1000, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(sorted(ORIGINALS)), cut=st.integers(0, 4000),
-       insert=st.text(max_size=8))
+@settings(
+    max_examples=1000,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    name=st.sampled_from(sorted(ORIGINALS)), cut=st.integers(0, 4000), insert=st.text(max_size=8)
+)
 def test_mutated_text_never_crashes(name: str, cut: int, insert: str, tmp_path: Path) -> None:
     text = (ROOT / "workflows" / name).read_text()
     cut = min(cut, len(text))
-    _check_one(name, text[:cut] + insert + text[cut + len(insert):], tmp_path)
+    _check_one(name, text[:cut] + insert + text[cut + len(insert) :], tmp_path)

@@ -102,15 +102,24 @@ def _by_worker(request: JobRequest) -> JobOutcome:
 
 def test_the_cli_the_worker_and_a_script_give_the_same_result(folder: Path) -> None:
     flow = folder / "flow.yaml"
-    cli = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(flow), "--json",
-                          "--input", '{"n": 7}'], capture_output=True, text=True, cwd=ROOT,
-                         timeout=60)
+    cli = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", str(flow), "--json", "--input", '{"n": 7}'],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert cli.returncode == 0, cli.stderr
     script_file = folder / "script.py"
     script_file.write_text(SCRIPT)
     assert len(SCRIPT.splitlines()) <= 20
-    script = subprocess.run([sys.executable, str(script_file), str(flow)], capture_output=True,
-                            text=True, cwd=ROOT, timeout=60)
+    script = subprocess.run(
+        [sys.executable, str(script_file), str(flow)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert script.returncode == 0, script.stderr
     worker = _by_worker(JobRequest("run", path=flow, input={"n": 7}))
     assert worker.kind == "run"
@@ -153,16 +162,19 @@ def test_a_run_that_cannot_start_carries_the_files_problems(folder: Path) -> Non
 
 
 def test_emit_starts_the_listening_workflows_and_says_when_none_listen(folder: Path) -> None:
-    (folder / "listener.yaml").write_text(textwrap.dedent("""\
+    (folder / "listener.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         name: listener
         trigger: ping
         steps:
           - notify: "got ${ input.x }"
-        """))
+        """)
+    )
     seen: list[Any] = []
-    outcome = asyncio.run(run_job(JobRequest("emit", folder=folder, event="ping",
-                                             data={"x": 1}), sinks=[seen.append]))
+    outcome = asyncio.run(
+        run_job(JobRequest("emit", folder=folder, event="ping", data={"x": 1}), sinks=[seen.append])
+    )
     assert outcome.kind == "emit" and outcome.exit_code == 0
     assert [r.workflow for r in outcome.payload] == ["listener"]
     assert outcome.message == "event 'ping' started 1 run"
@@ -173,7 +185,8 @@ def test_emit_starts_the_listening_workflows_and_says_when_none_listen(folder: P
 
 
 def test_a_tests_job_reports_every_file(folder: Path) -> None:
-    (folder / "flow.tests.yaml").write_text(textwrap.dedent("""\
+    (folder / "flow.tests.yaml").write_text(
+        textwrap.dedent("""\
         version: 1
         workflow: flow.yaml
         mocks: flow.mocks.yaml
@@ -184,7 +197,8 @@ def test_a_tests_job_reports_every_file(folder: Path) -> None:
           - name: does not
             input: {n: 3}
             expect: {output: {seen: 4}}
-        """))
+        """)
+    )
     outcome = asyncio.run(run_job(JobRequest("tests", tests=[folder])))
     report = outcome.payload
     assert outcome.kind == "tests" and outcome.exit_code == 1

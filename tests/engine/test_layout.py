@@ -13,7 +13,7 @@ def crossings(pos: dict[str, tuple[float, float]], after: dict[str, list[str]]) 
     edges = [(pos[a], pos[v]) for v, ps in after.items() for a in ps]
     n = 0
     for i, (a1, b1) in enumerate(edges):
-        for a2, b2 in edges[i + 1:]:
+        for a2, b2 in edges[i + 1 :]:
             if a1[0] == a2[0] and b1[0] == b2[0] and (a1[1] - a2[1]) * (b1[1] - b2[1]) < 0:
                 n += 1
     return n
@@ -77,10 +77,24 @@ def dags(draw: st.DrawFn) -> tuple[list[str], dict[str, list[str]]]:
 
 
 # found by Hypothesis: rows snapped to the grid one by one came out 90 apart
-_SNAP_CASE = ([f"n{i}" for i in range(14)],
-              {"n1": [], "n2": [], "n3": [], "n4": [], "n5": ["n2", "n3", "n4"], "n6": ["n3"],
-               "n7": [], "n8": ["n2", "n6"], "n9": ["n0"], "n10": ["n6", "n2", "n3"], "n11": [],
-               "n12": ["n11", "n8"], "n13": ["n11", "n4"]})
+_SNAP_CASE = (
+    [f"n{i}" for i in range(14)],
+    {
+        "n1": [],
+        "n2": [],
+        "n3": [],
+        "n4": [],
+        "n5": ["n2", "n3", "n4"],
+        "n6": ["n3"],
+        "n7": [],
+        "n8": ["n2", "n6"],
+        "n9": ["n0"],
+        "n10": ["n6", "n2", "n3"],
+        "n11": [],
+        "n12": ["n11", "n8"],
+        "n13": ["n11", "n4"],
+    },
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,4 +114,3 @@ def test_edges_point_right_and_nodes_never_overlap(graph):
         ys.sort()
         assert all(b - a >= ROW_GAP for a, b in zip(ys, ys[1:], strict=False))
     assert layered_positions(ids, after) == pos  # deterministic
-

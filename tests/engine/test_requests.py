@@ -15,8 +15,9 @@ from tests.engine.test_run_support import arun, workflow
 __all__ = ["http_server"]
 
 
-async def _run(srv: RecordingServer, text: str, input: Any = None,
-               secrets: dict[str, str] | None = None) -> Any:
+async def _run(
+    srv: RecordingServer, text: str, input: Any = None, secrets: dict[str, str] | None = None
+) -> Any:
     environ = {f"SWITCHBOARD_SECRET_{k}": v for k, v in (secrets or {}).items()}
     async with Engine(services={"Api": srv.url}, secrets=SecretSource(environ=environ)) as e:
         return await e.run(workflow(text), input)
@@ -79,7 +80,8 @@ steps:
 
 
 def test_a_missing_secret_fails_the_run_whatever_on_error_says(
-        http_server: RecordingServer) -> None:
+    http_server: RecordingServer,
+) -> None:
     result = arun(_run(http_server, SECRET_FLOW))
     assert result.status == "failed"
     assert result.error["type"] == "secret" and result.error["step"] == "call"
@@ -103,8 +105,11 @@ steps:
 
 def test_an_error_body_is_masked_before_it_is_cut(http_server: RecordingServer) -> None:
     secret = "sk-" + "9" * 30
-    http_server.answers.append(Answer(500, b'"' + b"x" * 190 + secret.encode() + b'"',
-                                      {"Content-Type": "application/json"}))
+    http_server.answers.append(
+        Answer(
+            500, b'"' + b"x" * 190 + secret.encode() + b'"', {"Content-Type": "application/json"}
+        )
+    )
     result = arun(_run(http_server, BODY_FLOW, secrets={"KEY": secret}))
     message = result.error["message"]
     assert "sk-" not in message and "999" not in message
@@ -114,14 +119,21 @@ def test_an_error_body_is_masked_before_it_is_cut(http_server: RecordingServer) 
 def test_run_mocked_is_the_shipped_harness() -> None:
     from engine import MockResponse
 
-    result, events = arun(run_mocked(workflow(PATH_FLOW), {"Api.photos": MockResponse(
-        body={"n": 1})}, {"id": "7"}))
+    result, events = arun(
+        run_mocked(workflow(PATH_FLOW), {"Api.photos": MockResponse(body={"n": 1})}, {"id": "7"})
+    )
     assert result.status == "succeeded" and result.output == {"photos": {"n": 1}}
     assert events[0].__class__.__name__ == "RunStarted"
 
 
-SIX = {"QUOTE": 'he said "yes" 1', "BACKSLASH": "c:\\dir\\x9", "SLASH": "a/b/c/d9",
-       "AMP": "k=1&v=2&z", "SPACE": "two words here", "UNICODE": "pässwörd-ключ"}
+SIX = {
+    "QUOTE": 'he said "yes" 1',
+    "BACKSLASH": "c:\\dir\\x9",
+    "SLASH": "a/b/c/d9",
+    "AMP": "k=1&v=2&z",
+    "SPACE": "two words here",
+    "UNICODE": "pässwörd-ключ",
+}
 
 LEAKY_FLOW = """
 version: 1
@@ -139,7 +151,8 @@ steps:
 
 
 def test_six_secrets_never_show_in_any_output_in_any_encoding(
-        http_server: RecordingServer, tmp_path: Any, capsys: Any) -> None:
+    http_server: RecordingServer, tmp_path: Any, capsys: Any
+) -> None:
     import json
     import os
 
@@ -152,13 +165,15 @@ def test_six_secrets_never_show_in_any_output_in_any_encoding(
     (folder / "environments.yaml").write_text(
         "version: 1\nenvironments:\n  live:\n"
         f"    services: {{Api: '{http_server.url}'}}\n"
-        "    notify: [{file: events.jsonl}]\n")
+        "    notify: [{file: events.jsonl}]\n"
+    )
     # the server answers with everything it received, so the secrets come back in the body
     old = dict(os.environ)
     os.environ.update({f"SWITCHBOARD_SECRET_{k}": v for k, v in SIX.items()})
     try:
-        code = main(["run", str(folder / "six.yaml"), "--json", "--record",
-                     str(folder / "rec.mocks.yaml")])
+        code = main(
+            ["run", str(folder / "six.yaml"), "--json", "--record", str(folder / "rec.mocks.yaml")]
+        )
         out, err = capsys.readouterr()
         assert code == 0, err
         main(["run", str(folder / "six.yaml")])  # the console lines
@@ -169,9 +184,13 @@ def test_six_secrets_never_show_in_any_output_in_any_encoding(
     assert len(http_server.seen) == 2
     sent = http_server.seen[-1]
     assert sent.headers["x-quote"] == SIX["QUOTE"]  # the service did get them
-    outputs = {"--json": out, "stderr": err + err2, "console": out2,
-               "jsonl": (folder / "events.jsonl").read_text(),
-               "recording": (folder / "rec.mocks.yaml").read_text()}
+    outputs = {
+        "--json": out,
+        "stderr": err + err2,
+        "console": out2,
+        "jsonl": (folder / "events.jsonl").read_text(),
+        "recording": (folder / "rec.mocks.yaml").read_text(),
+    }
     for name, text in outputs.items():
         for secret in SIX.values():
             for form in encodings(secret):
@@ -222,13 +241,17 @@ steps:
 _HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
 
-@pytest.mark.parametrize("answer", [
-    b"this is not HTTP at all\r\n\r\n",
-    _HEAD + b"X-Big: " + b"a" * 65536 + b"\r\nContent-Length: 2\r\n\r\n{}",
-    _HEAD + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"Content-Length: 2\r\n\r\n{}",
-], ids=["not-http", "64k-header", "2000-headers"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"this is not HTTP at all\r\n\r\n",
+        _HEAD + b"X-Big: " + b"a" * 65536 + b"\r\nContent-Length: 2\r\n\r\n{}",
+        _HEAD + b"".join(b"X-H%d: v\r\n" % i for i in range(2000)) + b"Content-Length: 2\r\n\r\n{}",
+    ],
+    ids=["not-http", "64k-header", "2000-headers"],
+)
 def test_a_broken_answer_is_a_connection_failure_not_a_traceback(
-        answer: bytes, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    answer: bytes, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     srv = _RawServer(answer)
     try:
@@ -255,10 +278,13 @@ def test_a_response_over_the_size_limit_fails_the_step_and_memory_stays_small() 
     import tracemalloc
 
     bomb = gzip.compress(b"0" * (64 * 1024 * 1024))  # 64 MiB of zeros in ~65 KB
-    srv = _RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
-                     b"gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb)
+    srv = _RawServer(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
+        b"gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
+    )
     flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
     try:
+
         async def go() -> Any:
             async with Engine(services={"Api": srv.url}) as e:
                 return await e.run(workflow(flow))
@@ -279,10 +305,13 @@ def test_a_gzip_answer_under_the_limit_is_read() -> None:
     import gzip
 
     body = gzip.compress(b'{"a": [1, 2]}')
-    srv = _RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
-                     b"gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    srv = _RawServer(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
+        b"gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    )
     flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
     try:
+
         async def go() -> Any:
             async with Engine(services={"Api": srv.url}) as e:
                 return await e.run(workflow(flow))
@@ -294,37 +323,52 @@ def test_a_gzip_answer_under_the_limit_is_read() -> None:
 
 
 def test_header_values_are_checked_in_validate_and_at_run_time(
-        http_server: RecordingServer) -> None:
+    http_server: RecordingServer,
+) -> None:
     from engine import parse_workflow
 
-    text = ("version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n"
-            "      X-Ok: \"${ input.v }\"\n      X-Bad: \"caf\u00e9\"\n"
-            "      X-Crlf: \"a\\r\\nB: c\"\n"
-            "      'Bad Name': x\n")
+    text = (
+        "version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n"
+        '      X-Ok: "${ input.v }"\n      X-Bad: "caf\u00e9"\n'
+        '      X-Crlf: "a\\r\\nB: c"\n'
+        "      'Bad Name': x\n"
+    )
     got = [str(p) for p in parse_workflow(text, "h.yaml").problems]
-    assert any("h.yaml:8:14: steps[0].headers.X-Bad: header 'X-Bad' holds the character 'é'"
-               in g for g in got), got
+    assert any(
+        "h.yaml:8:14: steps[0].headers.X-Bad: header 'X-Bad' holds the character 'é'" in g
+        for g in got
+    ), got
     assert any("headers.X-Crlf: header 'X-Crlf' holds a line break" in g for g in got)
     assert any("'Bad Name' is not a valid header name" in g for g in got)
-    flow = "version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n" \
-           "      X-Ok: \"${ input.v }\"\n"
+    flow = (
+        "version: 1\nname: h\nsteps:\n  - service: Api\n    action: h\n    headers:\n"
+        '      X-Ok: "${ input.v }"\n'
+    )
     for value in ("a\r\nInjected: yes", "caf\u00e9"):
         result = arun(_run(http_server, flow, {"v": value}))
         assert result.status == "failed" and result.error["type"] == "expression"
-        assert "headers.X-Ok: the value holds a line break or a character" in \
-            result.error["message"]
+        assert (
+            "headers.X-Ok: the value holds a line break or a character" in result.error["message"]
+        )
     assert http_server.seen == []
 
 
-@pytest.mark.parametrize(("url", "says"), [
-    ("http://[::1", "is not a valid URL"), ("http://h:port", "is not a valid URL"),
-    ("http://h/api?key=1", "has no query or fragment"), ("ftp://h", "http:// or https://"),
-])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://[::1", "is not a valid URL"),
+        ("http://h:port", "is not a valid URL"),
+        ("http://h/api?key=1", "has no query or fragment"),
+        ("ftp://h", "http:// or https://"),
+    ],
+)
 def test_a_base_url_that_would_build_broken_urls_is_refused(url: str, says: str) -> None:
     from engine import parse_environments
 
-    loaded = parse_environments(f"version: 1\nenvironments:\n  live:\n    services:\n"
-                                f"      Api: '{url}'\n", "environments.yaml")
+    loaded = parse_environments(
+        f"version: 1\nenvironments:\n  live:\n    services:\n      Api: '{url}'\n",
+        "environments.yaml",
+    )
     assert len(loaded.errors) == 1 and says in loaded.errors[0].message
     assert str(loaded.errors[0]).startswith("environments.yaml:5:12: environments.live.services")
 
@@ -366,10 +410,12 @@ def test_a_binary_answer_is_kept_exactly() -> None:
     import base64 as b64
 
     png = bytes(range(256)) * 4
-    srv = _RawServer(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n"
-                     % len(png) + png)
+    srv = _RawServer(
+        b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n" % len(png) + png
+    )
     flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
     try:
+
         async def go() -> Any:
             async with Engine(services={"Api": srv.url}) as e:
                 return await e.run(workflow(flow))

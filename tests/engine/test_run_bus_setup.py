@@ -54,8 +54,9 @@ def test_emit_step_starts_the_listening_workflow_with_its_data() -> None:
         events: list[Event] = []
         bus = EventBus()
         bus.register(LISTENER)
-        async with Engine(transport=MockTransport(MOCKS.mocks, clock), clock=clock,
-                          sinks=[events.append], bus=bus) as engine:
+        async with Engine(
+            transport=MockTransport(MOCKS.mocks, clock), clock=clock, sinks=[events.append], bus=bus
+        ) as engine:
             result = await engine.run(emitter)
             assert result.status == "succeeded"
             (child_id,) = result.steps["emit"].output["runs"]
@@ -110,8 +111,9 @@ def test_a_workflow_triggering_itself_stops_at_the_depth_limit() -> None:
         bus = EventBus()
         bus.register(loop)
         clock = VirtualClock(start=START)
-        async with Engine(transport=MockTransport({}, clock), clock=clock, bus=bus,
-                          sinks=[events.append]):
+        async with Engine(
+            transport=MockTransport({}, clock), clock=clock, bus=bus, sinks=[events.append]
+        ):
             await bus.publish("again")
         runs = [e for e in events if isinstance(e, RunFinished)]
         assert len(runs) == MAX_EMIT_DEPTH
@@ -163,8 +165,9 @@ def test_prepare_mocked_run_uses_virtual_time_and_starts_siblings(tmp_path: Path
 
     async def main() -> None:
         events: list[Event] = []
-        setup = prepare(workflow_path=path, mocks=tmp_path / "flow.mocks.yaml",
-                        sinks=[events.append])
+        setup = prepare(
+            workflow_path=path, mocks=tmp_path / "flow.mocks.yaml", sinks=[events.append]
+        )
         assert setup.mode == "mock" and setup.engine.clock.virtual
         t0 = time.perf_counter()
         result = await setup.run()
@@ -173,7 +176,9 @@ def test_prepare_mocked_run_uses_virtual_time_and_starts_siblings(tmp_path: Path
         assert result.status == "succeeded" and result.duration_ms == 3_600_000
         assert setup.mock_calls == {"PolicyService.updatePolicy": 2, "Slow.wait": 1}
         assert {e.result.workflow for e in events if isinstance(e, RunFinished)} == {
-            "flow", "sibling"}
+            "flow",
+            "sibling",
+        }
 
     arun(main())
 
@@ -257,8 +262,9 @@ def test_prepare_record_writes_the_mocks_file(tmp_path: Path) -> None:
     out = tmp_path / "rec.mocks.yaml"
 
     async def main() -> None:
-        setup = prepare(workflow_path=path, mocks=tmp_path / "flow.mocks.yaml", record=out,
-                        listeners=False)
+        setup = prepare(
+            workflow_path=path, mocks=tmp_path / "flow.mocks.yaml", record=out, listeners=False
+        )
         await setup.run()
         await setup.finish()
 

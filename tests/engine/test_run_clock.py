@@ -26,8 +26,14 @@ def test_concurrent_sleepers_wake_in_time_order_at_their_virtual_times() -> None
         tasks = [clock.spawn(sleeper(n, s)) for n, s in (("c", 30.0), ("a", 10.0), ("b", 20.0))]
         await asyncio.gather(*tasks)
         assert time.perf_counter() - t0 < 1.0
-        assert woke == [("a", 110.0), ("b", 120.0), ("a2", 120.0), ("c", 130.0),
-                        ("b2", 140.0), ("c2", 160.0)]
+        assert woke == [
+            ("a", 110.0),
+            ("b", 120.0),
+            ("a2", 120.0),
+            ("c", 130.0),
+            ("b2", 140.0),
+            ("c2", 160.0),
+        ]
 
     arun(main())
 

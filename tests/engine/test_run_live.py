@@ -62,9 +62,16 @@ class _Handler(BaseHTTPRequestHandler):
             n = state.hits[url.path]
         body = json.loads(raw) if raw else None
         if url.path == "/echo":
-            self._send(200, {"body": body, "query": query, "n": n,
-                             "auth": self.headers.get("Authorization"),
-                             "key": self.headers.get("Idempotency-Key")})
+            self._send(
+                200,
+                {
+                    "body": body,
+                    "query": query,
+                    "n": n,
+                    "auth": self.headers.get("Authorization"),
+                    "key": self.headers.get("Idempotency-Key"),
+                },
+            )
         elif url.path == "/text":
             self._send(200, f"plain {n}")
         elif url.path == "/flaky":  # 500, 500, then 200
@@ -118,8 +125,7 @@ class _Server(ThreadingHTTPServer):
 @pytest.fixture
 def server() -> Iterator[_Server]:
     srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield srv
@@ -148,16 +154,23 @@ steps:
 
 async def _live_run(srv: _Server, events: list[Event], sinks: list[Any]) -> Any:
     secrets = SecretSource(environ={"SWITCHBOARD_SECRET_TOKEN": "tok-live-9731"})
-    async with Engine(services={"Api": srv.url}, sinks=[events.append, *sinks],
-                      secrets=secrets) as engine:
+    async with Engine(
+        services={"Api": srv.url}, sinks=[events.append, *sinks], secrets=secrets
+    ) as engine:
         return await engine.run(workflow(LIVE), {"who": "ada"})
 
 
 def _comparable(result: Any) -> dict[str, Any]:
     j = result.to_json()
-    return {sid: (s["status"], s["attempts"], s["output"],
-                  s["error"] and (s["error"]["type"], s["error"]["status"]))
-            for sid, s in j["steps"].items()} | {"_run": (j["status"], j["error"])}
+    return {
+        sid: (
+            s["status"],
+            s["attempts"],
+            s["output"],
+            s["error"] and (s["error"]["type"], s["error"]["status"]),
+        )
+        for sid, s in j["steps"].items()
+    } | {"_run": (j["status"], j["error"])}
 
 
 def test_live_run_slow_500s_dropped_connections(server: _Server) -> None:
@@ -225,8 +238,11 @@ def test_recorded_live_run_replays_as_mocks_with_the_same_result(server: _Server
 
     async def replay() -> Any:
         clock = VirtualClock(start=START)
-        engine = Engine(transport=MockTransport(recorded.mocks, clock), clock=clock,
-                        secrets=SecretSource(values={"TOKEN": "tok-live-9731"}))
+        engine = Engine(
+            transport=MockTransport(recorded.mocks, clock),
+            clock=clock,
+            secrets=SecretSource(values={"TOKEN": "tok-live-9731"}),
+        )
         async with engine:
             return await engine.run(workflow(LIVE), {"who": "ada"})
 

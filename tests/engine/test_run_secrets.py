@@ -28,15 +28,24 @@ steps:
 """
 
 
-async def _run(wf_text: str, mocks_text: str, environ: dict[str, str],
-               mapping: dict[str, str] | None = None,
-               validate: bool = True) -> tuple[RunResult, list[Event], Spy, Recorder]:
+async def _run(
+    wf_text: str,
+    mocks_text: str,
+    environ: dict[str, str],
+    mapping: dict[str, str] | None = None,
+    validate: bool = True,
+) -> tuple[RunResult, list[Event], Spy, Recorder]:
     clock = VirtualClock(start=START)
     spy = Spy(MockTransport(mocks_file(mocks_text).mocks, clock))
     events: list[Event] = []
     recorder = Recorder()
-    engine = Engine(transport=spy, clock=clock, sinks=[events.append, recorder],
-                    secrets=SecretSource(mapping, environ=environ), rng=random.Random(1))
+    engine = Engine(
+        transport=spy,
+        clock=clock,
+        sinks=[events.append, recorder],
+        secrets=SecretSource(mapping, environ=environ),
+        rng=random.Random(1),
+    )
     async with engine:
         result = await engine.run(workflow(wf_text, validate=validate), {"who": "ada"})
     return result, events, spy, recorder
@@ -90,8 +99,14 @@ def test_secrets_are_not_in_scope_for_if_output_or_notify() -> None:
           - {id: b, service: V, action: open, after: [], output: "${ secrets.TOKEN }"}
           - {notify: {message: "${ secrets.TOKEN }"}, after: []}
     """
-    result, events, _, _ = arun(_run(wf, "version: 1\nmocks: {V.open: {}}\n",
-                                     {"SWITCHBOARD_SECRET_TOKEN": SECRET}, validate=False))
+    result, events, _, _ = arun(
+        _run(
+            wf,
+            "version: 1\nmocks: {V.open: {}}\n",
+            {"SWITCHBOARD_SECRET_TOKEN": SECRET},
+            validate=False,
+        )
+    )
     assert result.steps["a"].status == "skipped"
     assert result.steps["b"].output is None
     assert result.steps["notify"].output["message"] == ""
@@ -101,7 +116,8 @@ def test_redact_masks_nested_values_and_longest_first() -> None:
     register_secret("abc-secret")
     register_secret("abc-secret-longer")
     assert redact({"k abc-secret": ["x abc-secret-longer y", 3, None]}) == {
-        "k ***": ["x *** y", 3, None]}
+        "k ***": ["x *** y", 3, None]
+    }
     assert redact(("abc-secret",)) == ("***",)
 
 
@@ -109,9 +125,12 @@ def test_secret_given_directly_is_masked_in_events() -> None:
     async def main() -> list[Event]:
         clock = VirtualClock(start=START)
         events: list[Event] = []
-        engine = Engine(transport=MockTransport(mocks_file(ECHO).mocks, clock), clock=clock,
-                        sinks=[events.append], secrets=SecretSource(values={
-                            "TOKEN": "direct-777", "PATHKEY": "pk-direct"}))
+        engine = Engine(
+            transport=MockTransport(mocks_file(ECHO).mocks, clock),
+            clock=clock,
+            sinks=[events.append],
+            secrets=SecretSource(values={"TOKEN": "direct-777", "PATHKEY": "pk-direct"}),
+        )
         async with engine:
             await engine.run(workflow(WF), {"who": "ada"})
         await asyncio.sleep(0)

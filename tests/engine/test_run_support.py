@@ -53,6 +53,7 @@ def mocks_file(text: str) -> MocksFile:
 
 def arun(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on a fresh loop and check that it left no task behind."""
+
     async def main() -> T:
         value = await coro
         await asyncio.sleep(0)
@@ -105,10 +106,17 @@ class Spy(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def run_mocked(wf: Workflow | str, mocks: MocksFile | str, input: Any = None, *,
-                     scenario: str | None = None, clock: Clock | None = None,
-                     secrets: dict[str, str] | None = None, seed: int = 1,
-                     services: dict[str, str] | None = None) -> Outcome:
+async def run_mocked(
+    wf: Workflow | str,
+    mocks: MocksFile | str,
+    input: Any = None,
+    *,
+    scenario: str | None = None,
+    clock: Clock | None = None,
+    secrets: dict[str, str] | None = None,
+    seed: int = 1,
+    services: dict[str, str] | None = None,
+) -> Outcome:
     if isinstance(wf, str):
         wf = workflow(wf)
     if isinstance(mocks, str):
@@ -117,9 +125,14 @@ async def run_mocked(wf: Workflow | str, mocks: MocksFile | str, input: Any = No
     mock = MockTransport(mocks.for_scenario(scenario), clock)
     spy = Spy(mock)
     events: list[Event] = []
-    engine = Engine(transport=spy, clock=clock, sinks=[events.append],
-                    secrets=SecretSource(environ={}, values=secrets or {}),
-                    rng=random.Random(seed), services=services)
+    engine = Engine(
+        transport=spy,
+        clock=clock,
+        sinks=[events.append],
+        secrets=SecretSource(environ={}, values=secrets or {}),
+        rng=random.Random(seed),
+        services=services,
+    )
     try:
         result = await engine.run(wf, input)
     finally:

@@ -113,32 +113,48 @@ def test_mock_key_pattern_matches_the_parser() -> None:
 
 # --- same verdict on random documents ----------------------------------------------------------
 
-ident = st.builds(lambda w, n: f"{w}{n}", st.sampled_from(["policy", "check", "a", "x_y", "Go"]),
-                  st.sampled_from(["", "2", "Run", "_b"]))
+ident = st.builds(
+    lambda w, n: f"{w}{n}",
+    st.sampled_from(["policy", "check", "a", "x_y", "Go"]),
+    st.sampled_from(["", "2", "Run", "_b"]),
+)
 text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20)
 duration = st.one_of(
     st.integers(1, 120),
     st.builds(lambda n, u: f"{n}{u}", st.integers(1, 900), st.sampled_from(["ms", "s", "m", "h"])),
 )
-retry = st.fixed_dictionaries({}, optional={
-    "attempts": st.integers(1, 6), "delay": duration, "backoff": st.sampled_from([1, 1.5, 2, 3]),
-    "maxDelay": duration, "jitter": st.sampled_from(["full", "none"]),
-    "on": st.lists(st.sampled_from(["connection", "timeout", "5xx", "429", 503, 409]),
-                   min_size=1, max_size=3, unique=True),
-})
-call_extra = st.fixed_dictionaries({}, optional={
-    "method": st.sampled_from(["GET", "post", "Put", "DELETE"]),
-    "path": st.sampled_from(["/x", "/items/${ input.id }", "${ input.path }"]),
-    "with": st.sampled_from([{"id": "${ input.id }"}, [1, 2], "text", None]),
-    "query": st.just({"q": "${ input.q }"}),
-    "headers": st.just({"X-Trace": "${ run.id }"}),
-    "timeout": duration,
-    "retry": retry,
-    "onError": st.sampled_from(["fail", "continue"]),
-    "output": st.sampled_from(["${ body }", {"s": "${ status }"}]),
-    "if": st.just("${ input.go }"),
-    "description": text,
-})
+retry = st.fixed_dictionaries(
+    {},
+    optional={
+        "attempts": st.integers(1, 6),
+        "delay": duration,
+        "backoff": st.sampled_from([1, 1.5, 2, 3]),
+        "maxDelay": duration,
+        "jitter": st.sampled_from(["full", "none"]),
+        "on": st.lists(
+            st.sampled_from(["connection", "timeout", "5xx", "429", 503, 409]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ),
+    },
+)
+call_extra = st.fixed_dictionaries(
+    {},
+    optional={
+        "method": st.sampled_from(["GET", "post", "Put", "DELETE"]),
+        "path": st.sampled_from(["/x", "/items/${ input.id }", "${ input.path }"]),
+        "with": st.sampled_from([{"id": "${ input.id }"}, [1, 2], "text", None]),
+        "query": st.just({"q": "${ input.q }"}),
+        "headers": st.just({"X-Trace": "${ run.id }"}),
+        "timeout": duration,
+        "retry": retry,
+        "onError": st.sampled_from(["fail", "continue"]),
+        "output": st.sampled_from(["${ body }", {"s": "${ status }"}]),
+        "if": st.just("${ input.go }"),
+        "description": text,
+    },
+)
 
 
 @st.composite
@@ -149,8 +165,9 @@ def steps(draw: Any) -> list[dict[str, Any]]:
         kind = draw(st.sampled_from(["call", "call", "wait", "emit", "notify"]))
         step: dict[str, Any] = {"id": sid}
         if i and draw(st.booleans()):
-            step["after"] = draw(st.lists(st.sampled_from([f"s{j}" for j in range(i)]),
-                                          unique=True, max_size=2))
+            step["after"] = draw(
+                st.lists(st.sampled_from([f"s{j}" for j in range(i)]), unique=True, max_size=2)
+            )
         if kind == "call":
             step.update(service=draw(ident).capitalize(), action=draw(ident))
             step.update(draw(call_extra))
@@ -159,11 +176,20 @@ def steps(draw: Any) -> list[dict[str, Any]]:
         elif kind == "wait":
             step["wait"] = draw(duration)
         elif kind == "emit":
-            step["emit"] = draw(st.one_of(ident, st.builds(
-                lambda e: {"event": e, "data": {"id": "${ input.id }"}}, ident)))
+            step["emit"] = draw(
+                st.one_of(
+                    ident, st.builds(lambda e: {"event": e, "data": {"id": "${ input.id }"}}, ident)
+                )
+            )
         else:
-            step["notify"] = draw(st.one_of(st.just("hello ${ input.id }"), st.builds(
-                lambda lv: {"message": "done", "level": lv}, st.sampled_from(NOTIFY_LEVELS))))
+            step["notify"] = draw(
+                st.one_of(
+                    st.just("hello ${ input.id }"),
+                    st.builds(
+                        lambda lv: {"message": "done", "level": lv}, st.sampled_from(NOTIFY_LEVELS)
+                    ),
+                )
+            )
         out.append(step)
     return out
 
@@ -171,16 +197,29 @@ def steps(draw: Any) -> list[dict[str, Any]]:
 @st.composite
 def workflows(draw: Any) -> dict[str, Any]:
     wf: dict[str, Any] = {"version": 1, "name": draw(ident), "steps": draw(steps())}
-    wf.update(draw(st.fixed_dictionaries({}, optional={
-        "description": text,
-        "trigger": st.one_of(ident, st.lists(ident, min_size=1, max_size=2)),
-        "input": st.just({"type": "object", "required": ["id"]}),
-        "timeout": duration,
-        "defaults": st.fixed_dictionaries({}, optional={
-            "timeout": duration, "retry": retry, "onError": st.sampled_from(["fail", "continue"]),
-            "headers": st.just({"X-Team": "policy"})}),
-        "output": st.just("${ steps }"),
-    })))
+    wf.update(
+        draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "description": text,
+                    "trigger": st.one_of(ident, st.lists(ident, min_size=1, max_size=2)),
+                    "input": st.just({"type": "object", "required": ["id"]}),
+                    "timeout": duration,
+                    "defaults": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "timeout": duration,
+                            "retry": retry,
+                            "onError": st.sampled_from(["fail", "continue"]),
+                            "headers": st.just({"X-Team": "policy"}),
+                        },
+                    ),
+                    "output": st.just("${ steps }"),
+                },
+            )
+        )
+    )
     if draw(st.booleans()):
         wf["layout"] = {s["id"]: [draw(st.integers(-500, 500)), 0] for s in wf["steps"]}
     return wf
@@ -193,6 +232,7 @@ def _set(path: tuple[Any, ...], value: Any) -> Any:
             node = node[part]
         node[path[-1]] = value
         return doc
+
     return go
 
 
@@ -244,8 +284,13 @@ def schema_accepts(kind: str, doc: dict[str, Any]) -> tuple[bool, list[str]]:
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workflows())
-@example({"version": 1, "name": "plain", "steps": [
-    {"id": "s0", "service": "Svc", "action": "get"}, {"id": "s1", "wait": "1s"}]})
+@example(
+    {
+        "version": 1,
+        "name": "plain",
+        "steps": [{"id": "s0", "service": "Svc", "action": "get"}, {"id": "s1", "wait": "1s"}],
+    }
+)
 def test_schema_and_loader_agree_on_random_workflows(doc: dict[str, Any]) -> None:
     assert schema_accepts("workflow", doc) == (True, [])
     assert loader_accepts(doc) == (True, [])
@@ -260,26 +305,39 @@ def test_schema_and_loader_agree_on_random_workflows(doc: dict[str, Any]) -> Non
 
 
 responses = st.one_of(
-    st.fixed_dictionaries({}, optional={
-        "status": st.integers(100, 599), "headers": st.just({"Retry-After": "1"}),
-        "body": st.sampled_from([{"id": "${ request.body.id }"}, "ok", [1], None]),
-        "delay": duration}),
-    st.fixed_dictionaries({"fault": st.sampled_from(["timeout", "connection"])},
-                          optional={"delay": duration}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "status": st.integers(100, 599),
+            "headers": st.just({"Retry-After": "1"}),
+            "body": st.sampled_from([{"id": "${ request.body.id }"}, "ok", [1], None]),
+            "delay": duration,
+        },
+    ),
+    st.fixed_dictionaries(
+        {"fault": st.sampled_from(["timeout", "connection"])}, optional={"delay": duration}
+    ),
 )
-tables = st.dictionaries(st.builds(lambda s, a: f"{s.capitalize()}.{a}", ident, ident),
-                         st.one_of(responses, st.lists(responses, min_size=1, max_size=3)),
-                         max_size=3)
+tables = st.dictionaries(
+    st.builds(lambda s, a: f"{s.capitalize()}.{a}", ident, ident),
+    st.one_of(responses, st.lists(responses, min_size=1, max_size=3)),
+    max_size=3,
+)
 MOCK_BREAKS = [
-    {"status": 99}, {"fault": "slow"}, {"fault": "timeout", "status": 200},
-    {"delay": "soon"}, {"statuz": 200}, [],
+    {"status": 99},
+    {"fault": "slow"},
+    {"fault": "timeout", "status": 200},
+    {"delay": "soon"},
+    {"statuz": 200},
+    [],
 ]
 
 
 @settings(max_examples=40, deadline=None)
 @given(tables, st.dictionaries(ident, tables, max_size=2), st.sampled_from(MOCK_BREAKS))
-def test_schema_and_loader_agree_on_random_mocks(table: dict[str, Any],
-                                                 scenarios: dict[str, Any], bad: Any) -> None:
+def test_schema_and_loader_agree_on_random_mocks(
+    table: dict[str, Any], scenarios: dict[str, Any], bad: Any
+) -> None:
     doc: dict[str, Any] = {"version": 1, "mocks": table}
     if scenarios:
         doc["scenarios"] = scenarios

@@ -14,8 +14,9 @@ from tests.engine.serve_support import running_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (apt-get install "
-                                "chromium; .ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs chromium (apt-get install chromium; .ci/run installs it)"
+)
 EXAMPLES = Path(__file__).resolve().parents[2] / "workflows"
 
 
@@ -29,11 +30,9 @@ def test_admin_page_feed_and_run_states(tmp_path: Path) -> None:
             page.goto(server.url + "/")
             page.wait_for_selector("#workflows td:text-is('policyChange')", timeout=10_000)
             page.wait_for_selector("#status:text-is('live')", timeout=10_000)
-            r = httpx.post(f"{server.url}/events/policyChangeSuggested",
-                           json={"policyId": "P-77"})
+            r = httpx.post(f"{server.url}/events/policyChangeSuggested", json={"policyId": "P-77"})
             (run_id,) = r.json()["runs"]
-            page.wait_for_selector("#feed li.success:has-text('Policy P-77 passed')",
-                                   timeout=1_000)
+            page.wait_for_selector("#feed li.success:has-text('Policy P-77 passed')", timeout=1_000)
             row = page.wait_for_selector(f"tr.run[data-run='{run_id}']", timeout=5_000)
             assert row is not None
             row.click()

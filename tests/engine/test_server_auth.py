@@ -21,9 +21,12 @@ from tests.engine.serve_support import running_server
 def _tokens_file(tmp_path: Path) -> Path:
     digest = hashlib.sha256(b"reader-secret").hexdigest()
     path = tmp_path / "tokens.yaml"
-    path.write_text("version: 1\ntokens:\n"
-                    f"  reader: {{sha256: {digest}, scopes: [read]}}\n"
-                    "  ops: {env: OPS_TOKEN, scopes: [admin]}\n", encoding="utf-8")
+    path.write_text(
+        "version: 1\ntokens:\n"
+        f"  reader: {{sha256: {digest}, scopes: [read]}}\n"
+        "  ops: {env: OPS_TOKEN, scopes: [admin]}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -32,7 +35,8 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "hello.yaml").write_text(
-        "version: 1\nname: hello\ntrigger: hi\nsteps:\n  - notify: hello\n", encoding="utf-8")
+        "version: 1\nname: hello\ntrigger: hi\nsteps:\n  - notify: hello\n", encoding="utf-8"
+    )
     tokens = load_tokens(_tokens_file(tmp_path), {"OPS_TOKEN": "ops-secret"})
     with running_server(flows, tokens=tokens) as s:
         yield s
@@ -57,16 +61,19 @@ def test_websocket_needs_a_token(server) -> None:  # type: ignore[no-untyped-def
     with pytest.raises((InvalidStatus, WebSocketException)), connect(server.ws_url) as ws:
         ws.recv(timeout=5)
     with connect(f"{server.ws_url}?token=reader-secret&since=0") as ws:
-        httpx.post(f"{server.url}/events/hi", json={},
-                   headers={"Authorization": "Bearer ops-secret"})
+        httpx.post(
+            f"{server.url}/events/hi", json={}, headers={"Authorization": "Bearer ops-secret"}
+        )
         assert '"RunStarted"' in ws.recv(timeout=10)
 
 
 def test_tokens_file_problems_are_located(tmp_path: Path) -> None:
     path = tmp_path / "tokens.yaml"
-    path.write_text("version: 1\ntokens:\n  a: {sha256: abc, scopes: [read]}\n"
-                    "  b: {env: NOPE, scopes: [read]}\n  c: {env: X, scopes: [root]}\n",
-                    encoding="utf-8")
+    path.write_text(
+        "version: 1\ntokens:\n  a: {sha256: abc, scopes: [read]}\n"
+        "  b: {env: NOPE, scopes: [read]}\n  c: {env: X, scopes: [root]}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(LoadError) as err:
         load_tokens(path, {})
     text = [str(p) for p in err.value.problems]
@@ -75,7 +82,8 @@ def test_tokens_file_problems_are_located(tmp_path: Path) -> None:
     assert any("tokens.yaml:5:" in t and "root" in t for t in text)
 
 
-def test_binding_beyond_loopback_needs_tokens(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_binding_beyond_loopback_needs_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["serve", str(tmp_path), "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "--tokens" in capsys.readouterr().err

@@ -29,35 +29,57 @@ def _folder(tmp_path: Path, base_url: str, smtp_port: int) -> Path:
         f"          port: {smtp_port}\n          starttls: false\n"
         "          username: alerts\n          password: SMTP_PW\n"
         "          from: switchboard@example.org\n          to: [admins@example.org]\n"
-        "        levels: [success, error]\n", encoding="utf-8")
+        "        levels: [success, error]\n",
+        encoding="utf-8",
+    )
     return out
 
 
-@pytest.mark.parametrize(("compliance", "third", "level", "live"), [
-    ("pass", "/sendUpdate", "success", True),
-    ("fail", "/revertPolicy", "error", False),
-])
-def test_policy_change_suggested_end_to_end(tmp_path: Path, compliance: str, third: str,
-                                            level: str, live: bool,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("compliance", "third", "level", "live"),
+    [
+        ("pass", "/sendUpdate", "success", True),
+        ("fail", "/revertPolicy", "error", False),
+    ],
+)
+def test_policy_change_suggested_end_to_end(
+    tmp_path: Path,
+    compliance: str,
+    third: str,
+    level: str,
+    live: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SWITCHBOARD_SECRET_SMTP_PW", "smtp-pw-42")
-    answers = {"/updatePolicy": (200, {"policyId": "P-7", "version": 8}),
-               "/runCheck": (200, {"status": compliance}),
-               "/sendUpdate": (202, {}), "/revertPolicy": (200, {"reverted": True})}
-    with fake_services(answers) as services, \
-            smtp_server(login=("alerts", "smtp-pw-42")) as mailbox, \
-            running_server(_folder(tmp_path, services.url, mailbox.port), env="live") as server, \
-            connect(f"{server.ws_url}?kind=notification") as ws:
+    answers = {
+        "/updatePolicy": (200, {"policyId": "P-7", "version": 8}),
+        "/runCheck": (200, {"status": compliance}),
+        "/sendUpdate": (202, {}),
+        "/revertPolicy": (200, {"reverted": True}),
+    }
+    with (
+        fake_services(answers) as services,
+        smtp_server(login=("alerts", "smtp-pw-42")) as mailbox,
+        running_server(_folder(tmp_path, services.url, mailbox.port), env="live") as server,
+        connect(f"{server.ws_url}?kind=notification") as ws,
+    ):
         wait_until(lambda: server.service.subscribers, what="the WebSocket to subscribe")
-        r = httpx.post(f"{server.url}/events/policyChangeSuggested",
-                       json={"policyId": "P-7", "change": {"limit": 3}})
+        r = httpx.post(
+            f"{server.url}/events/policyChangeSuggested",
+            json={"policyId": "P-7", "change": {"limit": 3}},
+        )
         assert r.status_code == 202
         (run_id,) = r.json()["runs"]
         note = json.loads(ws.recv(timeout=10))
         assert note["event"] == "Notification" and note["run_id"] == run_id
         assert note["level"] == level and "P-7" in note["message"]
-        run = wait_until(lambda: (got := httpx.get(f"{server.url}/runs/{run_id}").json())
-                         ["status"] != "running" and got, what="the run to end")
+        run = wait_until(
+            lambda: (
+                (got := httpx.get(f"{server.url}/runs/{run_id}").json())["status"] != "running"
+                and got
+            ),
+            what="the run to end",
+        )
         wait_until(lambda: mailbox.messages, what="the admin email")
         events = httpx.get(f"{server.url}/runs/{run_id}/events", timeout=10).text
     assert [path for path, _ in services.calls] == ["/updatePolicy", "/runCheck", third]
@@ -65,8 +87,12 @@ def test_policy_change_suggested_end_to_end(tmp_path: Path, compliance: str, thi
     assert services.calls[1][1] == {"policyId": "P-7", "version": 8}
     assert run["status"] == "succeeded"
     result = run["result"]
-    assert result["output"] == {"policyId": "P-7", "version": 8, "compliance": compliance,
-                                "live": live}
+    assert result["output"] == {
+        "policyId": "P-7",
+        "version": 8,
+        "compliance": compliance,
+        "live": live,
+    }
     assert result["steps"]["updatePolicy"]["status"] == "succeeded"
     assert result["steps"][third.lstrip("/")]["status"] == "succeeded"
     ((sender, rcpt, mail),) = mailbox.messages

@@ -17,23 +17,29 @@ from tests.engine.serve_support import running_server
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     flows = tmp_path / "flows"
     flows.mkdir()
-    (flows / "slow.yaml").write_text("version: 1\nname: slow\nsteps:\n  - wait: 1h\n",
-                                     encoding="utf-8")
+    (flows / "slow.yaml").write_text(
+        "version: 1\nname: slow\nsteps:\n  - wait: 1h\n", encoding="utf-8"
+    )
     digest = hashlib.sha256(b"t0k").hexdigest()
     tokens = tmp_path / "tokens.yaml"
-    tokens.write_text(f"version: 1\ntokens:\n  ops: {{sha256: {digest}, scopes: [admin]}}\n",
-                      encoding="utf-8")
+    tokens.write_text(
+        f"version: 1\ntokens:\n  ops: {{sha256: {digest}, scopes: [admin]}}\n", encoding="utf-8"
+    )
     with running_server(flows, tokens=load_tokens(tokens, {})) as s:
         yield s
 
 
-def test_deploy_then_list_get_and_cancel(server, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                         capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deploy_then_list_get_and_cancel(
+    server,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SWITCHBOARD_TOKEN", "t0k")
     bad = tmp_path / "greet.yaml"
-    bad.write_text("version: 1\nname: greet\nsteps:\n  - servce: A\n    action: b\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "version: 1\nname: greet\nsteps:\n  - servce: A\n    action: b\n", encoding="utf-8"
+    )
     assert main(["deploy", str(bad), "--server", server.url]) == 1
     assert "greet.yaml:4:5" in capsys.readouterr().err
     good = tmp_path / "greet2.yaml"
@@ -44,6 +50,7 @@ def test_deploy_then_list_get_and_cancel(server, tmp_path: Path,  # type: ignore
     assert "not known" in capsys.readouterr().err
 
     import httpx
+
     headers = {"Authorization": "Bearer t0k"}
     run = httpx.post(f"{server.url}/workflows/slow/runs", json={}, headers=headers).json()["run"]
     assert main(["runs", "list", "--server", server.url]) == 0

@@ -21,13 +21,27 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSI
 
 
 @contextmanager
-def serve_process(folder: Path, store: Path,
-                  *extra: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serve_process(
+    folder: Path, store: Path, *extra: str
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", str(folder), "--port", "0",
-         "--store", str(store), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "serve",
+            str(folder),
+            "--port",
+            "0",
+            "--store",
+            str(store),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -55,17 +69,22 @@ def test_sigkill_in_flight_run_is_interrupted_after_restart(tmp_path: Path) -> N
     folder = tmp_path / "flows"
     folder.mkdir()
     (folder / "slow.yaml").write_text(
-        "version: 1\nname: slow\ntrigger: slowEvent\nsteps:\n  - wait: 1h\n", encoding="utf-8")
+        "version: 1\nname: slow\ntrigger: slowEvent\nsteps:\n  - wait: 1h\n", encoding="utf-8"
+    )
     (folder / "quick.yaml").write_text(
-        "version: 1\nname: quick\nsteps:\n  - notify: done\n", encoding="utf-8")
+        "version: 1\nname: quick\nsteps:\n  - notify: done\n", encoding="utf-8"
+    )
     store = tmp_path / "store.sqlite3"
     with serve_process(folder, store) as (proc, url):
         done = httpx.post(f"{url}/workflows/quick/runs?wait=true", json={}, timeout=10).json()
         assert done["status"] == "succeeded"
-        (slow,) = httpx.post(f"{url}/events/slowEvent", json={},
-                             headers={"Idempotency-Key": "once"}).json()["runs"]
-        wait_until(lambda: httpx.get(f"{url}/runs/{slow}").json().get("steps"),
-                   what="the slow run's wait to start")
+        (slow,) = httpx.post(
+            f"{url}/events/slowEvent", json={}, headers={"Idempotency-Key": "once"}
+        ).json()["runs"]
+        wait_until(
+            lambda: httpx.get(f"{url}/runs/{slow}").json().get("steps"),
+            what="the slow run's wait to start",
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     started = time.monotonic()
@@ -77,8 +96,9 @@ def test_sigkill_in_flight_run_is_interrupted_after_restart(tmp_path: Path) -> N
         assert httpx.get(f"{url}/runs/{done['run']}").json()["result"] == done
         assert {r["run"] for r in httpx.get(f"{url}/runs").json()["runs"]} == {slow, done["run"]}
         # the key is remembered across the restart: nothing starts twice
-        again = httpx.post(f"{url}/events/slowEvent", json={},
-                           headers={"Idempotency-Key": "once"}).json()["runs"]
+        again = httpx.post(
+            f"{url}/events/slowEvent", json={}, headers={"Idempotency-Key": "once"}
+        ).json()["runs"]
         assert again == [slow]
         # and the run's notifications say so
         r = httpx.get(f"{url}/runs/{slow}/events", timeout=10)
@@ -90,12 +110,14 @@ def test_sigterm_cancels_runs_after_the_grace_period_with_their_result(tmp_path:
     folder = tmp_path / "flows"
     folder.mkdir()
     (folder / "slow.yaml").write_text(
-        "version: 1\nname: slow\nsteps:\n  - wait: 1h\n", encoding="utf-8")
+        "version: 1\nname: slow\nsteps:\n  - wait: 1h\n", encoding="utf-8"
+    )
     store = tmp_path / "store.sqlite3"
     with serve_process(folder, store, "--grace", "0s") as (proc, url):
         (run,) = [httpx.post(f"{url}/workflows/slow/runs", json={}).json()["run"]]
-        wait_until(lambda: httpx.get(f"{url}/runs/{run}").json().get("steps"),
-                   what="the wait to start")
+        wait_until(
+            lambda: httpx.get(f"{url}/runs/{run}").json().get("steps"), what="the wait to start"
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     with serve_process(folder, store) as (_, url):
@@ -107,8 +129,10 @@ def test_sigterm_cancels_runs_after_the_grace_period_with_their_result(tmp_path:
 def test_answers_are_not_held_back_by_nagle(tmp_path: Path) -> None:
     # the pre-bound socket once had proto 0, so asyncio left Nagle on: every answer took
     # ~40 ms (a delayed ACK); the median of 20 keep-alive requests is far below that now
-    with serve_process(tmp_path, tmp_path / "store.sqlite3") as (_, url), \
-            httpx.Client(base_url=url) as client:
+    with (
+        serve_process(tmp_path, tmp_path / "store.sqlite3") as (_, url),
+        httpx.Client(base_url=url) as client,
+    ):
         times = []
         for _ in range(21):
             t = time.perf_counter()

@@ -54,8 +54,9 @@ def test_reopening_marks_running_runs_interrupted(tmp_path: Path) -> None:
     assert Store(tmp_path / "s.sqlite3").interrupted == []  # once only
 
 
-def test_a_slow_follower_catches_up_from_the_store(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slow_follower_catches_up_from_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine.runtime import events as ev
     from engine.server import service as service_module
     from engine.server.service import Filter, Service

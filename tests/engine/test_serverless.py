@@ -32,11 +32,16 @@ from engine.files.yamlwrite import dump_data
 ROOT = Path(__file__).resolve().parents[2]
 _SHARED = ROOT.parent.parent / "shared" / "interop" / "serverless-workflow-1.0.3"
 _SIBLING = ROOT.parent / "shared" / "interop" / "serverless-workflow-1.0.3"
-REFERENCE = next((p for p in (_SIBLING, _SHARED) if p.is_dir()),
-                 ROOT / "tests" / "data" / "serverless-workflow-1.0.3")
+REFERENCE = next(
+    (p for p in (_SIBLING, _SHARED) if p.is_dir()),
+    ROOT / "tests" / "data" / "serverless-workflow-1.0.3",
+)
 EXAMPLES = sorted((REFERENCE / "examples").glob("*.yaml"))
-WORKFLOWS = sorted(p for p in (ROOT / "workflows").glob("*.yaml")
-                   if p.name.count(".") == 1 and p.name != "environments.yaml")
+WORKFLOWS = sorted(
+    p
+    for p in (ROOT / "workflows").glob("*.yaml")
+    if p.name.count(".") == 1 and p.name != "environments.yaml"
+)
 
 
 @pytest.fixture(scope="module")
@@ -103,30 +108,58 @@ steps:
 def test_untranslatable_expressions_name_the_expression_and_path() -> None:
     out = _export(ROOT / "workflows" / "emergency_dispatch.yaml")
     bad = [p for p in out.problems if "[steps.fire, steps.ambulance" in p.message]
-    assert bad and bad[0].path == ("steps", 4, "with", "missing") and (bad[0].line,
-                                                                       bad[0].col) == (61, 16)
+    assert (
+        bad
+        and bad[0].path == ("steps", 4, "with", "missing")
+        and (bad[0].line, bad[0].col) == (61, 16)
+    )
 
 
-_SCOPE_CONTEXT = {"review": [{"policyId": "a", "status": "fail"},
-                             {"policyId": "b", "status": "pass"}],
-                  "fire": {"unit": "e1"}, "ambulance": None, "check": {"status": "pass"}}
+_SCOPE_CONTEXT = {
+    "review": [{"policyId": "a", "status": "fail"}, {"policyId": "b", "status": "pass"}],
+    "fire": {"unit": "e1"},
+    "ambulance": None,
+    "check": {"status": "pass"},
+}
 _INPUT = {"policyId": "P-7", "severity": "", "n": 2}
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="the jq program is not installed")
-@pytest.mark.parametrize("expr", [
-    "input.policyId", "steps.check.output.status == 'pass'", "input.severity || 'high'",
-    "[steps.fire.output.unit, steps.ambulance.output.unit][]",
-    "length(steps.review.output[?status == 'fail']) > `0`",
-    "steps.review.output[].{policy: policyId, status: status}",
-    "steps.review.output[?status == 'fail'].policyId",
-    "input.policyId && steps.check.output", "!(input.severity)", "input.n >= `2`",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "input.policyId",
+        "steps.check.output.status == 'pass'",
+        "input.severity || 'high'",
+        "[steps.fire.output.unit, steps.ambulance.output.unit][]",
+        "length(steps.review.output[?status == 'fail']) > `0`",
+        "steps.review.output[].{policy: policyId, status: status}",
+        "steps.review.output[?status == 'fail'].policyId",
+        "input.policyId && steps.check.output",
+        "!(input.severity)",
+        "input.n >= `2`",
+    ],
+)
 def test_jq_gives_what_jmespath_gives(expr: str) -> None:
     jq = to_jq(expr)
-    run = subprocess.run(["jq", "-c", "-n", "--argjson", "context", json.dumps(_SCOPE_CONTEXT),
-                          "--argjson", "workflow", json.dumps({"input": _INPUT}), jq],
-                         capture_output=True, text=True, check=True, timeout=10)
+    run = subprocess.run(
+        [
+            "jq",
+            "-c",
+            "-n",
+            "--argjson",
+            "context",
+            json.dumps(_SCOPE_CONTEXT),
+            "--argjson",
+            "workflow",
+            json.dumps({"input": _INPUT}),
+            jq,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
     scope = {"input": _INPUT, "steps": {k: {"output": v} for k, v in _SCOPE_CONTEXT.items()}}
     assert json.loads(run.stdout) == jmespath.search(expr, scope)
 
@@ -137,7 +170,9 @@ def test_jq_outside_the_subset_says_why() -> None:
     with pytest.raises(Untranslatable, match="sort_by"):
         to_jq("sort_by(input.items, &n)")
     assert jq_to_jmespath('$workflow.input.a.b == "x" and .c') == (
-        "input.a.b == 'x' && input.c", True)
+        "input.a.b == 'x' && input.c",
+        True,
+    )
 
 
 def test_the_reference_examples_are_there() -> None:
@@ -156,8 +191,11 @@ def test_every_official_example_imports_or_says_where_not(path: Path, tmp_path: 
         assert again.ok, again.problems
         assert set(result.workflow.layout) == set(result.workflow.ids)
         # and it runs on mocks: every call answered 200
-        mocks = {s.target: MockResponse(status=200, body={}) for s in result.workflow.steps
-                 if isinstance(s, CallStep)}
+        mocks = {
+            s.target: MockResponse(status=200, body={})
+            for s in result.workflow.steps
+            if isinstance(s, CallStep)
+        }
         run, _ = asyncio.run(run_mocked(result.workflow, mocks, _sample(result.workflow.input)))
         assert run.status == "succeeded", run.error
 
@@ -167,8 +205,10 @@ def _sample(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return {}
     props = schema.get("properties", {})
-    return {k: "x" if props.get(k, {}).get("type", "string") == "string" else 1
-            for k in schema.get("required", [])}
+    return {
+        k: "x" if props.get(k, {}).get("type", "string") == "string" else 1
+        for k in schema.get("required", [])
+    }
 
 
 def _tests_passed(folder: Path) -> list[tuple[str, bool]]:
@@ -203,31 +243,48 @@ def test_import_counts_match_the_readme() -> None:
         errors = [p for p in result.problems if p.severity == "error"]
         counts[0 if not errors else 1 if result.workflow else 2] += 1
     readme = (ROOT / "README.md").read_text()
-    assert (f"{counts[0]} import whole, {counts[1]} in part, {counts[2]} give only problems"
-            in readme)
+    assert (
+        f"{counts[0]} import whole, {counts[1]} in part, {counts[2]} give only problems" in readme
+    )
 
 
 def test_export_and_import_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "p.sw.yaml"
     src = ROOT / "workflows" / "policy_change.yaml"
-    assert main(["export", "--to", "serverless", str(src), "-o", str(out), "--env", "local",
-                 "--source", "https://example.org/policy"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--to",
+                "serverless",
+                str(src),
+                "-o",
+                str(out),
+                "--env",
+                "local",
+                "--source",
+                "https://example.org/policy",
+            ]
+        )
+        == 0
+    )
     doc, _ = read_yaml(out.read_bytes())
     first = doc["do"][0]["updatePolicy"]
     assert first["with"]["endpoint"] == "http://127.0.0.1:8001/updatePolicy"
     err = capsys.readouterr().err
     assert "policy_change.yaml:46:7: warning: steps[3].notify: notify has no" in err
     assert main(["export", "--to", "serverless", str(src), "-o", str(out), "--strict"]) == 1
-    assert main(["export", "--to", "serverless", str(src), "--env", "nope", "-o",
-                 str(out)]) == 2
+    assert main(["export", "--to", "serverless", str(src), "--env", "nope", "-o", str(out)]) == 2
     back = tmp_path / "back.yaml"
     assert main(["import", str(out), "-o", str(back)]) == 0
     assert parse_workflow(read_text(back), str(back)).ok
     nsp = tmp_path / "n.yaml"
-    nsp.write_text("version: 1\nname: n\nsteps:\n  - {id: a, service: S, action: a, after: []}\n"
-                   "  - {id: b, service: S, action: b, after: []}\n"
-                   "  - {id: c, service: S, action: c, after: [a, b]}\n"
-                   "  - {id: d, service: S, action: d, after: [b]}\n")
+    nsp.write_text(
+        "version: 1\nname: n\nsteps:\n  - {id: a, service: S, action: a, after: []}\n"
+        "  - {id: b, service: S, action: b, after: []}\n"
+        "  - {id: c, service: S, action: c, after: [a, b]}\n"
+        "  - {id: d, service: S, action: d, after: [b]}\n"
+    )
     assert main(["export", "--to", "serverless", str(nsp)]) == 1
     assert not (tmp_path / "n.sw.yaml").exists()
     assert "n.yaml:7:43: error: steps[3].after: the steps a, b, c, d" in capsys.readouterr().err
@@ -266,18 +323,30 @@ def test_a_workflow_in_the_jq_subset_round_trips_without_metadata(tmp_path: Path
     assert _tests_passed(folder) == expected
 
 
-@pytest.mark.parametrize("do", [
-    [{"t": {"try": [{"a": {"call": "http"}, "b": {}}], "catch": {}}}],
-    [{"t": {"for": {"in": "${ .x }"}, "do": [{}]}}],
-    [{"t": {"for": {"in": "${ .x }"}, "do": [{"a": {"call": "http"}, "b": {}}]}}],
-    [{"t": {"wait": {"seconds": 1}, "metadata": {"switchboard": "x"}}}],
-    [{"t": {"try": [{"a": {"call": "http", "with": {"endpoint": "http://h/p"}}}],
-            "catch": {"retry": {"limit": {"attempt": 3}}}}}],
-    [{"t": {"fork": {"branches": [1, {"a": {"wait": "PT1S"}}]}}}],
-])
+@pytest.mark.parametrize(
+    "do",
+    [
+        [{"t": {"try": [{"a": {"call": "http"}, "b": {}}], "catch": {}}}],
+        [{"t": {"for": {"in": "${ .x }"}, "do": [{}]}}],
+        [{"t": {"for": {"in": "${ .x }"}, "do": [{"a": {"call": "http"}, "b": {}}]}}],
+        [{"t": {"wait": {"seconds": 1}, "metadata": {"switchboard": "x"}}}],
+        [
+            {
+                "t": {
+                    "try": [{"a": {"call": "http", "with": {"endpoint": "http://h/p"}}}],
+                    "catch": {"retry": {"limit": {"attempt": 3}}},
+                }
+            }
+        ],
+        [{"t": {"fork": {"branches": [1, {"a": {"wait": "PT1S"}}]}}}],
+    ],
+)
 def test_malformed_documents_give_problems_not_tracebacks(do: list[Any]) -> None:
-    doc = {"document": {"dsl": "1.0.3", "name": "x"}, "do": do,
-           "schedule": {"on": {"one": {"with": "x"}}}}
+    doc = {
+        "document": {"dsl": "1.0.3", "name": "x"},
+        "do": do,
+        "schedule": {"on": {"one": {"with": "x"}}},
+    }
     result = import_serverless(json.dumps(doc), "bad.sw.yaml")
     assert result.problems or result.workflow is not None
 
@@ -306,8 +375,7 @@ def _tree_order(tasks: list[dict[str, Any]]) -> tuple[list[str], set[tuple[str, 
             mine: list[str] = []
             for branch in task["fork"]["branches"]:
                 ((_, b),) = branch.items()
-                sub, pairs = _tree_order(b["do"] if "do" in b and "metadata" not in b
-                                         else [branch])
+                sub, pairs = _tree_order(b["do"] if "do" in b and "metadata" not in b else [branch])
                 mine += sub
                 order |= pairs
         else:
@@ -319,11 +387,23 @@ def _tree_order(tasks: list[dict[str, Any]]) -> tuple[list[str], set[tuple[str, 
 
 def _has_n(pairs: set[tuple[str, str]], ids: list[str]) -> bool:
     """Whether the order holds an "N" (a<c, b<c, b<d, the rest incomparable): not SP."""
+
     def free(x: str, y: str) -> bool:
         return (x, y) not in pairs and (y, x) not in pairs
-    return any((a, c) in pairs and (b, c) in pairs and (b, d) in pairs and free(a, d)
-               and free(a, b) and free(c, d)
-               for a in ids for b in ids for c in ids for d in ids if len({a, b, c, d}) == 4)
+
+    return any(
+        (a, c) in pairs
+        and (b, c) in pairs
+        and (b, d) in pairs
+        and free(a, d)
+        and free(a, b)
+        and free(c, d)
+        for a in ids
+        for b in ids
+        for c in ids
+        for d in ids
+        if len({a, b, c, d}) == 4
+    )
 
 
 def test_the_export_keeps_exactly_the_order_of_every_small_graph() -> None:
@@ -334,8 +414,7 @@ def test_the_export_keeps_exactly_the_order_of_every_small_graph() -> None:
         n = rng.randint(1, 7)
         ids = [f"s{i}" for i in range(n)]
         after = {sid: [p for p in ids[:i] if rng.random() < 0.35] for i, sid in enumerate(ids)}
-        wf = Workflow(name="g", steps=[WaitStep(id=sid, after=after[sid], wait=1)
-                                       for sid in ids])
+        wf = Workflow(name="g", steps=[WaitStep(id=sid, after=after[sid], wait=1) for sid in ids])
         out = export_serverless(wf)
         want = _reach(after)
         if out.document is None:
@@ -346,17 +425,28 @@ def test_the_export_keeps_exactly_the_order_of_every_small_graph() -> None:
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="the jq program is not installed")
-@pytest.mark.parametrize(("context", "status", "message"), [
-    ({"check": {"status": "pass"}}, "succeeded", None),
-    ({"check.error": {"message": "503 from the checker", "status": 503}}, "failed",
-     "503 from the checker"),
-    ({}, "skipped", None),
-    (None, "skipped", None),
-])
+@pytest.mark.parametrize(
+    ("context", "status", "message"),
+    [
+        ({"check": {"status": "pass"}}, "succeeded", None),
+        (
+            {"check.error": {"message": "503 from the checker", "status": 503}},
+            "failed",
+            "503 from the checker",
+        ),
+        ({}, "skipped", None),
+        (None, "skipped", None),
+    ],
+)
 def test_a_kept_calls_status_and_error_in_jq(context: Any, status: str, message: Any) -> None:
     expr = to_jq("[steps.check.status, steps.check.error.message]", kept={"check"})
-    run = subprocess.run(["jq", "-c", "-n", "--argjson", "context", json.dumps(context), expr],
-                         capture_output=True, text=True, check=True, timeout=10)
+    run = subprocess.run(
+        ["jq", "-c", "-n", "--argjson", "context", json.dumps(context), expr],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
     assert json.loads(run.stdout) == [status, message]
     with pytest.raises(Untranslatable):
         to_jq("steps.check.status")  # not kept: a foreach, or not a call
@@ -369,7 +459,8 @@ def test_on_error_continue_keeps_the_error_and_imports_back(validator) -> None: 
     fork = out.document["do"][1]["fireParallel"]["fork"]["branches"]
     fire = fork[0]["fire"]
     assert fire["catch"]["do"][0]["fireFailed"]["export"]["as"].startswith(
-        '${ $context + {"fire.error"')
+        '${ $context + {"fire.error"'
+    )
     bare = _without_metadata(out.document)
     result = import_serverless(dump_data(bare), "e.sw.yaml")
     assert result.workflow is not None
@@ -384,8 +475,12 @@ def test_no_steps_and_interleaved_branches_come_back_as_they_were(validator) -> 
     assert back.workflow is not None and back.workflow.steps == []
     assert [p.severity for p in back.problems] == ["warning"]  # as for the original: no steps
     # the list order s0, s1, s2, s3 nests as s0 ; (s1 ; s3 | s2): the import keeps the list
-    steps = [WaitStep(id="s0", wait=1), WaitStep(id="s1", after=["s0"], wait=1),
-             WaitStep(id="s2", after=["s0"], wait=1), WaitStep(id="s3", after=["s1"], wait=1)]
+    steps = [
+        WaitStep(id="s0", wait=1),
+        WaitStep(id="s1", after=["s0"], wait=1),
+        WaitStep(id="s2", after=["s0"], wait=1),
+        WaitStep(id="s3", after=["s1"], wait=1),
+    ]
     out = export_serverless(Workflow(name="mixed", steps=steps))
     again = import_serverless(out.text, "m.sw.yaml")
     assert again.workflow is not None and again.workflow.ids == ["s0", "s1", "s2", "s3"]

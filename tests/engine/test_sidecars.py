@@ -22,7 +22,8 @@ def msgs(loaded) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_mock_problems_are_located() -> None:
-    loaded = parse_mocks("""\
+    loaded = parse_mocks(
+        """\
 version: 1
 mocks:
   PolicyService:
@@ -37,12 +38,15 @@ mocks:
 scenarios:
   s1:
     A.b: []
-""", "m.mocks.yaml")
+""",
+        "m.mocks.yaml",
+    )
     out = msgs(loaded)
     assert "m.mocks.yaml:3:3: mocks.PolicyService: a mock is keyed 'Service.action'" in out[0]
     joined = "\n".join(out)
-    assert "m.mocks.yaml:6:14: mocks.A.b[0].fault: 'fault' must be 'timeout' or 'connection'" \
-        in joined
+    assert (
+        "m.mocks.yaml:6:14: mocks.A.b[0].fault: 'fault' must be 'timeout' or 'connection'" in joined
+    )
     assert "mocks.A.b[1].status: 'status' must be an HTTP status code" in joined
     assert "a fault response has no status" in joined
     assert "'delay':" in joined
@@ -71,13 +75,17 @@ environments:
     ef = loaded.model
     assert ef is not None and ef.default == "mock"
     assert ef.environments["staging"].services == {
-        "PolicyService": "https://policy.staging.example.org"}
+        "PolicyService": "https://policy.staging.example.org"
+    }
     assert ef.environments["staging"].notify == [{"webhook": "https://hooks.example.org/admin"}]
     assert dump_environments(ef) == text
 
 
 def test_environment_problems() -> None:
-    out = "\n".join(msgs(parse_environments("""\
+    out = "\n".join(
+        msgs(
+            parse_environments(
+                """\
 version: 1
 default: prod
 environments:
@@ -85,7 +93,11 @@ environments:
     services: {PolicyService: "127.0.0.1:8001"}
     notify: [{pager: a@b.c}, {email: a@b.c}, {email: {host: h, to: x}}]
     mock: x.yaml
-""", "environments.yaml")))
+""",
+                "environments.yaml",
+            )
+        )
+    )
     assert "'default' names 'prod', which is not an environment here" in out
     assert "needs an http:// or https:// base URL" in out
     assert "a notification sink is one of" in out
@@ -126,7 +138,10 @@ cases:
 
 
 def test_tests_file_problems() -> None:
-    out = "\n".join(msgs(parse_tests("""\
+    out = "\n".join(
+        msgs(
+            parse_tests(
+                """\
 version: 1
 workflow: w.yaml
 cases:
@@ -134,7 +149,11 @@ cases:
     expect: {status: passed, steps: {x: done}, calls: {bad: -1}}
   - name: a
     exepct: {}
-""", "t.tests.yaml")))
+""",
+                "t.tests.yaml",
+            )
+        )
+    )
     assert "'status' is one of succeeded, failed, cancelled, not 'passed'" in out
     assert "a step's status is one of" in out
     assert "'calls' is keyed 'Service.action'" in out
@@ -147,9 +166,11 @@ def test_tests_file_cross_checks(tmp_path: Path) -> None:
     (tmp_path / "w.yaml").write_text((EXAMPLES / "policy_change.yaml").read_text())
     (tmp_path / "w.mocks.yaml").write_text((EXAMPLES / "policy_change.mocks.yaml").read_text())
     t = tmp_path / "w.tests.yaml"
-    t.write_text("version: 1\nworkflow: w.yaml\nmocks: w.mocks.yaml\ncases:\n"
-                 "  - name: x\n    scenario: nope\n"
-                 "    expect: {status: failed, steps: {zz: failed}}\n")
+    t.write_text(
+        "version: 1\nworkflow: w.yaml\nmocks: w.mocks.yaml\ncases:\n"
+        "  - name: x\n    scenario: nope\n"
+        "    expect: {status: failed, steps: {zz: failed}}\n"
+    )
     out = "\n".join(msgs(check_file(t)))
     assert "the scenario 'nope' is not in w.mocks.yaml" in out
     assert "expect.steps names 'zz', which is not a step of w.yaml" in out
@@ -161,7 +182,6 @@ def test_kind_detection() -> None:
     assert parse_any("version: 1\nenvironments: {}\n", "x.yaml").kind == "environments"
     assert parse_any("version: 1\nworkflow: w.yaml\ncases: []\n", "x.yaml").kind == "tests"
     unknown = parse_any("version: 1\nfoo: 1\n", "x.yaml")
-    assert unknown.kind == "unknown" and "cannot tell what kind of file" in str(
-        unknown.problems[0])
+    assert unknown.kind == "unknown" and "cannot tell what kind of file" in str(unknown.problems[0])
     empty = parse_any("", "empty.mocks.yaml")
     assert empty.model is None and "the file is empty" in empty.problems[0].message

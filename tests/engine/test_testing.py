@@ -10,14 +10,26 @@ from engine import Difference, TestExpect, run_tests
 from engine.jobs.testfiles import compare, diff_json, discover, write_junit
 
 RESULT = {
-    "run": "r1", "workflow": "wf", "status": "failed", "started": "2026-11-25T10:00:00Z",
+    "run": "r1",
+    "workflow": "wf",
+    "status": "failed",
+    "started": "2026-11-25T10:00:00Z",
     "duration_ms": 5,
     "steps": {
-        "a": {"status": "succeeded", "attempts": 1, "output": {"n": 1}, "error": None,
-              "duration_ms": 1},
-        "b": {"status": "failed", "attempts": 3, "output": None,
-              "error": {"type": "http", "message": "B.b answered HTTP 503", "status": 503},
-              "duration_ms": 4},
+        "a": {
+            "status": "succeeded",
+            "attempts": 1,
+            "output": {"n": 1},
+            "error": None,
+            "duration_ms": 1,
+        },
+        "b": {
+            "status": "failed",
+            "attempts": 3,
+            "output": None,
+            "error": {"type": "http", "message": "B.b answered HTTP 503", "status": 503},
+            "duration_ms": 4,
+        },
     },
     "output": {"items": [1, 2, {"k": "v"}], "ok": True},
     "error": {"type": "http", "message": "B.b answered HTTP 503", "step": "b"},
@@ -25,8 +37,9 @@ RESULT = {
 
 
 def test_diff_json_names_each_place_that_differs() -> None:
-    got = diff_json({"items": [1, 2, {"k": "w"}], "ok": True, "gone": 1}, RESULT["output"],
-                    "output")
+    got = diff_json(
+        {"items": [1, 2, {"k": "w"}], "ok": True, "gone": 1}, RESULT["output"], "output"
+    )
     assert [str(d) for d in got] == [
         'output.items[2].k: expected "w", got "v"',
         "output.gone: expected 1, got (missing)",
@@ -35,9 +48,11 @@ def test_diff_json_names_each_place_that_differs() -> None:
 
 def test_diff_json_extra_keys_lengths_and_types() -> None:
     assert [str(d) for d in diff_json({"a": 1}, {"a": 1, "b": 2}, "out")] == [
-        "out.b: expected (missing), got 2 (not expected)"]
+        "out.b: expected (missing), got 2 (not expected)"
+    ]
     assert [str(d) for d in diff_json([1, 2], [1], "out")] == [
-        "out: expected [1, 2], got [1] (2 items expected, 1 came)"]
+        "out: expected [1, 2], got [1] (2 items expected, 1 came)"
+    ]
     assert diff_json(1, 1.0) == []  # JSON has one number type
     assert diff_json(True, 1) != []  # but true is not 1
     assert diff_json({"x": None}, {}) != []  # null is not missing
@@ -45,16 +60,24 @@ def test_diff_json_extra_keys_lengths_and_types() -> None:
 
 
 def test_compare_passes_when_every_named_key_matches() -> None:
-    ex = TestExpect(status="failed", steps={"a": "succeeded", "b": "failed"},
-                    output={"ok": True, "items": [1, 2, {"k": "v"}]}, has_output=True,
-                    calls={"B.b": 3, "C.c": 0}, error={"type": "http", "step": "b",
-                                                       "message": "HTTP 503"})
+    ex = TestExpect(
+        status="failed",
+        steps={"a": "succeeded", "b": "failed"},
+        output={"ok": True, "items": [1, 2, {"k": "v"}]},
+        has_output=True,
+        calls={"B.b": 3, "C.c": 0},
+        error={"type": "http", "step": "b", "message": "HTTP 503"},
+    )
     assert compare(ex, RESULT, {"A.a": 1, "B.b": 3}) == []
 
 
 def test_compare_reports_status_steps_calls_and_error_with_paths() -> None:
-    ex = TestExpect(status="succeeded", steps={"b": "succeeded", "zz": "skipped"},
-                    calls={"B.b": 1}, error={"type": "timeout", "message": "no answer"})
+    ex = TestExpect(
+        status="succeeded",
+        steps={"b": "succeeded", "zz": "skipped"},
+        calls={"B.b": 1},
+        error={"type": "timeout", "message": "no answer"},
+    )
     diffs = compare(ex, RESULT, {"B.b": 3})
     assert [str(d) for d in diffs] == [
         'status: expected "succeeded", got "failed" (http: B.b answered HTTP 503)',
@@ -74,7 +97,8 @@ def test_compare_output_null_is_checked_only_when_written() -> None:
     assert [d.path for d in compare(ex, RESULT, {})] == ["output"]
     ok = dict(RESULT, error=None, status="succeeded")
     assert [str(d) for d in compare(TestExpect(error={"type": "http"}), ok, {})] == [
-        'error: expected {"type": "http"}, got null']
+        'error: expected {"type": "http"}, got null'
+    ]
 
 
 WORKFLOW = """\
@@ -117,12 +141,17 @@ def write(folder: Path, name: str, text: str) -> Path:
 def tiny(tmp_path: Path, cases: str) -> Path:
     write(tmp_path, "tiny.yaml", WORKFLOW)
     write(tmp_path, "tiny.mocks.yaml", MOCKS)
-    return write(tmp_path, "tiny.tests.yaml",
-                 "version: 1\nworkflow: tiny.yaml\nmocks: tiny.mocks.yaml\ncases:\n" + cases)
+    return write(
+        tmp_path,
+        "tiny.tests.yaml",
+        "version: 1\nworkflow: tiny.yaml\nmocks: tiny.mocks.yaml\ncases:\n" + cases,
+    )
 
 
 def test_run_tests_passes_and_fails_cases_with_readable_differences(tmp_path: Path) -> None:
-    path = tiny(tmp_path, """\
+    path = tiny(
+        tmp_path,
+        """\
   - name: retried once
     input: {n: 4}
     expect:
@@ -142,14 +171,20 @@ def test_run_tests_passes_and_fails_cases_with_readable_differences(tmp_path: Pa
       status: failed
       error: {type: connection, step: get}
       calls: {Svc.get: 3}
-""")
+""",
+    )
     report = run_tests([path])
     (f,) = report.files
     assert f.problems == []
     assert [(c.name, c.passed) for c in f.cases] == [
-        ("retried once", True), ("wrong on purpose", False), ("service down", True)]
+        ("retried once", True),
+        ("wrong on purpose", False),
+        ("service down", True),
+    ]
     assert [str(d) for d in f.cases[1].differences] == [
-        "output.n: expected 5, got 4", "calls.Svc.get: expected 1, got 2"]
+        "output.n: expected 5, got 4",
+        "calls.Svc.get: expected 1, got 2",
+    ]
     assert f.cases[0].result is not None and f.cases[0].result["steps"]["get"]["attempts"] == 2
     assert (report.passed, report.failed, report.errors) == (2, 1, 0)
     assert report.summary() == "2 passed, 1 failed"
@@ -157,11 +192,14 @@ def test_run_tests_passes_and_fails_cases_with_readable_differences(tmp_path: Pa
 
 
 def test_a_tests_file_that_does_not_load_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    path = tiny(tmp_path, """\
+    path = tiny(
+        tmp_path,
+        """\
   - name: unknown scenario
     scenario: nope
     expect: {status: succeeded}
-""")
+""",
+    )
     report = run_tests([path])
     (f,) = report.files
     assert f.cases == []
@@ -191,14 +229,17 @@ def test_discover_finds_tests_files_in_folders_once(tmp_path: Path) -> None:
 
 
 def test_junit_xml_has_a_suite_per_file_and_failure_text(tmp_path: Path) -> None:
-    path = tiny(tmp_path, """\
+    path = tiny(
+        tmp_path,
+        """\
   - name: passes
     input: {n: 1}
     expect: {status: succeeded}
   - name: fails
     input: {n: 1}
     expect: {status: failed}
-""")
+""",
+    )
     report = run_tests([path])
     out = tmp_path / "reports" / "junit.xml"
     write_junit(report, out)

@@ -106,8 +106,10 @@ def test_the_queue_is_bounded(hook: Hook) -> None:
 
 
 def test_signed_webhook_from_an_environment(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = ("version: 1\nenvironments:\n  live:\n    notify:\n"
-            f"      - webhook: {{url: '{hook.url}', secret: HOOK_KEY, attempts: 2}}\n")
+    text = (
+        "version: 1\nenvironments:\n  live:\n    notify:\n"
+        f"      - webhook: {{url: '{hook.url}', secret: HOOK_KEY, attempts: 2}}\n"
+    )
     loaded = parse_environments(text, "environments.yaml")
     assert loaded.problems == []
     spec = loaded.model.environments["live"].notify  # type: ignore[union-attr]
@@ -118,9 +120,14 @@ def test_signed_webhook_from_an_environment(hook: Hook, monkeypatch: pytest.Monk
     assert sink.attempts == 2
     _deliver(sink)
     body, headers = hook.received[0]
-    assert headers["x-switchboard-signature-256"] == "sha256=" + hmac.new(
-        b"abc", body, hashlib.sha256).hexdigest()
-    bad = parse_environments("version: 1\nenvironments:\n  live:\n    notify:\n"
-                             "      - webhook: {secret: K, atempts: 2}\n", "environments.yaml")
+    assert (
+        headers["x-switchboard-signature-256"]
+        == "sha256=" + hmac.new(b"abc", body, hashlib.sha256).hexdigest()
+    )
+    bad = parse_environments(
+        "version: 1\nenvironments:\n  live:\n    notify:\n"
+        "      - webhook: {secret: K, atempts: 2}\n",
+        "environments.yaml",
+    )
     text = "\n".join(str(p) for p in bad.problems)
     assert "atempts" in text and "needs url" in text

@@ -83,8 +83,9 @@ def _serve(client: Client, *messages: Any, stop_when_done: bool = True) -> None:
 
 def _run_request(**more: Any) -> JobRequest:
     wf = load_workflow(POLICY)
-    return JobRequest("run", workflow=wf, path=POLICY, input={"policyId": "P-7"},
-                      run_id="r-1", **more)
+    return JobRequest(
+        "run", workflow=wf, path=POLICY, input={"policyId": "P-7"}, run_id="r-1", **more
+    )
 
 
 def test_a_run_streams_its_shape_and_events_in_batches_then_its_outcome():
@@ -129,8 +130,10 @@ def test_secrets_come_from_the_senders_variables_not_the_workers(tmp_path, monke
     wf = load_workflow(flow)
     environ = {"SWITCHBOARD_SECRET_SB_WORKER_TOKEN": "s3cret-from-designer"}
     outcomes = []
-    for req in (JobRequest("run", workflow=wf, path=flow, mocks=mocks, environ=environ),
-                JobRequest("run", workflow=wf, path=flow, mocks=mocks)):
+    for req in (
+        JobRequest("run", workflow=wf, path=flow, mocks=mocks, environ=environ),
+        JobRequest("run", workflow=wf, path=flow, mocks=mocks),
+    ):
         client = Client()
         _serve(client, req)
         outcomes.append(client.outcomes[0])
@@ -165,9 +168,16 @@ def test_cancel_stops_a_long_run_at_once(tmp_path):
 def test_emit_starts_the_workflows_of_the_folder_that_listen():
     client = Client()
     wf = load_workflow(POLICY)
-    _serve(client, JobRequest("emit", workflow=wf, path=POLICY,
-                              event="emergencyReported",
-                              data={"incidentId": "I-1", "location": {"lat": 1, "lon": 2}}))
+    _serve(
+        client,
+        JobRequest(
+            "emit",
+            workflow=wf,
+            path=POLICY,
+            event="emergencyReported",
+            data={"incidentId": "I-1", "location": {"lat": 1, "lon": 2}},
+        ),
+    )
     outcome = client.outcomes[0]
     assert outcome.kind == "emit" and len(outcome.run_ids) == 1
     assert outcome.payload[0].workflow == "emergencyDispatch"
@@ -200,9 +210,12 @@ def test_the_worker_ends_when_the_other_side_goes_away():
 def _start_worker(key_for_worker: bytes, listener: Listener) -> subprocess.Popen[bytes]:
     host, port = listener.address
     env = dict(os.environ, SWITCHBOARD_WORKER_KEY=key_for_worker.hex())
-    return subprocess.Popen([sys.executable, "-m", "engine.worker", "--connect",
-                             f"{host}:{port}", "--no-warm-up"], cwd=ROOT, env=env,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.worker", "--connect", f"{host}:{port}", "--no-warm-up"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_python_m_engine_worker_connects_back_and_serves():
@@ -234,21 +247,46 @@ def test_a_worker_without_the_key_is_refused_and_says_so():
         assert b"cannot connect" in proc.stderr.read()
 
 
-@pytest.mark.parametrize("event", [
-    StepStarted("r", "s", 2, 1.5, index=3),
-    StepFinished("r", "s", "failed", {"a": [1]}, {"type": "http", "status": 503}, 12, 2,
-                 (CallRecord(1, None, {"method": "POST"}, None, "boom", 5, "S.a", 1),), 2.0),
-    RunFinished("r", RunResult("r", "w", "succeeded", "2026-11-26T00:00:00Z", 3,
-                               {"s": StepResult("succeeded", 1, None, None, 3)}, None, None), 3.0),
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        StepStarted("r", "s", 2, 1.5, index=3),
+        StepFinished(
+            "r",
+            "s",
+            "failed",
+            {"a": [1]},
+            {"type": "http", "status": 503},
+            12,
+            2,
+            (CallRecord(1, None, {"method": "POST"}, None, "boom", 5, "S.a", 1),),
+            2.0,
+        ),
+        RunFinished(
+            "r",
+            RunResult(
+                "r",
+                "w",
+                "succeeded",
+                "2026-11-26T00:00:00Z",
+                3,
+                {"s": StepResult("succeeded", 1, None, None, 3)},
+                None,
+                None,
+            ),
+            3.0,
+        ),
+    ],
+)
 def test_events_pickle_to_equal_events(event):
     assert pickle.loads(pickle.dumps(event, pickle.HIGHEST_PROTOCOL)) == event
 
 
 def test_the_worker_ends_when_the_designer_goes_away_mid_run(tmp_path):
     flow = tmp_path / "long.yaml"
-    flow.write_text("version: 1\nname: long\nsteps:\n  - id: tick\n    notify: {message: go}\n"
-                    "  - wait: 1h\n")
+    flow.write_text(
+        "version: 1\nname: long\nsteps:\n  - id: tick\n    notify: {message: go}\n  - wait: 1h\n"
+    )
     wf = load_workflow(flow)
     a, b = socket.socketpair()
     designer, worker_end = Connection(a.detach()), Connection(b.detach())

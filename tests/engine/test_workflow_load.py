@@ -76,8 +76,11 @@ def test_spec_example_loads_with_defaults_applied() -> None:
 
 
 def test_retry_merges_key_by_key_over_defaults() -> None:
-    wf = parse_workflow(SPEC_EXAMPLE.replace(
-        "    action: runCheck\n", "    action: runCheck\n    retry: {attempts: 5}\n")).model
+    wf = parse_workflow(
+        SPEC_EXAMPLE.replace(
+            "    action: runCheck\n", "    action: runCheck\n    retry: {attempts: 5}\n"
+        )
+    ).model
     assert wf is not None
     step = wf.step("check")
     assert isinstance(step, CallStep)
@@ -131,8 +134,9 @@ def test_unknown_key_suggests_the_nearest() -> None:
           - servce: PolicyService
             action: updatePolicy
         """)
-    assert out == ["wf.yaml:4:5: steps[0].servce: unknown key 'servce' in a call step; "
-                   "did you mean 'service'?"]
+    assert out == [
+        "wf.yaml:4:5: steps[0].servce: unknown key 'servce' in a call step; did you mean 'service'?"
+    ]
 
 
 def test_top_level_unknown_key() -> None:
@@ -241,9 +245,16 @@ def test_every_problem_is_collected() -> None:
           - {notify: {message: hi, level: loud}}
         """)
     joined = "\n".join(out)
-    for needle in ("not a valid workflow name", "onError", "not an HTTP method",
-                   "used by two steps", "'attempts' must be at least 1", "'jitter'",
-                   "'wait'", "'level' must be one of"):
+    for needle in (
+        "not a valid workflow name",
+        "onError",
+        "not an HTTP method",
+        "used by two steps",
+        "'attempts' must be at least 1",
+        "'jitter'",
+        "'wait'",
+        "'level' must be one of",
+    ):
         assert needle in joined, needle
 
 
@@ -282,12 +293,15 @@ def test_load_missing_file(tmp_path) -> None:
 
 
 def test_validate_model_without_file() -> None:
-    wf = Workflow(name="w", steps=[
-        CallStep(id="a", service="S", action="a"),
-        WaitStep(id="a", after=["a"], wait=1),
-        NotifyStep(id="n", after=["zz"], message="${ steps.a.output }"),
-        CallStep(id="empty", after=["n"], service="", action="x"),
-    ])
+    wf = Workflow(
+        name="w",
+        steps=[
+            CallStep(id="a", service="S", action="a"),
+            WaitStep(id="a", after=["a"], wait=1),
+            NotifyStep(id="n", after=["zz"], message="${ steps.a.output }"),
+            CallStep(id="empty", after=["n"], service="", action="x"),
+        ],
+    )
     msgs = [p.message for p in validate_workflow(wf)]
     assert "a call step needs 'service': name the service" in msgs
     assert any("used by two steps" in m for m in msgs)
@@ -298,8 +312,9 @@ def test_open_for_editing_keeps_rule_problems_but_refuses_shape_problems(tmp_pat
     from engine import open_workflow
 
     rules = tmp_path / "rules.yaml"
-    rules.write_text("version: 1\nname: w\nsteps:\n  - {id: a, service: S, action: a, "
-                     "after: [zz]}\n")
+    rules.write_text(
+        "version: 1\nname: w\nsteps:\n  - {id: a, service: S, action: a, after: [zz]}\n"
+    )
     loaded = open_workflow(rules)
     assert loaded.model is not None and loaded.complete and not loaded.ok
     assert "'zz'" in loaded.errors[0].message
@@ -312,10 +327,12 @@ def test_open_for_editing_keeps_rule_problems_but_refuses_shape_problems(tmp_pat
 @pytest.mark.parametrize("pos", ["[.nan, 0]", "[0, .inf]", "[1e308, 1e308]", "[-200000000, 0]"])
 def test_layout_positions_are_finite_and_in_range(pos: str) -> None:
     # .nan/.inf segfaulted the designer; 1e308 spun it to 6.6 GB
-    loaded = parse_workflow(f"version: 1\nname: w\nsteps:\n  - notify: hi\nlayout:\n"
-                            f"  notify: {pos}\n", "w.yaml")
+    loaded = parse_workflow(
+        f"version: 1\nname: w\nsteps:\n  - notify: hi\nlayout:\n  notify: {pos}\n", "w.yaml"
+    )
     assert [str(p) for p in loaded.errors] == [
         f"w.yaml:6:11: layout.notify: a layout position is two numbers from -100,000,000 to "
-        f"100,000,000, not {loaded.errors[0].message.rsplit('not ', 1)[1]}"]
+        f"100,000,000, not {loaded.errors[0].message.rsplit('not ', 1)[1]}"
+    ]
     assert loaded.model is not None and loaded.model.layout == {}
     assert not loaded.complete  # the designer will not open it and drop the entry silently

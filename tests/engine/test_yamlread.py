@@ -20,11 +20,25 @@ def one_problem(text: str | bytes) -> str:
 
 
 def test_yaml_12_scalars() -> None:
-    data, _ = read_yaml("a: on\nb: yes\nc: NO\nd: true\ne: 1.10\nf: 1e3\ng: ~\nh: 0o17\n"
-                        "i: 0x1F\nj: 2026-11-25\nk: '1'\nl: False\nm: .inf\n")
-    assert data == {"a": "on", "b": "yes", "c": "NO", "d": True, "e": 1.1, "f": 1000.0,
-                    "g": None, "h": 15, "i": 31, "j": "2026-11-25", "k": "1", "l": False,
-                    "m": float("inf")}
+    data, _ = read_yaml(
+        "a: on\nb: yes\nc: NO\nd: true\ne: 1.10\nf: 1e3\ng: ~\nh: 0o17\n"
+        "i: 0x1F\nj: 2026-11-25\nk: '1'\nl: False\nm: .inf\n"
+    )
+    assert data == {
+        "a": "on",
+        "b": "yes",
+        "c": "NO",
+        "d": True,
+        "e": 1.1,
+        "f": 1000.0,
+        "g": None,
+        "h": 15,
+        "i": 31,
+        "j": "2026-11-25",
+        "k": "1",
+        "l": False,
+        "m": float("inf"),
+    }
 
 
 def test_keys_stay_text() -> None:
@@ -95,7 +109,7 @@ def test_too_deep_flow(depth: int) -> None:
 
 def test_too_deep_after_quotes_and_comments() -> None:
     # brackets inside quotes and comments do not count; the root mapping is level 1
-    head = "a: '[[[[[[[[['  # [[[[[[[\nb: \"{{{{\\\"[[\"\nc: "
+    head = 'a: \'[[[[[[[[[\'  # [[[[[[[\nb: "{{{{\\"[["\nc: '
     msg = one_problem(head + "{x: " * 100_000 + "1" + "}" * 100_000 + "\n")
     assert msg == "bad.yaml:3:256: nesting deeper than 64 levels: flatten the document"
 

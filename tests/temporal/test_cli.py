@@ -52,12 +52,16 @@ def server() -> Iterator[DevServer]:
         srv.stop()
 
 
-def start_worker(server: DevServer, folder: Path, tq: str,
-                 env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(_cli("worker", "--temporal", server.address, "--task-queue", tq,
-                                 str(folder)),
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})
+def start_worker(
+    server: DevServer, folder: Path, tq: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        _cli("worker", "--temporal", server.address, "--task-queue", tq, str(folder)),
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     assert proc.stderr is not None
     line = proc.stderr.readline()
     assert line.startswith("worker:"), line + proc.stderr.read()
@@ -65,19 +69,35 @@ def start_worker(server: DevServer, folder: Path, tq: str,
 
 
 def test_run_on_temporal_gives_the_results_and_exit_codes_of_a_local_run(
-        server: DevServer, tmp_path: Path) -> None:
+    server: DevServer, tmp_path: Path
+) -> None:
     (tmp_path / "ok.yaml").write_text(OK)
     (tmp_path / "bad.yaml").write_text(BAD)
     (tmp_path / "s.mocks.yaml").write_text(MOCKS)
     tq = f"cli-{uuid.uuid4().hex}"
     worker = start_worker(server, tmp_path, tq)
     try:
+
         def run(name: str, input: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                _cli("run", "--temporal", server.address, "--task-queue", tq, "--mocks",
-                     str(tmp_path / "s.mocks.yaml"), "--input", input, "--json",
-                     str(tmp_path / name)), cwd=ROOT, capture_output=True, text=True,
-                timeout=60)
+                _cli(
+                    "run",
+                    "--temporal",
+                    server.address,
+                    "--task-queue",
+                    tq,
+                    "--mocks",
+                    str(tmp_path / "s.mocks.yaml"),
+                    "--input",
+                    input,
+                    "--json",
+                    str(tmp_path / name),
+                ),
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
 
         ok = run("ok.yaml", '{"id": "P-1"}')
         assert ok.returncode == 0, ok.stderr
@@ -99,23 +119,40 @@ def test_run_says_what_to_do_when_temporal_cannot_be_reached(tmp_path: Path) -> 
     (tmp_path / "bad.yaml").write_text(BAD)
     from engine.temporal.testing import free_port
 
-    proc = subprocess.run(_cli("run", "--temporal", f"127.0.0.1:{free_port()}",
-                               str(tmp_path / "bad.yaml")), cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        _cli("run", "--temporal", f"127.0.0.1:{free_port()}", str(tmp_path / "bad.yaml")),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "cannot reach Temporal" in proc.stderr and "start-dev" in proc.stderr
 
 
 def test_ctrl_c_cancels_the_run_on_temporal_and_prints_its_result(
-        server: DevServer, tmp_path: Path) -> None:
+    server: DevServer, tmp_path: Path
+) -> None:
     (tmp_path / "long.yaml").write_text("version: 1\nname: long\nsteps:\n  - wait: 1h\n")
     tq = f"cli-{uuid.uuid4().hex}"
     worker = start_worker(server, tmp_path, tq)
     try:
         proc = subprocess.Popen(
-            _cli("run", "--temporal", server.address, "--task-queue", tq, "--json",
-                 "--real-time", str(tmp_path / "long.yaml")),
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            _cli(
+                "run",
+                "--temporal",
+                server.address,
+                "--task-queue",
+                tq,
+                "--json",
+                "--real-time",
+                str(tmp_path / "long.yaml"),
+            ),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stderr is not None
         line = proc.stderr.readline()
         assert line.startswith("run "), line + proc.stderr.read()

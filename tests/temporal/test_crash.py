@@ -78,9 +78,23 @@ def service() -> Iterator[str]:
 
 
 def _worker(address: str, tq: str, folder: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--temporal", address,
-                             "--task-queue", tq, str(folder)], cwd=ROOT,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "worker",
+            "--temporal",
+            address,
+            "--task-queue",
+            tq,
+            str(folder),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     assert proc.stderr is not None
     line = proc.stderr.readline()
     assert line.startswith("worker:"), line + proc.stderr.read()
@@ -96,7 +110,8 @@ async def _wait_for(key: str, within: float = 30.0) -> None:
 
 @pytest.mark.parametrize("kill", ["worker", "server", "worker-in-call", "sigterm-in-call"])
 def test_a_run_survives_sigkill_and_finished_steps_are_not_called_again(
-        kill: str, service: str, tmp_path: Path) -> None:
+    kill: str, service: str, tmp_path: Path
+) -> None:
     (tmp_path / "crash.yaml").write_text(WF)
     _Counting.slow_second = kill.endswith("in-call")
     srv = DevServer(db=tmp_path / "temporal.db")

@@ -42,13 +42,18 @@ trigger: ping
 steps:
   - emit: {event: ping, data: "${ input }"}
 """
-MOCKS = "version: 1\nmocks:\n  S.a: {body: {got: \"${ request.body.n }\"}}\n"
+MOCKS = 'version: 1\nmocks:\n  S.a: {body: {got: "${ request.body.n }"}}\n'
 
 
 def _args(text: str, input: Any, listeners: list[str]) -> RunArgs:
-    return RunArgs(dump_any(workflow(text)), input, uuid.uuid4().hex[:16],
-                   mocks=mocks_file(MOCKS).mocks, virtual_time=True,
-                   listeners=[dump_any(workflow(t)) for t in listeners])
+    return RunArgs(
+        dump_any(workflow(text)),
+        input,
+        uuid.uuid4().hex[:16],
+        mocks=mocks_file(MOCKS).mocks,
+        virtual_time=True,
+        listeners=[dump_any(workflow(t)) for t in listeners],
+    )
 
 
 async def _result(env: Any, name: str, run_id: str) -> dict[str, Any]:

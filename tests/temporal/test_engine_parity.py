@@ -50,18 +50,28 @@ def _record(module: ModuleType) -> list[_Made]:
     async def recording(wf: Any, mocks: Any, input: Any = None, **kw: Any) -> Any:
         out = await original(wf, mocks, input, **kw)
         if kw.get("clock") is None and not kw.get("services"):
-            model = wf if isinstance(wf, Workflow) else test_run_support.workflow(
-                wf, validate=False)
+            model = (
+                wf if isinstance(wf, Workflow) else test_run_support.workflow(wf, validate=False)
+            )
             table = mocks if isinstance(mocks, MocksFile) else test_run_support.mocks_file(mocks)
-            made.append(_Made(current[0], model, table, input, kw.get("scenario"),
-                              kw.get("secrets") or {}, out.json, out.calls))
+            made.append(
+                _Made(
+                    current[0],
+                    model,
+                    table,
+                    input,
+                    kw.get("scenario"),
+                    kw.get("secrets") or {},
+                    out.json,
+                    out.calls,
+                )
+            )
         return out
 
     setattr(module, "run_mocked", recording)  # noqa: B010 - the module's own binding
     try:
         for name, fn in sorted(vars(module).items()):
-            if name.startswith("test_") and callable(fn) and \
-                    not inspect.signature(fn).parameters:
+            if name.startswith("test_") and callable(fn) and not inspect.signature(fn).parameters:
                 current[0] = name
                 with contextlib.suppress(Exception):  # the engine suite reports its failures
                     fn()
@@ -89,8 +99,13 @@ async def _on_temporal(made: list[_Made]) -> list[tuple[_Made, dict[str, Any], d
             tq = f"engine-parity-{uuid.uuid4().hex}"
             environ = {f"SWITCHBOARD_SECRET_{k}": v for k, v in m.secrets.items()}
             acts = Activities(environ)
-            args = RunArgs(dump_any(m.wf), m.input, uuid.uuid4().hex[:16],
-                           mocks=m.mocks.for_scenario(m.scenario), virtual_time=True)
+            args = RunArgs(
+                dump_any(m.wf),
+                m.input,
+                uuid.uuid4().hex[:16],
+                mocks=m.mocks.for_scenario(m.scenario),
+                virtual_time=True,
+            )
             async with make_worker(env.client, task_queue=tq, activities=acts):
                 outcome = await execute(env.client, args, task_queue=tq, name=m.wf.name)
             await acts.aclose()
@@ -98,16 +113,17 @@ async def _on_temporal(made: list[_Made]) -> list[tuple[_Made, dict[str, Any], d
     return out
 
 
-@pytest.mark.parametrize("module", [test_run_graph, test_run_calls],
-                         ids=["test_run_graph", "test_run_calls"])
-def test_the_engines_semantics_runs_give_the_same_results_on_temporal(
-        module: ModuleType) -> None:
+@pytest.mark.parametrize(
+    "module", [test_run_graph, test_run_calls], ids=["test_run_graph", "test_run_calls"]
+)
+def test_the_engines_semantics_runs_give_the_same_results_on_temporal(module: ModuleType) -> None:
     made = [m for m in _record(module) if len(m.wf.steps) <= MAX_STEPS and _loads(m.wf)]
     assert len(made) >= 10, "the engine's tests made fewer mocked runs than expected"
     different = []
     for m, result, calls in asyncio.run(_on_temporal(made)):
         durations = not has_jitter(m.wf)
         if _plain(result, durations) != _plain(m.result, durations) or calls != m.calls:
-            different.append((m.test, _plain(m.result, durations), _plain(result, durations),
-                              m.calls, calls))
+            different.append(
+                (m.test, _plain(m.result, durations), _plain(result, durations), m.calls, calls)
+            )
     assert not different, different

@@ -31,13 +31,19 @@ steps:
     maxConcurrency: 10
     with: {n: "${ item }"}
 """
-MOCKS = "version: 1\nmocks:\n  S.one: {body: {n: \"${ request.body.n }\"}, delay: 10ms}\n"
+MOCKS = 'version: 1\nmocks:\n  S.one: {body: {n: "${ request.body.n }"}, delay: 10ms}\n'
 
 
-async def _run(wf_text: str, mocks_text: str, input: Any, *, payload_limit: int = 1_500_000,
-               **limits: int) -> dict[str, Any]:
-    args = RunArgs(dump_any(workflow(wf_text)), input, uuid.uuid4().hex[:16],
-                   mocks=mocks_file(mocks_text).mocks, virtual_time=True)
+async def _run(
+    wf_text: str, mocks_text: str, input: Any, *, payload_limit: int = 1_500_000, **limits: int
+) -> dict[str, Any]:
+    args = RunArgs(
+        dump_any(workflow(wf_text)),
+        input,
+        uuid.uuid4().hex[:16],
+        mocks=mocks_file(mocks_text).mocks,
+        virtual_time=True,
+    )
     args = replace(args, **limits)
     env = await time_skipping()
     async with env:
@@ -48,9 +54,11 @@ async def _run(wf_text: str, mocks_text: str, input: Any, *, payload_limit: int 
 
 
 def test_a_body_too_big_for_a_payload_fails_its_step_with_a_message() -> None:
-    wf = ("version: 1\nname: big\nsteps:\n  - {id: get, service: S, action: big, "
-          "onError: continue}\n  - notify: \"after ${ steps.get.status }\"\n")
-    mocks = "version: 1\nmocks:\n  S.big: {body: {blob: \"" + "x" * 5000 + "\"}}\n"
+    wf = (
+        "version: 1\nname: big\nsteps:\n  - {id: get, service: S, action: big, "
+        'onError: continue}\n  - notify: "after ${ steps.get.status }"\n'
+    )
+    mocks = 'version: 1\nmocks:\n  S.big: {body: {blob: "' + "x" * 5000 + '"}}\n'
     result = asyncio.run(_run(wf, mocks, None, payload_limit=1000))
     error = result["steps"]["get"]["error"]
     assert result["steps"]["get"]["status"] == "failed" and error["type"] == "http"

@@ -50,6 +50,8 @@ def test_every_example_case_has_the_same_outcome_on_temporal() -> None:
             assert theirs.passed == mine.passed, (path.name, mine.name, theirs.differences)
             assert mine.passed, (path.name, mine.name, mine.differences)
             assert theirs.calls == mine.calls, (path.name, mine.name)
-            assert comparable(theirs.result, not jitter) == comparable(mine.result, not jitter), \
-                (path.name, mine.name)
+            assert comparable(theirs.result, not jitter) == comparable(mine.result, not jitter), (
+                path.name,
+                mine.name,
+            )
     assert n >= 13

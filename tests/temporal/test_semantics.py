@@ -30,16 +30,27 @@ from tests.engine.test_run_support import mocks_file, workflow  # noqa: E402
 SECRET = "t0k3n-6f1e-secret"
 
 
-async def _temporal(wf_text: str, mocks_text: str | None, input: Any = None, *,
-                    services: dict[str, str] | None = None, environ: dict[str, str] | None = None,
-                    cancel_after: float | None = None) -> tuple[dict[str, Any], dict[str, int],
-                                                                 str]:
+async def _temporal(
+    wf_text: str,
+    mocks_text: str | None,
+    input: Any = None,
+    *,
+    services: dict[str, str] | None = None,
+    environ: dict[str, str] | None = None,
+    cancel_after: float | None = None,
+) -> tuple[dict[str, Any], dict[str, int], str]:
     """(result, mock calls, history JSON) of one run on the time-skipping server, replayed once
     to prove the workflow code deterministic."""
     wf = workflow(wf_text)
     mocks = mocks_file(mocks_text).mocks if mocks_text is not None else None
-    args = RunArgs(dump_any(wf), input, uuid.uuid4().hex[:16], services or {}, mocks,
-                   virtual_time=mocks is not None and not services)
+    args = RunArgs(
+        dump_any(wf),
+        input,
+        uuid.uuid4().hex[:16],
+        services or {},
+        mocks,
+        virtual_time=mocks is not None and not services,
+    )
     env = await time_skipping()
     async with env:
         tq = f"sem-{uuid.uuid4().hex}"
@@ -53,8 +64,9 @@ async def _temporal(wf_text: str, mocks_text: str | None, input: Any = None, *,
             outcome = await handle.result()
             history = await handle.fetch_history()
         await acts.aclose()
-        await Replayer(workflows=[SwitchboardRun], workflow_runner=workflow_runner()
-                       ).replay_workflow(history)
+        await Replayer(
+            workflows=[SwitchboardRun], workflow_runner=workflow_runner()
+        ).replay_workflow(history)
     return outcome.result, outcome.calls, json.dumps(history.to_json_dict())
 
 
@@ -152,8 +164,9 @@ def test_the_run_deadline_cancels_steps_and_still_returns_the_result() -> None:
 
 def test_a_cancelled_run_returns_the_cancelled_result() -> None:
     wf = "version: 1\nname: c\nsteps:\n  - wait: 1h\n  - {service: S, action: a}\n"
-    result, calls, _ = asyncio.run(_temporal(wf, "version: 1\nmocks:\n  S.a: {}\n",
-                                             cancel_after=1.0))
+    result, calls, _ = asyncio.run(
+        _temporal(wf, "version: 1\nmocks:\n  S.a: {}\n", cancel_after=1.0)
+    )
     assert result["status"] == "cancelled" and result["error"]["type"] == "cancelled"
     assert result["steps"]["wait"]["status"] == "cancelled"
     assert result["steps"]["a"]["status"] == "cancelled"
@@ -166,8 +179,13 @@ class _Echo(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
-        _Echo.seen.append({"path": self.path, "auth": self.headers.get("authorization"),
-                           "body": json.loads(body or b"null")})
+        _Echo.seen.append(
+            {
+                "path": self.path,
+                "auth": self.headers.get("authorization"),
+                "body": json.loads(body or b"null"),
+            }
+        )
         out = json.dumps({"echo": self.headers.get("authorization")}).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
@@ -204,9 +222,11 @@ steps:
     headers: {Authorization: "Bearer ${ secrets.TOKEN }"}
     with: {token: "${ secrets.TOKEN }"}
 """
-    result, _, history = asyncio.run(_temporal(
-        wf, None, services={"Vault": echo_server},
-        environ={"SWITCHBOARD_SECRET_TOKEN": SECRET}))
+    result, _, history = asyncio.run(
+        _temporal(
+            wf, None, services={"Vault": echo_server}, environ={"SWITCHBOARD_SECRET_TOKEN": SECRET}
+        )
+    )
     assert result["status"] == "succeeded", result
     (seen,) = _Echo.seen
     assert seen["auth"] == f"Bearer {SECRET}" and seen["body"] == {"token": SECRET}
@@ -216,8 +236,10 @@ steps:
 
 
 def test_a_secret_the_worker_lacks_fails_the_step_as_in_process() -> None:
-    wf = ("version: 1\nname: m\nsteps:\n  - id: call\n    service: V\n    action: o\n"
-          "    headers: {X: \"${ secrets.NOPE }\"}\n")
+    wf = (
+        "version: 1\nname: m\nsteps:\n  - id: call\n    service: V\n    action: o\n"
+        '    headers: {X: "${ secrets.NOPE }"}\n'
+    )
     theirs, calls, _ = asyncio.run(_temporal(wf, "version: 1\nmocks:\n  V.o: {}\n"))
     mine = asyncio.run(_local(wf, "version: 1\nmocks:\n  V.o: {}\n"))
     assert comparable(theirs) == comparable(mine)
@@ -248,11 +270,17 @@ def test_notify_reaches_the_environments_webhook_once_even_when_it_failed_first(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Hook.posts.clear()
     _Hook.fail_first = 1
-    wf = workflow("version: 1\nname: n\nsteps:\n  - notify: {message: \"hi ${ input.who }\", "
-                  "level: warning}\n")
-    args = RunArgs(dump_any(wf), {"who": "ada"}, uuid.uuid4().hex[:16], mocks={},
-                   virtual_time=True,
-                   notify=[{"webhook": f"http://127.0.0.1:{server.server_address[1]}/hook"}])
+    wf = workflow(
+        'version: 1\nname: n\nsteps:\n  - notify: {message: "hi ${ input.who }", level: warning}\n'
+    )
+    args = RunArgs(
+        dump_any(wf),
+        {"who": "ada"},
+        uuid.uuid4().hex[:16],
+        mocks={},
+        virtual_time=True,
+        notify=[{"webhook": f"http://127.0.0.1:{server.server_address[1]}/hook"}],
+    )
 
     async def main() -> dict[str, Any]:
         env = await time_skipping()
@@ -274,11 +302,15 @@ def test_notify_reaches_the_environments_webhook_once_even_when_it_failed_first(
 
 
 def test_a_hybrid_run_mocks_what_has_a_mock_and_calls_the_rest_live(echo_server: str) -> None:
-    wf = ("version: 1\nname: h\nsteps:\n  - {id: m, service: M, action: a}\n"
-          "  - {id: live, service: Vault, action: open, with: \"${ steps.m.output }\"}\n")
-    result, calls, _ = asyncio.run(_temporal(
-        wf, "version: 1\nmocks:\n  M.a: {body: {from: mock}}\n",
-        services={"Vault": echo_server}))
+    wf = (
+        "version: 1\nname: h\nsteps:\n  - {id: m, service: M, action: a}\n"
+        '  - {id: live, service: Vault, action: open, with: "${ steps.m.output }"}\n'
+    )
+    result, calls, _ = asyncio.run(
+        _temporal(
+            wf, "version: 1\nmocks:\n  M.a: {body: {from: mock}}\n", services={"Vault": echo_server}
+        )
+    )
     assert result["status"] == "succeeded", result
     assert calls == {"M.a": 1}
     (seen,) = _Echo.seen
@@ -286,12 +318,18 @@ def test_a_hybrid_run_mocks_what_has_a_mock_and_calls_the_rest_live(echo_server:
 
 
 def test_every_event_reaches_the_named_sink_once_in_order(tmp_path: Path) -> None:
-    wf = workflow("version: 1\nname: e\nsteps:\n  - {service: S, action: a}\n  - wait: 1s\n"
-                  "  - notify: done\n")
+    wf = workflow(
+        "version: 1\nname: e\nsteps:\n  - {service: S, action: a}\n  - wait: 1s\n  - notify: done\n"
+    )
     log = tmp_path / "events.jsonl"
-    args = RunArgs(dump_any(wf), None, uuid.uuid4().hex[:16],
-                   mocks=mocks_file("version: 1\nmocks:\n  S.a: {}\n").mocks, virtual_time=True,
-                   events=[{"file": str(log)}])
+    args = RunArgs(
+        dump_any(wf),
+        None,
+        uuid.uuid4().hex[:16],
+        mocks=mocks_file("version: 1\nmocks:\n  S.a: {}\n").mocks,
+        virtual_time=True,
+        events=[{"file": str(log)}],
+    )
 
     async def main() -> None:
         env = await time_skipping()
@@ -315,9 +353,14 @@ def test_event_batches_reach_a_webhook_in_order_with_their_keys() -> None:
     _Hook.posts.clear()
     _Hook.fail_first = 1  # the first batch is refused once: retried, still first
     wf = workflow("version: 1\nname: e\nsteps:\n  - {service: S, action: a}\n  - wait: 1s\n")
-    args = RunArgs(dump_any(wf), None, uuid.uuid4().hex[:16],
-                   mocks=mocks_file("version: 1\nmocks:\n  S.a: {}\n").mocks, virtual_time=True,
-                   events=[{"webhook": f"http://127.0.0.1:{server.server_address[1]}/events"}])
+    args = RunArgs(
+        dump_any(wf),
+        None,
+        uuid.uuid4().hex[:16],
+        mocks=mocks_file("version: 1\nmocks:\n  S.a: {}\n").mocks,
+        virtual_time=True,
+        events=[{"webhook": f"http://127.0.0.1:{server.server_address[1]}/events"}],
+    )
 
     async def main() -> None:
         env = await time_skipping()
@@ -384,8 +427,9 @@ steps:
         mine = asyncio.run(in_process())
         sent_here = list(_Raw.seen)
         _Raw.seen.clear()
-        result, _, history = asyncio.run(_temporal(wf, None, services={"Auth": base},
-                                                   environ=environ))
+        result, _, history = asyncio.run(
+            _temporal(wf, None, services={"Auth": base}, environ=environ)
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -204,8 +204,10 @@ def test_middle_drag_pans(view):
     h, v = view.horizontalScrollBar().value(), view.verticalScrollBar().value()
     a = view.viewport().rect().center()
     drag(view, a, a + QPoint(-50, -30), button=Qt.MouseButton.MiddleButton)
-    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (h + 50,
-                                                                                      v + 30)
+    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (
+        h + 50,
+        v + 30,
+    )
 
 
 def test_problem_badge_carries_the_messages(view, document, qtbot):
@@ -225,8 +227,10 @@ def test_space_drag_pans(view, qtbot):
     a = view.viewport().rect().center()
     drag(view, a, a + QPoint(40, 20))
     QTest.keyRelease(view, Qt.Key.Key_Space)
-    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (h - 40,
-                                                                                      v - 20)
+    assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == (
+        h - 40,
+        v - 20,
+    )
     assert view.selected_ids() == []  # panning is not a rubber band
 
 
@@ -254,11 +258,18 @@ def test_dragging_works_when_zoomed_far_out(view, document):
 def test_wheel_zooms_around_the_pointer(view):
     at = body(view, "check")
     under = view.mapToScene(at)
-    event = QWheelEvent(QPointF(at), QPointF(view.viewport().mapToGlobal(at)), QPoint(0, 0),
-                        QPoint(0, 240), Qt.MouseButton.NoButton, NOMOD,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        QPointF(at),
+        QPointF(view.viewport().mapToGlobal(at)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        NOMOD,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(view.viewport(), event)
-    assert view.scale_factor() == pytest.approx(1.0015 ** 240)
+    assert view.scale_factor() == pytest.approx(1.0015**240)
     after = view.mapToScene(at)
     assert abs(after.x() - under.x()) < 2 and abs(after.y() - under.y()) < 2
 
@@ -281,7 +292,7 @@ def _overlapping(document) -> list[tuple[str, str]]:
     out = []
     for n, a in enumerate(ids):
         ax, ay = document.position(a)
-        for b in ids[n + 1:]:
+        for b in ids[n + 1 :]:
             bx, by = document.position(b)
             if abs(ax - bx) < NODE_W and abs(ay - by) < NODE_H:
                 out.append((a, b))

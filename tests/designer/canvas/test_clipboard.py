@@ -23,8 +23,16 @@ from engine import CallStep, EmitStep, NotifyStep, Retry, WaitStep
 
 def test_steps_round_trip_through_the_clipboard_payload(qapp):
     steps = [
-        CallStep(id="c", after=["x"], service="S", action="a", with_={"k": [1, "${ input.k }"]},
-                 retry=Retry(attempts=3, on=["5xx", 409]), timeout=2500, if_="${ input.go }"),
+        CallStep(
+            id="c",
+            after=["x"],
+            service="S",
+            action="a",
+            with_={"k": [1, "${ input.k }"]},
+            retry=Retry(attempts=3, on=["5xx", 409]),
+            timeout=2500,
+            if_="${ input.go }",
+        ),
         WaitStep(id="w", after=["c"], wait=250),
         EmitStep(id="e", event="done", data={"a": None}),
         NotifyStep(id="n", message="hi", level="warning"),
@@ -89,7 +97,12 @@ print(QApplication.clipboard().text().splitlines()[0])
 
 def test_copied_steps_do_not_crash_the_app_on_exit():
     root = Path(__file__).resolve().parents[3]
-    result = subprocess.run([sys.executable, "-c", _COPY_THEN_QUIT], cwd=root,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _COPY_THEN_QUIT],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "version: 1"  # the YAML text stays for other apps

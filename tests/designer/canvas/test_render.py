@@ -27,8 +27,9 @@ def render_node(node: NodeItem, scale: float = 1.0) -> QImage:
     painter.translate(20, 18)
     scene_like = node.scene()
     assert scene_like is not None
-    scene_like.render(painter, QRectF(-20, -18, 220, 100),
-                      node.sceneBoundingRect().adjusted(-10, -8, 10, 8))
+    scene_like.render(
+        painter, QRectF(-20, -18, 220, 100), node.sceneBoundingRect().adjusted(-10, -8, 10, 8)
+    )
     painter.end()
     return img
 
@@ -44,8 +45,9 @@ def test_each_run_state_draws_a_distinct_badge_and_colour(view):
     assert len(set(keys.values())) == len(STATES)
     # the badge is filled with the state's colour
     for state, img in images.items():
-        colours = {img.pixelColor(x, y).name() for x in range(0, img.width(), 2)
-                   for y in range(0, 40, 2)}
+        colours = {
+            img.pixelColor(x, y).name() for x in range(0, img.width(), 2) for y in range(0, 40, 2)
+        }
         assert STATE_COLORS[state].name() in colours, state
     view.clear_step_states()
     assert node.state is None
@@ -86,12 +88,16 @@ def test_zoomed_out_states_and_the_path_taken_are_drawn_by_the_overview(view, qt
     view.set_step_states({"check": "failed"})  # moved between colour groups, not rebuilt
     view.set_step_states({"report": "skipped"})
     incremental = canvas._overview
-    groups = ({k: set(v[1]) for k, v in incremental._boxes.items() if v[1]},
-              {k: set(v[1]) for k, v in incremental._lines.items() if v[1]})
+    groups = (
+        {k: set(v[1]) for k, v in incremental._boxes.items() if v[1]},
+        {k: set(v[1]) for k, v in incremental._lines.items() if v[1]},
+    )
     canvas.invalidate_overview()
     img = view.viewport().grab().toImage()  # a full rebuild gives the same groups
-    rebuilt = ({k: set(v[1]) for k, v in incremental._boxes.items() if v[1]},
-               {k: set(v[1]) for k, v in incremental._lines.items() if v[1]})
+    rebuilt = (
+        {k: set(v[1]) for k, v in incremental._boxes.items() if v[1]},
+        {k: set(v[1]) for k, v in incremental._lines.items() if v[1]},
+    )
     assert groups == rebuilt
     assert set(groups[1]) == {"failed", "skipped"}  # fetch->check taken, check->report not
     node = canvas.nodes["check"]
@@ -106,8 +112,12 @@ def drop(view, payload: bytes, at: QPoint) -> bool:
     """Deliver a palette drag the way Qt does: enter, move, drop. Returns the drop's verdict."""
     mime = QMimeData()
     mime.setData(STEP_MIME, payload)
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier)
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     enter = QDragEnterEvent(at, *args)
     QApplication.sendEvent(view.viewport(), enter)
     assert enter.isAccepted()
@@ -119,8 +129,7 @@ def drop(view, payload: bytes, at: QPoint) -> bool:
 
 def test_palette_drop_adds_a_step_where_it_lands(view, document):
     at = view.mapFromScene(QPointF(700, 300))
-    assert drop(view, b'{"kind": "call", "service": "PolicyService", '
-                      b'"action": "updatePolicy"}', at)
+    assert drop(view, b'{"kind": "call", "service": "PolicyService", "action": "updatePolicy"}', at)
     assert document.workflow.ids[-1] == "updatePolicy"
     step = document.workflow.step("updatePolicy")
     assert (step.service, step.action, step.after) == ("PolicyService", "updatePolicy", [])
@@ -177,8 +186,9 @@ _PAINT_10K = textwrap.dedent("""
 
 def test_ten_thousand_nodes_paint_without_crashing():
     # a child process: PySide6 6.12 on Python 3.11 aborts the whole interpreter here
-    result = subprocess.run([sys.executable, "-c", _PAINT_10K], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", _PAINT_10K], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-1] == "20000"
 

@@ -43,8 +43,13 @@ def changes(model: ObservableWorkflow) -> list[int]:
 
 def snapshot(model: ObservableWorkflow) -> tuple:
     wf = model.workflow
-    return (wf.ids, [list(s.after) for s in wf.steps], dict(wf.layout), wf.output,
-            {sid: model.position(sid) for sid in wf.ids})
+    return (
+        wf.ids,
+        [list(s.after) for s in wf.steps],
+        dict(wf.layout),
+        wf.output,
+        {sid: model.position(sid) for sid in wf.ids},
+    )
 
 
 def round_trip(stack: QUndoStack, model: ObservableWorkflow, command) -> tuple:
@@ -63,8 +68,9 @@ def round_trip(stack: QUndoStack, model: ObservableWorkflow, command) -> tuple:
 
 def test_add_steps_appends_and_undo_takes_them_out(stack, model):
     steps = [EmitStep(id="a", event="e"), EmitStep(id="b", after=["a"], event="e")]
-    ids, _, layout, _, _ = round_trip(stack, model, AddStepsCommand(
-        model, steps, {"a": (0.0, 300.0), "b": (240.0, 300.0)}, "Add"))
+    ids, _, layout, _, _ = round_trip(
+        stack, model, AddStepsCommand(model, steps, {"a": (0.0, 300.0), "b": (240.0, 300.0)}, "Add")
+    )
     assert ids[-2:] == ["a", "b"] and layout["b"] == (240.0, 300.0)
 
 
@@ -80,8 +86,9 @@ def test_adding_to_an_unplaced_workflow_stores_every_shown_position(stack, qapp)
 
 def test_remove_cuts_edges_to_removed_steps_and_edges_asked_for(stack, model):
     model.set_step_field("pause", "after", ["fetch"])
-    ids, afters, layout, _, _ = round_trip(stack, model, RemoveCommand(
-        model, ["check"], [("fetch", "pause")], "Delete"))
+    ids, afters, layout, _, _ = round_trip(
+        stack, model, RemoveCommand(model, ["check"], [("fetch", "pause")], "Delete")
+    )
     assert ids == ["fetch", "report", "pause"]
     assert afters == [[], [], []] and "check" not in layout
 
@@ -95,22 +102,27 @@ def test_remove_puts_unplaced_steps_back_unplaced(stack, qapp):
 
 
 def test_move_steps_sets_new_positions_and_undo_the_old(stack, model):
-    _, _, layout, _, _ = round_trip(stack, model, MoveStepsCommand(
-        model, {"fetch": ((0.0, 0.0), (10.0, 20.0))}, "Move"))
+    _, _, layout, _, _ = round_trip(
+        stack, model, MoveStepsCommand(model, {"fetch": ((0.0, 0.0), (10.0, 20.0))}, "Move")
+    )
     assert layout["fetch"] == (10.0, 20.0)
 
 
 def test_set_after_replaces_one_list(stack, model):
-    _, afters, _, _, _ = round_trip(stack, model, SetAfterCommand(
-        model, "report", ["check"], ["check", "pause"], "Connect"))
+    _, afters, _, _, _ = round_trip(
+        stack, model, SetAfterCommand(model, "report", ["check"], ["check", "pause"], "Connect")
+    )
     assert afters[2] == ["check", "pause"]
 
 
 def test_step_field_edits_merge_and_typing_back_leaves_nothing(stack, model):
     original = model.workflow.step("report").message
     for text in ("a", "ab"):
-        stack.push(SetStepFieldCommand(model, "report", "message",
-                                       model.workflow.step("report").message, text, "Change"))
+        stack.push(
+            SetStepFieldCommand(
+                model, "report", "message", model.workflow.step("report").message, text, "Change"
+            )
+        )
     assert stack.count() == 1 and model.workflow.step("report").message == "ab"
     stack.push(SetStepFieldCommand(model, "report", "message", "ab", original, "Change"))
     assert stack.count() == 0 and model.workflow.step("report").message == original
@@ -136,8 +148,9 @@ def test_rename_applies_the_engines_patches_both_ways(stack, model):
     patches = rename_patches(model.workflow, "check", "verify")
     renamed = []
     model.step_renamed.connect(lambda old, new: renamed.append((old, new)))
-    ids, afters, layout, output, _ = round_trip(stack, model, RenameStepCommand(
-        model, "check", "verify", patches))
+    ids, afters, layout, output, _ = round_trip(
+        stack, model, RenameStepCommand(model, "check", "verify", patches)
+    )
     assert ids[1] == "verify" and afters[2] == ["verify"] and "verify" in layout
     assert output == {"v": "${ steps.verify.output }"}
     assert model.workflow.step("report").message == "status ${ steps.verify.output.status }"

@@ -27,8 +27,11 @@ WORKFLOWS = Path(__file__).resolve().parents[3] / "workflows"
 
 
 def workflow_files() -> list[str]:
-    return sorted(p for p in glob.glob(str(WORKFLOWS / "*.yaml"))
-                  if not p.endswith((".mocks.yaml", ".tests.yaml", "environments.yaml")))
+    return sorted(
+        p
+        for p in glob.glob(str(WORKFLOWS / "*.yaml"))
+        if not p.endswith((".mocks.yaml", ".tests.yaml", "environments.yaml"))
+    )
 
 
 def after(doc: WorkflowDocument, sid: str) -> list[str]:
@@ -136,8 +139,10 @@ def test_rename_refusals(document):
 
 def test_rename_references_skips_literals_and_longer_ids():
     text = "${ steps.a.output || 'steps.a' } and ${ steps.ab.x } ${ steps . a }"
-    assert rename_references(text, "a", "b") == \
-        "${ steps.b.output || 'steps.a' } and ${ steps.ab.x } ${ steps . b }"
+    assert (
+        rename_references(text, "a", "b")
+        == "${ steps.b.output || 'steps.a' } and ${ steps.ab.x } ${ steps . b }"
+    )
     assert unique_id("x_2", {"x_2", "x_3"}) == "x_4"
 
 
@@ -183,7 +188,9 @@ def test_save_writes_expected_yaml_and_reopens_equal(document, tmp_path):
     document.save(str(path))
     assert not document.modified
     assert document.path == str(path)
-    assert path.read_text() == """\
+    assert (
+        path.read_text()
+        == """\
 version: 1
 name: sample
 steps:
@@ -210,6 +217,7 @@ layout:
   report: [480, 0]
   pause: [0, 160]
 """
+    )
     again = WorkflowDocument.open(str(path))
     assert again.workflow == document.workflow
     assert not again.modified
@@ -258,8 +266,10 @@ def test_examples_open_and_save_unchanged(path, tmp_path, qapp):
 
 def test_file_without_layout_is_laid_out_but_not_modified(tmp_path, qapp):
     path = tmp_path / "plain.yaml"
-    path.write_text("version: 1\nname: plain\nsteps:\n  - service: A\n    action: one\n"
-                    "  - service: A\n    action: two\n")
+    path.write_text(
+        "version: 1\nname: plain\nsteps:\n  - service: A\n    action: one\n"
+        "  - service: A\n    action: two\n"
+    )
     doc = WorkflowDocument.open(str(path))
     assert not doc.modified
     assert doc.position("one")[0] < doc.position("two")[0]
@@ -284,9 +294,11 @@ def test_replace_workflow_resets(document, qtbot):
 
 def test_steps_missing_from_layout_are_placed_below_the_others(tmp_path, qapp):
     path = tmp_path / "partial.yaml"
-    path.write_text("version: 1\nname: partial\nsteps:\n  - service: A\n    action: one\n"
-                    "  - service: A\n    action: two\n  - service: A\n    action: three\n"
-                    "layout:\n  one: [0, 0]\n")
+    path.write_text(
+        "version: 1\nname: partial\nsteps:\n  - service: A\n    action: one\n"
+        "  - service: A\n    action: two\n  - service: A\n    action: three\n"
+        "layout:\n  one: [0, 0]\n"
+    )
     doc = WorkflowDocument.open(str(path))
     assert doc.position("one") == (0.0, 0.0)
     two, three = doc.position("two"), doc.position("three")
@@ -294,20 +306,22 @@ def test_steps_missing_from_layout_are_placed_below_the_others(tmp_path, qapp):
     assert not doc.modified and doc.workflow.layout == {"one": (0, 0)}
 
 
-def test_opening_a_canonical_file_reuses_the_problems_found_reading_it(qapp, tmp_path,
-                                                                        monkeypatch):
+def test_opening_a_canonical_file_reuses_the_problems_found_reading_it(qapp, tmp_path, monkeypatch):
     import designer.document.workflow_document as document_module
 
-    text = ("version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
-            "    with:\n      v: ${ steps.nope.output }\n")
+    text = (
+        "version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
+        "    with:\n      v: ${ steps.nope.output }\n"
+    )
     path = tmp_path / "w.yaml"
     path.write_text(text)
     doc = WorkflowDocument.open(str(path))
     assert doc.yaml_text() == text  # canonical: it reads as it will be saved
     calls = []
     real = document_module.parse_workflow
-    monkeypatch.setattr(document_module, "parse_workflow",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        document_module, "parse_workflow", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     doc.validate_now()
     assert calls == []  # not parsed a second time
     assert [(p.line, p.col) for p in doc.problems] == [(7, 10)]

@@ -8,8 +8,16 @@ from designer.document.observable import ObservableWorkflow, RemovedStep
 from engine import EmitStep, Workflow, parse_workflow
 from tests.designer.conftest import small_workflow
 
-_SIGNALS = ("reset", "step_added", "step_removed", "step_changed", "step_renamed", "step_moved",
-            "workflow_changed", "changed")
+_SIGNALS = (
+    "reset",
+    "step_added",
+    "step_removed",
+    "step_changed",
+    "step_renamed",
+    "step_moved",
+    "workflow_changed",
+    "changed",
+)
 
 
 @pytest.fixture
@@ -30,9 +38,12 @@ def seen(model):
 
 def unplaced() -> Workflow:
     """Three steps and no layout: every position is computed."""
-    loaded = parse_workflow("version: 1\nname: plain\nsteps:\n  - service: A\n    action: one\n"
-                            "  - service: A\n    action: two\n    after: [one]\n"
-                            "  - service: A\n    action: three\n", "plain.yaml")
+    loaded = parse_workflow(
+        "version: 1\nname: plain\nsteps:\n  - service: A\n    action: one\n"
+        "  - service: A\n    action: two\n    after: [one]\n"
+        "  - service: A\n    action: three\n",
+        "plain.yaml",
+    )
     assert loaded.model is not None
     return loaded.model
 

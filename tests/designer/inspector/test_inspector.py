@@ -124,8 +124,9 @@ def test_retry_group_builds_the_retry_block(qtbot, window):
     qtbot.keyClicks(form.retry.delay.input, "250ms")
     qtbot.keyClicks(form.retry.on.input, "5xx, 503")
     form.retry.jitter.input.setCurrentIndex(2)
-    assert doc.workflow.step("check").retry == Retry(attempts=4, delay=250, jitter="none",
-                                                       on=["5xx", 503])
+    assert doc.workflow.step("check").retry == Retry(
+        attempts=4, delay=250, jitter="none", on=["5xx", 503]
+    )
     qtbot.keyClicks(form.retry.backoff.input, "-1")
     assert form.retry.backoff.error == "must be greater than 0"
     assert doc.workflow.step("check").retry.backoff is None
@@ -177,14 +178,19 @@ def test_rename_through_the_id_field_updates_references(qtbot, window):
 def test_after_checklist_connects_and_refuses_cycles(window):
     doc = window.document
     form = _form(window, "pause")
-    items = {form.after_list.item(i).text(): form.after_list.item(i)
-             for i in range(form.after_list.count())}
+    items = {
+        form.after_list.item(i).text(): form.after_list.item(i)
+        for i in range(form.after_list.count())
+    }
     assert set(items) == {"fetch", "check", "report"}
     items["report"].setCheckState(Qt.CheckState.Checked)
     assert doc.workflow.step("pause").after == ["report"]
     form = _form(window, "fetch")
-    pause = next(form.after_list.item(i) for i in range(form.after_list.count())
-                 if form.after_list.item(i).text() == "pause")
+    pause = next(
+        form.after_list.item(i)
+        for i in range(form.after_list.count())
+        if form.after_list.item(i).text() == "pause"
+    )
     pause.setCheckState(Qt.CheckState.Checked)
     assert "cycle" in form.after_error.text()
     assert doc.workflow.step("fetch").after == []

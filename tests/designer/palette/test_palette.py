@@ -20,9 +20,11 @@ def test_filter_box_and_new_service_action(qtbot):
     palette.set_sources(str(WORKFLOWS / "policy_change.yaml"), None)
     assert "wait" in palette.visible_entries()
     qtbot.keyClicks(palette.filter_edit, "DISPATCHU")
-    assert palette.visible_entries() == ["AmbulanceService.dispatchUnit",
-                                         "FireService.dispatchUnit",
-                                         "PoliceService.dispatchUnit"]
+    assert palette.visible_entries() == [
+        "AmbulanceService.dispatchUnit",
+        "FireService.dispatchUnit",
+        "PoliceService.dispatchUnit",
+    ]
     palette.filter_edit.clear()
     qtbot.keyClicks(palette.new_edit, "nodot")
     qtbot.keyClick(palette.new_edit, Qt.Key.Key_Return)
@@ -47,8 +49,13 @@ def window(qtbot, tmp_path):
 
 
 def _drop(view, mime, at: QPoint) -> QDropEvent:
-    event = QDropEvent(QPointF(at), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(at),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     view.dropEvent(event)
     return event
 
@@ -56,9 +63,13 @@ def _drop(view, mime, at: QPoint) -> QDropEvent:
 def test_dragging_a_palette_entry_onto_the_canvas_adds_a_call_step(window):
     doc, view = window.document, window.view
     mime = window.palette_widget.mime_for(
-        {"kind": "call", "service": "FireService", "action": "dispatchUnit"})
+        {"kind": "call", "service": "FireService", "action": "dispatchUnit"}
+    )
     assert json.loads(bytes(mime.data(STEP_MIME).data())) == {
-        "kind": "call", "service": "FireService", "action": "dispatchUnit"}
+        "kind": "call",
+        "service": "FireService",
+        "action": "dispatchUnit",
+    }
     at = QPoint(300, 250)
     event = _drop(view, mime, at)
     assert event.isAccepted()
@@ -84,8 +95,9 @@ def test_dropping_wait_emit_notify(window):
 
 def test_double_click_adds_at_the_view_centre(qtbot, window):
     doc, view, tree = window.document, window.view, window.palette_widget.tree
-    item = window.palette_widget.item_for({"kind": "call", "service": "PolicyService",
-                                           "action": "revertPolicy"})
+    item = window.palette_widget.item_for(
+        {"kind": "call", "service": "PolicyService", "action": "revertPolicy"}
+    )
     tree.scrollToItem(item)
     rect = tree.visualItemRect(item)
     # a real double-click: press and release, then the double-click event
@@ -105,5 +117,4 @@ def test_double_click_adds_at_the_view_centre(qtbot, window):
 
 def test_palette_follows_services_added_to_the_workflow(qtbot, window):
     window.document.add_step(CallStep(id="x", service="Audit", action="log"), (0, 500))
-    qtbot.waitUntil(lambda: window.palette_widget.services().get("Audit") == ["log"],
-                    timeout=3000)
+    qtbot.waitUntil(lambda: window.palette_widget.services().get("Audit") == ["log"], timeout=3000)

@@ -38,13 +38,24 @@ def test_unknown_environment_or_scenario_is_named_with_the_known_ones(qtbot, ope
 
 def test_design_run_screenshot_command(qapp, tmp_path, capsys):
     out = tmp_path / "run.png"
-    code = design_command.main([str(POLICY), "--run", "--env", "mock", "--scenario",
-                            "policyLocked", "--screenshot", str(out)])
+    code = design_command.main(
+        [
+            str(POLICY),
+            "--run",
+            "--env",
+            "mock",
+            "--scenario",
+            "policyLocked",
+            "--screenshot",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "run failed in" in capsys.readouterr().out  # policyLocked fails the run
     assert not QImage(str(out)).isNull()
-    code = design_command.main([str(POLICY), "--run", "--env", "nope", "--screenshot",
-                            str(tmp_path / "x.png")])
+    code = design_command.main(
+        [str(POLICY), "--run", "--env", "nope", "--screenshot", str(tmp_path / "x.png")]
+    )
     assert code == 1
     assert "there is no environment 'nope'" in capsys.readouterr().err
 

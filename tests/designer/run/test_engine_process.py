@@ -31,9 +31,15 @@ def test_jobs_sent_before_the_worker_connects_run_in_order():
     process = EngineProcess(inbox)
     wf = load_workflow(WORKFLOWS / "policy_change.yaml")
     try:
-        process.send(JobRequest("run", workflow=wf,
-                                path=WORKFLOWS / "policy_change.yaml",
-                                input={"policyId": "P-7"}, run_id="r-9"))
+        process.send(
+            JobRequest(
+                "run",
+                workflow=wf,
+                path=WORKFLOWS / "policy_change.yaml",
+                input={"policyId": "P-7"},
+                run_id="r-9",
+            )
+        )
         assert inbox.outcome.wait(30)
         outcome: JobOutcome = pickle.loads(inbox.messages[-1][1:])  # type: ignore[index]
         assert outcome.kind == "run" and outcome.payload.status == "succeeded"
@@ -79,15 +85,30 @@ def test_a_bad_or_idle_connection_first_does_not_keep_the_worker_out():
     idle = socket.create_connection(address)  # connects and says nothing
     threading.Thread(target=wrong_key, daemon=True).start()
     env = dict(os.environ, SWITCHBOARD_WORKER_KEY=key.hex())
-    proc = subprocess.Popen([sys.executable, "-m", "engine.worker", "--connect",
-                             f"{address[0]}:{address[1]}", "--no-warm-up"], env=env,
-                            cwd=WORKFLOWS.parent)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.worker",
+            "--connect",
+            f"{address[0]}:{address[1]}",
+            "--no-warm-up",
+        ],
+        env=env,
+        cwd=WORKFLOWS.parent,
+    )
     try:
         t0 = time.monotonic()
         conn = accept_worker(listener, proc, key, auth_seconds=1.0)
         assert conn is not None and time.monotonic() - t0 < 10
-        conn.send(JobRequest("run", workflow=load_workflow(WORKFLOWS / "policy_change.yaml"),
-                             path=WORKFLOWS / "policy_change.yaml", input={"policyId": "P-1"}))
+        conn.send(
+            JobRequest(
+                "run",
+                workflow=load_workflow(WORKFLOWS / "policy_change.yaml"),
+                path=WORKFLOWS / "policy_change.yaml",
+                input={"policyId": "P-1"},
+            )
+        )
         while True:
             data = conn.recv_bytes()
             if data[:1] == b"O":

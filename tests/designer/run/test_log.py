@@ -11,8 +11,12 @@ from engine import LOG_LEVELS, LogLine, Notification, StepRetrying, StepStarted,
 
 
 def _lines(n: int, start: int = 0) -> list[LogLine]:
-    return [LogLine(1_800_000_000 + i / 1000, LOG_LEVELS[i % 5], f"s{i % 7}", f"message {i}", "r1",
-                    "wf") for i in range(start, start + n)]
+    return [
+        LogLine(
+            1_800_000_000 + i / 1000, LOG_LEVELS[i % 5], f"s{i % 7}", f"message {i}", "r1", "wf"
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def test_cap_drops_the_oldest_lines(qapp):
@@ -22,8 +26,7 @@ def test_cap_drops_the_oldest_lines(qapp):
     assert model.total <= 1000 and model.rowCount() == model.total
     assert model.line(model.rowCount() - 1).message == "message 2499"
     first = int(model.line(0).message.split()[1])
-    assert [int(line.message.split()[1]) for line in model.lines()] == \
-        list(range(first, 2500))
+    assert [int(line.message.split()[1]) for line in model.lines()] == list(range(first, 2500))
 
 
 def test_filter_applies_to_old_and_new_lines_and_survives_drops(qapp):
@@ -68,7 +71,7 @@ def test_hundred_thousand_lines_stay_fast(qtbot):
     lines = _lines(100_000)
     t0 = time.perf_counter()
     for k in range(0, len(lines), 1000):  # as the controller's 50 ms batches would
-        panel.append(lines[k:k + 1000])
+        panel.append(lines[k : k + 1000])
     elapsed = time.perf_counter() - t0
     assert panel.model.rowCount() == 100_000
     assert elapsed < 5.0, f"appending 100,000 lines took {elapsed:.2f} s"
@@ -87,7 +90,13 @@ def test_export_and_copy_the_shown_lines(qtbot, tmp_path):
     assert panel.export(out) == 8
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert {r["level"] for r in rows} == {"error", "warning"}
-    assert rows[0] == {"time": "2027-01-15T08:00:00.003Z", "level": "warning", "step": "s3",
-                       "message": "message 3", "run": "r1", "workflow": "wf"}
+    assert rows[0] == {
+        "time": "2027-01-15T08:00:00.003Z",
+        "level": "warning",
+        "step": "s3",
+        "message": "message 3",
+        "run": "r1",
+        "workflow": "wf",
+    }
     text = panel.copy_lines()
     assert text.count("\n") == 7 and "\twarning\ts3\tmessage 3" in text.splitlines()[0]

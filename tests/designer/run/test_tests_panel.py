@@ -35,8 +35,11 @@ def test_failed_case_shows_its_difference_and_opens_its_run(qtbot, open_ui, tmp_
         shutil.copy(WORKFLOWS / name, folder / name)
     text = (WORKFLOWS / "policy_change.tests.yaml").read_text()
     # the second case now wrongly expects the change to stay live
-    text = text.replace("        compliance: fail\n        live: false",
-                        "        compliance: fail\n        live: true", 1)
+    text = text.replace(
+        "        compliance: fail\n        live: false",
+        "        compliance: fail\n        live: true",
+        1,
+    )
     (folder / "policy_change.tests.yaml").write_text(text)
     ui = open_ui(folder / "policy_change.yaml")
     ui.tests.run_requested.emit()  # the panel's Run Tests button
@@ -48,9 +51,14 @@ def test_failed_case_shows_its_difference_and_opens_its_run(qtbot, open_ui, tmp_
     assert item.child(0).text(0) == "output.live: expected true, got false"
     case = ui.tests.open_case(name)
     assert case is not None and not case.passed
-    assert ui.presenter.states() == {"updatePolicy": "succeeded", "check": "succeeded",
-                                     "sendUpdate": "skipped", "adminSuccess": "skipped",
-                                     "revertPolicy": "succeeded", "adminFailure": "succeeded"}
+    assert ui.presenter.states() == {
+        "updatePolicy": "succeeded",
+        "check": "succeeded",
+        "sendUpdate": "skipped",
+        "adminSuccess": "skipped",
+        "revertPolicy": "succeeded",
+        "adminFailure": "succeeded",
+    }
     assert "output.live: expected true, got false" in ui.last_message
     ui.view.select_steps(["check"])
     assert '"status": "fail"' in ui.results.text.toPlainText()
@@ -64,8 +72,10 @@ def test_no_tests_file_says_what_to_add(qtbot, open_ui, tmp_path):
     assert ui.tests.path is None and not ui.tests.run_button.isEnabled()
     assert not ui.run_tests()
     # the name a new tests file gets comes from the engine's folder convention (tests_path)
-    assert ("No tests file for policy_change.yaml beside it: add policy_change.tests.yaml"
-            in ui.last_message)
+    assert (
+        "No tests file for policy_change.yaml beside it: add policy_change.tests.yaml"
+        in ui.last_message
+    )
 
 
 def test_an_ordinary_run_leaves_the_tests_summary_alone(qtbot, open_ui):

@@ -14,9 +14,14 @@ from designer.run.ui import RunUI
 from tests.designer.run_support import WORKFLOWS, ui_factory, wait_run, write
 
 POLICY = WORKFLOWS / "policy_change.yaml"
-EXPECTED_PASS = {"updatePolicy": "succeeded", "check": "succeeded", "sendUpdate": "succeeded",
-                 "adminSuccess": "succeeded", "revertPolicy": "skipped",
-                 "adminFailure": "skipped"}
+EXPECTED_PASS = {
+    "updatePolicy": "succeeded",
+    "check": "succeeded",
+    "sendUpdate": "succeeded",
+    "adminSuccess": "succeeded",
+    "revertPolicy": "skipped",
+    "adminFailure": "skipped",
+}
 
 
 @pytest.fixture
@@ -46,10 +51,14 @@ def test_policy_change_on_mocks_every_step_on_canvas_and_log(qtbot, open_ui):
     assert re.fullmatch(r"6(\.\d+)? s · 3 attempts", ui.presenter.note("check"))
     lines = ui.log_panel.shown_lines()
     for sid in ("updatePolicy", "check", "sendUpdate", "adminSuccess"):
-        assert any(line.step == sid and line.level == "success" and "succeeded" in line.message
-                   for line in lines), sid
-    assert any(line.message == "Policy P-7 passed compliance after 3 attempt(s) and is live."
-               for line in lines)
+        assert any(
+            line.step == sid and line.level == "success" and "succeeded" in line.message
+            for line in lines
+        ), sid
+    assert any(
+        line.message == "Policy P-7 passed compliance after 3 attempt(s) and is live."
+        for line in lines
+    )
     assert lines[-1].message.startswith("run policyChange succeeded")
     assert ui.history.run_ids() == [rec.run_id]
     assert ui.toolbar.run_action.isEnabled() and not ui.toolbar.stop_action.isEnabled()
@@ -64,13 +73,18 @@ def test_compliance_fails_scenario_shows_the_failure_path(qtbot, open_ui):
     assert states["sendUpdate"] == "skipped" and states["adminSuccess"] == "skipped"
     assert rec.result.output["compliance"] == "fail"
     # the path taken stays drawn on the edges: the rollback branch, not the success branch
-    flows = {key: edge_flow(e.src.state, e.dst.state)
-             for key, e in ui.view.canvas.edges.items()}
-    assert flows == {("updatePolicy", "check"): "taken", ("check", "revertPolicy"): "taken",
-                     ("revertPolicy", "adminFailure"): "taken",
-                     ("check", "sendUpdate"): "skipped", ("sendUpdate", "adminSuccess"): "skipped"}
-    assert any(line.level == "error" and line.step == "adminFailure"
-               and "rolled back" in line.message for line in ui.log_panel.shown_lines())
+    flows = {key: edge_flow(e.src.state, e.dst.state) for key, e in ui.view.canvas.edges.items()}
+    assert flows == {
+        ("updatePolicy", "check"): "taken",
+        ("check", "revertPolicy"): "taken",
+        ("revertPolicy", "adminFailure"): "taken",
+        ("check", "sendUpdate"): "skipped",
+        ("sendUpdate", "adminSuccess"): "skipped",
+    }
+    assert any(
+        line.level == "error" and line.step == "adminFailure" and "rolled back" in line.message
+        for line in ui.log_panel.shown_lines()
+    )
 
 
 def test_failing_step_is_marked_failed_on_the_right_step(qtbot, open_ui):
@@ -78,8 +92,9 @@ def test_failing_step_is_marked_failed_on_the_right_step(qtbot, open_ui):
     rec = _run(qtbot, ui, '{"policyId": "P-10"}', scenario="policyLocked")
     assert rec.result.status == "failed"
     assert ui.view.canvas.nodes["updatePolicy"].state == "failed"
-    assert {ui.view.canvas.nodes[s].state for s in EXPECTED_PASS if s != "updatePolicy"} \
-        == {"cancelled"}
+    assert {ui.view.canvas.nodes[s].state for s in EXPECTED_PASS if s != "updatePolicy"} == {
+        "cancelled"
+    }
     assert ui.history.items[rec.run_id].text(0) == "failed"
 
 
@@ -88,10 +103,15 @@ def test_retrying_step_shows_its_attempts_in_step_results(qtbot, open_ui):
     _run(qtbot, ui)
     ui.view.select_steps(["check"])
     results = ui.results
-    labels = [results.attempts.topLevelItem(i).text(0)
-              for i in range(results.attempts.topLevelItemCount())]
-    assert [label.split()[:2] for label in labels] == [["#1", "timeout"], ["#2", "503"],
-                                                       ["#3", "200"]]
+    labels = [
+        results.attempts.topLevelItem(i).text(0)
+        for i in range(results.attempts.topLevelItemCount())
+    ]
+    assert [label.split()[:2] for label in labels] == [
+        ["#1", "timeout"],
+        ["#2", "503"],
+        ["#3", "200"],
+    ]
     text = results.text.toPlainText()  # the last attempt is chosen
     assert "post http://complianceservice/runcheck" in text.lower()
     assert '"policyId": "P-7"' in text and "RESPONSE 200" in text
@@ -102,7 +122,10 @@ def test_retrying_step_shows_its_attempts_in_step_results(qtbot, open_ui):
 
 def test_retrying_state_and_next_delay_show_live(qtbot, open_ui, tmp_path):
     folder = tmp_path / "flows"
-    write(folder, "flaky.yaml", """
+    write(
+        folder,
+        "flaky.yaml",
+        """
 version: 1
 name: flaky
 steps:
@@ -110,8 +133,12 @@ steps:
     service: Api
     action: flaky
     retry: {attempts: 3, delay: 400ms, backoff: 1, jitter: none}
-""")
-    write(folder, "flaky.mocks.yaml", """
+""",
+    )
+    write(
+        folder,
+        "flaky.mocks.yaml",
+        """
 version: 1
 mocks:
   Api.flaky:
@@ -119,7 +146,8 @@ mocks:
     - status: 503
     - status: 200
       body: {ok: true}
-""")
+""",
+    )
     ui = open_ui(folder / "flaky.yaml")
     assert ui.toolbar.select_environment("flaky.mocks.yaml")
     ui.toolbar.real_time_action.setChecked(True)  # so the retry can be seen while it waits
@@ -162,8 +190,9 @@ def test_emit_event_starts_the_triggered_workflow(qtbot, open_ui):
 def test_emit_event_starts_a_sibling_workflow_not_shown_on_canvas(qtbot, open_ui):
     ui = open_ui(WORKFLOWS / "emergency_dispatch.yaml")
     dialog = ui.open_emit_dialog()
-    assert "policyChangeSuggested" in [dialog.event_combo.itemText(i)
-                                       for i in range(dialog.event_combo.count())]
+    assert "policyChangeSuggested" in [
+        dialog.event_combo.itemText(i) for i in range(dialog.event_combo.count())
+    ]
     dialog.event_combo.setCurrentText("policyChangeSuggested")
     dialog.payload.setPlainText("policyId: P-7\n")  # YAML works as well as JSON
     dialog.buttons.accepted.emit()
@@ -190,7 +219,7 @@ def test_input_is_checked_against_the_schema_and_remembered(qtbot, open_ui):
     assert not ui.controller.busy and ui.history.run_ids() == []
     ui.input_editor.set_text("{policyId: [")
     assert "not valid JSON or YAML" in ui.input_editor.problem
-    ui.input_editor.set_text('policyId: P-12\nsuggestedBy: test\n')
+    ui.input_editor.set_text("policyId: P-12\nsuggestedBy: test\n")
     assert ui.input_editor.problem is None
     # a second window on the same settings file gets the same input back
     other = open_ui(POLICY)
@@ -311,8 +340,9 @@ def test_emit_dialog_defaults_to_the_open_workflows_trigger(qtbot, open_ui):
     assert dialog.event_combo.currentText() == "policyChangeSuggested"
     dialog.payload.setFocus()
     qtbot.keyClicks(dialog.payload, "policyId: P-7")
-    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok),
-                     Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton
+    )
     wait_run(qtbot, ui)
     rec = ui.controller.records[ui.controller.last_outcome.run_ids[0]]
     assert rec.workflow == "policyChange" and rec.result.status == "succeeded"

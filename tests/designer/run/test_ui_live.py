@@ -41,14 +41,18 @@ def service():
 def _live_folder(tmp_path, url):
     folder = tmp_path / "live"
     write(folder, "live.yaml", LIVE_FLOW)
-    write(folder, "environments.yaml", f"""
+    write(
+        folder,
+        "environments.yaml",
+        f"""
 version: 1
 default: local
 environments:
   local:
     services: {{Api: "{url}"}}
     secrets: {{TOKEN: SB_TEST_UI_TOKEN}}
-""")
+""",
+    )
     return folder
 
 
@@ -74,8 +78,7 @@ def test_live_run_against_a_local_service(qtbot, open_ui, tmp_path, service, mon
     assert ui.presenter.note("flaky").endswith("2 attempts")
 
 
-def test_recorded_run_replays_with_the_same_states(qtbot, open_ui, tmp_path, service,
-                                                   monkeypatch):
+def test_recorded_run_replays_with_the_same_states(qtbot, open_ui, tmp_path, service, monkeypatch):
     monkeypatch.setenv("SB_TEST_UI_TOKEN", "t0ken")
     folder = _live_folder(tmp_path, service.url)
     ui = open_ui(folder / "live.yaml")
@@ -95,8 +98,9 @@ def test_recorded_run_replays_with_the_same_states(qtbot, open_ui, tmp_path, ser
     assert dict(service.hits) == hits
     assert replay.result.status == live.result.status == "succeeded"
     assert replay.states() == live.states() == LIVE_STATES
-    assert {sid: v.attempts for sid, v in replay.steps.items()} == \
-        {sid: v.attempts for sid, v in live.steps.items()}
+    assert {sid: v.attempts for sid, v in replay.steps.items()} == {
+        sid: v.attempts for sid, v in live.steps.items()
+    }
     assert replay.result.output == live.result.output
     assert ui.presenter.states() == LIVE_STATES
     assert ui.history.run_ids() == [replay.run_id, live.run_id]
@@ -104,7 +108,10 @@ def test_recorded_run_replays_with_the_same_states(qtbot, open_ui, tmp_path, ser
 
 def test_stop_cancels_a_long_run_at_once(qtbot, open_ui, tmp_path):
     folder = tmp_path / "long"
-    write(folder, "long.yaml", """
+    write(
+        folder,
+        "long.yaml",
+        """
 version: 1
 name: long
 steps:
@@ -114,7 +121,8 @@ steps:
     wait: 1h
   - id: after
     notify: {message: never}
-""")
+""",
+    )
     ui = open_ui(folder / "long.yaml")  # no environments file: live, real time
     run_id = ui.run()
     qtbot.waitUntil(lambda: ui.presenter.states().get("hold") == "running", timeout=5000)
@@ -124,8 +132,11 @@ steps:
     rec = wait_run(qtbot, ui, run_id, timeout=3000)
     assert time.perf_counter() - t0 < 2.0
     assert rec.result.status == "cancelled"
-    assert ui.presenter.states() == {"first": "succeeded", "hold": "cancelled",
-                                     "after": "cancelled"}
+    assert ui.presenter.states() == {
+        "first": "succeeded",
+        "hold": "cancelled",
+        "after": "cancelled",
+    }
     assert ui.history.items[run_id].text(0) == "cancelled"
     assert ui.toolbar.run_action.isEnabled()
 
@@ -134,14 +145,19 @@ def test_an_unsaved_workflow_runs(qtbot, open_ui):
     from engine import NotifyStep, Workflow
 
     ui = open_ui()
-    ui.document.replace_workflow(Workflow(name="scratch", steps=[
-        NotifyStep(id="hello", message="hello from an unsaved workflow")]), None)
+    ui.document.replace_workflow(
+        Workflow(
+            name="scratch", steps=[NotifyStep(id="hello", message="hello from an unsaved workflow")]
+        ),
+        None,
+    )
     assert ui.toolbar.current_choice().label == "live (unsaved workflow)"
     rec = wait_run(qtbot, ui, ui.run())
     assert rec.result.status == "succeeded"
     assert ui.view.canvas.nodes["hello"].state == "succeeded"
-    assert any(line.message == "hello from an unsaved workflow"
-               for line in ui.log_panel.shown_lines())
+    assert any(
+        line.message == "hello from an unsaved workflow" for line in ui.log_panel.shown_lines()
+    )
 
 
 LONG_FLOW = """
@@ -193,8 +209,9 @@ def test_a_closed_windows_idle_engine_process_serves_the_next_window(qtbot, open
     assert rec.result.status == "succeeded"
 
 
-def test_an_engine_process_that_cannot_start_ends_the_run_with_the_reason(qtbot, open_ui,
-                                                                            monkeypatch):
+def test_an_engine_process_that_cannot_start_ends_the_run_with_the_reason(
+    qtbot, open_ui, monkeypatch
+):
     ui = open_ui(WORKFLOWS / "policy_change.yaml")
 
     def refuse(_message):

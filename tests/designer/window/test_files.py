@@ -134,7 +134,8 @@ def test_failed_save_in_a_read_only_directory_keeps_the_old_file(qtbot, window, 
 
 
 def test_failed_save_when_the_temporary_file_cannot_be_made_keeps_the_old_file(
-        qtbot, window, tmp_path):
+    qtbot, window, tmp_path
+):
     # a name at the file-system limit leaves no room for the temporary file's suffix
     target = tmp_path / ("w" * 250 + ".yaml")
     target.write_text("version: 1\nname: old\n")
@@ -165,8 +166,10 @@ def test_a_bad_file_opens_nothing_and_lists_its_problems(qtbot, window, tmp_path
 def test_a_file_with_rule_problems_opens_with_them_listed(qtbot, window, tmp_path):
     """A bad reference loses nothing when saved, so the file opens and the problem is shown."""
     f = tmp_path / "w.yaml"
-    text = ("version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
-            "    with:\n      x: ${ steps.nope.output }\n")
+    text = (
+        "version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n"
+        "    with:\n      x: ${ steps.nope.output }\n"
+    )
     f.write_text(text)
     assert window.open_path(str(f))
     window.document.validate_now()
@@ -203,8 +206,13 @@ def test_closing_with_changes_asks_and_save_then_closes(qtbot, window, tmp_path)
 def test_dropping_a_yaml_file_on_the_window_opens_it(qtbot, window):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(WORKFLOWS / "policy_change.yaml"))])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
     assert window.document.workflow.name == "policyChange"
     assert window.windowTitle().startswith("policy_change.yaml[*]")

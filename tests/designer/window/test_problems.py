@@ -17,8 +17,10 @@ def window(qtbot, tmp_path):
 
 def _rows(window) -> list[tuple[str, str]]:
     tree = window.problems.tree
-    return [(tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(1))
-            for i in range(tree.topLevelItemCount())]
+    return [
+        (tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(1))
+        for i in range(tree.topLevelItemCount())
+    ]
 
 
 def test_a_valid_workflow_has_no_problems(window):
@@ -46,8 +48,9 @@ def test_clicking_a_problem_selects_its_step(qtbot, window):
     qtbot.waitUntil(lambda: any(step == "report" for step, _ in _rows(window)), timeout=3000)
     window.tabs.setCurrentIndex(1)  # the YAML tab: the click must bring the canvas back
     tree = window.problems.tree
-    row = next(i for i in range(tree.topLevelItemCount())
-               if tree.topLevelItem(i).text(0) == "report")
+    row = next(
+        i for i in range(tree.topLevelItemCount()) if tree.topLevelItem(i).text(0) == "report"
+    )
     rect = tree.visualItemRect(tree.topLevelItem(row))
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.view.selected_ids() == ["report"]
@@ -57,15 +60,21 @@ def test_clicking_a_problem_selects_its_step(qtbot, window):
 
 
 def test_problem_location_text():
-    assert problem_location(Problem("m", ("steps", 2, "if"), "f.yaml", 12, 5)) == \
-        "line 12:5  steps[2].if"
+    assert (
+        problem_location(Problem("m", ("steps", 2, "if"), "f.yaml", 12, 5))
+        == "line 12:5  steps[2].if"
+    )
     assert problem_location(Problem("m")) == ""
 
 
 def test_load_problems_dialog_lists_line_and_column(qtbot):
-    problems = [Problem("duplicate key 'name'", ("name",), "w.yaml", 3, 1),
-                Problem("unknown key 'servce'", ("steps", 0, "servce"), "w.yaml", 7, 5)]
+    problems = [
+        Problem("duplicate key 'name'", ("name",), "w.yaml", 3, 1),
+        Problem("unknown key 'servce'", ("steps", 0, "servce"), "w.yaml", 7, 5),
+    ]
     dialog = LoadProblemsDialog("w.yaml", problems)
     qtbot.addWidget(dialog)
-    assert dialog.rows() == [("3", "1", "name", "duplicate key 'name'"),
-                             ("7", "5", "steps[0].servce", "unknown key 'servce'")]
+    assert dialog.rows() == [
+        ("3", "1", "name", "duplicate key 'name'"),
+        ("7", "5", "steps[0].servce", "unknown key 'servce'"),
+    ]

@@ -46,7 +46,9 @@ def test_an_alternate_key_another_action_holds_is_dropped_where_both_are_live(qt
     window_wide = action("Copy", ["Ctrl+C"], window, Qt.ShortcutContext.WindowShortcut)
     own_copy = action("Copy here", ["Ctrl+Shift+C", "Ctrl+C"], elsewhere)
     assert [str(c) for c in shortcut_clashes(window)] == [
-        "Ctrl+D: 'Duplicate' and 'Delete'", "Ctrl+C: 'Copy' and 'Copy here'"]
+        "Ctrl+D: 'Duplicate' and 'Delete'",
+        "Ctrl+C: 'Copy' and 'Copy here'",
+    ]
     drop_clashing_alternates(window)
     assert shortcut_clashes(window) == []
     assert [key_text(k) for k in delete.shortcuts()] == ["Del"]

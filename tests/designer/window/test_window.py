@@ -193,11 +193,11 @@ def test_saved_geometry_is_restored_only_if_it_fits(qtbot, tmp_path):
 
 
 def test_auto_layout_shows_every_step_and_is_one_undo_step(qtbot, tmp_path):
-    chain = [WaitStep(id=f"w{i}", after=[f"w{i - 1}"] if i else [], wait=1000)
-             for i in range(24)]
+    chain = [WaitStep(id=f"w{i}", after=[f"w{i - 1}"] if i else [], wait=1000) for i in range(24)]
     # stacked in a column: laid out left to right they run far past the window's right edge
-    workflow = Workflow(name="long", steps=chain,
-                        layout={s.id: (0, 120 * i) for i, s in enumerate(chain)})
+    workflow = Workflow(
+        name="long", steps=chain, layout={s.id: (0, 120 * i) for i, s in enumerate(chain)}
+    )
     window = make_window(qtbot, tmp_path, workflow)
     view = window.view
     view.reset_zoom()
