@@ -20,10 +20,15 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from engine.core.errors import Collector, LoadError, Problem
-from engine.core.model import EnvironmentsFile, MocksFile, TestsFile, Workflow
+from engine.core.model import CallStep, EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.core.validate import check_mocks, check_workflow
 from engine.files.contracts import contract_problems
-from engine.files.folder import ALLOW_OUTSIDE_FLAG, files_named, workflow_files
+from engine.files.folder import (
+    ALLOW_OUTSIDE_FLAG,
+    environments_file,
+    files_named,
+    workflow_files,
+)
 from engine.files.services import ServiceFile, dump_service, parse_service_data
 from engine.files.sidecars import (
     detect_kind,
@@ -317,10 +322,60 @@ def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> 
                 )
     elif loaded.kind == "tests":
         _check_tests_refs(loaded.model, base, add)
+    elif loaded.kind == "workflow" and isinstance(loaded.model, Workflow):
+        extra.extend(_unresolved_services(loaded.model, base, loc, loaded.problems))
     extra.extend(contract_problems(base, loaded.kind, loaded.model, loc))
     loaded.problems.extend(extra)
     loaded.problems.sort(key=lambda p: (p.line or 10**9, p.col))
     return loaded
+
+
+def _unresolved_services(
+    wf: Workflow, base: Path, loc: Locator, known: list[Problem]
+) -> list[Problem]:
+    """Warnings for call steps whose service a live or hybrid environment of the folder gives
+    no base URL (nor, when hybrid, a mock): a run there would call http://<service>."""
+    env_path = environments_file(base)
+    if env_path is None:
+        return []
+    try:
+        envs = load_environments(env_path)
+    except (LoadError, OSError):
+        return []  # its own problems are reported when it is checked
+    out: list[Problem] = []
+    index = {s.id: i for i, s in enumerate(wf.steps)}
+    step_index = {
+        p.step_id: p.path[1]
+        for p in known
+        if len(p.path) > 1 and p.path[0] == "steps" and isinstance(p.path[1], int)
+    }
+    for name, env in envs.environments.items():
+        if not env.services:
+            continue  # fully mocked: a missing mock is reported when it is asked for
+        mocked: set[str] = set()
+        for rel in env.mocks:
+            try:
+                mocked.update(load_mocks(env_path.parent / rel).mocks)
+            except (LoadError, OSError):
+                continue
+        kind = "hybrid" if env.mocks else "live"
+        for step in wf.steps:
+            if not isinstance(step, CallStep) or not step.service:
+                continue
+            if step.service in env.services or step.target in mocked:
+                continue
+            i = step_index.get(step.id, index[step.id])
+            out.append(
+                loc.problem(
+                    f"service '{step.service}' has no base URL in environment '{name}' ({kind}): a "
+                    f"run there would call http://{step.service}; add it to that environment's "
+                    "services" + (" or mock it" if kind == "hybrid" else ""),
+                    ("steps", i, "service"),
+                    step_id=step.id,
+                    severity="warning",
+                )
+            )
+    return out
 
 
 def _check_tests_refs(tf: TestsFile, base: Path, add: Any) -> None:

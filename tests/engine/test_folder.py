@@ -198,3 +198,23 @@ def test_an_environment_names_files_only_inside_its_folder(
     envs.write_text(OUTSIDE_ENVS.replace("    notify: [{file: ../../elsewhere/log.jsonl}]\n", ""))
     assert main(["validate", "--allow-outside-files", str(envs)]) == 0
     assert main(["run", "--allow-outside-files", str(project / "flow.yaml")]) == 0
+
+
+def test_validate_warns_of_a_service_a_live_or_hybrid_environment_does_not_resolve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a service missing from a live environment silently became http://<service>
+    (tmp_path / "flow.yaml").write_text(FLOW)
+    (tmp_path / "other.mocks.yaml").write_text("version: 1\nmocks:\n  Api.ping: {}\n")
+    (tmp_path / "environments.yaml").write_text(
+        "version: 1\ndefault: mock\nenvironments:\n  mock: {mocks: other.mocks.yaml}\n"
+        "  local: {services: {Billing: 'http://127.0.0.1:9'}}\n"
+        "  hybrid: {services: {Billing: 'http://127.0.0.1:9'}, mocks: other.mocks.yaml}\n"
+    )
+    assert main(["validate", str(tmp_path / "flow.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == (
+        f"{tmp_path / 'flow.yaml'}:4:14: warning: steps[0].service: service 'Api' has no base "
+        "URL in environment 'local' (live): a run there would call http://Api; add it to that "
+        "environment's services"
+    )  # the mock environment and the hybrid one (which mocks Api.ping) are fine
