@@ -76,6 +76,8 @@ def _grab(
     app: QApplication, window: MainWindow, path: str | None, png: str, run: RunOptions | None = None
 ) -> int:
     window.resize(*SCREENSHOT_SIZE)
+    if run is None:
+        window.run_ui.cancel_warm_up()
     if path is not None:
         window.open_path(path)
     window.show()

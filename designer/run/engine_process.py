@@ -15,6 +15,7 @@ A window that closes with an idle worker leaves it as the spare, and the next wi
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing.connection as mpc
 import os
@@ -27,7 +28,7 @@ import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine import WORKER_KEY_VARIABLE
 
@@ -40,6 +41,17 @@ _ROOT = Path(__file__).resolve().parents[2]  # holds the engine package
 
 def _drop(_data: bytes | None) -> None:
     return None
+
+
+_exiting = False  # this process is exiting: its workers' last words are not relayed
+
+
+def _at_exit() -> None:
+    global _exiting
+    _exiting = True
+
+
+atexit.register(_at_exit)
 
 
 class EngineProcess:
@@ -57,6 +69,7 @@ class EngineProcess:
         self._reader: threading.Thread | None = None
         self._lock = threading.Lock()
         self._job_running = False
+        self._closing = False  # set by stop(): the worker's stderr is dropped from then on
 
     @classmethod
     def take_spare(cls, on_message: Callable[[bytes | None], None]) -> EngineProcess | None:
@@ -106,12 +119,21 @@ class EngineProcess:
                     [sys.executable, "-m", "engine.worker", "--connect", f"{host}:{port}"],
                     env=env,
                     stdin=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
                     cwd=str(_ROOT),
                 )
             except OSError:
                 listener.close()
                 raise
             self._proc = proc
+            self._closing = False
+            assert proc.stderr is not None
+            threading.Thread(
+                target=self._relay_stderr,
+                args=(proc, proc.stderr),
+                name="switchboard-engine-stderr",
+                daemon=True,
+            ).start()
             self._reader = threading.Thread(
                 target=self._serve,
                 args=(listener, proc, key),
@@ -144,6 +166,7 @@ class EngineProcess:
             proc, conn = self._proc, self._conn
             if proc is None:
                 return
+            self._closing = True  # what it says from now on is about being stopped
             if conn is not None and proc.poll() is None:
                 with contextlib.suppress(OSError, ValueError):
                     conn.send("quit")
@@ -161,6 +184,18 @@ class EngineProcess:
         with self._lock:
             detached = self._detach_locked() if self._proc is proc else (None, None)
         self._finish(*detached)
+
+    def _relay_stderr(self, proc: subprocess.Popen[bytes], stream: IO[bytes]) -> None:
+        """The worker's stderr thread: its lines go to ours while it serves us, and are
+        dropped once we close (a worker cut off mid-handshake or mid-read says so; nobody
+        needs to read that at exit). A crash while it serves still shows its traceback."""
+        with contextlib.suppress(OSError, ValueError):
+            for line in stream:
+                if self._closing or _exiting or self._proc is not proc:
+                    continue  # being stopped, or stopped and replaced
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stderr.write(line.decode("utf-8", "replace"))
+                    sys.stderr.flush()
 
     def _detach_locked(self) -> tuple[threading.Thread | None, Connection | None]:
         reader, conn = self._reader, self._conn

@@ -93,7 +93,11 @@ class RunUI(QObject):
         # the engine process starts once the window has settled, not while it is being built
         # (a window that closes at once, as in --screenshot without --run, never starts one);
         # a Run before then starts it itself
-        QTimer.singleShot(WARM_UP_DELAY_MS, self.controller, self.controller.warm_up)
+        self._warm_up = QTimer(self)
+        self._warm_up.setSingleShot(True)
+        self._warm_up.setInterval(WARM_UP_DELAY_MS)
+        self._warm_up.timeout.connect(self.controller.warm_up)
+        self._warm_up.start()
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self.window)
@@ -101,6 +105,11 @@ class RunUI(QObject):
         dock.setWidget(widget)
         self.window.addDockWidget(area, dock)
         return dock
+
+    def cancel_warm_up(self) -> None:
+        """Start no engine process ahead of a run: this window closes at once (a screenshot
+        without a run; a build slower than the delay would start one only to cut it off)."""
+        self._warm_up.stop()
 
     def docks(self) -> list[QDockWidget]:
         return [

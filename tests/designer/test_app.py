@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import qasync
@@ -15,7 +19,7 @@ from designer import command as design_command
 from designer.window import settings as design_files
 from designer.window.main_window import MainWindow
 from engine import cli
-from tests.designer.window_support import WORKFLOWS
+from tests.designer.window_support import REPO, WORKFLOWS
 
 
 def test_parser_is_extendable_and_reads_file_and_screenshot():
@@ -166,3 +170,50 @@ def test_switchboard_design_without_a_display_exits_2_with_the_reason(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert "no display to open a window on" in proc.stderr
+
+
+def _big_workflow_file(folder: Path, n: int = 2000) -> Path:
+    from engine import CallStep, Workflow, dump_workflow
+
+    steps = [
+        CallStep(id=f"s{i}", service="Svc", action="do", after=[f"s{i - 1}"] if i else [])
+        for i in range(n)
+    ]
+    path = folder / "big.yaml"
+    path.write_text(dump_workflow(Workflow(name="big", steps=steps)), encoding="utf-8")
+    return path
+
+
+def test_screenshot_without_a_run_starts_no_engine_process(qapp, tmp_path, monkeypatch):
+    from designer.run import engine_process, ui
+
+    started = []
+    monkeypatch.setattr(ui, "WARM_UP_DELAY_MS", 0)  # as when building outlasts the delay
+    monkeypatch.setattr(engine_process.EngineProcess, "start", lambda self: started.append(1))
+    out = tmp_path / "shot.png"
+    assert (
+        cli.main(["design", str(WORKFLOWS / "policy_change.yaml"), "--screenshot", str(out)]) == 0
+    )
+    assert out.exists() and started == []
+
+
+def test_screenshot_of_a_2000_step_workflow_exits_quietly(tmp_path):
+    big = _big_workflow_file(tmp_path)
+    out = tmp_path / "big.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "design", str(big), "--screenshot", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.exists()
+    # Qt's offscreen plugin notes what it cannot do; nothing else may reach stderr
+    noise = [
+        line
+        for line in done.stderr.splitlines()
+        if "does not support propagateSizeHints" not in line
+    ]
+    assert noise == []

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
+
+import pytest
 
 from designer.run.engine_process import EngineProcess
 from engine import JobOutcome, JobRequest, load_workflow
 from tests.designer.run_support import WORKFLOWS
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 class Inbox:
@@ -121,3 +129,30 @@ def test_a_bad_or_idle_connection_first_does_not_keep_the_worker_out():
         listener.close()
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize("state", ["connecting", "idle", "running"])
+def test_leaving_is_quiet_whatever_the_worker_is_doing(state):
+    # the worker is told nothing: this process just ends, as `design --screenshot` does
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.designer.run.exit_check", state],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    assert not _alive(pid), "the worker outlived the designer"
+    assert done.stderr == ""  # was "engine worker: cannot connect …" or an EOFError traceback
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
