@@ -24,7 +24,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "Gate", "TimerHandle"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "Gate", "TimerHandle", "ClockTimeout"]
 
 T = TypeVar("T")
 
@@ -163,17 +163,18 @@ class _VirtualGate:
         await self._clock._park(task, fut)
 
 
-class _VirtualTimeout:
-    """asyncio.timeout's logic (Python 3.11), with the deadline on a VirtualClock."""
+class ClockTimeout:
+    """asyncio.timeout's logic (Python 3.11), with the deadline on a clock's own timers (a
+    VirtualClock's, a Temporal workflow's)."""
 
     __slots__ = ("_clock", "_seconds", "_task", "_timer", "_fired", "_cancelling")
 
-    def __init__(self, clock: VirtualClock, seconds: float) -> None:
+    def __init__(self, clock: Clock, seconds: float) -> None:
         self._clock = clock
         self._seconds = seconds
         self._fired = False
 
-    async def __aenter__(self) -> _VirtualTimeout:
+    async def __aenter__(self) -> ClockTimeout:
         task = asyncio.current_task()
         assert task is not None
         self._task = task
@@ -314,8 +315,8 @@ class VirtualClock:
             timer.cancel()
             self.leave(entered)
 
-    def timeout(self, seconds: float) -> _VirtualTimeout:
-        return _VirtualTimeout(self, seconds)
+    def timeout(self, seconds: float) -> ClockTimeout:
+        return ClockTimeout(self, seconds)
 
     def gate(self) -> Gate:
         return _VirtualGate(self)

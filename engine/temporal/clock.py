@@ -14,12 +14,11 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from temporalio import workflow
 
-from engine.runtime.clock import RealClock, TimerHandle
+from engine.runtime.clock import ClockTimeout, RealClock, TimerHandle
 
 __all__ = ["TemporalClock"]
 
@@ -41,41 +40,6 @@ class _Timer:
         self.cancelled = True
         if self.inner is not None:
             self.inner.cancel()
-
-
-class _Timeout:
-    """asyncio.timeout's logic (Python 3.11), with the deadline on a TemporalClock."""
-
-    __slots__ = ("_clock", "_seconds", "_task", "_timer", "_fired", "_cancelling")
-
-    def __init__(self, clock: TemporalClock, seconds: float) -> None:
-        self._clock = clock
-        self._seconds = seconds
-        self._fired = False
-
-    async def __aenter__(self) -> _Timeout:
-        task = asyncio.current_task()
-        assert task is not None
-        self._task = task
-        self._cancelling = task.cancelling()
-        self._timer = self._clock.call_later(self._seconds, self._fire)
-        return self
-
-    def _fire(self) -> None:
-        self._fired = True
-        self._task.cancel()
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._timer.cancel()
-        if (
-            self._fired
-            and self._task.uncancel() <= self._cancelling
-            and et is asyncio.CancelledError
-        ):
-            raise TimeoutError from ev
-        return None
 
 
 class TemporalClock(RealClock):
@@ -152,4 +116,4 @@ class TemporalClock(RealClock):
             timer.cancel()
 
     def timeout(self, seconds: float) -> Any:
-        return _Timeout(self, seconds)
+        return ClockTimeout(self, seconds)
