@@ -52,12 +52,13 @@ def _uncancel() -> None:
 def _cannot_start(err: BaseException) -> JobOutcome:
     if isinstance(err, LoadError):
         n = len([p for p in err.problems if p.severity == "error"]) or len(err.problems)
+        files = len({p.file for p in err.problems}) or 1
         return JobOutcome(
             "error",
             problems=list(err.problems),
             message=(
-                f"{n} problem{'s' if n != 1 else ''}: fix the file{'s' if n != 1 else ''} and "
-                "run again"
+                f"{n} problem{'s' if n != 1 else ''}: fix the file{'s' if files != 1 else ''} "
+                "and run again"
             ),
         )
     return JobOutcome("error", message=str(err))

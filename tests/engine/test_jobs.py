@@ -157,6 +157,11 @@ def test_a_run_that_cannot_start_carries_the_files_problems(folder: Path) -> Non
     assert outcome.kind == "error" and outcome.exit_code == 2
     assert outcome.problems and outcome.problems[0].line == 4
     assert outcome.message == "1 problem: fix the file and run again"
+    (folder / "bad.yaml").write_text(
+        "version: 1\nname: bad\nsteps:\n  - servce: Api\n  - wait: 5 minutes\n"
+    )
+    two = asyncio.run(run_job(JobRequest("run", path=folder / "bad.yaml")))
+    assert two.message.endswith(" problems: fix the file and run again")  # one file: "file"
     missing = asyncio.run(run_job(JobRequest("run", path=folder / "nope.yaml")))
     assert missing.kind == "error" and "no such workflow file" in missing.message
 
