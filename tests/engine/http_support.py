@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -61,23 +62,23 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
 
-class RecordingServer(ThreadingHTTPServer):
-    daemon_threads = True
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server on a free port of 127.0.0.1."""
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.seen: list[Seen] = []
-        self.answers: list[Answer] = []
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops SYNs when 50 runs connect at once
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture
-def http_server() -> Iterator[RecordingServer]:
-    srv = RecordingServer()
+S = TypeVar("S", bound=ThreadingHTTPServer)
+
+
+@contextmanager
+def serving(srv: S) -> Iterator[S]:
+    """Serve `srv` on a thread for the block, then shut it down."""
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -86,3 +87,17 @@ def http_server() -> Iterator[RecordingServer]:
         srv.shutdown()
         srv.server_close()
         thread.join(5)
+
+
+class RecordingServer(LoopbackServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.seen: list[Seen] = []
+        self.answers: list[Answer] = []
+
+
+@pytest.fixture
+def http_server() -> Iterator[RecordingServer]:
+    with serving(RecordingServer()) as srv:
+        yield srv
