@@ -228,6 +228,33 @@ class _RawServer:
         self.sock.close()
 
 
+def _run_answered_by(answer: bytes, flow: str, secrets: dict[str, str] | None = None) -> Any:
+    """The result of `flow` run against a server that answers every call with `answer`."""
+    srv = _RawServer(answer)
+    try:
+
+        async def go() -> Any:
+            source = SecretSource(values=secrets or {})
+            async with Engine(services={"Api": srv.url}, secrets=source) as e:
+                return await e.run(workflow(flow))
+
+        return arun(go())
+    finally:
+        srv.close()
+
+
+def _ok(content_type: bytes, body: bytes, encoding: bytes = b"") -> bytes:
+    extra = b"Content-Encoding: " + encoding + b"\r\n" if encoding else b""
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: "
+        + content_type
+        + b"\r\n"
+        + extra
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+
+
 BROKEN_FLOW = """
 version: 1
 name: broken
@@ -237,6 +264,7 @@ steps:
     action: broken
     query: {key: "${ secrets.KEY }"}
 """
+PLAIN_FLOW = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
 
 _HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
@@ -253,18 +281,8 @@ _HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 def test_a_broken_answer_is_a_connection_failure_not_a_traceback(
     answer: bytes, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    srv = _RawServer(answer)
-    try:
-        secret = "k-broken-7731"
-
-        async def go() -> Any:
-            secrets = SecretSource(values={"KEY": secret})
-            async with Engine(services={"Api": srv.url}, secrets=secrets) as e:
-                return await e.run(workflow(BROKEN_FLOW))
-
-        result = arun(go())
-    finally:
-        srv.close()
+    secret = "k-broken-7731"
+    result = _run_answered_by(answer, BROKEN_FLOW, {"KEY": secret})
     assert result.status == "failed"
     assert result.steps["call"].error["type"] == "connection"
     out, err = capsys.readouterr()
@@ -278,23 +296,11 @@ def test_a_response_over_the_size_limit_fails_the_step_and_memory_stays_small() 
     import tracemalloc
 
     bomb = gzip.compress(b"0" * (64 * 1024 * 1024))  # 64 MiB of zeros in ~65 KB
-    srv = _RawServer(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
-        b"gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
-    )
-    flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
-    try:
-
-        async def go() -> Any:
-            async with Engine(services={"Api": srv.url}) as e:
-                return await e.run(workflow(flow))
-
-        tracemalloc.start()
-        result = arun(go())
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    finally:
-        srv.close()
+    answer = _ok(b"application/json", bomb, b"gzip")
+    tracemalloc.start()
+    result = _run_answered_by(answer, PLAIN_FLOW)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     error = result.steps["call"].error
     assert result.status == "failed" and error["type"] == "http" and error["status"] == 200
     assert "over the 10 MiB limit" in error["message"]
@@ -305,20 +311,7 @@ def test_a_gzip_answer_under_the_limit_is_read() -> None:
     import gzip
 
     body = gzip.compress(b'{"a": [1, 2]}')
-    srv = _RawServer(
-        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: "
-        b"gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-    )
-    flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
-    try:
-
-        async def go() -> Any:
-            async with Engine(services={"Api": srv.url}) as e:
-                return await e.run(workflow(flow))
-
-        result = arun(go())
-    finally:
-        srv.close()
+    result = _run_answered_by(_ok(b"application/json", body, b"gzip"), PLAIN_FLOW)
     assert result.status == "succeeded" and result.output == {"call": {"a": [1, 2]}}
 
 
@@ -410,18 +403,6 @@ def test_a_binary_answer_is_kept_exactly() -> None:
     import base64 as b64
 
     png = bytes(range(256)) * 4
-    srv = _RawServer(
-        b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n" % len(png) + png
-    )
-    flow = BROKEN_FLOW.replace('    query: {key: "${ secrets.KEY }"}\n', "")
-    try:
-
-        async def go() -> Any:
-            async with Engine(services={"Api": srv.url}) as e:
-                return await e.run(workflow(flow))
-
-        result = arun(go())
-    finally:
-        srv.close()
+    result = _run_answered_by(_ok(b"image/png", png), PLAIN_FLOW)
     body = result.output["call"]
     assert body["contentType"] == "image/png" and b64.b64decode(body["base64"]) == png
