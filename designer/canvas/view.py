@@ -213,7 +213,9 @@ class CanvasView(QGraphicsView):
         layout = {i: self.document.position(i) for i in ids}
         text = f"Duplicate {ids[0]}" if len(ids) == 1 else f"Duplicate {len(ids)} steps"
         offset = self._free_offset(list(layout.values()), (_PASTE_STEP, _PASTE_STEP))
-        new = self.document.paste([wf.step(i) for i in ids], layout, offset, text=text)
+        new = self.document.paste(
+            [wf.step(i) for i in ids], layout, offset, text=text, keep_after=True
+        )
         self.select_steps(new)
 
     def _free_offset(

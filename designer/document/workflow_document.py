@@ -206,11 +206,21 @@ class WorkflowDocument(QObject):
         )
 
     def paste(
-        self, steps: list[AnyStep], layout: dict[str, Pos], offset: Pos, text: str | None = None
+        self,
+        steps: list[AnyStep],
+        layout: dict[str, Pos],
+        offset: Pos,
+        text: str | None = None,
+        keep_after: bool = False,
     ) -> list[str]:
+        """Add copies of `steps`; with `keep_after` (a duplicate) they keep their edges to the
+        steps of this workflow outside the selection."""
         if not steps:
             return []
-        new_steps, positions = remap_pasted(steps, layout, set(self.workflow.ids), offset)
+        ids = set(self.workflow.ids)
+        new_steps, positions = remap_pasted(
+            steps, layout, ids, offset, keep_after=ids if keep_after else frozenset()
+        )
         if text is None:
             text = (
                 f"Paste step {new_steps[0].id}"

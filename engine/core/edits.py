@@ -148,11 +148,16 @@ def can_connect(workflow: Workflow, src: str, dst: str) -> str | None:
 
 
 def remap_pasted(
-    steps: Sequence[AnyStep], layout: Mapping[str, Pos], taken: set[str], offset: Pos
+    steps: Sequence[AnyStep],
+    layout: Mapping[str, Pos],
+    taken: set[str],
+    offset: Pos,
+    keep_after: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[AnyStep], dict[str, Pos]]:
     """Copies of `steps` with ids unique among `taken`, references and `after` edges inside the
-    selection renamed to match (edges to steps outside it dropped), and their positions moved
-    by `offset`. `taken` is not changed."""
+    selection renamed to match, and their positions moved by `offset`. An edge to a step
+    outside the selection is kept when that step is in `keep_after` (a duplicate in the same
+    workflow runs after what the original runs after), else dropped. `taken` is not changed."""
     taken = set(taken)
     mapping: dict[str, str] = {}
     for s in steps:
@@ -168,7 +173,7 @@ def remap_pasted(
                     if field not in PLAIN_FIELDS:
                         setattr(c, field, rename_references(getattr(c, field), old, new))
         c.id = mapping[s.id]
-        c.after = [mapping[a] for a in s.after if a in mapping]
+        c.after = [mapping.get(a, a) for a in s.after if a in mapping or a in keep_after]
         x, y = layout.get(s.id, (i * 40.0, i * 40.0))
         positions[c.id] = (float(x) + offset[0], float(y) + offset[1])
         new_steps.append(c)

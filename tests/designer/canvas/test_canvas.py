@@ -334,3 +334,12 @@ def test_palette_adds_at_the_view_centre_never_on_a_step(qtbot, tmp_path):
     assert _overlapping(window.document) == []
     assert _near(window.document, "check", first, 200)
     assert _near(window.document, "check", second, 300)
+
+
+def test_a_duplicate_runs_after_what_its_original_runs_after(view, document):
+    # duplicating `check` dropped its link to `fetch`: the copy started at once, and its
+    # reads of steps.fetch were warned as read before they had run
+    click(view, body(view, "check"))
+    key(view, Qt.Key.Key_D, CTRL)
+    assert document.workflow.step("check_2").after == ["fetch"]
+    assert ("fetch", "check_2") in view.canvas.edges
