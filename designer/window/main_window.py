@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.problems.count_changed.connect(self._problems_count)
         self.palette_widget.add_requested.connect(self.add_from_palette)
         doc.modified_changed.connect(self._modified_changed)
+        doc.draft_changed.connect(self._draft_changed)
         doc.path_changed.connect(lambda _p: self._update_title())
         doc.model.workflow_changed.connect(self._update_title)
         # the palette re-reads the workflow's services after a pause in editing, not per key
@@ -330,13 +331,23 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> bool:
         """Open `path` now (unsaved changes are not asked about). False if it did not load."""
         path = os.path.abspath(path)
-        from engine import open_workflow
+        from engine import open_workflow, read_text
 
         try:
-            workflow = open_workflow(path).unwrap_model()
+            data = read_text(path)
+            text = data.decode("utf-8-sig")
         except LoadError as e:
             self.show_load_problems(path, e.problems)
             return False
+        except UnicodeDecodeError:
+            text = None
+        try:
+            workflow = open_workflow(path, data).unwrap_model()
+        except LoadError as e:
+            if text is None:  # not text: nothing to fix in the editor
+                self.show_load_problems(path, e.problems)
+                return False
+            return self._open_draft(path, text)
         except OSError as e:
             self.show_load_problems(
                 path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
@@ -352,6 +363,35 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_to_view)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
+
+    def _open_draft(self, path: str, text: str) -> bool:
+        """A file that does not parse opens in the YAML tab with its problems marked; the
+        canvas comes back once the text parses (`_draft_changed`)."""
+        if self.autosave is not None:
+            self.autosave.remove()
+        self.document.open_draft(text, path)
+        self.settings.add_recent(path)
+        self._update_title()
+        n = len(self.document.problems)
+        self.statusBar().showMessage(
+            f"{os.path.basename(path)} does not parse ({n} problem{'s' if n != 1 else ''}): "
+            "fix it in the YAML tab; the canvas opens once it parses",
+            10000,
+        )
+        return True
+
+    def _draft_changed(self, draft: bool) -> None:
+        self.tabs.setTabEnabled(0, not draft)
+        self.inspector.setEnabled(not draft)  # it would edit the empty stand-in workflow
+        if draft:
+            self.tabs.setCurrentWidget(self.yaml_view)
+            self.yaml_view.setFocus()
+            return
+        self.palette_widget.set_sources(self.document.path, self.document.workflow)
+        if self.tabs.currentWidget() is self.yaml_view:
+            self.tabs.setCurrentWidget(self.canvas_page)
+            self.statusBar().showMessage("The file parses now: back on the canvas", 5000)
+        QTimer.singleShot(0, self.view.fit_to_view)
 
     def show_load_problems(self, path: str, problems: list[Problem]) -> LoadProblemsDialog:
         dialog = LoadProblemsDialog(path, problems, self)
