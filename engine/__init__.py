@@ -189,6 +189,7 @@ if TYPE_CHECKING:
         record_from_result,
     )
     from engine.runtime.text import describe, format_ms
+    from engine.server.store import Store as RunStore
     from engine.worker import KEY_VARIABLE as WORKER_KEY_VARIABLE
 
 # name -> (module, attribute)
@@ -361,6 +362,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "pretty_json": ("engine.runtime.state", "pretty_json"),
     "record_from_result": ("engine.runtime.state", "record_from_result"),
     "RunRecord": ("engine.runtime.state", "RunRecord"),
+    "RunStore": ("engine.server.store", "Store"),
     "StepView": ("engine.runtime.state", "StepView"),
     "describe": ("engine.runtime.text", "describe"),
     "format_ms": ("engine.runtime.text", "format_ms"),
@@ -436,6 +438,7 @@ __all__ = [
     "RunSetup",
     "RunStarted",
     "RunStatus",
+    "RunStore",
     "STEP_KINDS",
     "STEP_STATUSES",
     "SecretMissing",

@@ -74,6 +74,7 @@ EXPECTED = [
     "RunSetup",
     "RunStarted",
     "RunStatus",
+    "RunStore",
     "STEP_KINDS",
     "STEP_STATUSES",
     "SecretMissing",
