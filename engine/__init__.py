@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         ValidationError,
         format_path,
     )
+    from engine.core.expressions import FUNCTIONS as EXPRESSION_FUNCTIONS
     from engine.core.expressions import (
         TemplateSyntaxError,
         check_template,
@@ -205,6 +206,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "rename_patches": ("engine.core.edits", "rename_patches"),
     "rename_references": ("engine.core.edits", "rename_references"),
     "ExpressionError": ("engine.core.errors", "ExpressionError"),
+    "EXPRESSION_FUNCTIONS": ("engine.core.expressions", "FUNCTIONS"),
     "format_path": ("engine.core.errors", "format_path"),
     "InputInvalid": ("engine.core.errors", "InputInvalid"),
     "LoadError": ("engine.core.errors", "LoadError"),
@@ -386,6 +388,7 @@ __all__ = [
     "DurationError",
     "ENVIRONMENTS_FILE",
     "ERROR_TYPES",
+    "EXPRESSION_FUNCTIONS",
     "EmitStep",
     "Engine",
     "Environment",

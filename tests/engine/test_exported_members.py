@@ -22,6 +22,7 @@ EXPECTED = [
     "DurationError",
     "ENVIRONMENTS_FILE",
     "ERROR_TYPES",
+    "EXPRESSION_FUNCTIONS",
     "EmitStep",
     "Engine",
     "Environment",
