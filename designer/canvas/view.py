@@ -7,8 +7,9 @@ items freely and becomes one `move_steps` command on release.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -47,6 +48,9 @@ class CanvasView(QGraphicsView):
     message = Signal(str)  # why something the user tried was refused
     step_activated = Signal(str)  # double-clicked step id
     zoom_changed = Signal(float)  # the new scale (1.0 = 100 %)
+    # quick add (Tab, or a wire dropped on empty canvas): where, the step to connect ('' for
+    # none), and whether the new step runs after it (a wire from an output, or Tab)
+    quick_add_requested = Signal(QPointF, str, bool)
 
     def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -402,8 +406,12 @@ class CanvasView(QGraphicsView):
         if target is None:
             port = self.port_at(at)
             target = port.node if port is not None else None
-        if target is None or target is start.node:
-            return  # dropped on empty canvas or back on its own node: nothing meant
+        if target is None:  # dropped on empty canvas: pick a step to put there
+            at_scene = self.mapToScene(at)
+            self.quick_add_requested.emit(at_scene, start.node.step_id, start.output)
+            return
+        if target is start.node:
+            return  # dropped back on its own node: nothing meant
         src, dst = (start.node, target) if start.output else (target, start.node)
         reason = self.document.connect_steps(src.step_id, dst.step_id)
         if reason is not None:
@@ -416,6 +424,32 @@ class CanvasView(QGraphicsView):
         self._connect_from = None
 
     # --- keyboard -------------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        # Tab is focus navigation before keyPressEvent sees it: here it opens quick add
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Tab
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
+            self.request_quick_add()
+            return True
+        return super().event(event)
+
+    def request_quick_add(self) -> None:
+        """Quick add after the one selected step (to its right), or else at the mouse (or the
+        view's centre when the mouse is elsewhere)."""
+        ids = self.selected_ids()
+        node = self.canvas.nodes.get(ids[0]) if len(ids) == 1 else None
+        if node is not None:
+            at = node.pos() + QPointF(NODE_W * 1.5 + 80, NODE_H / 2)
+            self.quick_add_requested.emit(at, node.step_id, True)
+            return
+        mouse = self.viewport().mapFromGlobal(QCursor.pos())
+        if not self.viewport().rect().contains(mouse):
+            mouse = self.viewport().rect().center()
+        self.quick_add_requested.emit(self.mapToScene(mouse), "", True)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         key, mods = event.key(), event.modifiers()

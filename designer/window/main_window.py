@@ -46,6 +46,7 @@ from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
+from designer.window.quick_add import QuickAddPicker, add_connected, quick_add_entries
 from designer.window.settings import (
     AppSettings,
     Autosave,
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.view.zoom_changed.connect(self._zoom_changed)
         self.view.step_activated.connect(self._step_activated)
+        self.view.quick_add_requested.connect(self.quick_add)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
         self.palette_widget.add_requested.connect(self.add_from_palette)
@@ -235,6 +237,18 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.canvas_page)
         self.view.select_steps([sid])
         return sid
+
+    def quick_add(self, at: QPointF, link: str = "", after_link: bool = True) -> QuickAddPicker:
+        """Open the quick-add picker at a scene point; the step picked goes there, connected
+        to `link` (quick_add.py)."""
+        self.palette_widget.update_workflow(self.document.workflow)  # no pause: it is asked now
+        picker = QuickAddPicker(quick_add_entries(self.palette_widget.services()), self)
+        picker.chosen.connect(
+            lambda payload: add_connected(self.view, payload, at, link, after_link)
+        )
+        self.quick_add_picker = picker
+        picker.popup_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(at)))
+        return picker
 
     def set_grid_visible(self, on: bool) -> None:
         self.view.canvas.set_grid_visible(on)
