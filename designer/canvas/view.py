@@ -471,8 +471,8 @@ class CanvasView(QGraphicsView):
             self.zoom_out()
         elif ctrl and key == Qt.Key.Key_0:
             self.reset_zoom()
-        elif ctrl and key == Qt.Key.Key_D:
-            self.duplicate_selection()
+        elif ctrl and key == Qt.Key.Key_D and not mods & Qt.KeyboardModifier.ShiftModifier:
+            self.duplicate_selection()  # Ctrl+Shift+D is Disable, not a second Duplicate
         elif event.matches(std.Copy):
             self.copy_selection()
         elif event.matches(std.Cut):

@@ -192,6 +192,22 @@ class WorkflowDocument(QObject):
             )
         )
 
+    def set_disabled(self, ids: list[str], disabled: bool) -> None:
+        """Disable (or enable) steps in one undo step: runs skip a disabled step."""
+        ids = [
+            i for i in ids if (s := self.workflow.find(i)) is not None and s.disabled != disabled
+        ]
+        if not ids:
+            return
+        verb = "Disable" if disabled else "Enable"
+        text = f"{verb} step {ids[0]}" if len(ids) == 1 else f"{verb} {len(ids)} steps"
+        self.undo_stack.beginMacro(text)
+        for sid in ids:
+            self.undo_stack.push(
+                SetStepFieldCommand(self.model, sid, "disabled", not disabled, disabled, text)
+            )
+        self.undo_stack.endMacro()
+
     def rename_step(self, old: str, new: str) -> str | None:
         """Rename a step and every reference to it in one undo step; why not, or None."""
         reason = check_step_id(self.workflow, old, new)

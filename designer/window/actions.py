@@ -62,6 +62,7 @@ class WindowActions:
         self.settings = settings
         self.commands = commands
         self.canvas_page = canvas_page
+        self.view, self.document = view, document
         self._docks = list(docks)
         self._icons: dict[QAction, str] = {}
         w, c = window, commands
@@ -119,6 +120,15 @@ class WindowActions:
             _STD.SelectAll,
             view.select_all,
             "Select every step",
+            canvas=True,
+        )
+
+        self.toggle_disabled = self._make(
+            "Disa&ble / Enable",
+            None,
+            QKeySequence("Ctrl+Shift+D"),
+            self._toggle_disabled,
+            "Disable the selected steps (runs skip them; drawn greyed), or enable them again",
             canvas=True,
         )
 
@@ -234,6 +244,7 @@ class WindowActions:
         edit.addActions([self.cut, self.copy, self.paste, self.duplicate, self.delete])
         edit.addSeparator()
         edit.addAction(self.select_all)
+        edit.addAction(self.toggle_disabled)
 
         view = bar.addMenu("&View")
         view.addActions([self.show_canvas, self.show_yaml])
@@ -277,7 +288,14 @@ class WindowActions:
         menu.addAction(self.clear_recent)
         self.clear_recent.setEnabled(bool(files))
 
+    def _toggle_disabled(self) -> None:
+        """Disable the selection, or enable it when every selected step is disabled."""
+        ids = self.view.selected_ids()
+        steps = [s for i in ids if (s := self.document.workflow.find(i)) is not None]
+        if steps:
+            self.document.set_disabled(ids, not all(s.disabled for s in steps))
+
     def update_edit_actions(self, selected: list[str]) -> None:
         has = bool(selected)
-        for action in (self.cut, self.copy, self.duplicate):
+        for action in (self.cut, self.copy, self.duplicate, self.toggle_disabled):
             action.setEnabled(has)

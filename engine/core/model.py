@@ -132,6 +132,7 @@ class Step:
     after: list[str] = field(default_factory=list)
     if_: str | None = None
     description: str | None = None
+    disabled: bool = False  # skipped in every run (state `skipped`), kept in the file
 
 
 @dataclass

@@ -64,7 +64,7 @@ WORKFLOW_KEYS = frozenset(
         "layout",
     }
 )
-STEP_COMMON_KEYS = frozenset({"id", "description", "after", "if"})
+STEP_COMMON_KEYS = frozenset({"id", "description", "after", "if", "disabled"})
 CALL_KEYS = STEP_COMMON_KEYS | {
     "service",
     "action",
@@ -237,6 +237,15 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
     step.id = sid or ""
     step.description = opt_str(c, m, "description", path, sid)
     step.if_ = opt_str(c, m, "if", path, sid)
+    disabled = m.get("disabled", False)
+    if isinstance(disabled, bool):
+        step.disabled = disabled
+    elif disabled is not None:
+        c.add(
+            f"'disabled' must be true or false, not {type_name(disabled)}",
+            path + ("disabled",),
+            step=sid,
+        )
     after = m.get("after", _MISSING)
     if after is _MISSING:
         step.after = None  # type: ignore[assignment]  # resolved by parse_workflow_data

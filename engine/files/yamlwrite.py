@@ -275,6 +275,8 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
             d["after"] = list(s.after)
         if s.if_ is not None:
             d["if"] = s.if_
+        if s.disabled:
+            d["disabled"] = True
         if isinstance(s, CallStep):
             d["service"] = s.service
             d["action"] = s.action

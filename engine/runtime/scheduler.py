@@ -350,7 +350,7 @@ class _Run:
 
     def _start(self, st: _StepState) -> None:
         step = st.step
-        if step.after and st.live == 0:
+        if step.disabled or (step.after and st.live == 0):
             self._finish(st, "skipped", None, None)
             return
         if step.if_ is not None:
