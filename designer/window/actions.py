@@ -133,6 +133,11 @@ class WindowActions:
         )
 
         # View
+        self.minimap = self._make(
+            "&Minimap", None, QKeySequence("Ctrl+M"), None, "Show the whole workflow in a corner"
+        )
+        self.minimap.setCheckable(True)
+        self.minimap.setChecked(True)
         self.zoom_in = self._make("Zoom &In", "zoom-in", _STD.ZoomIn, view.zoom_in)
         self.zoom_out = self._make("Zoom &Out", "zoom-out", _STD.ZoomOut, view.zoom_out)
         self.reset_zoom = self._make(
@@ -251,7 +256,7 @@ class WindowActions:
         view.addSeparator()
         view.addActions([self.zoom_in, self.zoom_out, self.reset_zoom, self.fit])
         view.addSeparator()
-        view.addActions([self.auto_layout, self.grid, self.dark])
+        view.addActions([self.auto_layout, self.grid, self.minimap, self.dark])
         view.addSeparator()
         for dock in self._docks:
             view.addAction(dock.toggleViewAction())

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.canvas import CanvasView
+from designer.canvas.minimap import Minimap
 from designer.document import WorkflowDocument
 from designer.document.clipboard import step_from_palette
 from designer.inspector import InspectorWidget
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         page_layout = QVBoxLayout(self.canvas_page)
         page_layout.setContentsMargins(0, 0, 0, 0)
         page_layout.addWidget(self.view)
+        self.minimap = Minimap(self.view)
         self.yaml_view = YamlView(self.document)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -176,6 +178,7 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self._zoom_changed)
         self.view.step_activated.connect(self._step_activated)
         self.view.quick_add_requested.connect(self.quick_add)
+        self.act.minimap.toggled.connect(self.minimap.setVisible)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
         self.palette_widget.add_requested.connect(self.add_from_palette)
