@@ -66,6 +66,9 @@ class JobRequest:
     record: Path | None = None
     environ: dict[str, str] | None = None
     allow_outside_files: bool = False  # an environment may name files outside its folder
+    # run: steps that finish at once as a run recorded them, by id (`{status, output, error,
+    # attempts}`): the designer's "run from here" replays the steps before the one chosen
+    pinned: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass

@@ -122,12 +122,17 @@ class RunSetup:
         return self.env.mode
 
     async def run(
-        self, input: Any = None, *, run_id: str | None = None, sinks: Sequence[Sink] = ()
+        self,
+        input: Any = None,
+        *,
+        run_id: str | None = None,
+        sinks: Sequence[Sink] = (),
+        pinned: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Run the job's workflow, its events to this job's sinks (and `sinks`)."""
         assert self.workflow is not None, "a setup from open_setup has no workflow of its own"
         return await self.engine.run(
-            self.workflow, input, run_id=run_id, sinks=[*self.sinks, *sinks]
+            self.workflow, input, run_id=run_id, sinks=[*self.sinks, *sinks], pinned=pinned
         )
 
     def add_notify_sinks(self) -> SinkSet:
