@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
 
 from designer.canvas import style
+from designer.canvas.arrange import snap
 from designer.canvas.items import NodeItem, PortItem
 from designer.canvas.placement import free_offset
 from designer.canvas.scene import CanvasScene
@@ -76,6 +77,7 @@ class CanvasView(QGraphicsView):
         self._pan_last: QPointF | None = None
         self._space_down = False
         self._paste_count = 0
+        self.snap_to_grid = False  # dragged steps land on the grid (View → Snap to Grid)
 
     # --- selection ------------------------------------------------------------------------
 
@@ -355,7 +357,10 @@ class CanvasView(QGraphicsView):
             if node is None or node.pos() == old:
                 continue
             # whole scene units keep the saved layout readable
-            moves[sid] = ((old.x(), old.y()), (round(node.pos().x()), round(node.pos().y())))
+            new = (round(node.pos().x()), round(node.pos().y()))
+            if self.snap_to_grid:
+                new = snap(new)
+            moves[sid] = ((old.x(), old.y()), new)
         self._press_positions = {}
         if moves:
             self.document.move_steps(moves)

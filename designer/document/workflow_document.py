@@ -141,7 +141,7 @@ class WorkflowDocument(QObject):
             RemoveCommand(self.model, ids, edges, text or describe_removal(ids, edges))
         )
 
-    def move_steps(self, moves: dict[str, tuple[Pos, Pos]]) -> None:
+    def move_steps(self, moves: dict[str, tuple[Pos, Pos]], text: str | None = None) -> None:
         moves = {
             k: (_pos(o), _pos(n))
             for k, (o, n) in moves.items()
@@ -149,7 +149,8 @@ class WorkflowDocument(QObject):
         }
         if not moves:
             return
-        text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
+        if text is None:
+            text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
         self.undo_stack.push(MoveStepsCommand(self.model, moves, text))
 
     def can_connect(self, src: str, dst: str) -> str | None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QTabWidget, QToolBar, QWidget
 
 from designer.canvas import CanvasView
+from designer.canvas.arrange import align, arrange_selection, distribute
 from designer.document import WorkflowDocument
 from designer.shared import theme
 from designer.window.settings import AppSettings
@@ -131,6 +132,34 @@ class WindowActions:
             "Disable the selected steps (runs skip them; drawn greyed), or enable them again",
             canvas=True,
         )
+
+        # Arrange: the selected steps, one undo step each
+        self.arrange_actions: list[QAction] = []
+        for label, how in (
+            ("Align &Left", lambda p: align(p, "left")),
+            ("Align &Center", lambda p: align(p, "hcenter")),
+            ("Align &Right", lambda p: align(p, "right")),
+            ("Align &Top", lambda p: align(p, "top")),
+            ("Align &Middle", lambda p: align(p, "vcenter")),
+            ("Align &Bottom", lambda p: align(p, "bottom")),
+            ("Distribute H&orizontally", lambda p: distribute(p, "h")),
+            ("Distribute V&ertically", lambda p: distribute(p, "v")),
+        ):
+            text = label.replace("&", "")
+            action = self._make(
+                label,
+                None,
+                None,
+                lambda h=how, t=text: arrange_selection(view, h, t),
+                f"{text}: the selected steps",
+                canvas=True,
+            )
+            self.arrange_actions.append(action)
+        self.snap = self._make(
+            "&Snap to Grid", None, None, None, "Dragged steps land on the grid's points"
+        )
+        self.snap.setCheckable(True)
+        self.snap.toggled.connect(lambda on: setattr(view, "snap_to_grid", on))
 
         # View
         self.minimap = self._make(
@@ -250,13 +279,17 @@ class WindowActions:
         edit.addSeparator()
         edit.addAction(self.select_all)
         edit.addAction(self.toggle_disabled)
+        arrange = edit.addMenu("A&rrange")
+        arrange.addActions(self.arrange_actions[:6])
+        arrange.addSeparator()
+        arrange.addActions(self.arrange_actions[6:])
 
         view = bar.addMenu("&View")
         view.addActions([self.show_canvas, self.show_yaml])
         view.addSeparator()
         view.addActions([self.zoom_in, self.zoom_out, self.reset_zoom, self.fit])
         view.addSeparator()
-        view.addActions([self.auto_layout, self.grid, self.minimap, self.dark])
+        view.addActions([self.auto_layout, self.grid, self.snap, self.minimap, self.dark])
         view.addSeparator()
         for dock in self._docks:
             view.addAction(dock.toggleViewAction())
@@ -301,6 +334,8 @@ class WindowActions:
             self.document.set_disabled(ids, not all(s.disabled for s in steps))
 
     def update_edit_actions(self, selected: list[str]) -> None:
+        for action in self.arrange_actions:
+            action.setEnabled(len(selected) >= 2)
         has = bool(selected)
         for action in (self.cut, self.copy, self.duplicate, self.toggle_disabled):
             action.setEnabled(has)
