@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from designer.canvas.style import GRID, NODE_H, NODE_W
 
 if TYPE_CHECKING:
-    from designer.canvas.view import CanvasView
+    from designer.document import WorkflowDocument
 
 __all__ = ["ALIGNMENTS", "align", "distribute", "snap", "snap_all", "arrange_selection"]
 
@@ -77,17 +77,17 @@ def snap_all(positions: Mapping[str, Pos], grid: float = GRID) -> dict[str, Pos]
 
 
 def arrange_selection(
-    view: CanvasView, how: Callable[[Mapping[str, Pos]], dict[str, Pos]], text: str
-) -> bool:
-    """Move the selected steps where `how` puts them, as one undo step named `text`; False
+    doc: WorkflowDocument,
+    ids: list[str],
+    how: Callable[[Mapping[str, Pos]], dict[str, Pos]],
+    text: str,
+) -> str | None:
+    """Move the steps `ids` where `how` puts them, as one undo step named `text`; why not
     when nothing moved (one step selected, or already in place)."""
-    doc = view.document
-    ids = view.selected_ids()
     before = {sid: doc.position(sid) for sid in ids}
     after = how(before)
     moves = {sid: (before[sid], after[sid]) for sid in ids if after[sid] != before[sid]}
     if not moves:
-        view.message.emit(f"{text}: nothing to move (select the steps to arrange first)")
-        return False
+        return f"{text}: nothing to move (select the steps to arrange first)"
     doc.move_steps(moves, f"{text} ({len(ids)} steps)")
-    return True
+    return None

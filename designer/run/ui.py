@@ -436,9 +436,6 @@ def attach_run_ui(window: QMainWindow) -> RunUI:
         return existing
     ui = RunUI(window)
     window.run_ui = ui  # type: ignore[attr-defined]
-    from designer.run.run_from import add_run_from_actions
-
-    add_run_from_actions(ui)
     return ui
 
 

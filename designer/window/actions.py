@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -150,7 +150,7 @@ class WindowActions:
                 label,
                 None,
                 None,
-                lambda h=how, t=text: arrange_selection(view, h, t),
+                lambda h=how, t=text: self._arrange(h, t),
                 f"{text}: the selected steps",
                 canvas=True,
             )
@@ -325,6 +325,11 @@ class WindowActions:
         menu.addSeparator()
         menu.addAction(self.clear_recent)
         self.clear_recent.setEnabled(bool(files))
+
+    def _arrange(self, how: Callable[[Any], Any], text: str) -> None:
+        why = arrange_selection(self.document, self.view.selected_ids(), how, text)
+        if why is not None:
+            self.view.message.emit(why)
 
     def _toggle_disabled(self) -> None:
         """Disable the selection, or enable it when every selected step is disabled."""

@@ -43,6 +43,7 @@ from designer.document.clipboard import step_from_palette
 from designer.inspector import InspectorWidget
 from designer.palette import PaletteWidget
 from designer.run import attach_run_ui
+from designer.run.run_from import add_run_from_actions
 from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
+        add_run_from_actions(self.run_ui)  # Run → Run From Selected Step / Step Only
         self.inspector.run_record = self.run_ui.shown_record  # the expression editor's data
         # a platform's standard keys may hold another action's key (X11: Delete has Ctrl+D)
         drop_clashing_alternates(self)
