@@ -430,10 +430,22 @@ class CanvasView(QGraphicsView):
 
     # --- keyboard -------------------------------------------------------------------------
 
+    def editing_text(self) -> bool:
+        """Whether an item takes the keys as text (a note being edited): the canvas's own keys
+        (Delete, Tab, Ctrl+A…) leave them to it."""
+        canvas = getattr(self, "canvas", None)  # events come while __init__ builds the view
+        item = canvas.focusItem() if canvas is not None else None
+        return (
+            item is not None
+            and bool(item.flags() & item.GraphicsItemFlag.ItemIsFocusable)
+            and bool(getattr(item, "textInteractionFlags", lambda: 0)())
+        )
+
     def event(self, event: QEvent) -> bool:
         # Tab is focus navigation before keyPressEvent sees it: here it opens quick add
         if (
-            isinstance(event, QKeyEvent)
+            not self.editing_text()
+            and isinstance(event, QKeyEvent)
             and event.type() == QEvent.Type.KeyPress
             and event.key() == Qt.Key.Key_Tab
             and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -457,6 +469,9 @@ class CanvasView(QGraphicsView):
         self.quick_add_requested.emit(self.mapToScene(mouse), "", True)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if self.editing_text():
+            super().keyPressEvent(event)  # to the note being edited
+            return
         key, mods = event.key(), event.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         std = QKeySequence.StandardKey

@@ -37,6 +37,7 @@ class WindowCommands(Protocol):
     def save_as(self) -> None: ...
     def set_grid_visible(self, on: bool) -> None: ...
     def set_theme(self, name: str) -> None: ...
+    def add_note(self) -> None: ...
 
 
 class WindowActions:
@@ -124,6 +125,14 @@ class WindowActions:
             canvas=True,
         )
 
+        self.add_note = self._make(
+            "Add &Note",
+            None,
+            QKeySequence("Ctrl+Shift+M"),
+            c.add_note,
+            "A sticky comment on the canvas, saved with the layout (runs ignore it)",
+            canvas=True,
+        )
         self.toggle_disabled = self._make(
             "Disa&ble / Enable",
             None,
@@ -279,6 +288,7 @@ class WindowActions:
         edit.addSeparator()
         edit.addAction(self.select_all)
         edit.addAction(self.toggle_disabled)
+        edit.addAction(self.add_note)
         arrange = edit.addMenu("A&rrange")
         arrange.addActions(self.arrange_actions[:6])
         arrange.addSeparator()

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from designer.canvas import CanvasView
 from designer.canvas.minimap import Minimap
+from designer.canvas.notes import NoteLayer
 from designer.document import WorkflowDocument
 from designer.document.clipboard import step_from_palette
 from designer.inspector import InspectorWidget
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         page_layout.setContentsMargins(0, 0, 0, 0)
         page_layout.addWidget(self.view)
         self.minimap = Minimap(self.view)
+        self.notes = NoteLayer(self.view)
+        self.notes.set_dark(theme.is_dark())
         self.yaml_view = YamlView(self.document)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -255,6 +258,15 @@ class MainWindow(QMainWindow):
         picker.popup_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(at)))
         return picker
 
+    def add_note(self) -> None:
+        """A note at the centre of the visible canvas, its text ready to type over."""
+        self.tabs.setCurrentWidget(self.canvas_page)
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        self.view.setFocus()
+        # a step-sized spot clear of the steps, nearest the centre: a note hides nothing
+        at = self.view._free_offset([(0.0, 0.0)], (round(centre.x() - 80), round(centre.y() - 20)))
+        self.notes.add(at)
+
     def set_grid_visible(self, on: bool) -> None:
         self.view.canvas.set_grid_visible(on)
         self.settings.set_show_grid(on)
@@ -272,6 +284,7 @@ class MainWindow(QMainWindow):
         self.yaml_view.highlighter.set_dark(name == "dark")
         self.setWindowIcon(theme.icon("app"))
         self.view.set_dark(name == "dark")
+        self.notes.set_dark(name == "dark")
 
     # --- files ------------------------------------------------------------------------------
 

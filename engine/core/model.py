@@ -188,6 +188,15 @@ def step_kind(step: Step) -> StepKind:
 
 
 @dataclass
+class Note:
+    """A sticky comment on the canvas (`notes:`): kept with the layout, ignored by the engine.
+    `at` is its top-left corner in canvas units."""
+
+    text: str = ""
+    at: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
 class Workflow:
     name: str = "workflow"
     description: str | None = None
@@ -199,6 +208,7 @@ class Workflow:
     output: Any = None
     layout: dict[str, tuple[float, float]] = field(default_factory=dict)
     version: int = 1
+    notes: list[Note] = field(default_factory=list)
 
     def step(self, step_id: str) -> AnyStep:
         for s in self.steps:

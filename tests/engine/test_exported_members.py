@@ -56,6 +56,7 @@ EXPECTED = [
     "Mode",
     "NAME_RE",
     "NOTIFY_LEVELS",
+    "Note",
     "Notification",
     "NotifyStep",
     "PLAIN_FIELDS",
