@@ -38,6 +38,8 @@ __all__ = [
     "is_hidden_below",
     "files_named",
     "ALLOW_OUTSIDE_FLAG",
+    "SERVERLESS_SUFFIX",
+    "is_serverless_name",
 ]
 
 ALLOW_OUTSIDE_FLAG = "--allow-outside-files"  # how a user lets an environment name any file
@@ -54,6 +56,14 @@ TESTS_SUFFIX = _TESTS_ENDS[0]  # how a tests file's name ends, for messages
 _RECORDED = ".recorded.mocks.yaml"
 _SERVICE_ENDS = (".service.yaml", ".service.yml")
 SERVICE_SUFFIX = _SERVICE_ENDS[0]
+# Serverless Workflow documents: what `export --to serverless` writes beside a workflow
+_SERVERLESS_ENDS = (".sw.yaml", ".sw.yml", ".sw.json")
+SERVERLESS_SUFFIX = _SERVERLESS_ENDS[0]
+
+
+def is_serverless_name(name: str) -> bool:
+    """Whether a file's name says it is a Serverless Workflow document (`x.sw.yaml`)."""
+    return name.lower().endswith(_SERVERLESS_ENDS)
 
 
 def kind_from_name(name: str) -> FileKind | None:
