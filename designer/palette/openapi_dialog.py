@@ -76,7 +76,9 @@ class OpenApiImportDialog(QDialog):
         spec_row.addWidget(self.spec_edit, 1)
         spec_row.addWidget(self.browse_button)
         form = QFormLayout()
-        form.addRow("&Spec:", spec_row)
+        spec_label = QLabel("&Spec:")  # a row of a layout gets no buddy (nor mnemonic) itself
+        spec_label.setBuddy(self.spec_edit)
+        form.addRow(spec_label, spec_row)
         form.addRow("Service &name:", self.service_edit)
         form.addRow("&Folder:", self.folder_edit)
         form.addRow("", self.mocks_check)
