@@ -143,7 +143,7 @@ def deploy_text(
     try:
         with httpx.Client(base_url=server.rstrip("/"), timeout=timeout) as client:
             r = client.put(f"/workflows/{name}", content=text.encode("utf-8"), headers=headers)
-    except (httpx.HTTPError, ValueError) as e:  # ValueError: a URL httpx cannot use
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:  # a URL httpx cannot use
         return DeployAnswer(0, f"cannot reach {server}: {type(e).__name__}: {e}")
     if r.status_code in (200, 201):
         try:
