@@ -21,6 +21,7 @@ from engine import CallStep, Workflow
 from engine.cli import main
 from tests.designer.run_support import ui_factory, wait_run
 from tests.designer.window_support import WORKFLOWS, make_window
+from tests.designer.x11 import run_under_x
 
 REPO = Path(__file__).resolve().parents[3]
 PETSTORE = REPO / "tests" / "data" / "openapi" / "petstore.openapi.yaml"
@@ -299,3 +300,46 @@ def test_open_a_serverless_file_that_does_not_import_shows_where(qtbot, tmp_path
     dialog = window.dialog
     assert isinstance(dialog, LoadProblemsDialog)
     assert any("no 'document' block" in row[3] for row in dialog.rows())
+
+
+def test_on_a_real_x_server_the_mouse_builds_the_petstore_workflow_that_runs_on_its_mocks(
+    tmp_path, capsys
+):
+    """The must-show with a user's real mouse: xdotool drags two operations out of the palette
+    (a real QDrag over X's drag and drop), connects them port to port and types Ctrl+S, on
+    Xvfb; the saved file then runs on the mocks generated from the spec's examples."""
+    shutil.copy(PETSTORE, tmp_path / "petstore.openapi.yaml")
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    spec = tmp_path / "petstore.openapi.yaml"
+    assert (
+        main(
+            ["import-openapi", str(spec), "--service", "Petstore", "--into", str(flows), "--mocks"]
+        )
+        == 0
+    )
+    (flows / "pets.yaml").write_text("version: 1\nname: pets\nsteps: []\n", encoding="utf-8")
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed")
+    got = run_under_x("tests.designer.x11_palette_drag", str(flows), timeout=120)
+    assert got["platform"] == "xcb"
+    assert got["steps"] == {
+        "listPets": {"after": [], "path": "/pets"},
+        "showPetById": {"after": ["listPets"], "path": "/pets/${ input.petId }"},
+    }
+    assert got["saved"]
+    capsys.readouterr()
+    code = main(
+        [
+            "run",
+            str(flows / "pets.yaml"),
+            "--mocks",
+            str(flows / "Petstore.mocks.yaml"),
+            "--input",
+            '{"petId": 1}',
+            "--json",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert result["steps"]["showPetById"]["output"] == {"id": 1, "name": "Rex", "tag": "dog"}
