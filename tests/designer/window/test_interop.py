@@ -343,3 +343,28 @@ def test_on_a_real_x_server_the_mouse_builds_the_petstore_workflow_that_runs_on_
     result = json.loads(capsys.readouterr().out)
     assert code == 0, result
     assert result["steps"]["showPetById"]["output"] == {"id": 1, "name": "Rex", "tag": "dog"}
+
+
+def test_a_serverless_file_dropped_on_the_window_is_imported(qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    sw = tmp_path / "drop.sw.json"
+    sw.write_text(
+        json.dumps(
+            {
+                "document": {"dsl": "1.0.3", "namespace": "t", "name": "dropped", "version": "1"},
+                "do": [{"pause": {"wait": {"seconds": 1}}}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    window = make_window(qtbot, tmp_path / "w")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sw))])
+    args = (Qt.DropAction.CopyAction, mime, LEFT, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(QPoint(50, 50), *args)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    window.dropEvent(QDropEvent(QPointF(50, 50), *args))
+    assert window.document.workflow.ids == ["pause"]
+    assert window.document.path is None and window.document.modified
