@@ -27,8 +27,10 @@ from engine import (
     DeployAnswer,
     LoadError,
     Problem,
+    SwitchboardError,
     deploy_text,
     export_serverless,
+    folder_environments,
     import_serverless,
     parse_workflow,
     read_text,
@@ -134,10 +136,12 @@ class InteropActions:
             self.host.problems_dock.show()
             return False
         locator = loaded.locator
+        services, env = self._base_urls()
         out = export_serverless(
             loaded.model,
             file=name,
             locate=(lambda p: locator.locate(p)) if locator else None,
+            services=services,
         )
         self._show_problems(EXPORT, out.problems)
         if out.document is None:
@@ -150,9 +154,29 @@ class InteropActions:
             return False
         n = len(out.problems)
         self._status(
-            f"Exported {path}" + (f" ({n} warning{'s' if n != 1 else ''} in Problems)" if n else "")
+            f"Exported {path}"
+            + (f" with the base URLs of the environment '{env}'" if env else "")
+            + (f" ({n} warning{'s' if n != 1 else ''} in Problems)" if n else "")
         )
         return True
+
+    def _base_urls(self) -> tuple[dict[str, str], str | None]:
+        """The services' base URLs of the environment chosen in the run tool bar, when it has
+        any (a live or hybrid one), as `export --env` takes them; else none (`http://<service>`)."""
+        doc = self.host.document
+        run_ui = getattr(self.window, "run_ui", None)
+        if run_ui is None or not doc.path:
+            return {}, None
+        name = run_ui.toolbar.current_choice().env
+        if not name:
+            return {}, None
+        try:
+            info = folder_environments(Path(doc.path).parent).get(name)
+        except (SwitchboardError, OSError):
+            return {}, None  # the run tool bar and Problems say what is wrong with the file
+        if info is None or not info.services:
+            return {}, None
+        return dict(info.services), name
 
     # --- open a Serverless Workflow file ------------------------------------------------------
 

@@ -227,6 +227,13 @@ def test_export_writes_a_serverless_file_and_lists_what_has_no_equivalent(qtbot,
     assert all(r.text(2).startswith("policy_change.yaml:") for r in export_rows)
     assert any("notify" in r.text(1) for r in export_rows)
     assert "Exported" in window.statusBar().currentMessage()
+    assert "http://PolicyService/" in (tmp_path / "policy_change.sw.yaml").read_text()
+    # with a live environment chosen in the run tool bar, its base URLs (as export --env)
+    assert window.run_ui.toolbar.select_environment("local")
+    assert window.interop.export_to(str(tmp_path / "local.sw.yaml"))
+    text = (tmp_path / "local.sw.yaml").read_text()
+    assert "http://127.0.0.1:8001/" in text and "http://PolicyService/" not in text
+    assert "the environment 'local'" in window.statusBar().currentMessage()
 
 
 def test_export_refuses_a_graph_it_cannot_write_and_says_which_steps(qtbot, tmp_path):
