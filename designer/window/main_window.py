@@ -38,8 +38,6 @@ from PySide6.QtWidgets import (
 )
 
 from designer.canvas import CanvasView
-from designer.canvas.minimap import Minimap
-from designer.canvas.notes import NoteLayer
 from designer.document import WorkflowDocument
 from designer.document.clipboard import step_from_palette
 from designer.inspector import InspectorWidget
@@ -49,9 +47,9 @@ from designer.run.run_from import add_run_from_actions
 from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
+from designer.window.authoring import AuthoringAids
 from designer.window.interop_actions import SERVERLESS_FILTER, InteropActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
-from designer.window.quick_add import QuickAddPicker, add_connected, quick_add_entries
 from designer.window.settings import (
     AppSettings,
     Autosave,
@@ -101,9 +99,8 @@ class MainWindow(QMainWindow):
         page_layout = QVBoxLayout(self.canvas_page)
         page_layout.setContentsMargins(0, 0, 0, 0)
         page_layout.addWidget(self.view)
-        self.minimap = Minimap(self.view)
-        self.notes = NoteLayer(self.view)
-        self.notes.set_dark(theme.is_dark())
+        self.aids = AuthoringAids(self)  # minimap, notes, quick add, drafts (authoring.py)
+        self.minimap, self.notes = self.aids.minimap, self.aids.notes
         self.yaml_view = YamlView(self.document)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -186,13 +183,13 @@ class MainWindow(QMainWindow):
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.view.zoom_changed.connect(self._zoom_changed)
         self.view.step_activated.connect(self._step_activated)
-        self.view.quick_add_requested.connect(self.quick_add)
+        self.view.quick_add_requested.connect(self.aids.quick_add)
         self.act.minimap.toggled.connect(self.minimap.setVisible)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
         self.palette_widget.add_requested.connect(self.add_from_palette)
         doc.modified_changed.connect(self._modified_changed)
-        doc.draft_changed.connect(self._draft_changed)
+        doc.draft_changed.connect(self.aids.draft_changed)
         doc.path_changed.connect(lambda _p: self._update_title())
         doc.model.workflow_changed.connect(self._update_title)
         # the palette re-reads the workflow's services after a pause in editing, not per key
@@ -250,26 +247,8 @@ class MainWindow(QMainWindow):
         self.view.select_steps([sid])
         return sid
 
-    def quick_add(self, at: QPointF, link: str = "", after_link: bool = True) -> QuickAddPicker:
-        """Open the quick-add picker at a scene point; the step picked goes there, connected
-        to `link` (quick_add.py)."""
-        self.palette_widget.update_workflow(self.document.workflow)  # no pause: it is asked now
-        picker = QuickAddPicker(quick_add_entries(self.palette_widget.services()), self)
-        picker.chosen.connect(
-            lambda payload: add_connected(self.view, payload, at, link, after_link)
-        )
-        self.quick_add_picker = picker
-        picker.popup_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(at)))
-        return picker
-
     def add_note(self) -> None:
-        """A note at the centre of the visible canvas, its text ready to type over."""
-        self.tabs.setCurrentWidget(self.canvas_page)
-        centre = self.view.mapToScene(self.view.viewport().rect().center())
-        self.view.setFocus()
-        # a step-sized spot clear of the steps, nearest the centre: a note hides nothing
-        at = self.view._free_offset([(0.0, 0.0)], (round(centre.x() - 80), round(centre.y() - 20)))
-        self.notes.add(at)
+        self.aids.add_note()
 
     def set_grid_visible(self, on: bool) -> None:
         self.view.canvas.set_grid_visible(on)
@@ -388,7 +367,7 @@ class MainWindow(QMainWindow):
             if text is None:  # not text: nothing to fix in the editor
                 self.show_load_problems(path, e.problems)
                 return False
-            return self._open_draft(path, text)
+            return self.aids.open_draft(path, text)
         except OSError as e:
             self.show_load_problems(
                 path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
@@ -404,35 +383,6 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_to_view)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
-
-    def _open_draft(self, path: str, text: str) -> bool:
-        """A file that does not parse opens in the YAML tab with its problems marked; the
-        canvas comes back once the text parses (`_draft_changed`)."""
-        if self.autosave is not None:
-            self.autosave.remove()
-        self.document.open_draft(text, path)
-        self.settings.add_recent(path)
-        self._update_title()
-        n = len(self.document.problems)
-        self.statusBar().showMessage(
-            f"{os.path.basename(path)} does not parse ({n} problem{'s' if n != 1 else ''}): "
-            "fix it in the YAML tab; the canvas opens once it parses",
-            10000,
-        )
-        return True
-
-    def _draft_changed(self, draft: bool) -> None:
-        self.tabs.setTabEnabled(0, not draft)
-        self.inspector.setEnabled(not draft)  # it would edit the empty stand-in workflow
-        if draft:
-            self.tabs.setCurrentWidget(self.yaml_view)
-            self.yaml_view.setFocus()
-            return
-        self.palette_widget.set_sources(self.document.path, self.document.workflow)
-        if self.tabs.currentWidget() is self.yaml_view:
-            self.tabs.setCurrentWidget(self.canvas_page)
-            self.statusBar().showMessage("The file parses now: back on the canvas", 5000)
-        QTimer.singleShot(0, self.view.fit_to_view)
 
     def show_load_problems(self, path: str, problems: list[Problem]) -> LoadProblemsDialog:
         dialog = LoadProblemsDialog(path, problems, self)

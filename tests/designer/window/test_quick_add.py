@@ -20,7 +20,7 @@ def _window(qtbot, tmp_path):
 
 
 def _picker(qtbot, window):
-    picker = window.quick_add_picker
+    picker = window.aids.quick_add_picker
     qtbot.waitUntil(picker.isVisible, timeout=2000)
     return picker
 
