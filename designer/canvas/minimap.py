@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QWidget
 
 from designer.canvas import style
@@ -38,6 +47,7 @@ class Minimap(QWidget):
         self.setFixedSize(*SIZE)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Minimap: click or drag to move the view")
+        self.setAcceptDrops(True)
         self._repaint = QTimer(self)  # a drag or a run changes many nodes: one repaint
         self._repaint.setSingleShot(True)
         self._repaint.setInterval(30)
@@ -139,6 +149,44 @@ class Minimap(QWidget):
             ).intersected(frame)
         )
         p.end()
+
+    # --- drops pass through to the canvas under it --------------------------------------------
+
+    def _forward(self, event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> None:
+        """Hand a palette drag over the minimap to the view at the same spot (the minimap is
+        an overlay: a step dropped there belongs on the canvas beneath)."""
+        at = QPointF(self.mapTo(self.view.viewport(), event.position().toPoint()))
+        kind = type(event)
+        if isinstance(event, QDropEvent) and not isinstance(event, QDragMoveEvent):
+            mapped: QDropEvent = QDropEvent(
+                at, event.possibleActions(), event.mimeData(), event.buttons(), event.modifiers()
+            )
+            self.view.dropEvent(mapped)
+        else:
+            mapped = kind(
+                at.toPoint(),
+                event.possibleActions(),
+                event.mimeData(),
+                event.buttons(),
+                event.modifiers(),
+            )
+            if isinstance(mapped, QDragEnterEvent):
+                self.view.dragEnterEvent(mapped)
+            else:
+                self.view.dragMoveEvent(mapped)
+        if mapped.isAccepted():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        self._forward(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        self._forward(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        self._forward(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton:

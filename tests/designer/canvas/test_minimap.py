@@ -33,3 +33,31 @@ def test_a_click_in_the_minimap_moves_the_view_there(qtbot, tmp_path):
     assert abs(seen.center().x() - (4000 + NODE_W / 2)) < 60
     w.act.minimap.trigger()
     assert not mini.isVisible()
+
+
+def test_a_palette_drop_on_the_minimap_lands_on_the_canvas_beneath(qtbot, tmp_path):
+    """The minimap is an overlay: a step dropped on it goes to the canvas at that spot (a real
+    X drag of the interop test dropped right there and the step was lost)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    w = make_window(qtbot, tmp_path, sample_workflow())
+    mini, view = w.minimap, w.view
+    w.palette_widget.update_workflow(w.document.workflow)
+    mime = w.palette_widget.mime_for({"kind": "wait"})
+    inside = QPoint(mini.width() // 2, mini.height() // 2)
+    copy = Qt.DropAction.CopyAction
+    for kind in (QDragEnterEvent, QDragMoveEvent):
+        event = kind(inside, copy, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(mini, event)
+        assert event.isAccepted()
+    drop = QDropEvent(
+        QPointF(inside), copy, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(mini, drop)
+    added = [
+        s for s in w.document.workflow.steps if s.id not in {"fetch", "check", "report", "pause"}
+    ]
+    assert len(added) == 1 and type(added[0]).__name__ == "WaitStep"
+    assert view.selected_ids() == [added[0].id]  # as a drop on the canvas selects it
