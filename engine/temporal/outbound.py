@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from typing import Any, cast
 import httpx
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from engine.core.model import Workflow
@@ -40,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
         Sink,
         StepFinished,
+        StepRetrying,
+        StepStarted,
     )
     from engine.runtime.ports import Cascade
     from engine.temporal.payloads import (
@@ -106,20 +109,22 @@ class TemporalStarter:
 
 
 _RETRY = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=500))
-# A batch goes out when a step or the run ends (and on notifications): few activities, and a
-# store sees each step's end promptly.
-_FLUSH_ON = (StepFinished, RunFinished, Notification)
+# A batch goes out when a step starts, retries or ends, when the run ends and on notifications:
+# a store (a server's, the designer's canvas) shows a long step running while it runs.
+_FLUSH_ON = (StepStarted, StepRetrying, StepFinished, RunFinished, Notification)
 
 
 class EventStream:
-    """Workflow side: collects events, sends them one batch after the other."""
+    """Workflow side: collects events and sends them in order, one batch at a time; what comes
+    while a batch is out goes in the next one (a busy run sends fewer, larger batches)."""
 
     def __init__(self, run_id: str, sinks: list[dict[str, Any]]) -> None:
         self._run_id = run_id
         self._sinks = sinks
         self._buffer: list[dict[str, Any]] = []
+        self._ready = 0  # how many buffered events are due to go
         self._n = 0
-        self._tail: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     def __call__(self, event: Event) -> None:
         self._buffer.append(json.loads(json.dumps(event_to_json(event), default=str)))
@@ -127,28 +132,31 @@ class EventStream:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._buffer:
-            return
-        self._n += 1
-        batch = EventBatch(f"{self._run_id}:{self._n}", self._buffer, self._sinks)
-        self._buffer = []
-        self._tail = asyncio.get_running_loop().create_task(self._send(self._tail, batch))
+        self._ready = len(self._buffer)
+        if self._ready and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.get_running_loop().create_task(self._drain())
 
-    async def _send(self, before: asyncio.Task[None] | None, batch: EventBatch) -> None:
-        if before is not None:
-            await asyncio.gather(before, return_exceptions=True)  # keep the order
-        await workflow.execute_activity(
-            EVENTS_ACTIVITY,
-            batch,
-            retry_policy=_RETRY,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+    async def _drain(self) -> None:
+        while self._ready:
+            events, self._buffer = self._buffer[: self._ready], self._buffer[self._ready :]
+            self._ready = 0
+            self._n += 1
+            batch = EventBatch(f"{self._run_id}:{self._n}", events, self._sinks)
+            # a batch whose retries are spent is given up: the run goes on (its result holds
+            # every step)
+            with contextlib.suppress(ActivityError):
+                await workflow.execute_activity(
+                    EVENTS_ACTIVITY,
+                    batch,
+                    retry_policy=_RETRY,
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
 
     async def sent(self) -> None:
         """Wait until every batch is out (the run must not end before its events)."""
         self._flush()
-        if self._tail is not None:
-            await asyncio.gather(self._tail, return_exceptions=True)
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
 
 
 async def deliver(batch: EventBatch, client: httpx.AsyncClient) -> None:
