@@ -32,6 +32,7 @@ from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
 from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
+from engine.server.runner import RunStarter
 from engine.server.store import Store, StoredEvent
 
 __all__ = ["Service", "Filter"]
@@ -64,7 +65,7 @@ class Filter:
 @dataclass
 class _Live:
     record: RunRecord
-    task: asyncio.Task[JobOutcome] | None = None
+    task: asyncio.Task[JobOutcome | None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -80,8 +81,10 @@ class Service:
         idempotency_window_s: float = 24 * 3600,
         retain_s: float | None = None,
         retain_runs: int | None = None,
+        runner: RunStarter | None = None,
     ) -> None:
         self.folder = Path(folder)
+        self.runner = runner  # None: runs in this process (run_job)
         self.store = store
         self.env = env
         self.window = idempotency_window_s
@@ -110,6 +113,8 @@ class Service:
         resolved = resolve_environment(self.folder, self.env)
         self._bus = self.host.engine_for(resolved)[0].bus
         self._listen()
+        if self.runner is not None and self.runner.durable:
+            self._resume(self.store.interrupted)
         return [
             f"{e.path}: not served: {e.problems[0]}"
             for e in self.registry.entries.values()
@@ -199,6 +204,8 @@ class Service:
         """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
         cancel the rest (each ends `cancelled`, with its result recorded)."""
         self.accepting = False
+        if self.runner is not None:
+            self.runner.stopping = True  # durable runs go on without this server
         tasks = [lv.task for lv in self.live.values() if lv.task is not None]
         if tasks and grace_s > 0:
             await asyncio.wait(tasks, timeout=grace_s)
@@ -206,6 +213,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.host.aclose()
+        if self.runner is not None:
+            await self.runner.aclose()
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -224,11 +233,22 @@ class Service:
         )
         return run_id
 
-    async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
+    async def _job(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
         try:
-            outcome = await run_job(request, sinks=[self.sink], host=self.host)
+            if self.runner is None:
+                assert request is not None
+                outcome: JobOutcome | None = await run_job(
+                    request, sinks=[self.sink], host=self.host
+                )
+            else:
+                outcome = await self._run_elsewhere(run_id, request)
             row = self.store.get_run(run_id)
-            if row is not None and row["status"] == "running":  # it ended before it started
+            if outcome is None or row is None or row["status"] != "running":
+                return outcome
+            if outcome.kind in ("run", "cancelled") and outcome.payload is not None:
+                # the runner's own result (events of a durable run may have been lost)
+                self.store.finish_run(run_id, outcome.payload.to_json())
+            else:  # it ended before it started
                 status = "cancelled" if outcome.kind == "cancelled" else "failed"
                 message = outcome.message or "; ".join(str(p) for p in outcome.problems)
                 self.store.finish_run(
@@ -240,7 +260,9 @@ class Service:
                         "steps": {},
                         "output": None,
                         "error": {
-                            "type": "cancelled" if status == "cancelled" else "setup",
+                            "type": "cancelled"
+                            if status == "cancelled"
+                            else ("setup" if request is not None else "interrupted"),
                             "message": message,
                             "step": None,
                         },
@@ -251,6 +273,27 @@ class Service:
             live = self.live.pop(run_id, None)
             if live is not None:
                 live.done.set()
+
+    async def _run_elsewhere(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
+        """The run on the server's runner: a new run (`request`) or, with None, one a previous
+        server started, attached to again."""
+        assert self.runner is not None
+        if request is not None:
+            return await self.runner.run(request, [self.sink], self.host)
+        row = self.store.get_run(run_id)
+        workflow = row["workflow"] if row is not None else ""
+        return await self.runner.resume(run_id, workflow, [self.sink])
+
+    def _resume(self, run_ids: list[str]) -> None:
+        """Runs the store found in flight at start: with a durable runner they went on
+        elsewhere, so they are running again here until the runner says how they ended."""
+        loop = asyncio.get_running_loop()
+        for run_id in run_ids:
+            row = self.store.reopen_run(run_id)
+            if row is None:
+                continue
+            live = self.live[run_id] = _Live(RunRecord(run_id, row["workflow"], env=self.env or ""))
+            live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
     def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been

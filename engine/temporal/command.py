@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "cmd_worker", "run_temporal"]
+__all__ = ["register", "cmd_worker", "run_temporal", "serve_runner"]
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 130  # as a local run stopped with Ctrl-C
@@ -64,6 +64,67 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             return run_temporal(args) if args.temporal else plain(args)
 
         run.set_defaults(func=cmd_run)
+    serve = sub.choices.get("serve")
+    if serve is not None:
+        _serve_options(serve)
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    """`serve --engine temporal HOST:PORT`: the server's runs go to Temporal."""
+    p.add_argument(
+        "--engine",
+        nargs="+",
+        metavar="ENGINE",
+        help="where runs run: 'local' (this process, the default) or 'temporal HOST:PORT' "
+        "(a Temporal frontend; `switchboard worker` processes run them)",
+    )
+    p.add_argument("--namespace", default="default", help="Temporal namespace (default: default)")
+    p.add_argument(
+        "--task-queue",
+        default="switchboard",
+        metavar="NAME",
+        help="task queue the runs go to (default: switchboard)",
+    )
+    p.add_argument(
+        "--events-listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:0",
+        help="where the workers send the runs' events back (default 127.0.0.1 on a free "
+        "port; pin it for workers on other hosts and for runs that outlive a restart)",
+    )
+    p.set_defaults(make_runner=serve_runner)
+
+
+def serve_runner(args: argparse.Namespace) -> Any:
+    """The server's run starter from `--engine`: None for local runs, else TemporalRuns.
+    Raises ValueError with what to write."""
+    engine = getattr(args, "engine", None) or ["local"]
+    if engine == ["local"]:
+        return None
+    if engine[0] != "temporal" or len(engine) != 2:
+        raise ValueError(
+            f"--engine {' '.join(engine)}: write --engine local or --engine temporal HOST:PORT"
+        )
+    try:
+        import temporalio  # noqa: F401
+    except ImportError:
+        raise ValueError(_NEED_EXTRA[len("error: ") :]) from None
+    from engine.temporal.inbound import listener_key
+    from engine.temporal.serving import TemporalRuns
+
+    host, _, port = str(args.events_listen).rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(
+            f"--events-listen {args.events_listen}: write HOST:PORT (port 0: any free port)"
+        )
+    return TemporalRuns(
+        engine[1],
+        namespace=args.namespace,
+        task_queue=args.task_queue,
+        listen_host=host.strip("[]"),
+        listen_port=int(port),
+        listen_key=listener_key(Path(args.folder) / ".switchboard" / "temporal-events.key"),
+    )
 
 
 def _input(text: str | None) -> Any:
