@@ -243,11 +243,14 @@ class Service:
             else:
                 outcome = await self._run_elsewhere(run_id, request)
             row = self.store.get_run(run_id)
-            if outcome is None or row is None or row["status"] != "running":
+            if outcome is None or row is None:
                 return outcome
-            if outcome.kind in ("run", "cancelled") and outcome.payload is not None:
-                # the runner's own result (events of a durable run may have been lost)
-                self.store.finish_run(run_id, outcome.payload.to_json())
+            result = outcome.payload if outcome.kind in ("run", "cancelled") else None
+            if result is not None and (self.runner is not None or row["status"] == "running"):
+                # a runner's own result has the last word (its events may have been lost)
+                self.store.finish_run(run_id, result.to_json())
+            elif row["status"] != "running":
+                return outcome
             else:  # it ended before it started
                 status = "cancelled" if outcome.kind == "cancelled" else "failed"
                 message = outcome.message or "; ".join(str(p) for p in outcome.problems)

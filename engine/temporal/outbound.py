@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         StepStarted,
     )
     from engine.runtime.ports import Cascade
+    from engine.temporal.limits import BATCH_LIMIT, fit_event, size_of
     from engine.temporal.payloads import (
         EVENTS_ACTIVITY,
         WORKFLOW_NAME,
@@ -121,13 +122,14 @@ class EventStream:
     def __init__(self, run_id: str, sinks: list[dict[str, Any]]) -> None:
         self._run_id = run_id
         self._sinks = sinks
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[tuple[dict[str, Any], int]] = []  # (event, its size)
         self._ready = 0  # how many buffered events are due to go
         self._n = 0
         self._sender: asyncio.Task[None] | None = None
 
     def __call__(self, event: Event) -> None:
-        self._buffer.append(json.loads(json.dumps(event_to_json(event), default=str)))
+        data = fit_event(json.loads(json.dumps(event_to_json(event), default=str)))
+        self._buffer.append((data, size_of(data)))
         if isinstance(event, _FLUSH_ON):
             self._flush()
 
@@ -138,8 +140,13 @@ class EventStream:
 
     async def _drain(self) -> None:
         while self._ready:
-            events, self._buffer = self._buffer[: self._ready], self._buffer[self._ready :]
-            self._ready = 0
+            n, total = 0, 0
+            while n < self._ready and (n == 0 or total + self._buffer[n][1] <= BATCH_LIMIT):
+                total += self._buffer[n][1]
+                n += 1
+            events = [e for e, _ in self._buffer[:n]]
+            self._buffer = self._buffer[n:]
+            self._ready -= n
             self._n += 1
             batch = EventBatch(f"{self._run_id}:{self._n}", events, self._sinks)
             # a batch whose retries are spent is given up: the run goes on (its result holds
