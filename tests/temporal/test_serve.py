@@ -231,3 +231,27 @@ def test_a_start_sent_twice_starts_one_run_and_both_get_its_result(
     assert one.payload.status == "succeeded"
     assert services.calls == [("/get", {"n": 3})]
     assert [type(e).__name__ for e in seen].count("RunFinished") == 1  # events once
+
+
+@pytest.mark.parametrize(
+    ("engine", "says"),
+    [
+        (["--engine", "bogus"], "--engine local or --engine temporal HOST:PORT"),
+        (["--engine", "temporal"], "--engine local or --engine temporal HOST:PORT"),
+        (["--engine", "temporal", "x:1", "--events-listen", "nowhere"], "write HOST:PORT"),
+    ],
+)
+def test_a_wrong_engine_is_a_usage_error_saying_what_to_write(
+    tmp_path: Path, engine: list[str], says: str
+) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "serve", str(tmp_path), "--port", "0", *engine],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
