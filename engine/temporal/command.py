@@ -61,7 +61,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         plain: Callable[[argparse.Namespace], int] = run.get_default("func") or (lambda a: 2)
 
         def cmd_run(args: argparse.Namespace) -> int:
-            return run_temporal(args) if args.temporal else plain(args)
+            if args.temporal:
+                return run_temporal(args)
+            before = _connections()
+            code = plain(args)
+            if _connections() > before:  # the run's environment said `engine: temporal`
+                return _exit(code)  # a Temporal client in the process: leave as run_temporal does
+            return code
 
         run.set_defaults(func=cmd_run)
     serve = sub.choices.get("serve")
@@ -125,6 +131,12 @@ def serve_runner(args: argparse.Namespace) -> Any:
         listen_port=int(port),
         listen_key=listener_key(Path(args.folder) / ".switchboard" / "temporal-events.key"),
     )
+
+
+def _connections() -> int:
+    """How many Temporal clients this process's runs connected (0 until one did)."""
+    serving = sys.modules.get("engine.temporal.serving")
+    return int(getattr(serving, "connections", 0))
 
 
 def _input(text: str | None) -> Any:

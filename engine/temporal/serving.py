@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from engine.core.errors import SwitchboardError
 from engine.files.folder import untitled_path
+from engine.jobs.environments import Resolved
 from engine.jobs.request import JobOutcome, JobRequest
 from engine.jobs.setup import Host, prepare
 from engine.runtime.events import Sink
@@ -32,7 +33,9 @@ from engine.temporal.inbound import EventsListener, result_from_json
 from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunOutcome, workflow_id
 from engine.temporal.workflow import SwitchboardRun
 
-__all__ = ["TemporalRuns"]
+__all__ = ["TemporalRuns", "from_environment"]
+
+connections = 0  # clients connected in this process (the command line leaves with os._exit)
 
 
 class TemporalRuns:
@@ -76,6 +79,8 @@ class TemporalRuns:
                     ) from None
                 await self.listener.start()
                 self._client = client
+                global connections
+                connections += 1
             return self._client
 
     async def aclose(self) -> None:
@@ -87,6 +92,12 @@ class TemporalRuns:
     ) -> JobOutcome | None:
         """One run job on Temporal; None when the server stopped before the run ended (the run
         goes on on Temporal)."""
+        if request.record is not None:
+            return JobOutcome(
+                "error",
+                message="a recording needs the calls in this process, not on Temporal's "
+                "workers: record in an environment without engine: temporal, then replay it",
+            )
         path = Path(request.path) if request.path is not None else untitled_path()
         try:
             setup = prepare(
@@ -172,6 +183,16 @@ class TemporalRuns:
         except WorkflowFailureError as e:
             return JobOutcome("error", [run_id], f"the run failed on Temporal: {e.cause or e}")
         return JobOutcome("run", [run_id], payload=_result(outcome))
+
+
+def from_environment(env: Resolved) -> TemporalRuns:
+    """The runs of an environment that says `engine: temporal` (`jobs.engines` finds this)."""
+    target = env.temporal
+    return TemporalRuns(
+        target["address"],
+        namespace=target.get("namespace", "default"),
+        task_queue=target.get("taskQueue", DEFAULT_TASK_QUEUE),
+    )
 
 
 def _result(outcome: RunOutcome | dict[str, Any]) -> Any:

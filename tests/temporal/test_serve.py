@@ -149,11 +149,11 @@ def test_cancel_through_the_api_cancels_the_run_on_temporal(
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0
-    described = asyncio.run(_status(server, "slow", run))
+    described = asyncio.run(run_status(server, "slow", run))
     assert described == "COMPLETED"  # the cancelled run returned its result
 
 
-async def _status(server: DevServer, workflow: str, run_id: str) -> str:
+async def run_status(server: DevServer, workflow: str, run_id: str) -> str:
     from temporalio.client import Client
 
     from engine.temporal.payloads import workflow_id
