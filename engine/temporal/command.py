@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     w.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
     _address(w, required=True)
+    w.add_argument(
+        "--max-activities",
+        type=int,
+        default=100,
+        metavar="N",
+        help="live call attempts this worker makes at once (default 100); more workers add more",
+    )
     w.set_defaults(func=cmd_worker)
     run = sub.choices.get("run")
     if run is not None:
@@ -199,7 +206,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         client = await _connect(args)
         acts = Activities(os.environ)
         worker = make_worker(
-            client, task_queue=args.task_queue, activities=acts, graceful=shutdown_timeout(flows)
+            client,
+            task_queue=args.task_queue,
+            activities=acts,
+            graceful=shutdown_timeout(flows),
+            max_activities=max(1, args.max_activities),
         )
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
