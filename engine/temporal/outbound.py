@@ -109,7 +109,12 @@ class TemporalStarter:
             await asyncio.gather(*self.starting, return_exceptions=True)
 
 
-_RETRY = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=500))
+# about 40 s in all: a host that cannot be reached must not hold the run's end for long
+_RETRY = RetryPolicy(
+    maximum_attempts=10,
+    initial_interval=timedelta(milliseconds=500),
+    maximum_interval=timedelta(seconds=5),
+)
 # A batch goes out when a step starts, retries or ends, when the run ends and on notifications:
 # a store (a server's, the designer's canvas) shows a long step running while it runs.
 _FLUSH_ON = (StepStarted, StepRetrying, StepFinished, RunFinished, Notification)
