@@ -21,6 +21,7 @@ pytest.importorskip("temporalio")
 from websockets.sync.client import connect  # noqa: E402
 
 from engine.jobs.request import JobRequest  # noqa: E402
+from engine.temporal.activities import Activities  # noqa: E402
 from engine.temporal.host import make_worker  # noqa: E402
 from engine.temporal.serving import TemporalRuns  # noqa: E402
 from engine.temporal.testing import DevServer, free_port  # noqa: E402
@@ -214,14 +215,16 @@ def test_a_start_sent_twice_starts_one_run_and_both_get_its_result(
         request = JobRequest(
             "run", path=folder / "flow.yaml", input={"n": 3}, run_id=uuid.uuid4().hex
         )
+        acts = Activities({})
         try:
-            async with make_worker(client, task_queue=runs.task_queue):
+            async with make_worker(client, task_queue=runs.task_queue, activities=acts):
                 return list(
                     await asyncio.gather(
                         runs.run(request, [seen.append]), runs.run(request, [seen.append])
                     )
                 )
         finally:
+            await acts.aclose()
             await runs.aclose()
 
     one, two = asyncio.run(main())
