@@ -14,6 +14,7 @@ server on the same store attaches to them again (`resume`).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from engine.temporal.workflow import SwitchboardRun
 
 __all__ = ["TemporalRuns", "from_environment"]
 
+log = logging.getLogger("switchboard.temporal")
 connections = 0  # clients connected in this process (the command line leaves with os._exit)
 
 
@@ -136,6 +138,14 @@ class TemporalRuns:
                 handle = client.get_workflow_handle_for(
                     SwitchboardRun.run, workflow_id(name, args.run_id)
                 )
+            except RPCError as e:
+                return JobOutcome(
+                    "error",
+                    [args.run_id],
+                    f"the run could not start on Temporal at {self.address}: "
+                    f"{e.status.name}: {e.message}; start it again (a start sent twice "
+                    "runs once)",
+                )
             return await self._outcome(handle, args.run_id)
         finally:
             self._sinks.pop(args.run_id, None)
@@ -165,9 +175,13 @@ class TemporalRuns:
     async def _outcome(
         self, handle: WorkflowHandle[Any, RunOutcome], run_id: str
     ) -> JobOutcome | None:
-        waiting = asyncio.ensure_future(handle.result())
+        waiting = asyncio.ensure_future(self._wait(handle))
         try:
-            outcome: RunOutcome = await asyncio.shield(waiting)
+            outcome = await asyncio.shield(waiting)
+            if outcome is None:
+                return JobOutcome(
+                    "error", [run_id], f"Temporal at {self.address} no longer knows run {run_id}"
+                )
         except asyncio.CancelledError:
             if self.stopping:
                 waiting.cancel()
@@ -175,14 +189,46 @@ class TemporalRuns:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            await handle.cancel()  # the run ends `cancelled` and still returns its result
+            try:
+                await handle.cancel()  # the run ends `cancelled` and still returns its result
+            except RPCError as e:
+                waiting.cancel()
+                return JobOutcome(
+                    "error",
+                    [run_id],
+                    f"the run could not be cancelled: Temporal at {self.address} answered "
+                    f"{e.status.name}: {e.message}; it goes on there",
+                )
             outcome = await waiting
+            if outcome is None:
+                return JobOutcome("cancelled", [run_id], "the run was stopped")
             return JobOutcome(
                 "cancelled", [run_id], "the run was stopped", payload=_result(outcome)
             )
         except WorkflowFailureError as e:
             return JobOutcome("error", [run_id], f"the run failed on Temporal: {e.cause or e}")
         return JobOutcome("run", [run_id], payload=_result(outcome))
+
+    async def _wait(self, handle: WorkflowHandle[Any, RunOutcome]) -> RunOutcome | None:
+        """The run's outcome. While Temporal cannot be reached the run goes on there: ask again
+        (every 0.5-5 s); None when Temporal no longer knows the run."""
+        delay = 0.5
+        while True:
+            try:
+                return await handle.result()
+            except RPCError as e:
+                if e.status == RPCStatusCode.NOT_FOUND:
+                    return None
+                if delay == 0.5:
+                    log.warning(
+                        "run %s: Temporal at %s answered %s (%s); asking again",
+                        handle.id,
+                        self.address,
+                        e.status.name,
+                        e.message,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
 
 def from_environment(env: Resolved) -> TemporalRuns:

@@ -258,3 +258,46 @@ def test_a_wrong_engine_is_a_usage_error_saying_what_to_write(
     )
     assert proc.returncode == 2 and says in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+OUTAGE_S = 10.5  # temporalio's client gives a call up after 10 s of retries
+
+
+def test_a_served_run_outlives_a_killed_temporal_server(
+    services: FakeServices, tmp_path: Path
+) -> None:
+    # the dev server (SQLite file) is SIGKILLed while the run waits and started again after
+    # longer than the client's own retries last: the wait for the result asks again meanwhile,
+    # and gets the run's end
+    folder = _folder(tmp_path, services)
+    temporal = DevServer(db=tmp_path / "temporal.db")
+    temporal.start()
+    tq = f"kill-{uuid.uuid4().hex}"
+    worker = start_worker(temporal, folder, tq)
+    seen: list[Any] = []
+
+    async def main() -> Any:
+        runs = TemporalRuns(temporal.address, task_queue=tq)
+        await runs.open()
+        request = JobRequest("run", path=folder / "pause.yaml", run_id=uuid.uuid4().hex)
+        job = asyncio.ensure_future(runs.run(request, [seen.append]))
+        loop = asyncio.get_running_loop()
+        while not any(getattr(e, "step", None) == "wait" for e in seen):
+            await asyncio.sleep(0.05)
+        await loop.run_in_executor(None, temporal.kill)
+        await asyncio.sleep(OUTAGE_S)
+        await loop.run_in_executor(None, temporal.start)
+        try:
+            return await asyncio.wait_for(job, 90)
+        finally:
+            await runs.aclose()
+
+    try:
+        outcome = asyncio.run(main())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(60)
+        temporal.stop()
+    assert outcome is not None and outcome.kind == "run", outcome
+    assert outcome.payload.status == "succeeded"
+    assert services.calls == [("/get", {"n": 7})]
