@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.core.errors import Problem
 from engine.files.documents import parse_workflow, save_text_atomic
@@ -32,7 +32,7 @@ from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
 from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
-from engine.server.runner import RunStarter
+from engine.server.runner import DurableRunner, Runner
 from engine.server.store import Store, StoredEvent
 
 __all__ = ["Service", "Filter"]
@@ -81,10 +81,14 @@ class Service:
         idempotency_window_s: float = 24 * 3600,
         retain_s: float | None = None,
         retain_runs: int | None = None,
-        runner: RunStarter | None = None,
+        runner: Runner = run_job,
     ) -> None:
         self.folder = Path(folder)
-        self.runner = runner  # None: runs in this process (run_job)
+        self.runner = runner
+        # a runner whose runs go on without this server (Temporal)
+        self.durable: DurableRunner | None = (
+            cast(DurableRunner, runner) if getattr(runner, "durable", False) else None
+        )
         self.store = store
         self.env = env
         self.window = idempotency_window_s
@@ -113,7 +117,7 @@ class Service:
         resolved = resolve_environment(self.folder, self.env)
         self._bus = self.host.engine_for(resolved)[0].bus
         self._listen()
-        if self.runner is not None and self.runner.durable:
+        if self.durable is not None:
             self._resume(self.store.interrupted)
         return [
             f"{e.path}: not served: {e.problems[0]}"
@@ -204,8 +208,8 @@ class Service:
         """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
         cancel the rest (each ends `cancelled`, with its result recorded)."""
         self.accepting = False
-        if self.runner is not None:
-            self.runner.stopping = True  # durable runs go on without this server
+        if self.durable is not None:
+            self.durable.stopping = True  # its runs go on without this server
         tasks = [lv.task for lv in self.live.values() if lv.task is not None]
         if tasks and grace_s > 0:
             await asyncio.wait(tasks, timeout=grace_s)
@@ -213,8 +217,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.host.aclose()
-        if self.runner is not None:
-            await self.runner.aclose()
+        if self.durable is not None:
+            await self.durable.aclose()
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -235,18 +239,15 @@ class Service:
 
     async def _job(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
         try:
-            if self.runner is None:
-                assert request is not None
-                outcome: JobOutcome | None = await run_job(
-                    request, sinks=[self.sink], host=self.host
-                )
+            if request is not None:
+                outcome = await self.runner(request, sinks=[self.sink], host=self.host)
             else:
-                outcome = await self._run_elsewhere(run_id, request)
+                outcome = await self._attach(run_id)
             row = self.store.get_run(run_id)
             if outcome is None or row is None:
                 return outcome
             result = outcome.payload if outcome.kind in ("run", "cancelled") else None
-            if result is not None and (self.runner is not None or row["status"] == "running"):
+            if result is not None and (self.durable is not None or row["status"] == "running"):
                 # a runner's own result has the last word (its events may have been lost)
                 self.store.finish_run(run_id, result.to_json())
             elif row["status"] != "running":
@@ -277,15 +278,12 @@ class Service:
             if live is not None:
                 live.done.set()
 
-    async def _run_elsewhere(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
-        """The run on the server's runner: a new run (`request`) or, with None, one a previous
-        server started, attached to again."""
-        assert self.runner is not None
-        if request is not None:
-            return await self.runner.run(request, [self.sink], self.host)
+    async def _attach(self, run_id: str) -> JobOutcome | None:
+        """A run a previous server started on the durable runner, until it ends."""
+        assert self.durable is not None
         row = self.store.get_run(run_id)
         workflow = row["workflow"] if row is not None else ""
-        return await self.runner.resume(run_id, workflow, [self.sink])
+        return await self.durable.resume(run_id, workflow, [self.sink])
 
     def _resume(self, run_ids: list[str]) -> None:
         """Runs the store found in flight at start: with a durable runner they went on

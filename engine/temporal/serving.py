@@ -89,6 +89,12 @@ class TemporalRuns:
         self.stopping = True
         await self.listener.aclose()
 
+    async def __call__(
+        self, request: JobRequest, *, sinks: Sequence[Sink] = (), host: Host | None = None
+    ) -> JobOutcome | None:
+        """As `run_job` is called (a server's runner)."""
+        return await self.run(request, sinks, host)
+
     async def run(
         self, request: JobRequest, sinks: Sequence[Sink], host: Host | None = None
     ) -> JobOutcome | None:
