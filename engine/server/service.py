@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -294,6 +295,23 @@ class Service:
             if row is None:
                 continue
             live = self.live[run_id] = _Live(RunRecord(run_id, row["workflow"], env=self.env or ""))
+            message = (
+                f"run {run_id} of {row['workflow']} went on without the server: followed again"
+            )
+            self.store.add_event(
+                run_id,
+                "Notification",
+                row["workflow"],
+                {
+                    "event": "Notification",
+                    "run_id": run_id,
+                    "step": None,
+                    "level": "info",
+                    "message": message,
+                    "time": time.time(),
+                },
+                level="info",
+            )
             live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
     def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:

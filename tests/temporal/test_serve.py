@@ -192,7 +192,7 @@ def test_a_run_goes_on_on_temporal_while_the_server_restarts(
             assert got["status"] == "succeeded", got
             assert got["result"]["steps"]["after"]["output"] == {"n": 1}
             sse = httpx.get(f"{url}/runs/{run}/events", timeout=30).text
-            assert "event: RunFinished" in sse
+            assert "event: RunFinished" in sse and "followed again" in sse
         assert services.calls == [("/get", {"n": 7})]  # called once, by the run that went on
     finally:
         worker.send_signal(signal.SIGTERM)
