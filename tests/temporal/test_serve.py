@@ -39,6 +39,11 @@ steps:
 output: "${ steps.get.output }"
 """
 SLOW = "version: 1\nname: slow\nsteps:\n  - {id: first, service: S, action: get}\n  - wait: 1h\n"
+EMITTER = """version: 1
+name: emitter
+steps:
+  - emit: {event: go, data: {n: 5}}
+"""
 PAUSE = """version: 1
 name: pause
 steps:
@@ -69,6 +74,7 @@ def _folder(tmp_path: Path, fake: FakeServices) -> Path:
     (folder / "flow.yaml").write_text(FLOW)
     (folder / "slow.yaml").write_text(SLOW)
     (folder / "pause.yaml").write_text(PAUSE)
+    (folder / "emitter.yaml").write_text(EMITTER)
     (folder / "environments.yaml").write_text(
         f"version: 1\ndefault: live\nenvironments:\n  live:\n    services: {{S: {fake.url}}}\n"
     )
@@ -120,6 +126,30 @@ def test_runs_on_temporal_answer_as_local_runs_with_their_events_streamed(
                 "the event's run to end",
             )
             assert services.calls.count(("/get", {"n": 2})) == 1
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+
+
+def test_a_run_an_emit_starts_on_temporal_is_stored_and_followed(
+    server: DevServer, services: FakeServices, tmp_path: Path
+) -> None:
+    folder = _folder(tmp_path, services)
+    tq = f"serve-{uuid.uuid4().hex}"
+    worker = start_worker(server, folder, tq)
+    try:
+        with serve_process(folder, tmp_path / "store.sqlite3", *_engine(server, tq)) as (_, url):
+            got = httpx.post(f"{url}/workflows/emitter/runs?wait=1", json={}, timeout=60).json()
+            assert got["status"] == "succeeded", got
+
+            def child() -> dict[str, Any] | None:
+                runs = httpx.get(f"{url}/runs?workflow=flow").json()["runs"]
+                return runs[0] if runs and runs[0]["status"] == "succeeded" else None
+
+            started = wait_until(child, 30, "the emitted run to end")
+            stored = httpx.get(f"{url}/runs/{started['run']}").json()
+            assert stored["result"]["output"] == {"n": 1}
+            assert services.calls == [("/get", {"n": 5})]
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0
