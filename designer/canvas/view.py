@@ -47,6 +47,7 @@ class CanvasView(QGraphicsView):
     message = Signal(str)  # why something the user tried was refused
     step_activated = Signal(str)  # double-clicked step id
     zoom_changed = Signal(float)  # the new scale (1.0 = 100 %)
+    trigger_activated = Signal()  # the trigger node was double-clicked: emit a test event
 
     def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,7 +134,7 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(anchor)
 
     def fit_to_view(self) -> None:
-        r = self.canvas.step_bounds()
+        r = self.canvas.content_bounds()
         if r.isNull():
             self.resetTransform()
             self.zoom_changed.emit(1.0)
@@ -340,6 +341,10 @@ class CanvasView(QGraphicsView):
         node = self.node_at(event.position().toPoint())
         if node is not None:
             self.step_activated.emit(node.step_id)
+            event.accept()
+            return
+        if self.canvas.trigger in self.items(event.position().toPoint()):
+            self.trigger_activated.emit()
             event.accept()
             return
         super().mouseDoubleClickEvent(event)

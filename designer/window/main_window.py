@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
+        self.view.trigger_activated.connect(self.run_ui.open_emit_dialog)
         # a platform's standard keys may hold another action's key (X11: Delete has Ctrl+D)
         drop_clashing_alternates(self)
 
