@@ -45,6 +45,7 @@ from designer.run import attach_run_ui
 from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
+from designer.window.canvas_actions import CanvasActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
 from designer.window.settings import (
     AppSettings,
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
         self.view.trigger_activated.connect(self.run_ui.open_emit_dialog)
+        self.canvas_act = CanvasActions(self, self.view, self.canvas_page)  # F2, Ctrl+F, Help
         # a platform's standard keys may hold another action's key (X11: Delete has Ctrl+D)
         drop_clashing_alternates(self)
 

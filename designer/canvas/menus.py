@@ -1,0 +1,125 @@
+"""Context menus of the canvas: on a step, on an edge, on the trigger, and on empty canvas.
+
+Each lists what applies there, with the keys that do the same. Menus are shown with popup()
+(never exec(): a nested loop stalls the run controller's coroutines, STYLE.md) and kept on the
+view as `view.menu` until the next one, so tests can read and trigger their actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from designer.canvas.items import EdgeItem, NodeItem
+from designer.canvas.style import NODE_H, NODE_W, kind_icon
+from designer.document.clipboard import STEPS_MIME
+from engine import EmitStep, NotifyStep, WaitStep
+
+if TYPE_CHECKING:
+    from designer.canvas.view import CanvasView
+
+__all__ = ["canvas_menu", "edge_menu", "node_menu", "trigger_menu"]
+
+
+def _add(
+    menu: QMenu, text: str, slot: Callable[[], object], keys: str = "", enabled: bool = True
+) -> QAction:
+    action = menu.addAction(text)
+    if keys:
+        # shown beside the text only: the window's actions own the keys themselves
+        action.setShortcut(QKeySequence(keys))
+        action.setShortcutVisibleInContextMenu(True)
+    action.setEnabled(enabled)
+    action.triggered.connect(lambda _c=False: slot())
+    return action
+
+
+def node_menu(view: CanvasView, node: NodeItem) -> QMenu:
+    """What can be done to the step(s) under the mouse (the selection, if it holds them)."""
+    sid = node.step_id
+    ids = view.selected_ids()
+    many = len(ids) > 1
+    menu = QMenu(view)
+    _add(menu, "Rename…", lambda: view.start_rename(sid), "F2", enabled=not many)
+    _add(menu, "Edit in Inspector", lambda: view.step_activated.emit(sid))
+    menu.addSeparator()
+    _add(menu, "Duplicate", view.duplicate_selection, "Ctrl+D")
+    _add(menu, "Cut", view.cut_selection, "Ctrl+X")
+    _add(menu, "Copy", view.copy_selection, "Ctrl+C")
+    _add(menu, f"Delete {len(ids)} Steps" if many else "Delete", view.delete_selection, "Del")
+    step = view.document.workflow.step(sid)
+    if step.after and not many:
+        menu.addSeparator()
+        _add(
+            menu,
+            "Disconnect Inputs",
+            lambda: view.document.remove([], [(a, sid) for a in step.after]),
+        )
+    return menu
+
+
+def edge_menu(view: CanvasView, edge: EdgeItem) -> QMenu:
+    src, dst = edge.key
+    menu = QMenu(view)
+    _add(
+        menu, f"Delete Edge {src} → {dst}", lambda: view.document.disconnect_steps(src, dst), "Del"
+    )
+    menu.addSeparator()
+    _add(menu, f"Go to {src}", lambda: view.select_steps([src]))
+    _add(menu, f"Go to {dst}", lambda: view.select_steps([dst]))
+    cond = "Edit Condition" if view.document.workflow.step(dst).if_ else "Add Condition"
+    _add(menu, f"{cond} of {dst}…", lambda: _inspect(view, dst))
+    return menu
+
+
+def trigger_menu(view: CanvasView) -> QMenu:
+    menu = QMenu(view)
+    _add(menu, "Emit Test Event…", view.trigger_activated.emit)
+    _add(menu, "Edit Trigger in Inspector", lambda: view.select_steps([]))
+    return menu
+
+
+def canvas_menu(view: CanvasView, at: QPointF) -> QMenu:
+    """Empty canvas: add a step here, paste here, select, fit, lay out."""
+    menu = QMenu(view)
+    centre = (at.x(), at.y())
+    for kind, make in (
+        ("wait", lambda: WaitStep(id="wait", wait=1000)),
+        ("emit", lambda: EmitStep(id="emit", event="event")),
+        ("notify", lambda: NotifyStep(id="notify", message="message")),
+    ):
+        action = _add(menu, f"Add {kind.title()} Here", lambda m=make: _drop(view, m(), centre))
+        action.setIcon(kind_icon(kind))
+    mime = QGuiApplication.clipboard().mimeData()
+    _add(
+        menu,
+        "Paste Here",
+        lambda: view.paste_at(at),
+        "Ctrl+V",
+        enabled=mime is not None and mime.hasFormat(STEPS_MIME),
+    )
+    menu.addSeparator()
+    _add(menu, "Select All", view.select_all, "Ctrl+A", enabled=bool(view.canvas.nodes))
+    _add(menu, "Fit to Window", view.fit_to_view, "Ctrl+Shift+F")
+    _add(menu, "Auto-Layout", view.auto_layout, "Ctrl+L", enabled=bool(view.canvas.nodes))
+    return menu
+
+
+def _drop(
+    view: CanvasView, step: WaitStep | EmitStep | NotifyStep, at: tuple[float, float]
+) -> None:
+    view.select_steps([view.drop_step(step, at)])
+
+
+def _inspect(view: CanvasView, sid: str) -> None:
+    view.select_steps([sid])
+    view.step_activated.emit(sid)
+
+
+def menu_origin(node: NodeItem) -> QPointF:
+    """Where a menu opened from the keyboard appears for a node: its centre."""
+    return QPointF(node.x0 + NODE_W / 2, node.y0 + NODE_H / 2)
