@@ -408,7 +408,7 @@ class EdgeItem(QGraphicsItem):
         self._label = QRectF()
         if self.mark is not None and self.mark.label:
             w = _label_metrics().horizontalAdvance(self.mark.label) + 10
-            at = self._path.pointAtPercent(0.5)
+            at = self._path.pointAtPercent(0.62)  # past the notes under the source
             self._label = QRectF(at.x() - w / 2, at.y() - 8, w, 16)
             self._bounds = self._bounds.united(self._label.adjusted(-2, -2, 2, 2))
         self._shape = None

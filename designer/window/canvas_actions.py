@@ -123,9 +123,7 @@ class ShortcutSheet(QDialog):
                 continue
             where = top.text().replace("&", "")
             for action in _walk(menu):
-                keys = [
-                    k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
-                ]
+                keys = _readable(action.shortcuts())
                 if keys and action.text():
                     out.append((where, action.text().replace("&", ""), ", ".join(keys)))
         out += [("Canvas", what, keys) for what, keys in CANVAS_KEYS]
@@ -137,6 +135,13 @@ class ShortcutSheet(QDialog):
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+
+
+def _readable(keys: list[QKeySequence]) -> list[str]:
+    """The action's key and its alternates with modifiers: X11's standard keys add the keys of
+    old Sun keyboards (F14 for Undo, a bare 'Open' media key) nobody types."""
+    texts = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys]
+    return texts[:1] + [t for t in texts[1:] if "+" in t]
 
 
 def _walk(menu: QMenu) -> list[QAction]:
