@@ -408,8 +408,13 @@ class EdgeItem(QGraphicsItem):
         self._label = QRectF()
         if self.mark is not None and self.mark.label:
             w = _label_metrics().horizontalAdvance(self.mark.label) + 10
-            at = self._path.pointAtPercent(0.62)  # past the notes under the source
-            self._label = QRectF(at.x() - w / 2, at.y() - 8, w, 16)
+            if self.mark.kind == "back":  # on the arc's top run, clear of every node
+                at = self._path.pointAtPercent(0.5)
+                self._label = QRectF(at.x() - w / 2, at.y() - 8, w, 16)
+            else:
+                # a tab over the top-left of the step the edge leads into: the gap between
+                # two columns (60 units) has no room for it, above the step there is
+                self._label = QRectF(bx - 2, d.y0 - 25, w, 16)
             self._bounds = self._bounds.united(self._label.adjusted(-2, -2, 2, 2))
         self._shape = None
 

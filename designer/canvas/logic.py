@@ -138,6 +138,11 @@ def edge_marks(wf: Workflow) -> dict[tuple[str, str], EdgeMark]:
             if switch and n > 0 and len(targets) == 2 and _negation_of(first, cond):
                 label = "else"
             marks[(src, dst.id)] = EdgeMark("branch" if switch else "if", label, cond, n)
+    labelled: set[str] = set()
+    for (_src, dst), mark in list(marks.items()):
+        if dst in labelled and mark.kind != "back":  # a step's condition is shown once
+            marks[(_src, dst)] = EdgeMark(mark.kind, "", mark.full, mark.branch)
+        labelled.add(dst)
     for key in back_edges(wf):
         old = marks.get(key)
         marks[key] = EdgeMark("back", old.label if old else "cycle", old.full if old else "")

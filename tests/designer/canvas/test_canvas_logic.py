@@ -102,6 +102,9 @@ def test_conditions_label_the_edges_and_the_switch_sides_differ(qtbot):
     assert yes.mark_color() != no.mark_color()
     assert not yes.label_rect().isNull() and not no.label_rect().isNull()
     assert not yes.label_rect().intersects(no.label_rect())
+    for edge in (yes, no):  # a tab above the step it leads into, never over another step
+        assert edge.label_rect().bottom() <= edge.dst.y0 - 8
+        assert not any(edge.label_rect().intersects(n.box) for n in view.canvas.nodes.values())
     origin = QPointF(-300, -150)
     img = render(view, QRectF(origin, QPointF(1300, 250)))
     for edge in (yes, no):

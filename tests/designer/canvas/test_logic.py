@@ -117,3 +117,12 @@ def test_roots_and_leaves_and_shorten():
     assert shorten("${ steps.a.output.x.y == input.z }") == "a.x.y == input.z"
     assert shorten("${  steps.a.error.message  }") == "a.error.message"
     assert shorten("x" * 40, 10) == "x" * 9 + "…"
+
+
+def test_a_condition_is_labelled_on_one_edge_into_its_step():
+    wf = cyclic()
+    wf.step("notifyOps").if_ = "${ steps.pause.status == 'succeeded' }"
+    marks = edge_marks(wf)
+    into = [marks[(src, "notifyOps")] for src in ("pause", "refund")]
+    assert [m.label for m in into] == ["pause.status == 'succeeded'", ""]
+    assert all(m.full == "${ steps.pause.status == 'succeeded' }" for m in into)
