@@ -22,6 +22,9 @@ from designer.canvas.style import DETAIL_LOD, NODE_H, NODE_W, PORT_R
 __all__ = ["EndItem", "TRIGGER_GAP"]
 
 TRIGGER_GAP = 90.0  # room between an end and the column of steps it links to
+# links drawn at most: past a dozen they are a fan nobody reads (and hundreds of long dashed
+# curves made a frame of a 2,000-step canvas take two seconds); the caption counts them
+MAX_LINKS = 12
 END_H = 40.0
 _MAX_W = 260.0
 _ELIDE = Qt.TextElideMode.ElideRight
@@ -57,7 +60,7 @@ class EndItem(QGraphicsItem):
 
     def refresh(self, links: list[NodeItem], every: list[NodeItem]) -> None:
         """Place beside `every` step, level with the `links`, and redraw the links."""
-        self.links = links
+        self.links = links if len(links) <= MAX_LINKS else []
         self.prepareGeometryChange()
         w = min(_MAX_W, max(120.0, _metrics().horizontalAdvance(self.title) + 60))
         if not every:
@@ -72,7 +75,7 @@ class EndItem(QGraphicsItem):
                 x = min(n.x0 for n in every) - TRIGGER_GAP - w
         self.box = QRectF(x, y, w, END_H)
         path = QPainterPath()
-        for n in links:
+        for n in self.links:
             if self.output:
                 a = QPointF(n.x0 + NODE_W + PORT_R, n.y0 + NODE_H / 2)
                 b = QPointF(x - 1, y + END_H / 2)

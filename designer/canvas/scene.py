@@ -14,7 +14,7 @@ from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
 
 from designer.canvas import style
-from designer.canvas.ends import EndItem
+from designer.canvas.ends import MAX_LINKS, EndItem
 from designer.canvas.items import EdgeItem, NodeItem
 from designer.canvas.logic import badges, edge_marks, roots_and_leaves, shorten
 from designer.canvas.overview import Overview
@@ -41,6 +41,9 @@ class CanvasScene(QGraphicsScene):
         self._states: dict[str, str | None] = {}
         self.trigger = EndItem(output=False)
         self.output_end = EndItem(output=True)
+        self._marked: set[tuple[str, str]] = set()  # edges drawn with a mark now
+        # steps whose badges may have changed since the last refresh (None: every step)
+        self._badges_stale: set[str] | None = None
         self._overview = Overview()
         self.overview_mode = False
         self.setBackgroundBrush(style.BACKGROUND)
@@ -52,6 +55,10 @@ class CanvasScene(QGraphicsScene):
         model.step_renamed.connect(self._on_renamed)
         model.step_moved.connect(self._on_moved)
         document.problems_changed.connect(self._on_problems)
+        model.step_added.connect(self._stale)
+        model.step_changed.connect(self._stale)
+        model.step_renamed.connect(lambda _old, new: self._stale(new))
+        model.workflow_changed.connect(lambda: self._stale(None))  # the defaults count
         model.changed.connect(self.refresh_logic)
         model.changed.connect(self.update_scene_rect)
         model.changed.connect(self.invalidate_overview)
@@ -143,6 +150,8 @@ class CanvasScene(QGraphicsScene):
         self.output_end = EndItem(output=True)
         self.addItem(self.trigger)
         self.addItem(self.output_end)
+        self._marked.clear()
+        self._badges_stale = None
         self.refresh_logic()
         self.blockSignals(blocked)
         self._overview.invalidate()
@@ -237,17 +246,32 @@ class CanvasScene(QGraphicsScene):
             if (node.x0, node.y0) != (x, y):
                 node.place(x, y)
 
+    def _stale(self, sid: str | None) -> None:
+        if sid is None:
+            self._badges_stale = None
+        elif self._badges_stale is not None:
+            self._badges_stale.add(sid)
+
     def refresh_logic(self) -> None:
-        """Edge marks, node badges and the trigger and output nodes, from the whole workflow
-        (a step's `if`, its source's onError or the defaults change what an edge shows)."""
+        """Edge marks, node badges and the trigger and output nodes after an edit. Marks come
+        from the whole workflow (a step's `if`, its source's onError or the defaults change
+        what an edge shows) but only edges with a mark, now or before, are touched; badges
+        are redone for the steps the edit changed (all of them after a workflow-level edit):
+        typing in a field of a 2,000-step workflow stays a few ms a key."""
         wf = self.model.workflow
         marks = edge_marks(wf)
-        for key, edge in self.edges.items():
-            edge.set_mark(marks.get(key))
-        for step in wf.steps:
+        for key in self._marked | marks.keys():
+            edge = self.edges.get(key)
+            if edge is not None:
+                edge.set_mark(marks.get(key))
+        self._marked = set(marks)
+        stale = self._badges_stale
+        steps = wf.steps if stale is None else [s for s in wf.steps if s.id in stale]
+        for step in steps:
             node = self.nodes.get(step.id)
             if node is not None:
                 node.set_badges(badges(step, wf))
+        self._badges_stale = set()
         self.refresh_ends()
 
     def refresh_ends(self) -> None:
@@ -265,6 +289,8 @@ class CanvasScene(QGraphicsScene):
                 else "No trigger: the workflow starts only when run (F5)."
             ),
         )
+        if len(roots) > MAX_LINKS:
+            self.trigger.tip += f"\n{len(roots)} steps start at once (too many to draw links)."
         self.trigger.refresh([self.nodes[r] for r in roots if r in self.nodes], every)
         out = wf.output
         if out is None:
@@ -279,6 +305,8 @@ class CanvasScene(QGraphicsScene):
             )
         else:
             caption, tip = shorten(str(out)), f"The run's output: {out}"
+        if len(leaves) > MAX_LINKS:
+            tip += f"\nIt is handed back after {len(leaves)} last steps (too many to draw links)."
         self.output_end.set_text("output", caption, tip)
         self.output_end.refresh([self.nodes[x] for x in leaves if x in self.nodes], every)
 

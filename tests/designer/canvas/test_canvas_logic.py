@@ -246,3 +246,21 @@ def test_every_node_and_edge_stays_a_plain_item_type(view):
     items = view.canvas.items()
     assert sum(isinstance(i, NodeItem) for i in items) == 4
     assert sum(isinstance(i, EdgeItem) for i in items) == 2
+
+
+def test_a_fan_of_more_than_a_dozen_links_is_not_drawn(qtbot):
+    from designer.canvas.ends import MAX_LINKS
+
+    n = MAX_LINKS + 1
+    wf = Workflow(
+        name="wide",
+        steps=[CallStep(id=f"s{i}", after=[], service="S", action="a") for i in range(n)],
+        layout={f"s{i}": (0, 100 * i) for i in range(n)},
+    )
+    view = show(qtbot, wf)
+    trigger, output = view.canvas.trigger, view.canvas.output_end
+    assert trigger.links == [] and output.links == []
+    assert trigger.boundingRect().height() < 100  # no path down the whole column
+    # one step fewer: every start and end is linked again
+    view.document.remove([f"s{n - 1}"], [])
+    assert len(trigger.links) == MAX_LINKS and len(output.links) == MAX_LINKS
