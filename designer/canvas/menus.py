@@ -8,21 +8,40 @@ view as `view.menu` until the next one, so tests can read and trigger their acti
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, SignalInstance
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QWidget
 
 from designer.canvas.items import EdgeItem, NodeItem
 from designer.canvas.style import NODE_H, NODE_W, kind_icon
+from designer.document import WorkflowDocument
 from designer.document.clipboard import STEPS_MIME
-from engine import EmitStep, NotifyStep, WaitStep
+from engine import AnyStep, EmitStep, NotifyStep, WaitStep
 
-if TYPE_CHECKING:
-    from designer.canvas.view import CanvasView
+__all__ = ["MenuHost", "canvas_menu", "edge_menu", "node_menu", "trigger_menu"]
 
-__all__ = ["canvas_menu", "edge_menu", "node_menu", "trigger_menu"]
+
+class MenuHost(Protocol):
+    """What the menus ask of the canvas view (the view imports this module, not the reverse)."""
+
+    document: WorkflowDocument
+    step_activated: SignalInstance
+    trigger_activated: SignalInstance
+
+    def selected_ids(self) -> list[str]: ...
+    def select_steps(self, ids: list[str]) -> None: ...
+    def select_all(self) -> None: ...
+    def start_rename(self, step_id: str | None = None) -> object: ...
+    def duplicate_selection(self) -> None: ...
+    def cut_selection(self) -> None: ...
+    def copy_selection(self) -> None: ...
+    def delete_selection(self) -> None: ...
+    def drop_step(self, step: AnyStep, center: tuple[float, float]) -> str: ...
+    def paste_at(self, at: QPointF) -> None: ...
+    def fit_to_view(self) -> None: ...
+    def auto_layout(self) -> None: ...
 
 
 def _add(
@@ -38,12 +57,12 @@ def _add(
     return action
 
 
-def node_menu(view: CanvasView, node: NodeItem) -> QMenu:
+def node_menu(view: MenuHost, node: NodeItem) -> QMenu:
     """What can be done to the step(s) under the mouse (the selection, if it holds them)."""
     sid = node.step_id
     ids = view.selected_ids()
     many = len(ids) > 1
-    menu = QMenu(view)
+    menu = QMenu(_parent(view))
     _add(menu, "Rename…", lambda: view.start_rename(sid), "F2", enabled=not many)
     _add(menu, "Edit in Inspector", lambda: view.step_activated.emit(sid))
     menu.addSeparator()
@@ -62,9 +81,9 @@ def node_menu(view: CanvasView, node: NodeItem) -> QMenu:
     return menu
 
 
-def edge_menu(view: CanvasView, edge: EdgeItem) -> QMenu:
+def edge_menu(view: MenuHost, edge: EdgeItem) -> QMenu:
     src, dst = edge.key
-    menu = QMenu(view)
+    menu = QMenu(_parent(view))
     _add(
         menu, f"Delete Edge {src} → {dst}", lambda: view.document.disconnect_steps(src, dst), "Del"
     )
@@ -76,16 +95,16 @@ def edge_menu(view: CanvasView, edge: EdgeItem) -> QMenu:
     return menu
 
 
-def trigger_menu(view: CanvasView) -> QMenu:
-    menu = QMenu(view)
+def trigger_menu(view: MenuHost) -> QMenu:
+    menu = QMenu(_parent(view))
     _add(menu, "Emit Test Event…", view.trigger_activated.emit)
     _add(menu, "Edit Trigger in Inspector", lambda: view.select_steps([]))
     return menu
 
 
-def canvas_menu(view: CanvasView, at: QPointF) -> QMenu:
+def canvas_menu(view: MenuHost, at: QPointF) -> QMenu:
     """Empty canvas: add a step here, paste here, select, fit, lay out."""
-    menu = QMenu(view)
+    menu = QMenu(_parent(view))
     centre = (at.x(), at.y())
     for kind, make in (
         ("wait", lambda: WaitStep(id="wait", wait=1000)),
@@ -103,19 +122,22 @@ def canvas_menu(view: CanvasView, at: QPointF) -> QMenu:
         enabled=mime is not None and mime.hasFormat(STEPS_MIME),
     )
     menu.addSeparator()
-    _add(menu, "Select All", view.select_all, "Ctrl+A", enabled=bool(view.canvas.nodes))
+    steps = bool(view.document.workflow.steps)
+    _add(menu, "Select All", view.select_all, "Ctrl+A", enabled=steps)
     _add(menu, "Fit to Window", view.fit_to_view, "Ctrl+Shift+F")
-    _add(menu, "Auto-Layout", view.auto_layout, "Ctrl+L", enabled=bool(view.canvas.nodes))
+    _add(menu, "Auto-Layout", view.auto_layout, "Ctrl+L", enabled=steps)
     return menu
 
 
-def _drop(
-    view: CanvasView, step: WaitStep | EmitStep | NotifyStep, at: tuple[float, float]
-) -> None:
+def _parent(view: MenuHost) -> QWidget | None:
+    return view if isinstance(view, QWidget) else None
+
+
+def _drop(view: MenuHost, step: WaitStep | EmitStep | NotifyStep, at: tuple[float, float]) -> None:
     view.select_steps([view.drop_step(step, at)])
 
 
-def _inspect(view: CanvasView, sid: str) -> None:
+def _inspect(view: MenuHost, sid: str) -> None:
     view.select_steps([sid])
     view.step_activated.emit(sid)
 

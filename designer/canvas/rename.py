@@ -7,32 +7,44 @@ the editor open with the reason in its tooltip and the view's message.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, SignalInstance
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 from designer.canvas.style import NODE_W
+from designer.document import WorkflowDocument
 
-if TYPE_CHECKING:
-    from designer.canvas.view import CanvasView
+__all__ = ["InlineRename", "RenameHost"]
 
-__all__ = ["InlineRename"]
+
+class RenameHost(Protocol):
+    """What the editor asks of the canvas view (the view imports this module, not the reverse)."""
+
+    document: WorkflowDocument
+    message: SignalInstance
+    rename_editor: Any
+
+    def viewport(self) -> QWidget: ...
+    def mapFromScene(self, x: float, y: float) -> QPoint: ...  # noqa: N802 - Qt's name
+    def scale_factor(self) -> float: ...
+    def select_steps(self, ids: list[str]) -> None: ...
+    def setFocus(self, reason: Qt.FocusReason) -> None: ...  # noqa: N802 - Qt's name
 
 
 class InlineRename(QLineEdit):
     """The editor over one node's title; deletes itself when done."""
 
-    def __init__(self, view: CanvasView, step_id: str) -> None:
+    def __init__(self, view: RenameHost, step_id: str, corner: tuple[float, float]) -> None:
+        """Over the title of the node whose top-left corner is at scene point `corner`."""
         super().__init__(step_id, view.viewport())
         self.view = view
         self.step_id = step_id
         self._done = False
         self.setObjectName("inlineRename")
         self.setToolTip("New step id: Enter renames (references follow), Esc cancels")
-        node = view.canvas.nodes[step_id]
-        top_left = view.mapFromScene(node.x0 + 30, node.y0 + 6)
+        top_left = view.mapFromScene(corner[0] + 30, corner[1] + 6)
         scale = view.scale_factor()
         self.move(top_left)
         self.resize(max(120, round((NODE_W - 36) * scale)), max(22, round(24 * scale)))

@@ -254,7 +254,7 @@ class CanvasView(QGraphicsView):
         if self.rename_editor is not None:
             self.rename_editor.cancel()
         self.ensureVisible(node, 40, 40)
-        self.rename_editor = InlineRename(self, step_id)
+        self.rename_editor = InlineRename(self, step_id, (node.x0, node.y0))
         return self.rename_editor
 
     def paste_at(self, at: QPointF) -> None:
