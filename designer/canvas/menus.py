@@ -98,7 +98,7 @@ def edge_menu(view: MenuHost, edge: EdgeItem) -> QMenu:
 def trigger_menu(view: MenuHost) -> QMenu:
     menu = QMenu(_parent(view))
     _add(menu, "Emit Test Event…", view.trigger_activated.emit)
-    _add(menu, "Edit Trigger in Inspector", lambda: view.select_steps([]))
+    _add(menu, "Edit Trigger in Inspector", lambda: _inspect_workflow(view))
     return menu
 
 
@@ -135,6 +135,12 @@ def _parent(view: MenuHost) -> QWidget | None:
 
 def _drop(view: MenuHost, step: WaitStep | EmitStep | NotifyStep, at: tuple[float, float]) -> None:
     view.select_steps([view.drop_step(step, at)])
+
+
+def _inspect_workflow(view: MenuHost) -> None:
+    """Nothing selected: the inspector shows the workflow's settings, the trigger among them."""
+    view.select_steps([])
+    view.step_activated.emit("")
 
 
 def _inspect(view: MenuHost, sid: str) -> None:

@@ -163,3 +163,16 @@ def test_ctrl_f_finds_a_step_and_help_lists_the_keys(qtbot, tmp_path):
     assert any(r[0] == "Canvas" and r[2] == "Arrow keys" for r in rows)
     assert sheet.table.rowCount() == len(rows)
     sheet.close()
+
+
+def test_trigger_menu_emits_and_shows_the_workflow_settings(qtbot, view):
+    view.select_steps(["check"])
+    emitted, shown = [], []
+    view.trigger_activated.connect(lambda: emitted.append(True))
+    view.step_activated.connect(shown.append)
+    menu = right_click(view, view.mapFromScene(view.canvas.trigger.box.center()))
+    pick(menu, "Emit Test Event…")
+    assert emitted == [True]
+    menu = right_click(view, view.mapFromScene(view.canvas.trigger.box.center()))
+    pick(menu, "Edit Trigger in Inspector")
+    assert view.selected_ids() == [] and shown == [""]
