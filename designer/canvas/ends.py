@@ -35,6 +35,11 @@ def _metrics() -> QFontMetricsF:
     return QFontMetricsF(style.title_font())
 
 
+@cache
+def _caption_metrics() -> QFontMetricsF:
+    return QFontMetricsF(style.label_font())
+
+
 class EndItem(QGraphicsItem):
     """The trigger (`output=False`) or the output node; `links` are the step nodes it joins."""
 
@@ -62,7 +67,15 @@ class EndItem(QGraphicsItem):
         """Place beside `every` step, level with the `links`, and redraw the links."""
         self.links = links if len(links) <= MAX_LINKS else []
         self.prepareGeometryChange()
-        w = min(_MAX_W, max(120.0, _metrics().horizontalAdvance(self.title) + 60))
+        w = min(
+            _MAX_W,
+            max(
+                120.0,
+                _metrics().horizontalAdvance(self.title) + 60,
+                _caption_metrics().horizontalAdvance(self.caption) + 52,
+            ),
+        )
+        self.setVisible(bool(every))  # an empty canvas shows neither end
         if not every:
             x, y = (-w - TRIGGER_GAP, 0.0) if not self.output else (NODE_W + TRIGGER_GAP, 0.0)
         else:
@@ -106,7 +119,7 @@ class EndItem(QGraphicsItem):
         painter.drawPath(self._path)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(style.EDGE))
-        for n in self.links if not self.output else [None]:
+        for n in self.links if not self.output else [None] if self.links else []:
             if n is None:
                 end = QPointF(self.box.left() - 1, self.box.center().y())
             else:

@@ -264,3 +264,14 @@ def test_a_fan_of_more_than_a_dozen_links_is_not_drawn(qtbot):
     # one step fewer: every start and end is linked again
     view.document.remove([f"s{n - 1}"], [])
     assert len(trigger.links) == MAX_LINKS and len(output.links) == MAX_LINKS
+
+
+def test_an_empty_canvas_shows_neither_end_and_captions_fit(qtbot):
+    view = show(qtbot, Workflow(name="empty"))
+    assert not view.canvas.trigger.isVisible() and not view.canvas.output_end.isVisible()
+    view.document.add_step(CallStep(id="a", service="S", action="a"), (0, 0))
+    trigger = view.canvas.trigger
+    assert trigger.isVisible() and view.canvas.output_end.isVisible()
+    assert trigger.caption == "no trigger: started by Run (F5)"
+    fm = QFontMetricsF(style.label_font())
+    assert trigger.box.width() - 46 >= fm.horizontalAdvance(trigger.caption)  # not elided
