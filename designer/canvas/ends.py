@@ -52,6 +52,8 @@ class EndItem(QGraphicsItem):
         self.caption = ""
         self.tip = ""
         self.links: list[NodeItem] = []
+        self._targets: list[NodeItem] = []
+        self._every: list[NodeItem] = []
         self.box = QRectF()
         self._path = QPainterPath()
         self._bounds = QRectF()
@@ -65,6 +67,7 @@ class EndItem(QGraphicsItem):
 
     def refresh(self, links: list[NodeItem], every: list[NodeItem]) -> None:
         """Place beside `every` step, level with the `links`, and redraw the links."""
+        self._targets, self._every = links, every
         self.links = links if len(links) <= MAX_LINKS else []
         self.prepareGeometryChange()
         w = min(
@@ -99,6 +102,11 @@ class EndItem(QGraphicsItem):
         self._path = path
         self._bounds = self.box.united(path.controlPointRect()).adjusted(-10, -10, 10, 10)
         self.update()
+
+    def follow(self) -> None:
+        """Steps are being dragged: follow them (the model hears of it on release)."""
+        if self._every:
+            self.refresh(self._targets, self._every)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return self._bounds

@@ -396,6 +396,8 @@ class CanvasView(QGraphicsView):
                 node = self.canvas.nodes.get(sid)
                 if node is not None:
                     node.moved()
+            self.canvas.trigger.follow()
+            self.canvas.output_end.follow()
             self.canvas.invalidate_overview()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override

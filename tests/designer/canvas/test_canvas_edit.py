@@ -176,3 +176,16 @@ def test_trigger_menu_emits_and_shows_the_workflow_settings(qtbot, view):
     menu = right_click(view, view.mapFromScene(view.canvas.trigger.box.center()))
     pick(menu, "Edit Trigger in Inspector")
     assert view.selected_ids() == [] and shown == [""]
+
+
+def test_the_menu_key_opens_the_selected_steps_menu(qtbot, view):
+    view.select_steps(["report"])
+    corner = QPoint(2, 2)  # where the mouse happens to be says nothing
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Keyboard, corner, view.viewport().mapToGlobal(corner)
+    )
+    QApplication.sendEvent(view.viewport(), event)
+    menu = view.menu
+    assert menu is not None and action(menu, "Rename…").isEnabled()
+    pick(menu, "Rename…")
+    assert view.rename_editor is not None and view.rename_editor.step_id == "report"

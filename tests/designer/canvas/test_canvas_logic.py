@@ -275,3 +275,16 @@ def test_an_empty_canvas_shows_neither_end_and_captions_fit(qtbot):
     assert trigger.caption == "no trigger: started by Run (F5)"
     fm = QFontMetricsF(style.label_font())
     assert trigger.box.width() - 46 >= fm.horizontalAdvance(trigger.caption)  # not elided
+
+
+def test_the_trigger_follows_a_dragged_first_step(qtbot, view):
+    trigger = view.canvas.trigger
+    before = trigger.box
+    node = view.canvas.nodes["fetch"]
+    vp = view.viewport()
+    start = view.mapFromScene(QPointF(node.x0 + NODE_W / 2, node.y0 + 20))
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(vp, start + QPointF(-100, 60).toPoint())
+    assert trigger.box.left() < before.left() - 50  # during the drag, not only on release
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=start + QPointF(-100, 60).toPoint())
+    assert view.document.position("fetch")[0] < 0
