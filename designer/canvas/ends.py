@@ -55,10 +55,20 @@ class EndItem(QGraphicsItem):
         self._targets: list[NodeItem] = []
         self._every: list[NodeItem] = []
         self.box = QRectF()
+        self._width = 120.0
         self._path = QPainterPath()
         self._bounds = QRectF()
 
     def set_text(self, title: str, caption: str, tip: str) -> None:
+        if (title, caption) != (self.title, self.caption):
+            self._width = min(
+                _MAX_W,
+                max(
+                    120.0,
+                    _metrics().horizontalAdvance(title) + 60,
+                    _caption_metrics().horizontalAdvance(caption) + 52,
+                ),
+            )
         self.title, self.caption, self.tip = title, caption, tip
         self.update()
 
@@ -70,14 +80,7 @@ class EndItem(QGraphicsItem):
         self._targets, self._every = links, every
         self.links = links if len(links) <= MAX_LINKS else []
         self.prepareGeometryChange()
-        w = min(
-            _MAX_W,
-            max(
-                120.0,
-                _metrics().horizontalAdvance(self.title) + 60,
-                _caption_metrics().horizontalAdvance(self.caption) + 52,
-            ),
-        )
+        w = self._width
         self.setVisible(bool(every))  # an empty canvas shows neither end
         if not every:
             x, y = (-w - TRIGGER_GAP, 0.0) if not self.output else (NODE_W + TRIGGER_GAP, 0.0)
@@ -103,9 +106,19 @@ class EndItem(QGraphicsItem):
         self._bounds = self.box.united(path.controlPointRect()).adjusted(-10, -10, 10, 10)
         self.update()
 
-    def follow(self) -> None:
-        """Steps are being dragged: follow them (the model hears of it on release)."""
-        if self._every:
+    def follow(self, dragged: list[NodeItem]) -> None:
+        """Steps are being dragged: follow them when one is linked to this end or goes past
+        it (the model hears of the drag on release, and everything is placed again then).
+        Only then: placing costs a pass over every step, too much for each mouse move."""
+        if not self._every:
+            return
+        box = self.box
+        if self.output:
+            past = any(n.x0 + NODE_W + TRIGGER_GAP > box.left() for n in dragged)
+        else:
+            past = any(n.x0 - TRIGGER_GAP < box.right() for n in dragged)
+        linked = not set(map(id, dragged)).isdisjoint(map(id, self.links))
+        if past or linked:
             self.refresh(self._targets, self._every)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QRectF, Signal
+from PySide6.QtCore import QLineF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
+from shiboken6 import isValid
 
 from designer.canvas import style
 from designer.canvas.ends import MAX_LINKS, EndItem
@@ -42,6 +43,7 @@ class CanvasScene(QGraphicsScene):
         self.trigger = EndItem(output=False)
         self.output_end = EndItem(output=True)
         self._marked: set[tuple[str, str]] = set()  # edges drawn with a mark now
+        self._crossing_checks: list[EdgeItem] = []
         # steps whose badges may have changed since the last refresh (None: every step)
         self._badges_stale: set[str] | None = None
         self._overview = Overview()
@@ -245,6 +247,19 @@ class CanvasScene(QGraphicsScene):
             x, y = self.model.position(sid)
             if (node.x0, node.y0) != (x, y):
                 node.place(x, y)
+
+    def check_crossing(self, edge: EdgeItem) -> None:
+        """An edge painted without knowing whether it passes over a step: find out after
+        this frame, for every such edge at once."""
+        if not self._crossing_checks:
+            QTimer.singleShot(0, self._settle_crossings)
+        self._crossing_checks.append(edge)
+
+    def _settle_crossings(self) -> None:
+        edges, self._crossing_checks = self._crossing_checks, []
+        for edge in edges:
+            if isValid(edge):
+                edge.settle_crossing()
 
     def _stale(self, sid: str | None) -> None:
         if sid is None:

@@ -392,12 +392,14 @@ class CanvasView(QGraphicsView):
         if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
             # the scene moved the selected nodes; their edges follow (items never reach the
             # model: the drag becomes one command on release)
+            dragged = []
             for sid in self._press_positions:
                 node = self.canvas.nodes.get(sid)
                 if node is not None:
                     node.moved()
-            self.canvas.trigger.follow()
-            self.canvas.output_end.follow()
+                    dragged.append(node)
+            self.canvas.trigger.follow(dragged)
+            self.canvas.output_end.follow(dragged)
             self.canvas.invalidate_overview()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override

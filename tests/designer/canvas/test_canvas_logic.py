@@ -69,6 +69,15 @@ def test_an_edge_passing_a_node_is_drawn_over_it(qtbot):
     assert style.EDGE.name() in across_b
     # with a halo of the canvas colour either side, so it reads as passing over b
     assert style.BACKGROUND.name() in colours_in(img, QRectF(300, NODE_H / 2 - 2, 60, 1))
+    # found just after the first frames: only a -> c passes over a step (only it gets a halo)
+    qtbot.waitUntil(lambda: all(e._crosses is not None for e in view.canvas.edges.values()))
+    assert {k: e._crosses for k, e in view.canvas.edges.items()} == {
+        ("a", "b"): False,
+        ("a", "c"): True,
+        ("b", "c"): False,
+    }
+    img = render(view, QRectF(0, 0, 700, 80))
+    assert style.BACKGROUND.name() in colours_in(img, QRectF(300, NODE_H / 2 - 2, 60, 1))
 
 
 def test_the_back_edge_of_a_cycle_is_a_red_arc_over_the_steps(qtbot):
