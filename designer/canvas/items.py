@@ -443,9 +443,9 @@ class EdgeItem(QGraphicsItem):
     def _clear_top(self, left: float, right: float, top: float) -> float:
         """A height above every node between `left` and `right`, for a back edge to pass."""
         scene = self.scene()
-        nodes = getattr(scene, "nodes", {}).values()
-        ys = [n.y0 for n in nodes if n.x0 + NODE_W > left and n.x0 < right]
-        return min([top, *ys]) - 30
+        nodes: dict[str, NodeItem] = getattr(scene, "nodes", {})
+        ys = [n.y0 for n in nodes.values() if n.x0 + NODE_W > left and n.x0 < right]
+        return min([top, *ys]) - 30.0
 
     def path(self) -> QPainterPath:
         return self._path

@@ -139,10 +139,11 @@ def edge_marks(wf: Workflow) -> dict[tuple[str, str], EdgeMark]:
                 label = "else"
             marks[(src, dst.id)] = EdgeMark("branch" if switch else "if", label, cond, n)
     labelled: set[str] = set()
-    for (_src, dst), mark in list(marks.items()):
-        if dst in labelled and mark.kind != "back":  # a step's condition is shown once
-            marks[(_src, dst)] = EdgeMark(mark.kind, "", mark.full, mark.branch)
-        labelled.add(dst)
+    for key, mark in list(marks.items()):
+        into = key[1]
+        if into in labelled:  # a step's condition is shown once
+            marks[key] = EdgeMark(mark.kind, "", mark.full, mark.branch)
+        labelled.add(into)
     for key in back_edges(wf):
         old = marks.get(key)
         marks[key] = EdgeMark("back", old.label if old else "cycle", old.full if old else "")

@@ -8,6 +8,7 @@ view as `view.menu` until the next one, so tests can read and trigger their acti
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 from PySide6.QtCore import QPointF, SignalInstance
@@ -106,12 +107,8 @@ def canvas_menu(view: MenuHost, at: QPointF) -> QMenu:
     """Empty canvas: add a step here, paste here, select, fit, lay out."""
     menu = QMenu(_parent(view))
     centre = (at.x(), at.y())
-    for kind, make in (
-        ("wait", lambda: WaitStep(id="wait", wait=1000)),
-        ("emit", lambda: EmitStep(id="emit", event="event")),
-        ("notify", lambda: NotifyStep(id="notify", message="message")),
-    ):
-        action = _add(menu, f"Add {kind.title()} Here", lambda m=make: _drop(view, m(), centre))
+    for kind in ("wait", "emit", "notify"):
+        action = _add(menu, f"Add {kind.title()} Here", partial(_drop, view, kind, centre))
         action.setIcon(kind_icon(kind))
     mime = QGuiApplication.clipboard().mimeData()
     _add(
@@ -133,7 +130,14 @@ def _parent(view: MenuHost) -> QWidget | None:
     return view if isinstance(view, QWidget) else None
 
 
-def _drop(view: MenuHost, step: WaitStep | EmitStep | NotifyStep, at: tuple[float, float]) -> None:
+def _drop(view: MenuHost, kind: str, at: tuple[float, float]) -> None:
+    step: AnyStep
+    if kind == "wait":
+        step = WaitStep(id="wait", wait=1000)
+    elif kind == "emit":
+        step = EmitStep(id="emit", event="event")
+    else:
+        step = NotifyStep(id="notify", message="message")
     view.select_steps([view.drop_step(step, at)])
 
 
