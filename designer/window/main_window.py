@@ -48,6 +48,7 @@ from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
 from designer.window.authoring import AuthoringAids
+from designer.window.canvas_actions import CanvasActions
 from designer.window.interop_actions import SERVERLESS_FILTER, InteropActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
 from designer.window.settings import (
@@ -148,6 +149,8 @@ class MainWindow(QMainWindow):
         self.inspector.run_record = self.run_ui.shown_record  # the expression editor's data
         # File → Export, Import OpenAPI and Deploy (interop_actions.py), before Quit
         self.interop = InteropActions(self, self, self.act.file_menu, self.act.quit)
+        self.view.trigger_activated.connect(self.run_ui.open_emit_dialog)
+        self.canvas_act = CanvasActions(self, self.view, self.canvas_page)  # F2, Ctrl+F, Help
         # a platform's standard keys may hold another action's key (X11: Delete has Ctrl+D)
         drop_clashing_alternates(self)
 

@@ -318,6 +318,8 @@ class Environment:
     mocks: list[str] = field(default_factory=list)  # paths as written (relative to the file)
     notify: list[dict[str, Any]] = field(default_factory=list)  # sinks: {webhook: url} …
     secrets: dict[str, str] = field(default_factory=dict)  # NAME -> env var to read it from
+    engine: str | None = None  # where runs run: None/"local" in-process, "temporal"
+    temporal: dict[str, str] = field(default_factory=dict)  # address, namespace, taskQueue
 
 
 @dataclass

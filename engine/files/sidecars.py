@@ -47,7 +47,9 @@ __all__ = [
 MOCK_RESPONSE_KEYS = frozenset({"status", "headers", "body", "delay", "fault"})
 MOCKS_FILE_KEYS = frozenset({"version", "mocks", "scenarios"})
 ENVIRONMENTS_FILE_KEYS = frozenset({"version", "default", "environments"})
-ENVIRONMENT_KEYS = frozenset({"services", "mocks", "notify", "secrets"})
+ENVIRONMENT_KEYS = frozenset({"services", "mocks", "notify", "secrets", "engine", "temporal"})
+ENGINES = ("local", "temporal")
+TEMPORAL_KEYS = frozenset({"address", "namespace", "taskQueue"})
 TESTS_FILE_KEYS = frozenset({"version", "workflow", "mocks", "cases"})
 TEST_CASE_KEYS = frozenset({"name", "input", "scenario", "env", "expect"})
 TEST_EXPECT_KEYS = frozenset({"status", "steps", "output", "calls", "error"})
@@ -215,7 +217,33 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
     secrets = opt_str_map(c, m, "secrets", path)
     if secrets:
         env.secrets = {k: str(v) for k, v in secrets.items()}
+    _engine(c, m, env, path)
     return env
+
+
+def _engine(c: Collector, m: dict[str, Any], env: Environment, path: Path) -> None:
+    """`engine: temporal` with `temporal: {address: HOST:PORT, namespace, taskQueue}`."""
+    engine = opt_str(c, m, "engine", path)
+    if engine is not None and engine not in ENGINES:
+        c.add(
+            f"'engine' is one of {', '.join(ENGINES)}, not '{engine}'{suggest(engine, ENGINES)}",
+            path + ("engine",),
+        )
+        return
+    env.engine = engine
+    target = opt_str_map(c, m, "temporal", path)
+    if target is not None:
+        check_keys(c, target, TEMPORAL_KEYS, path + ("temporal",), "'temporal'")
+        env.temporal = {k: str(v) for k, v in target.items() if k in TEMPORAL_KEYS}
+    if engine == "temporal" and not re.match(r"^[^\s:]+:\d+$", env.temporal.get("address", "")):
+        where = path + ("temporal",) if target is not None else path + ("engine",)
+        c.add(
+            "engine: temporal needs temporal: {address: HOST:PORT} (the Temporal frontend, "
+            "e.g. 127.0.0.1:7233)",
+            where,
+        )
+    elif target is not None and engine != "temporal":
+        c.add("'temporal' is used only with engine: temporal", path + ("temporal",))
 
 
 def _base_url_problem(url: str) -> str | None:

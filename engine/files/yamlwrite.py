@@ -378,6 +378,10 @@ def dump_environments(ef: EnvironmentsFile) -> str:
             e["notify"] = [dict(n) for n in env.notify]
         if env.secrets:
             e["secrets"] = dict(env.secrets)
+        if env.engine is not None:
+            e["engine"] = env.engine
+        if env.temporal:
+            e["temporal"] = dict(env.temporal)
         envs[name] = e
     out["environments"] = envs
     return dump_data(out)

@@ -61,6 +61,8 @@ class EnvironmentInfo:
     mocks: list[Path] = field(default_factory=list)
     notify: list[dict[str, Any]] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
+    engine: str | None = None  # None/"local": in-process; "temporal"
+    temporal: dict[str, str] = field(default_factory=dict)  # address, namespace, taskQueue
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ def folder_environments(folder: str | Path, *, allow_outside: bool = False) -> F
                 mocks,
                 [dict(n) for n in e.notify],
                 dict(e.secrets),
+                e.engine,
+                dict(e.temporal),
             )
         )
     default = envs.default or (out[0].name if len(out) == 1 else None)
@@ -125,6 +129,8 @@ class Resolved:
     secrets: dict[str, str]  # secret NAME -> the variable it is read from
     base_dir: Path  # where the environment's relative paths start
     scenario: str | None = None
+    engine: str | None = None  # None/"local": in-process; "temporal": runs go there
+    temporal: dict[str, str] = field(default_factory=dict)  # address, namespace, taskQueue
 
 
 def _merge_mocks(
@@ -202,4 +208,6 @@ def resolve_environment(
         dict(info.secrets) if info else {},
         found.file.parent if found.file is not None else folder,
         scenario,
+        info.engine if info else None,
+        dict(info.temporal) if info else {},
     )

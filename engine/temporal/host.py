@@ -135,6 +135,7 @@ def make_worker(
     activities: Activities | None = None,
     environ: Mapping[str, str] | None = None,
     graceful: timedelta | None = None,
+    max_activities: int | None = None,
 ) -> Worker:
     """A worker for `SwitchboardRun` and its activities, set as the notes measured: a sticky
     queue given up after 1 s (a crashed run resumes in seconds, not 18), and a graceful
@@ -148,4 +149,5 @@ def make_worker(
         workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=graceful or timedelta(seconds=40),
+        max_concurrent_activities=max_activities or 100,  # 100: temporalio's default
     )

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.scheduler import execute_run
     from engine.runtime.secrets import ENV_PREFIX
     from engine.temporal.clock import TemporalClock
+    from engine.temporal.limits import fit_result
     from engine.temporal.outbound import EventStream, TemporalStarter
     from engine.temporal.payloads import (
         ATTEMPT_ACTIVITY,
@@ -312,4 +313,4 @@ class SwitchboardRun:
             await stream.sent()
         if self._notices:
             await asyncio.gather(*self._notices, return_exceptions=True)
-        return RunOutcome(result.to_json(), dict(caller.calls))
+        return RunOutcome(fit_result(result.to_json()), dict(caller.calls))

@@ -373,3 +373,16 @@ def test_every_ref_in_the_schemas_resolves_offline() -> None:
             for part in ref[2:].split("/"):
                 assert isinstance(target, dict) and part in target, (path.name, ref)
                 target = target[part]
+
+
+def test_the_environments_schema_knows_engine_temporal() -> None:
+    check = Draft202012Validator(schema("environments"))
+
+    def errors(env: dict[str, Any]) -> int:
+        return len(list(check.iter_errors({"version": 1, "environments": {"c": env}})))
+
+    assert errors({"engine": "temporal", "temporal": {"address": "127.0.0.1:7233"}}) == 0
+    assert errors({"engine": "local"}) == 0
+    assert errors({"engine": "temporal"}) == 1  # the address is needed
+    assert errors({"engine": "temporal", "temporal": {"address": "nowhere"}}) == 1
+    assert errors({"engine": "ray"}) == 1
