@@ -23,6 +23,7 @@ from engine.runtime.wire import (
     ResponseTooLarge,
     decode_body,
     follow,
+    proxy_for,
     read_limited,
     too_large,
 )
@@ -64,7 +65,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
 
 
 def make_live_transport(
-    limits: httpx.Limits | None = None, ssl_context: ssl.SSLContext | None = None
+    limits: httpx.Limits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    proxy: str | None = None,
 ) -> httpx.AsyncBaseTransport:
     """httpx over aiohttp: measured faster than httpx's own pool, most of all with many runs."""
     import aiohttp
@@ -84,23 +87,22 @@ def make_live_transport(
             skip_auto_headers=("Content-Type",),
         )
 
-    return AiohttpTransport(limits=limits, trust_env=False, verify=verify, client=session)
+    return AiohttpTransport(
+        limits=limits,
+        trust_env=False,
+        verify=verify,
+        client=session,
+        proxy=httpx.Proxy(proxy) if proxy else None,
+    )
 
 
-def make_client(
-    transport: httpx.AsyncBaseTransport,
-    *,
-    trust_env: bool = False,
-    verify: ssl.SSLContext | None = None,
-) -> httpx.AsyncClient:
-    """The one AsyncClient of an engine. Redirects are followed by `wire.follow` (the same
-    rules for every Caller); `trust_env` routes requests through HTTP(S)_PROXY (NO_PROXY
-    honoured) with the same TLS context: only for a live client, never over mocks."""
+def make_client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """The one AsyncClient of an engine (one per proxy too). Redirects are followed by
+    `wire.follow`, the same rules for every Caller."""
     return httpx.AsyncClient(
         transport=transport,
         timeout=DEFAULT_TIMEOUT,
-        trust_env=trust_env,
-        verify=verify if verify is not None else True,
+        trust_env=False,
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
     )
@@ -167,12 +169,27 @@ class HttpxCaller:
         if max_response_bytes is not None:
             self.settings = replace(self.settings, max_response_bytes=max_response_bytes)
         live = transport is None
-        ssl_context = self.settings.ssl_context() if live else None
+        self._limits = limits
+        self._ssl = self.settings.ssl_context() if live else None
+        # proxies chosen per request by `wire.proxy_for`, as AiohttpCaller does (httpx reads
+        # no proxy variables for a client given its own transport)
+        self._proxies = self.settings.proxies() if live else {}
+        self._proxied: dict[str, httpx.AsyncClient] = {}
         self.transport = (
-            transport if transport is not None else make_live_transport(limits, ssl_context)
+            transport if transport is not None else make_live_transport(limits, self._ssl)
         )
-        self.client = make_client(self.transport, trust_env=live, verify=ssl_context)
+        self.client = make_client(self.transport)
         self.max_response_bytes = self.settings.max_response_bytes
+
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        proxy = proxy_for(url, self._proxies) if self._proxies else None
+        if proxy is None:
+            return self.client
+        client = self._proxied.get(proxy)
+        if client is None:
+            transport = make_live_transport(self._limits, self._ssl, proxy)
+            client = self._proxied[proxy] = make_client(transport)
+        return client
 
     async def call(self, request: CallRequest) -> CallResponse:
         return await follow(self._once, request, self.settings)
@@ -195,7 +212,7 @@ class HttpxCaller:
         target = request.target
         limit = request.max_response_bytes or self.max_response_bytes
         try:
-            response = await self.client.send(req, stream=True)
+            response = await self._client_for(request.url).send(req, stream=True)
             try:
                 # a mock's answer carries its body as a value already: nothing to read
                 if BODY in response.extensions:
@@ -232,4 +249,5 @@ class HttpxCaller:
             ended(run_id)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in [*self._proxied.values(), self.client]:
+            await client.aclose()
