@@ -184,6 +184,10 @@ class Activities:
             a.target,
             a.timeout,
             a.run_id,
+            follow_redirects=a.follow_redirects,
+            max_response_bytes=a.max_response_bytes,
+            secret_headers=frozenset(a.secret_headers),
+            secret_body=a.secret_body,
         ), secrets
 
     @activity.defn(name=ATTEMPT_ACTIVITY)

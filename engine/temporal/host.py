@@ -86,6 +86,8 @@ def run_args(
         listeners=[dump_any(w) for w in listeners.values()],
         notify=list(env.notify) if notify else [],
         notify_base=str(env.base_dir.resolve()) if notify else "",
+        follow_redirects=env.http.follow_redirects,
+        max_response_bytes=env.http.max_response_bytes,
     )
 
 
