@@ -55,7 +55,7 @@ class AiohttpCaller:
 
     def __init__(self, settings: HttpSettings | None = None) -> None:
         self.settings = settings or HttpSettings()
-        self._ssl = self.settings.ssl_context()
+        self._ssl = self.settings.ssl_context()  # here, so a bad TLS file fails the setup
         self._proxies = self.settings.proxies()
         self._session: aiohttp.ClientSession | None = None
 

@@ -46,6 +46,16 @@ class TlsError(ValueError):
     """A TLS setting that cannot be used (a file missing or not PEM, a key that does not fit)."""
 
 
+_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+
+def _mtime(path: str | None) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        return None
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """How an engine's live calls go out; a step's own `followRedirects`/`maxResponseSize` win.
@@ -65,7 +75,27 @@ class HttpSettings:
 
     def ssl_context(self) -> ssl.SSLContext:
         """The context for https: the system's CAs (or SSL_CERT_FILE's), plus `ca`, with the
-        client certificate; no verification at all with `verify=False`. Raises TlsError."""
+        client certificate; no verification at all with `verify=False`. Raises TlsError.
+
+        Shared by every engine with the same settings: loading the system's CAs takes tens of
+        milliseconds, and the command line, the designer's worker and tests make an engine
+        per job."""
+        env = os.environ
+        key = (
+            self.ca,
+            self.cert,
+            self.key,
+            self.verify,
+            env.get("SSL_CERT_FILE"),
+            env.get("SSL_CERT_DIR"),
+            *(_mtime(p) for p in (self.ca, self.cert, self.key)),  # a file replaced: reload
+        )
+        ctx = _CONTEXTS.get(key)
+        if ctx is None:
+            ctx = _CONTEXTS[key] = self._new_context()
+        return ctx
+
+    def _new_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context()
         try:
             if self.ca:
