@@ -25,6 +25,7 @@ from engine.runtime.wire import (
     proxy_for,
     read_limited,
     too_large,
+    unreadable,
 )
 
 __all__ = ["AiohttpCaller"]
@@ -103,6 +104,8 @@ class AiohttpCaller:
                 )
         except ResponseTooLarge:
             raise too_large(target, status, limit) from None
+        except aiohttp.ClientResponseError as e:  # not HTTP, a huge header, 2,000 headers
+            raise unreadable(target, e) from None
         except (aiohttp.ServerTimeoutError, TimeoutError) as e:
             raise CallFailed("timeout", f"{target}: {_message(e)}") from None
         except (aiohttp.ClientError, ValueError, OSError) as e:
@@ -111,10 +114,7 @@ class AiohttpCaller:
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
         except Exception as e:
-            raise CallFailed(
-                "connection",
-                f"{target}: the answer could not be read ({type(e).__name__}: {_message(e)})",
-            ) from None
+            raise unreadable(target, e) from None
         return CallResponse(status, headers, decode_body(raw, headers.get("content-type", "")))
 
     def run_ended(self, run_id: str) -> None:

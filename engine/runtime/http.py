@@ -26,6 +26,7 @@ from engine.runtime.wire import (
     proxy_for,
     read_limited,
     too_large,
+    unreadable,
 )
 
 __all__ = [
@@ -237,10 +238,7 @@ class HttpxCaller:
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
         except Exception as e:  # a broken answer (not HTTP, a huge header) is the call's failure
-            raise CallFailed(
-                "connection",
-                f"{target}: the answer could not be read ({type(e).__name__}: {describe_error(e)})",
-            ) from None
+            raise unreadable(target, e) from None
         return CallResponse(response.status_code, response.headers, parse_body(response, raw))
 
     def run_ended(self, run_id: str) -> None:

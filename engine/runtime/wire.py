@@ -29,6 +29,7 @@ __all__ = [
     "USER_AGENT",
     "ResponseTooLarge",
     "too_large",
+    "unreadable",
     "read_limited",
     "decode_body",
     "follow",
@@ -157,6 +158,16 @@ def too_large(target: str, status: int, limit: int) -> CallFailed:
         f"{target} answered HTTP {status} with a body over the {describe_size(limit)} limit; "
         "ask the service for less, or raise maxResponseSize",
         status,
+    )
+
+
+def unreadable(target: str, exc: BaseException) -> CallFailed:
+    """A broken answer (not HTTP, a huge header, too many headers): the call's `connection`
+    failure, worded the same whichever Caller met it."""
+    text = getattr(exc, "message", None) if isinstance(getattr(exc, "message", None), str) else None
+    text = text or str(exc) or type(exc).__name__
+    return CallFailed(
+        "connection", f"{target}: the answer could not be read ({type(exc).__name__}: {text})"
     )
 
 
