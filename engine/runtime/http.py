@@ -1,5 +1,7 @@
-"""HTTP for runs: `HttpxCaller` (the Caller over any httpx transport), the aiohttp-backed live
-transport, and how transport failures are classified.
+"""HTTP for runs: `HttpxCaller` (the Caller over any httpx transport: mocks, hybrid runs' mocked
+calls, tests, and live calls when `callers.LIVE_CALLER` says so), the httpx-aiohttp live
+transport, and how transport failures are classified. What every Caller does alike (redirects,
+size limits, decoding, proxies, TLS) is in `wire`.
 
 `HttpxCaller` tags every request with extensions the transports read instead of parsing URLs:
 `TARGET` (`Service.action`), `BODY` (the body as a Python value, so mocks need not decode what
