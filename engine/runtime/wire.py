@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
-from urllib.request import getproxies_environment
 
 from engine.core.sizes import DEFAULT_RESPONSE_SIZE, describe_size
 from engine.runtime.ports import CallFailed, CallRequest, CallResponse
@@ -115,6 +114,8 @@ class HttpSettings:
         """Scheme -> proxy URL, from the standard variables (lower case wins, as in urllib)."""
         env = self.environ if self.environ is not None else os.environ
         if env is os.environ:
+            from urllib.request import getproxies_environment  # 20+ ms of imports: when used
+
             return getproxies_environment()
         found: dict[str, str] = {}
         for name, value in env.items():  # the same rule as urllib, over a mapping of ours
