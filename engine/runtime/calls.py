@@ -41,6 +41,7 @@ from engine.runtime.ports import (
 )
 from engine.runtime.retry import next_delay, retry_after_seconds, retry_matches
 from engine.runtime.secrets import redact
+from engine.runtime.wire import REDIRECT_STATUSES
 
 __all__ = ["CallPlan", "run_call_step", "render_in"]
 
@@ -397,7 +398,9 @@ async def run_item(
             message = f"{cp.target} answered HTTP {status}"
             location = response.headers.get("location") if 300 <= response.status < 400 else None
             if location:
-                message += f" redirecting to {location} (not followed: set followRedirects: true)"
+                message += f" redirecting to {redact(location)}"
+                if response.status in REDIRECT_STATUSES:
+                    message += " (not followed: set followRedirects: true)"
             if response.body:
                 # masked before it is cut: a cut must not leave half a secret showing
                 message += f": {_cut(redact(_text(response.body)), 200)}"

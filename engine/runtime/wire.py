@@ -25,6 +25,7 @@ __all__ = [
     "HttpSettings",
     "TlsError",
     "MAX_REDIRECTS",
+    "REDIRECT_STATUSES",
     "USER_AGENT",
     "ResponseTooLarge",
     "too_large",

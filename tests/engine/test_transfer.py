@@ -68,6 +68,15 @@ def test_a_redirect_is_not_followed_by_default_and_the_error_names_the_location(
     assert [s.path for s in http_server.seen] == ["/start"]
 
 
+def test_a_location_holding_a_secret_is_masked_in_the_error(
+    http_server: RecordingServer,
+) -> None:
+    http_server.answers = [_redirect(307, f"/login?key={KEY}")]
+    result = arun(_run(http_server, _flow()))
+    assert "redirecting to /login?key=***" in result.steps["call"].error["message"]
+    assert KEY not in json.dumps(result.to_json())
+
+
 def test_a_followed_303_or_302_after_post_becomes_a_get_without_the_body(
     http_server: RecordingServer,
 ) -> None:
