@@ -25,11 +25,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from engine.jobs.sinks import build_sinks
+from engine.runtime.callers import live_caller
 from engine.runtime.clock import RealClock
 from engine.runtime.events import Notification
-from engine.runtime.http import BODY, RUN, TARGET, HttpxCaller, parse_body
+from engine.runtime.http import BODY, RUN, TARGET, parse_body
 from engine.runtime.mock import CALL, MockTransport
-from engine.runtime.ports import CallFailed, CallRequest, CallResponse
+from engine.runtime.ports import Caller, CallFailed, CallRequest, CallResponse
 from engine.runtime.secrets import SecretSource, redact
 from engine.temporal.outbound import deliver
 from engine.temporal.payloads import (
@@ -167,7 +168,7 @@ class Activities:
     ) -> None:
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self.payload_limit = payload_limit
-        self._live: HttpxCaller | None = None
+        self._live: Caller | None = None
         self._delivered: OrderedDict[str, None] = OrderedDict()
         self._events_client: httpx.AsyncClient | None = None
 
@@ -195,7 +196,7 @@ class Activities:
         """One live HTTP attempt."""
         request, _ = self._request(a)
         if self._live is None:
-            self._live = HttpxCaller()
+            self._live = live_caller()  # the in-process engine's live Caller
         try:
             response = await _beating(self._live.call(request))
         except CallFailed as e:
