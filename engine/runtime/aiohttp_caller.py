@@ -40,7 +40,10 @@ _TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
 
 def _headers(raw: Any) -> dict[str, str]:
     """Lower-case names; repeated headers joined with ', ' (as httpx's mapping gives them)."""
-    out: dict[str, str] = {}
+    out: dict[str, str] = {k.lower(): v for k, v in raw.items()}
+    if len(out) == len(raw):
+        return out  # no name repeated: the common case, in one pass
+    out = {}
     for k, v in raw.items():
         name = k.lower()
         out[name] = f"{out[name]}, {v}" if name in out else v

@@ -165,10 +165,13 @@ class CallPlan:
         self.follow_redirects = step.follow_redirects
         self.max_response_bytes = step.max_response_size
         # where secrets go, so that a redirect to another origin does not carry them there
-        self.secret_headers = frozenset(
-            k.lower() for k, v in self.call.headers.items() if _mentions(v, "secrets")
-        )
-        self.secret_body = _mentions(step.with_, "secrets")
+        self.secret_headers: frozenset[str] = frozenset()
+        self.secret_body = False
+        if self.secret_names:
+            self.secret_headers = frozenset(
+                k.lower() for k, v in self.call.headers.items() if _mentions(v, "secrets")
+            )
+            self.secret_body = _mentions(step.with_, "secrets")
         # Most paths hold no template: build their URL once, not on every call.
         path = self.call.path
         self.static_url: str | None = None

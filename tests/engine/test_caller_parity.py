@@ -74,3 +74,26 @@ def test_both_callers_report_a_refused_connection_and_an_unknown_name_alike(
         seen = {c: _step(url, c, monkeypatch) for c in ("aiohttp", "httpx")}
         assert seen["aiohttp"] == seen["httpx"]
         assert seen["aiohttp"][1]["type"] == "connection"
+
+
+def test_both_callers_give_repeated_headers_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = (
+        b"HTTP/1.1 200 OK\r\nX-Dup: one\r\nx-dup: two\r\nX-Single: s\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    flow = FLOW.replace("onError: continue}", 'output: "${ headers }"}')
+    srv = _RawServer(answer)
+    try:
+        seen = {}
+        for caller in ("aiohttp", "httpx"):
+            monkeypatch.setattr(callers, "LIVE_CALLER", caller)
+
+            async def go() -> Any:
+                async with Engine(services={"Api": srv.url}) as engine:
+                    return (await engine.run(workflow(flow))).steps["call"].output
+
+            seen[caller] = arun(go())
+    finally:
+        srv.close()
+    assert seen["aiohttp"] == seen["httpx"]
+    assert seen["aiohttp"]["x-dup"] == "one, two" and seen["aiohttp"]["x-single"] == "s"
