@@ -99,12 +99,12 @@ class AiohttpCaller:
             ) as response:
                 status = response.status
                 headers = _headers(response.headers)
-                raw = await read_limited(
-                    _chunks(response.content),
-                    headers.get("content-encoding", ""),
-                    headers.get("content-length"),
-                    limit,
-                )
+                encoding = headers.get("content-encoding", "")
+                declared = headers.get("content-length", "")
+                if not encoding and declared.isdigit() and int(declared) <= limit:
+                    raw = await response.read()  # a plain body of a known size: in one read
+                else:
+                    raw = await read_limited(_chunks(response.content), encoding, declared, limit)
         except ResponseTooLarge:
             raise too_large(target, status, limit) from None
         except aiohttp.ClientResponseError as e:  # not HTTP, a huge header, 2,000 headers
