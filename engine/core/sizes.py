@@ -63,8 +63,12 @@ def parse_size(value: object) -> int:
 
 
 def format_size(size: int) -> str | int:
-    """The canonical form: the largest binary unit that divides it, else bytes as a number."""
+    """The canonical form: the largest binary unit that divides it (`2MiB`), else the largest
+    decimal one (`5MB` stays `5MB`), else bytes as a number."""
     for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    for unit, factor in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
         if size % factor == 0:
             return f"{size // factor}{unit}"
     return size

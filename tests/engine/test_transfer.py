@@ -203,7 +203,9 @@ def test_the_file_keys_read_write_and_are_checked(tmp_path: Path) -> None:
     assert step.follow_redirects is True and step.max_response_size == 1536
     out = dump_workflow(wf)
     assert "followRedirects: true" in out and "maxResponseSize: 1536" in out
-    assert "maxResponseSize: 2MiB" in dump_workflow(workflow(_flow("maxResponseSize: 2MiB")))
+    for written in ("2MiB", "5MB", "1GB", "1536", "3KiB"):
+        again = dump_workflow(workflow(_flow(f"maxResponseSize: {written}")))
+        assert f"maxResponseSize: {written}" in again
     bad = parse_workflow(_flow("followRedirects: sometimes\nmaxResponseSize: 10 parsecs"))
     messages = [p.message for p in bad.problems]
     assert any("'followRedirects' must be true or false" in m for m in messages), messages
