@@ -75,8 +75,9 @@ def format_size(size: int) -> str | int:
 
 
 def describe_size(size: int) -> str:
-    """A size for a message: `10 MiB`, `1.5 KiB`, `100 bytes`."""
-    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= factor:
-            return f"{size / factor:g} {unit}"
-    return f"{size} bytes"
+    """A size for a message, as a file would write it: `10 MiB`, `5 MB`, `1536 bytes`."""
+    written = format_size(size)
+    if isinstance(written, int):
+        return f"{written} bytes"
+    unit = written.lstrip("0123456789")
+    return f"{written[: -len(unit)]} {unit}"
