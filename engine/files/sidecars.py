@@ -45,6 +45,7 @@ __all__ = [
     "TEST_CASE_KEYS",
     "TEST_EXPECT_KEYS",
     "SINK_KINDS",
+    "TLS_KEYS",
 ]
 
 MOCK_RESPONSE_KEYS = frozenset({"status", "headers", "body", "delay", "fault"})
