@@ -22,6 +22,7 @@ from engine.runtime.wire import (
     ResponseTooLarge,
     decode_body,
     follow,
+    following,
     proxy_for,
     read_limited,
     too_large,
@@ -81,6 +82,8 @@ class AiohttpCaller:
         return self._session
 
     async def call(self, request: CallRequest) -> CallResponse:
+        if not following(request, self.settings):
+            return await self._once(request)  # the common case, without follow's frame
         return await follow(self._once, request, self.settings)
 
     async def _once(self, request: CallRequest) -> CallResponse:

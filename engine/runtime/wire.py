@@ -33,6 +33,7 @@ __all__ = [
     "read_limited",
     "decode_body",
     "follow",
+    "following",
     "proxy_for",
 ]
 
@@ -317,15 +318,20 @@ def _next_hop(request: CallRequest, response: CallResponse, hops: int) -> CallRe
     )
 
 
+def following(request: CallRequest, settings: HttpSettings) -> bool:
+    """Whether this request follows redirects: the step says, else the environment."""
+    wanted = request.follow_redirects
+    return wanted if wanted is not None else settings.follow_redirects
+
+
 async def follow(
     once: Callable[[CallRequest], Awaitable[CallResponse]],
     request: CallRequest,
     settings: HttpSettings,
 ) -> CallResponse:
     """One attempt: `once` for the request, then for each redirect when following them."""
-    wanted = request.follow_redirects
     response = await once(request)
-    if not (wanted if wanted is not None else settings.follow_redirects):
+    if not following(request, settings):
         return response
     hops = 0
     while True:
