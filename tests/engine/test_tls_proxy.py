@@ -14,7 +14,7 @@ import pytest
 from engine import Engine, check_file
 from engine.jobs.environments import SetupError
 from engine.jobs.setup import prepare
-from engine.runtime.wire import HttpSettings
+from engine.runtime.wire import HttpSettings, proxy_for
 from tests.engine.http_support import RecordingServer, http_server, live_caller, serving
 from tests.engine.test_run_support import arun, workflow
 from tests.engine.tls_support import Pki, ProxyServer, TlsServer, make_pki
@@ -167,3 +167,21 @@ def test_https_proxy_tunnels_tls_calls(
         assert result.status == "succeeded", result.error
         host = tls_server.url.removeprefix("https://")
         assert proxy.carried == [f"CONNECT {host}"]
+
+
+def test_proxy_variables_follow_curls_rules() -> None:
+    env = {
+        "HTTP_PROXY": "http://upper:1",
+        "http_proxy": "http://lower:1",  # lower case wins, as in urllib and curl
+        "HTTPS_PROXY": "http://tls:2",
+        "NO_PROXY": "internal.example, .corp, 10.0.0.1:8080",
+    }
+    proxies = HttpSettings(environ=env).proxies()
+    assert proxy_for("http://api.example/x", proxies) == "http://lower:1"
+    assert proxy_for("https://api.example/x", proxies) == "http://tls:2"
+    for direct in ("http://internal.example/x", "https://a.corp/x", "http://10.0.0.1:8080/"):
+        assert proxy_for(direct, proxies) is None, direct
+    assert proxy_for("http://10.0.0.1:9090/", proxies) == "http://lower:1"
+    assert proxy_for("http://api.example/", HttpSettings(environ={}).proxies()) is None
+    everything = HttpSettings(environ={"ALL_PROXY": "http://all:3", "NO_PROXY": "*"}).proxies()
+    assert proxy_for("http://api.example/", everything) is None
