@@ -80,6 +80,7 @@ class RunArgs:
     max_pending: int = 1_000  # activities at once; Temporal refuses more than 2,000
     follow_redirects: bool = False  # the environment's defaults for its call steps
     max_response_bytes: int = DEFAULT_RESPONSE_SIZE
+    tls: dict[str, Any] | None = None  # {ca, cert, key, verify}, absolute paths, or None
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Attempt:
     max_response_bytes: int = DEFAULT_RESPONSE_SIZE
     secret_headers: list[str] = field(default_factory=list)
     secret_body: bool = False
+    tls: dict[str, Any] | None = None  # the environment's {ca, cert, key, verify}: worker paths
 
 
 @dataclass
