@@ -50,8 +50,11 @@ async def _run(url: str, flow: str = FLOW, tls: dict[str, Any] | None = None) ->
     async with env:
         tq = f"transfer-{uuid.uuid4().hex}"
         acts = Activities({"SWITCHBOARD_SECRET_TOKEN": TOKEN})
-        async with make_worker(env.client, task_queue=tq, activities=acts):
-            return (await execute(env.client, args, task_queue=tq, name="hops")).result
+        try:
+            async with make_worker(env.client, task_queue=tq, activities=acts):
+                return (await execute(env.client, args, task_queue=tq, name="hops")).result
+        finally:
+            await acts.aclose()  # its live pools
 
 
 def test_redirects_and_size_limits_hold_on_temporal() -> None:
