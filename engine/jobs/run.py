@@ -107,9 +107,15 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         return _bad_notify(e)
     run_id = request.run_id or setup.engine.ids.new_run_id()
     last = _LastResult(run_id)
+    extra: list[Sink] = [last]
+    if request.check_contract:
+        from engine.jobs.contract import ContractCheck
+
+        # its warnings go where the run's own events go (setup.sinks is read at each one)
+        extra.append(ContractCheck(Path(path).resolve().parent, lambda: setup.sinks))
     outcome: JobOutcome
     try:
-        result = await setup.run(request.input, run_id=run_id, sinks=[last])
+        result = await setup.run(request.input, run_id=run_id, sinks=extra)
         outcome = JobOutcome("run", [run_id], payload=result)
     except asyncio.CancelledError:
         _uncancel()
