@@ -153,7 +153,9 @@ if TYPE_CHECKING:
         run_tests,
         run_tests_file,
     )
+    from engine.runtime.aiohttp_caller import AiohttpCaller
     from engine.runtime.bus import EventBus
+    from engine.runtime.callers import HybridCaller
     from engine.runtime.clock import Clock, RealClock, VirtualClock
     from engine.runtime.engine import Engine
     from engine.runtime.events import (
@@ -194,6 +196,7 @@ if TYPE_CHECKING:
         record_from_result,
     )
     from engine.runtime.text import describe, format_ms
+    from engine.runtime.wire import HttpSettings
     from engine.server.client import DeployAnswer, deploy_text
     from engine.worker import KEY_VARIABLE as WORKER_KEY_VARIABLE
 
@@ -348,7 +351,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StepRetrying": ("engine.runtime.events", "StepRetrying"),
     "StepStarted": ("engine.runtime.events", "StepStarted"),
     "run_mocked": ("engine.runtime.harness", "run_mocked"),
+    "AiohttpCaller": ("engine.runtime.aiohttp_caller", "AiohttpCaller"),
+    "HybridCaller": ("engine.runtime.callers", "HybridCaller"),
     "HttpxCaller": ("engine.runtime.http", "HttpxCaller"),
+    "HttpSettings": ("engine.runtime.wire", "HttpSettings"),
     "HybridTransport": ("engine.runtime.mock", "HybridTransport"),
     "MockTransport": ("engine.runtime.mock", "MockTransport"),
     "Caller": ("engine.runtime.ports", "Caller"),
@@ -383,6 +389,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "AiohttpCaller",
     "AnyStep",
     "COLUMN_GAP",
     "CallDefaults",
@@ -412,7 +419,9 @@ __all__ = [
     "FileResult",
     "FolderEnvironments",
     "Host",
+    "HttpSettings",
     "HttpxCaller",
+    "HybridCaller",
     "HybridTransport",
     "ID_RE",
     "IdSource",
