@@ -8,7 +8,6 @@ attempt activities.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from engine.core.model import CallStep, Workflow
 from engine.core.model import resolve_call as _resolve_call  # noqa: I001
 from engine.files.documents import dump_any
 from engine.jobs.setup import RunSetup
+from engine.runtime.ports import new_run_id
 from engine.runtime.wire import HttpSettings
 from engine.temporal.activities import Activities
 from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunArgs, RunOutcome, workflow_id
@@ -79,7 +79,7 @@ def run_args(
     return RunArgs(
         workflow=dump_any(wf),
         input=input,
-        run_id=run_id or uuid.uuid4().hex[:16],
+        run_id=run_id or new_run_id(),
         services=dict(env.services),
         mocks=env.mocks,
         secret_vars=dict(env.secrets),
