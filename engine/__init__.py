@@ -155,7 +155,9 @@ if TYPE_CHECKING:
         run_tests,
         run_tests_file,
     )
+    from engine.runtime.aiohttp_caller import AiohttpCaller
     from engine.runtime.bus import EventBus
+    from engine.runtime.callers import HybridCaller
     from engine.runtime.clock import Clock, RealClock, VirtualClock
     from engine.runtime.engine import Engine
     from engine.runtime.events import (
@@ -196,6 +198,7 @@ if TYPE_CHECKING:
         record_from_result,
     )
     from engine.runtime.text import describe, format_ms
+    from engine.runtime.wire import HttpSettings
     from engine.server.client import DeployAnswer, deploy_text
     from engine.server.store import Store as RunStore
     from engine.worker import KEY_VARIABLE as WORKER_KEY_VARIABLE
@@ -353,7 +356,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StepRetrying": ("engine.runtime.events", "StepRetrying"),
     "StepStarted": ("engine.runtime.events", "StepStarted"),
     "run_mocked": ("engine.runtime.harness", "run_mocked"),
+    "AiohttpCaller": ("engine.runtime.aiohttp_caller", "AiohttpCaller"),
+    "HybridCaller": ("engine.runtime.callers", "HybridCaller"),
     "HttpxCaller": ("engine.runtime.http", "HttpxCaller"),
+    "HttpSettings": ("engine.runtime.wire", "HttpSettings"),
     "HybridTransport": ("engine.runtime.mock", "HybridTransport"),
     "MockTransport": ("engine.runtime.mock", "MockTransport"),
     "Caller": ("engine.runtime.ports", "Caller"),
@@ -389,6 +395,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "AiohttpCaller",
     "AnyStep",
     "COLUMN_GAP",
     "CallDefaults",
@@ -419,7 +426,9 @@ __all__ = [
     "FileResult",
     "FolderEnvironments",
     "Host",
+    "HttpSettings",
     "HttpxCaller",
+    "HybridCaller",
     "HybridTransport",
     "ID_RE",
     "IdSource",

@@ -175,7 +175,7 @@ def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
 def files_named(
     envs: EnvironmentsFile, base: Path
 ) -> list[tuple[tuple[str | int, ...], str, bool]]:
-    """Every file an environments file names (its mocks files, its `file:` notification sinks):
+    """Every file an environments file names (mocks files, `file:` notification sinks, TLS files):
     (path inside the document, the path as written, whether it stays inside `base`, the folder
     of the environments file, where relative paths start)."""
     top = base.resolve()
@@ -190,6 +190,11 @@ def files_named(
                 out.append(
                     (("environments", name, "notify", i, "file"), value, _inside(top, value))
                 )
+        if env.tls is not None:
+            for key in ("ca", "cert", "key"):
+                value = getattr(env.tls, key)
+                if value:
+                    out.append((("environments", name, "tls", key), value, _inside(top, value)))
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import engine
 
 EXPECTED = [
+    "AiohttpCaller",
     "AnyStep",
     "COLUMN_GAP",
     "CallDefaults",
@@ -36,7 +37,9 @@ EXPECTED = [
     "FileResult",
     "FolderEnvironments",
     "Host",
+    "HttpSettings",
     "HttpxCaller",
+    "HybridCaller",
     "HybridTransport",
     "ID_RE",
     "IdSource",

@@ -104,6 +104,21 @@ def test_sidecar_keys_match_the_parser() -> None:
     assert tuple(expect["error"]["properties"]["type"]["enum"]) == sidecars.ERROR_TYPES
     sinks = schema("environments")["$defs"]["sink"]["oneOf"]
     assert {k for s in sinks for k in s["required"]} == set(sidecars.SINK_KINDS)
+    tls = schema("environments")["$defs"]["environment"]["properties"]["tls"]
+    assert set(tls["properties"]) == sidecars.TLS_KEYS
+
+
+@pytest.mark.parametrize(
+    ("size", "ok"),
+    [("512KiB", True), ("10 MiB", True), ("5MB", True), (2048, True), ("12 parsecs", False)],
+)
+def test_schema_and_loader_agree_on_sizes(size: Any, ok: bool) -> None:
+    step = {"service": "A", "action": "b", "maxResponseSize": size, "followRedirects": True}
+    doc = {"version": 1, "name": "w", "steps": [step]}
+    assert VALIDATORS["workflow"].is_valid(doc) is ok
+    assert (parse_workflow(json.dumps(doc)).problems == []) is ok
+    env = {"version": 1, "environments": {"e": {"maxResponseSize": size, "tls": {"ca": "x"}}}}
+    assert VALIDATORS["environments"].is_valid(env) is ok
 
 
 def test_mock_key_pattern_matches_the_parser() -> None:
