@@ -58,6 +58,7 @@ class Minimap(QWidget):
         view.document.model.changed.connect(self._repaint.start)
         view.canvas.changed.connect(lambda _r: self._repaint.start())
         # follow the viewport's size (set after the view's own resize) without a hook in the view
+        self._hidden_for_drag = False
         self._viewport = view.viewport()
         self._viewport.installEventFilter(self)
         self.place()
@@ -65,8 +66,18 @@ class Minimap(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         # compared by the reference kept: while the view is destroyed, asking it for its
         # viewport raises
-        if watched is self._viewport and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
-            self.place()
+        if watched is self._viewport:
+            kind = event.type()
+            if kind in (QEvent.Type.Resize, QEvent.Type.Show):
+                self.place()
+            elif kind == QEvent.Type.DragEnter and self.isVisible():
+                # out of the way while something is dragged onto the canvas: on a real X
+                # server a drop over the overlay was sometimes lost (2 runs in 4)
+                self._hidden_for_drag = True
+                self.hide()
+            elif kind in (QEvent.Type.DragLeave, QEvent.Type.Drop) and self._hidden_for_drag:
+                self._hidden_for_drag = False
+                QTimer.singleShot(0, self.show)
         return super().eventFilter(watched, event)
 
     def place(self) -> None:

@@ -199,11 +199,17 @@ class MainWindow(QMainWindow):
         self._palette_timer = QTimer(self)
         self._palette_timer.setSingleShot(True)
         self._palette_timer.setInterval(PALETTE_REFRESH_MS)
-        self._palette_timer.timeout.connect(
-            lambda: self.palette_widget.update_workflow(doc.workflow)
-        )
+        self._palette_timer.timeout.connect(self._refresh_palette)
         doc.model.changed.connect(self._palette_timer.start)
         self.act.update_edit_actions([])
+
+    def _refresh_palette(self) -> None:
+        # not while a button is down: a press on a palette entry may be starting a drag, and
+        # rebuilding the tree under it drops the drag (a real-X test lost its second drop so)
+        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            self._palette_timer.start()
+            return
+        self.palette_widget.update_workflow(self.document.workflow)
 
     # --- views ------------------------------------------------------------------------------
 

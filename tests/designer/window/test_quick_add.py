@@ -112,3 +112,20 @@ def test_a_wire_from_an_input_port_adds_the_step_before_it_in_one_undo_step(qtbo
     assert doc.undo_stack.undoText() == f"Add step {added.id} before pause"
     doc.undo_stack.undo()
     assert added.id not in doc.workflow.ids and doc.workflow.step("pause").after == []
+
+
+def test_the_palette_is_not_rebuilt_under_a_press_that_may_start_a_drag(qtbot, tmp_path):
+    """The palette re-reads the workflow's services a moment after an edit; rebuilding its tree
+    while a button is down on an entry dropped the drag that press was starting (a real-X test
+    lost its second drop so). The refresh waits for the release."""
+    w = _window(qtbot, tmp_path)
+    tree = w.palette_widget.tree
+    item = w.palette_widget.item_for({"kind": "wait"})
+    at = tree.visualItemRect(item).center()
+    QTest.mousePress(tree.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, at)
+    w.document.set_step_field("fetch", "service", "BrandNewService")
+    w._palette_timer.timeout.emit()  # the refresh comes due while the button is down
+    assert "BrandNewService" not in w.palette_widget.services()
+    assert w._palette_timer.isActive()  # asked again later
+    QTest.mouseRelease(tree.viewport(), LEFT, Qt.KeyboardModifier.NoModifier, at)
+    qtbot.waitUntil(lambda: "BrandNewService" in w.palette_widget.services(), timeout=3000)
