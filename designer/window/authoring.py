@@ -5,16 +5,18 @@ the window's own structure; the window creates one `AuthoringAids` and routes to
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
-from PySide6.QtCore import QPointF, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, QTimer
+from PySide6.QtWidgets import QWidget
 
 from designer.canvas.minimap import Minimap
 from designer.canvas.notes import NoteLayer
 from designer.shared import theme
 from designer.window.quick_add import QuickAddPicker, add_connected, quick_add_entries
 
-__all__ = ["AuthoringAids"]
+__all__ = ["AuthoringAids", "PressWatch"]
 
 
 class AuthoringAids:
@@ -79,3 +81,17 @@ class AuthoringAids:
             w.tabs.setCurrentWidget(w.canvas_page)
             w.statusBar().showMessage("The file parses now: back on the canvas", 5000)
         QTimer.singleShot(0, w.view.fit_to_view)
+
+
+class PressWatch(QObject):
+    """When the last mouse press on a widget came (monotonic seconds), watched, not taken."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.pressed_at: float | None = None
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self.pressed_at = time.monotonic()
+        return False

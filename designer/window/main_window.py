@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,7 +48,7 @@ from designer.run.run_from import add_run_from_actions
 from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
-from designer.window.authoring import AuthoringAids
+from designer.window.authoring import AuthoringAids, PressWatch
 from designer.window.canvas_actions import CanvasActions
 from designer.window.interop_actions import SERVERLESS_FILTER, InteropActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
@@ -65,6 +66,7 @@ __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 
 AUTOSAVE_INTERVAL_MS = 60_000
 PALETTE_REFRESH_MS = 400
+PALETTE_PRESS_GRACE_S = 2.0  # how long after a press on the palette its refresh may wait
 FIRST_SIZE = QSize(1400, 900)  # the first window's size where the screen has room for it
 # the window manager's frame around the client area, not known before the window is shown
 FRAME_ALLOWANCE = QMargins(8, 32, 8, 8)
@@ -200,13 +202,20 @@ class MainWindow(QMainWindow):
         self._palette_timer.setSingleShot(True)
         self._palette_timer.setInterval(PALETTE_REFRESH_MS)
         self._palette_timer.timeout.connect(self._refresh_palette)
+        self._palette_press = PressWatch(self.palette_widget.tree.viewport())
         doc.model.changed.connect(self._palette_timer.start)
         self.act.update_edit_actions([])
 
     def _refresh_palette(self) -> None:
-        # not while a button is down: a press on a palette entry may be starting a drag, and
-        # rebuilding the tree under it drops the drag (a real-X test lost its second drop so)
-        if QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton:
+        # not just after a press on the palette while the button is still down: that press may
+        # be starting a drag, and rebuilding the tree under it drops the drag (a real-X test
+        # lost its second drop so); bounded, as a drag's release never reaches the tree
+        pressed = self._palette_press.pressed_at
+        if (
+            pressed is not None
+            and time.monotonic() - pressed < PALETTE_PRESS_GRACE_S
+            and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton
+        ):
             self._palette_timer.start()
             return
         self.palette_widget.update_workflow(self.document.workflow)
