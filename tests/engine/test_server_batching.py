@@ -1,0 +1,48 @@
+"""The server's write path: runs and events are queued and written many per transaction, read
+back at once by their own process; a keeping Host resolves an environment once per version of
+its files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from engine.jobs.setup import Host
+from engine.server.store import Store, StoredEvent
+
+
+def test_queued_writes_are_read_back_and_written_in_one_flush(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    told: list[list[StoredEvent]] = []
+    store.on_flushed = told.append
+    other = sqlite3.connect(tmp_path / "s.sqlite3")  # another process's view of the file
+    store.add_run("r1", "wf", "v1", {"a": 1})
+    for i in range(3):
+        store.queue_event("r1", "Notification", "wf", {"message": f"n{i}"}, level="info")
+    store.finish_run("r1", {"run": "r1", "status": "succeeded", "error": None})
+    assert store.pending == 5
+    assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0  # not yet written
+    got = store.get_run("r1")  # a read writes what is queued first
+    assert got is not None and got["status"] == "succeeded"
+    assert store.pending == 0
+    assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 3
+    assert len(told) == 1  # one flush, all three events, in order, with their seq
+    assert [e.body["message"] for e in told[0]] == ["n0", "n1", "n2"]
+    seqs = [e.seq for e in told[0]]
+    assert seqs == sorted(seqs) and seqs == [e.seq for e in store.events(run_id="r1")]
+
+
+def test_a_keeping_host_resolves_again_only_when_a_file_changed(tmp_path: Path) -> None:
+    env = tmp_path / "environments.yaml"
+    env.write_text(
+        "version: 1\ndefault: live\nenvironments:\n  live:\n    services:\n"
+        "      A: http://127.0.0.1:1\n",
+        encoding="utf-8",
+    )
+    host = Host(keep=True)
+    first = host.resolve(tmp_path, None)
+    assert host.resolve(tmp_path, None) is first
+    env.write_text(env.read_text().replace(":1\n", ":22\n"), encoding="utf-8")
+    again = host.resolve(tmp_path, None)
+    assert again is not first and again.services == {"A": "http://127.0.0.1:22"}
+    assert Host().resolve(tmp_path, None) is not Host().resolve(tmp_path, None)  # not kept
