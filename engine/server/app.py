@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -258,6 +259,7 @@ def create_app(
                 "status": "ready",
                 "workflows": len(service.registry.entries),
                 "running": len(service.live),
+                "worker": os.getpid(),  # which process answered (serve --workers)
             }
         )
 

@@ -14,12 +14,10 @@ import contextlib
 import logging
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Sized
+from typing import Any, Protocol
 
-from engine.server.store import Store
-
-if TYPE_CHECKING:
-    from engine.server.service import Service
+from engine.server.store import Store, StoredEvent
 
 __all__ = ["DEPLOYS", "TAIL_EVERY_S", "tail", "running_elsewhere", "wait_elsewhere"]
 
@@ -72,7 +70,24 @@ def steps_so_far(store: Store, run_id: str) -> dict[str, dict[str, Any]]:
     return steps
 
 
-async def tail(service: Service, stop: asyncio.Event) -> None:
+class Tailing(Protocol):
+    """What `tail` needs of the Service."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def subscribers(self) -> Sized: ...
+    @property
+    def live(self) -> Collection[str]: ...
+    @property
+    def wrote(self) -> asyncio.Event: ...
+
+    def offer(self, events: list[StoredEvent]) -> None: ...
+    def cancel(self, run_id: str) -> bool: ...
+    def reload(self) -> list[str]: ...
+
+
+async def tail(service: Tailing, stop: asyncio.Event) -> None:
     """Until `stop`: give the followers every event any process wrote, cancel the runs of ours
     that another process was asked to cancel, and reload after another process's deploy. Woken
     early by this process's own writes, so its followers wait no longer than before."""
