@@ -146,7 +146,8 @@ def print_interrupted(run_ids: list[str]) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, bound (OSError when the address is taken or not ours)."""
+    """The listening socket, bound and listening (OSError when the address is taken or not
+    ours)."""
     # IPPROTO_TCP spelt out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
     # proto says TCP; with proto 0 every answer waited ~40 ms for a delayed ACK
     sock = socket.socket(
@@ -156,4 +157,7 @@ def bind(host: str, port: int) -> socket.socket:
     )
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # listening from here: a connection made once the address is printed waits in the backlog
+    # until a worker takes it, instead of being refused while the workers start
+    sock.listen(2048)
     return sock
