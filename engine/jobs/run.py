@@ -109,7 +109,7 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     last = _LastResult(run_id)
     outcome: JobOutcome
     try:
-        result = await setup.run(request.input, run_id=run_id, sinks=[last])
+        result = await setup.run(request.input, run_id=run_id, sinks=[last], depth=request.depth)
         outcome = JobOutcome("run", [run_id], payload=result)
     except asyncio.CancelledError:
         _uncancel()

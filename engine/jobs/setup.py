@@ -29,6 +29,7 @@ from engine.runtime.engine import Engine
 from engine.runtime.events import RunResult, Sink
 from engine.runtime.http import make_live_transport
 from engine.runtime.mock import HybridTransport, MockTransport
+from engine.runtime.ports import Cascade
 from engine.runtime.recorder import Recorder
 from engine.runtime.secrets import SecretSource
 
@@ -162,12 +163,22 @@ class RunSetup:
         return self.env.mode
 
     async def run(
-        self, input: Any = None, *, run_id: str | None = None, sinks: Sequence[Sink] = ()
+        self,
+        input: Any = None,
+        *,
+        run_id: str | None = None,
+        sinks: Sequence[Sink] = (),
+        depth: int = 0,
     ) -> RunResult:
-        """Run the job's workflow, its events to this job's sinks (and `sinks`)."""
+        """Run the job's workflow, its events to this job's sinks (and `sinks`); `depth`: how
+        deep in a cascade of emits the run starts."""
         assert self.workflow is not None, "a setup from open_setup has no workflow of its own"
         return await self.engine.run(
-            self.workflow, input, run_id=run_id, sinks=[*self.sinks, *sinks]
+            self.workflow,
+            input,
+            run_id=run_id,
+            sinks=[*self.sinks, *sinks],
+            cascade=Cascade(depth) if depth else None,
         )
 
     def add_notify_sinks(self) -> SinkSet:

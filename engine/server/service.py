@@ -127,7 +127,8 @@ class Service:
         self.registry.load()
         self.prune()
         resolved = resolve_environment(self.folder, self.env)
-        self._bus = self.host.engine_for(resolved)[0].bus
+        self._engine = self.host.engine_for(resolved)[0]
+        self._bus = self._engine.bus
         self._listen()
         return [
             f"{e.path}: not served: {e.problems[0]}"
@@ -147,6 +148,15 @@ class Service:
         changes = self.registry.load()
         self._listen()
         return changes
+
+    def use_bus(self, bus: EventBus) -> None:
+        """Emit steps go through `bus` from now on (`--bus`: onto the stream); it listens for
+        the served triggers and starts runs on the shared engine."""
+        bus.starter = self._engine
+        self._engine.bus = bus
+        self._bus = bus
+        self._registered = set()
+        self._listen()
 
     def _listen(self) -> None:
         """The shared bus (emit steps) listens for what the registry serves, stale versions
@@ -238,20 +248,29 @@ class Service:
         self.flush()
         return run_id
 
-    def _start(self, name: str, input: Any, run_id: str | None) -> str:
+    def _start(self, name: str, input: Any, run_id: str | None, depth: int = 0) -> str:
         entry = self.registry.runnable(name)
         assert entry is not None and entry.model is not None
         run_id = run_id or uuid.uuid4().hex
         self.store.add_run(run_id, entry.name, entry.version, input)
         live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
-        live.task = self._launch(run_id, entry, input)
+        live.task = self._launch(run_id, entry, input, depth)
         return run_id
 
-    def _launch(self, run_id: str, entry: Entry, input: Any) -> asyncio.Task[JobOutcome]:
+    def _launch(
+        self, run_id: str, entry: Entry, input: Any, depth: int = 0
+    ) -> asyncio.Task[JobOutcome]:
         """The seam where a run starts: a task that runs it, reports its events to `sink` and
-        ends with its outcome (the in-process engine here, through `run_job`)."""
+        ends with its outcome (the in-process engine here, through `run_job`). `depth`: how
+        deep in a cascade of emits it starts (an event from the stream)."""
         request = JobRequest(
-            "run", path=entry.path, workflow=entry.model, input=input, run_id=run_id, env=self.env
+            "run",
+            path=entry.path,
+            workflow=entry.model,
+            input=input,
+            run_id=run_id,
+            env=self.env,
+            depth=depth,
         )
         return asyncio.get_running_loop().create_task(
             self._job(run_id, request), name=f"serve {entry.name} {run_id}"
@@ -286,9 +305,12 @@ class Service:
             if live is not None:
                 live.done.set()
 
-    def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
+    def emit(
+        self, event: str, data: Any, key: str | None = None, *, depth: int = 0
+    ) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
-        seen within the window, in which case nothing starts and its runs are answered)."""
+        seen within the window, in which case nothing starts and its runs are answered).
+        `depth`: how deep in a cascade of emits the event was emitted (from the stream)."""
         self.metrics.events.labels(event).inc()
         listeners = self.registry.listeners(event)
         ids = [uuid.uuid4().hex for _ in listeners]
@@ -297,7 +319,7 @@ class Service:
             if seen:
                 return ids, True
         for entry, run_id in zip(listeners, ids):
-            self._start(entry.name, data, run_id)
+            self._start(entry.name, data, run_id, depth)
         self.flush()
         return ids, False
 
