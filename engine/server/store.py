@@ -17,6 +17,7 @@ stays in commit order, and idempotency keys are claimed in one transaction (`cla
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     created REAL NOT NULL,
     input TEXT,
     result TEXT,
-    error TEXT
+    error TEXT,
+    owner INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
 CREATE TABLE IF NOT EXISTS events (
@@ -98,7 +100,11 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)").fetchall()}
+        if "owner" not in columns:  # a store from before `owner` (the process running a run)
+            self._db.execute("ALTER TABLE runs ADD COLUMN owner INTEGER")
         self._pending: list[tuple[str, tuple[Any, ...]] | _QueuedEvent] = []
+        self._owner = os.getpid()  # recorded with each run: whose runs a dead worker leaves
         self.on_flushed: Callable[[list[StoredEvent]], None] | None = None
         self.interrupted = self._mark_interrupted() if recover else []
 
@@ -139,8 +145,13 @@ class Store:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def _mark_interrupted(self) -> list[str]:
-        rows = self._db.execute("SELECT id, workflow FROM runs WHERE status = 'running'").fetchall()
+    def _mark_interrupted(self, owner: int | None = None) -> list[str]:
+        sql = "SELECT id, workflow FROM runs WHERE status = 'running'"
+        args: tuple[Any, ...] = ()
+        if owner is not None:
+            sql += " AND owner = ?"
+            args = (owner,)
+        rows = self._db.execute(sql, args).fetchall()
         for row in rows:
             error = {
                 "type": INTERRUPTED,
@@ -169,13 +180,26 @@ class Store:
             )
         return [r["id"] for r in rows]
 
+    def interrupt_owner(self, pid: int) -> list[str]:
+        """Mark the runs the process `pid` was running as interrupted (a worker that died while
+        its siblings go on serving); their ids."""
+        self.flush()
+        return self._mark_interrupted(pid)
+
     def add_run(self, run_id: str, workflow: str, version: str, input: Any) -> None:
         """Record a run as `running` (nothing happens when it is recorded already); queued."""
         self._pending.append(
             (
-                "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input) "
-                "VALUES (?, ?, ?, 'running', ?, ?)",
-                (run_id, workflow, version, time.time(), json.dumps(input, default=str)),
+                "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, "
+                "owner) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                (
+                    run_id,
+                    workflow,
+                    version,
+                    time.time(),
+                    json.dumps(input, default=str),
+                    self._owner,
+                ),
             )
         )
 

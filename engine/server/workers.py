@@ -7,7 +7,8 @@ socket and forks the workers; the kernel hands each connection to one of them. E
 `serve(..., worker=True)`: an engine, a Service and uvicorn of its own over the shared socket and
 the shared SQLite store (`engine.server.shared`). The parent only supervises: SIGTERM/SIGINT is
 passed on to every worker (each then shuts down gracefully, as one process does), a worker that
-dies after it started serving is replaced, and each worker dies with the parent (SIGKILL of the
+dies has the runs it was running marked interrupted (every run records the process running it)
+and is replaced if it had served a while, and each worker dies with the parent (SIGKILL of the
 parent leaves no worker serving; the runs it had are then recovered as interrupted).
 """
 
@@ -97,6 +98,10 @@ def serve_workers(
             continue
         lived = time.monotonic() - began
         log.error("worker %d ended (exit %d) after %.0f s", pid, code, lived)
+        store = Store(options["store"], recover=False)
+        for run_id in store.interrupt_owner(pid):  # its siblings go on: its runs end here
+            log.error("run %s was in flight in worker %d: marked failed (interrupted)", run_id, pid)
+        store.close()
         if lived >= REPLACE_AFTER_S:
             spawn()
         else:

@@ -4,6 +4,7 @@ its files."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -46,3 +47,21 @@ def test_a_keeping_host_resolves_again_only_when_a_file_changed(tmp_path: Path) 
     again = host.resolve(tmp_path, None)
     assert again is not first and again.services == {"A": "http://127.0.0.1:22"}
     assert Host().resolve(tmp_path, None) is not Host().resolve(tmp_path, None)  # not kept
+
+
+def test_a_store_from_before_run_owners_opens_and_records_them(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "s.sqlite3")
+    old.execute(  # the runs table as stores before `owner` made it
+        "CREATE TABLE runs (id TEXT PRIMARY KEY, workflow TEXT NOT NULL, version TEXT NOT NULL "
+        "DEFAULT '', status TEXT NOT NULL, created REAL NOT NULL, input TEXT, result TEXT, "
+        "error TEXT)"
+    )
+    old.execute("INSERT INTO runs VALUES ('old', 'wf', 'v0', 'running', 1.0, 'null', NULL, NULL)")
+    old.commit()
+    old.close()
+    store = Store(tmp_path / "s.sqlite3")
+    assert store.interrupted == ["old"]
+    store.add_run("new", "wf", "v1", None)
+    assert store.interrupt_owner(os.getpid()) == ["new"]
+    got = store.get_run("new")
+    assert got is not None and got["error"]["type"] == "interrupted"

@@ -144,6 +144,22 @@ def test_a_deploy_on_one_worker_is_served_by_the_other(tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["status"] == "succeeded"
 
 
+def test_a_worker_that_dies_leaves_its_runs_interrupted_and_the_other_serving(
+    tmp_path: Path,
+) -> None:
+    folder = _folder(tmp_path)
+    with two_workers(folder, tmp_path / "s.sqlite3") as (_, (a, b), _url):
+        run_id = a.post("/workflows/slow/runs", json={}).json()["run"]
+        os.kill(a.get("/readyz").json()["worker"], signal.SIGKILL)
+        got = wait_until(
+            lambda: (r := b.get(f"/runs/{run_id}").json())["status"] != "running" and r,
+            what="the dead worker's run to be marked",
+        )
+        assert got["status"] == "failed" and got["error"]["type"] == "interrupted"
+        r = b.post("/workflows/quick/runs?wait=true", json={"n": 1})
+        assert r.status_code == 200 and r.json()["status"] == "succeeded"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="workers die with their parent on Linux")
 def test_workers_stop_with_their_parent(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
