@@ -12,8 +12,11 @@ followers get them once written (with their `seq`). With `shared=True` (one of t
 `serve --workers N`) the followers are fed by `engine.server.shared.tail`, which reads what every
 process wrote, and runs owned by another process are cancelled and waited for through the store.
 
-The seam where runs start is `_launch` (a run id, its entry and input -> a task that records the
-run): another engine (Temporal) replaces that method and keeps the rest.
+The seam where runs start is `runner` (default `run_job`): it is given the run's `JobRequest`
+(workflow model and path, input, run id, env, depth), this service's sink and Host, reports the
+run's events to the sink, and returns the `JobOutcome`; cancelling its task must end it with a
+`cancelled` outcome, as `run_job` does. Another engine (Temporal) passes its own runner and keeps
+the rest (store, fan-out, idempotency, cancel, workers).
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ import logging
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.core.errors import Problem
 from engine.files.documents import parse_workflow, save_text_atomic
@@ -38,6 +41,7 @@ from engine.jobs.setup import Host
 from engine.jobs.sinks import event_to_json
 from engine.runtime import events as ev
 from engine.runtime.bus import EventBus
+from engine.runtime.events import Sink
 from engine.runtime.state import RunRecord, apply_event
 from engine.server import shared
 from engine.server.metrics import Metrics
@@ -45,12 +49,20 @@ from engine.server.registry import Entry, Registry
 from engine.server.shared import DEPLOYS
 from engine.server.store import Store, StoredEvent
 
-__all__ = ["Service", "Filter"]
+__all__ = ["Service", "Filter", "Runner"]
 
 QUEUE_SIZE = 10_000
 PRUNE_EVERY = 200  # finished runs between two retention passes
 FLUSH_DELAY_S = 0.005  # how long an event may wait in memory before it is written
 log = logging.getLogger("switchboard.serve")
+
+
+class Runner(Protocol):
+    """How the service runs one run job (`engine.jobs.run.run_job` is one)."""
+
+    def __call__(
+        self, request: JobRequest, *, sinks: Sequence[Sink] = (), host: Host | None = None
+    ) -> Awaitable[JobOutcome]: ...
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class Service:
         retain_s: float | None = None,
         retain_runs: int | None = None,
         shared: bool = False,
+        runner: Runner = run_job,
     ) -> None:
         self.folder = Path(folder)
         self.store = store
@@ -111,6 +124,7 @@ class Service:
         self._bus = EventBus()
         self._registered: set[str] = set()
         self.shared = shared
+        self.runner = runner
         self.wrote = asyncio.Event()  # set by every flush (shared: wakes the tail)
         self._flush_timer: asyncio.TimerHandle | None = None
         store.on_flushed = self._written
@@ -260,9 +274,8 @@ class Service:
     def _launch(
         self, run_id: str, entry: Entry, input: Any, depth: int = 0
     ) -> asyncio.Task[JobOutcome]:
-        """The seam where a run starts: a task that runs it, reports its events to `sink` and
-        ends with its outcome (the in-process engine here, through `run_job`). `depth`: how
-        deep in a cascade of emits it starts (an event from the stream)."""
+        """A task that runs the run through `runner`, its events to `sink`, and records how it
+        ended. `depth`: how deep in a cascade of emits it starts (an event from the stream)."""
         request = JobRequest(
             "run",
             path=entry.path,
@@ -278,7 +291,7 @@ class Service:
 
     async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
         try:
-            outcome = await run_job(request, sinks=[self.sink], host=self.host)
+            outcome = await self.runner(request, sinks=[self.sink], host=self.host)
             live = self.live.get(run_id)
             row = self.store.get_run(run_id) if live is None or not live.finished else None
             if row is not None and row["status"] == "running":  # it ended before it started

@@ -65,3 +65,40 @@ def test_a_store_from_before_run_owners_opens_and_records_them(tmp_path: Path) -
     assert store.interrupt_owner(os.getpid()) == ["new"]
     got = store.get_run("new")
     assert got is not None and got["error"]["type"] == "interrupted"
+
+
+def test_runs_start_through_the_services_runner(tmp_path: Path) -> None:
+    """The seam another engine (Temporal) plugs into: the runner gets each run's request."""
+    import asyncio
+    from collections.abc import Sequence
+    from typing import Any
+
+    from engine.jobs.request import JobOutcome, JobRequest
+    from engine.jobs.run import run_job
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\ntrigger: hello\nsteps:\n  - notify: hi ${ input.who }\n",
+        encoding="utf-8",
+    )
+    asked: list[JobRequest] = []
+
+    async def runner(
+        request: JobRequest, *, sinks: Sequence[Any] = (), host: Any = None
+    ) -> JobOutcome:
+        asked.append(request)
+        return await run_job(request, sinks=sinks, host=host)
+
+    async def go() -> dict[str, Any] | None:
+        service = Service(tmp_path, Store(":memory:"), runner=runner)
+        service.open()
+        (run_id,), _ = service.emit("hello", {"who": "ada"})
+        result = await service.wait_result(run_id, 10)
+        await service.aclose()
+        return result
+
+    result = asyncio.run(go())
+    assert result is not None and result["status"] == "succeeded"
+    assert [(r.run_id, r.input, r.workflow.name if r.workflow else None) for r in asked] == [
+        (result["run"], {"who": "ada"}, "hi")
+    ]
