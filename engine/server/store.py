@@ -124,8 +124,8 @@ class Store:
         ops, self._pending = self._pending, []
         written: list[StoredEvent] = []
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             for op in ops:
                 if isinstance(op, _QueuedEvent):
                     cur = db.execute(_INSERT_EVENT, op.row)
@@ -137,7 +137,9 @@ class Store:
                     db.execute(*op)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self._pending[:0] = ops  # kept, in order, for the next flush (a full disk, a lock)
             raise
         if written and self.on_flushed is not None:
             self.on_flushed(written)

@@ -8,6 +8,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from engine.jobs.setup import Host
 from engine.server.store import Store, StoredEvent
 
@@ -102,3 +104,18 @@ def test_runs_start_through_the_services_runner(tmp_path: Path) -> None:
     assert [(r.run_id, r.input, r.workflow.name if r.workflow else None) for r in asked] == [
         (result["run"], {"who": "ada"}, "hi")
     ]
+
+
+def test_a_flush_that_cannot_write_keeps_what_it_held(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store._db.execute("PRAGMA busy_timeout = 50")  # not 30 s: the test holds the lock
+    other = sqlite3.connect(tmp_path / "s.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing
+    store.add_run("r1", "wf", "v1", None)
+    store.queue_event("r1", "RunStarted", "wf", {"event": "RunStarted"})
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.flush()
+    assert store.pending == 2
+    other.execute("COMMIT")
+    assert [e.kind for e in store.flush()] == ["RunStarted"]
+    assert store.get_run("r1") is not None
