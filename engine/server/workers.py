@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -74,6 +75,8 @@ def serve_workers(
 
     def stop(sig: int, frame: FrameType | None) -> None:
         nonlocal stopping
+        if os.getpid() != parent:  # a worker before it set its own handlers: not its siblings
+            os._exit(0)
         stopping = True  # a second signal is passed on too: the workers stop at once
         for pid in list(started):
             with contextlib.suppress(ProcessLookupError):
@@ -98,10 +101,13 @@ def serve_workers(
             continue
         lived = time.monotonic() - began
         log.error("worker %d ended (exit %d) after %.0f s", pid, code, lived)
-        store = Store(options["store"], recover=False)
-        for run_id in store.interrupt_owner(pid):  # its siblings go on: its runs end here
-            log.error("run %s was in flight in worker %d: marked failed (interrupted)", run_id, pid)
-        store.close()
+        try:
+            store = Store(options["store"], recover=False)
+            for run_id in store.interrupt_owner(pid):  # its siblings go on: its runs end here
+                log.error("run %s was in flight in worker %d: marked interrupted", run_id, pid)
+            store.close()
+        except sqlite3.Error as e:  # the next start marks them: the workers go on meanwhile
+            log.error("marking worker %d's runs failed: %s: %s", pid, type(e).__name__, e)
         if lived >= REPLACE_AFTER_S:
             spawn()
         else:
@@ -113,12 +119,12 @@ def serve_workers(
 def _worker(worker: Callable[[socket.socket], None], sock: socket.socket, parent: int) -> NoReturn:
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setpgid(0, 0)  # a terminal's Ctrl+C reaches the parent only, which passes it on once
         _die_with_parent()
         if os.getppid() != parent:  # the parent died before that was set up
             os._exit(1)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
         worker(sock)
     except BaseException as e:  # one line, never a traceback
         log.error("worker %d failed: %s: %s", os.getpid(), type(e).__name__, e)
