@@ -124,8 +124,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if workers < 1:
         print("error: --workers: give 1 or more processes", file=sys.stderr)
         return 2
-    if store == ":memory:" or not hasattr(os, "fork"):
-        workers = 1  # one process's store (or no fork here): nothing to share
+    make_runner = getattr(args, "make_runner", None)  # a plug-in's (serve --engine temporal)
+    try:
+        runner = make_runner(args) if make_runner is not None else None
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if store == ":memory:" or not hasattr(os, "fork") or runner is not None:
+        # one process's store, no fork here, or a plug-in's runner (its runs are followed
+        # again after a restart by the one process that recovered the store): one process
+        workers = 1
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("switchboard").addHandler(handler)
@@ -147,6 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "retain_s": retain_s or None,
         "retain_runs": args.retain_runs or None,
         "bus": args.bus,
+        "runner": runner,
     }
     try:
         if workers > 1:
@@ -230,6 +239,7 @@ async def serve(
     retain_s: float | None = None,
     retain_runs: int | None = None,
     bus: str | None = None,
+    runner: Any = None,  # a plug-in's Runner (serve --engine temporal); None: run_job
     sock: socket.socket | None = None,
     worker: bool = False,
 ) -> None:
@@ -240,6 +250,7 @@ async def serve(
     the parent already said."""
     import uvicorn
 
+    from engine.jobs.run import run_job
     from engine.server.app import create_app
     from engine.server.auth import load_tokens
     from engine.server.service import Service
@@ -248,7 +259,13 @@ async def serve(
     tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
     db = Store(store, recover=not worker)
     service = Service(
-        folder, db, env=env, retain_s=retain_s, retain_runs=retain_runs, shared=worker
+        folder,
+        db,
+        env=env,
+        retain_s=retain_s,
+        retain_runs=retain_runs,
+        shared=worker,
+        runner=runner or run_job,
     )
     try:
         service.open()
@@ -259,7 +276,7 @@ async def serve(
                         f"{problem} (not served)" if not entry.ok else str(problem),
                         file=sys.stderr,
                     )
-            print_interrupted(db.interrupted)
+            print_interrupted([] if service.durable is not None else db.interrupted)
             sock = bind(host, port)
         assert sock is not None
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period

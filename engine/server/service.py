@@ -26,11 +26,12 @@ import contextlib
 import logging
 import re
 import sqlite3
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, cast
 
 from engine.core.errors import Problem
 from engine.files.documents import parse_workflow, save_text_atomic
@@ -41,28 +42,20 @@ from engine.jobs.setup import Host
 from engine.jobs.sinks import event_to_json
 from engine.runtime import events as ev
 from engine.runtime.bus import EventBus
-from engine.runtime.events import Sink
 from engine.runtime.state import RunRecord, apply_event
 from engine.server import shared
 from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
+from engine.server.runner import DurableRunner, Runner
 from engine.server.shared import DEPLOYS
 from engine.server.store import Store, StoredEvent
 
-__all__ = ["Service", "Filter", "Runner"]
+__all__ = ["Service", "Filter"]
 
 QUEUE_SIZE = 10_000
 PRUNE_EVERY = 200  # finished runs between two retention passes
 FLUSH_DELAY_S = 0.005  # how long an event may wait in memory before it is written
 log = logging.getLogger("switchboard.serve")
-
-
-class Runner(Protocol):
-    """How the service runs one run job (`engine.jobs.run.run_job` is one)."""
-
-    def __call__(
-        self, request: JobRequest, *, sinks: Sequence[Sink] = (), host: Host | None = None
-    ) -> Awaitable[JobOutcome]: ...
 
 
 @dataclass(frozen=True)
@@ -88,7 +81,7 @@ class Filter:
 @dataclass
 class _Live:
     record: RunRecord
-    task: asyncio.Task[JobOutcome] | None = None
+    task: asyncio.Task[JobOutcome | None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     finished: bool = False  # its RunFinished was recorded
     result: dict[str, Any] | None = None  # its result JSON, once finished
@@ -110,6 +103,11 @@ class Service:
         runner: Runner = run_job,
     ) -> None:
         self.folder = Path(folder)
+        self.runner = runner
+        # a runner whose runs go on without this server (Temporal)
+        self.durable: DurableRunner | None = (
+            cast(DurableRunner, runner) if getattr(runner, "durable", False) else None
+        )
         self.store = store
         self.env = env
         self.window = idempotency_window_s
@@ -144,6 +142,8 @@ class Service:
         self._engine = self.host.engine_for(resolved)[0]
         self._bus = self._engine.bus
         self._listen()
+        if self.durable is not None:
+            self._resume(self.store.interrupted)
         return [
             f"{e.path}: not served: {e.problems[0]}"
             for e in self.registry.entries.values()
@@ -244,6 +244,8 @@ class Service:
         """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
         cancel the rest (each ends `cancelled`, with its result recorded)."""
         self.accepting = False
+        if self.durable is not None:
+            self.durable.stopping = True  # its runs go on without this server
         tasks = [lv.task for lv in self.live.values() if lv.task is not None]
         if tasks and grace_s > 0:
             await asyncio.wait(tasks, timeout=grace_s)
@@ -251,6 +253,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.host.aclose()
+        if self.durable is not None:
+            await self.durable.aclose()
         self.flush()
 
     # --- runs ------------------------------------------------------------------------------
@@ -273,7 +277,7 @@ class Service:
 
     def _launch(
         self, run_id: str, entry: Entry, input: Any, depth: int = 0
-    ) -> asyncio.Task[JobOutcome]:
+    ) -> asyncio.Task[JobOutcome | None]:
         """A task that runs the run through `runner`, its events to `sink`, and records how it
         ended. `depth`: how deep in a cascade of emits it starts (an event from the stream)."""
         request = JobRequest(
@@ -289,12 +293,25 @@ class Service:
             self._job(run_id, request), name=f"serve {entry.name} {run_id}"
         )
 
-    async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
+    async def _job(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
         try:
-            outcome = await self.runner(request, sinks=[self.sink], host=self.host)
+            if request is not None:
+                outcome = await self.runner(request, sinks=[self.sink], host=self.host)
+            else:
+                outcome = await self._attach(run_id)
             live = self.live.get(run_id)
-            row = self.store.get_run(run_id) if live is None or not live.finished else None
-            if row is not None and row["status"] == "running":  # it ended before it started
+            if outcome is None or (live is not None and live.finished and self.durable is None):
+                return outcome  # (its RunFinished recorded the result)
+            row = self.store.get_run(run_id)
+            if row is None:
+                return outcome
+            result = outcome.payload if outcome.kind in ("run", "cancelled") else None
+            if result is not None and (self.durable is not None or row["status"] == "running"):
+                # a runner's own result has the last word (its events may have been lost)
+                self.store.finish_run(run_id, result.to_json())
+            elif row["status"] != "running":
+                return outcome
+            else:  # it ended before it started
                 status = "cancelled" if outcome.kind == "cancelled" else "failed"
                 message = outcome.message or "; ".join(str(p) for p in outcome.problems)
                 self.store.finish_run(
@@ -306,7 +323,9 @@ class Service:
                         "steps": {},
                         "output": None,
                         "error": {
-                            "type": "cancelled" if status == "cancelled" else "setup",
+                            "type": "cancelled"
+                            if status == "cancelled"
+                            else ("setup" if request is not None else "interrupted"),
                             "message": message,
                             "step": None,
                         },
@@ -317,6 +336,41 @@ class Service:
             live = self.live.pop(run_id, None)
             if live is not None:
                 live.done.set()
+
+    async def _attach(self, run_id: str) -> JobOutcome | None:
+        """A run a previous server started on the durable runner, until it ends."""
+        assert self.durable is not None
+        row = self.store.get_run(run_id)
+        workflow = row["workflow"] if row is not None else ""
+        return await self.durable.resume(run_id, workflow, [self.sink])
+
+    def _resume(self, run_ids: list[str]) -> None:
+        """Runs the store found in flight at start: with a durable runner they went on
+        elsewhere, so they are running again here until the runner says how they ended."""
+        loop = asyncio.get_running_loop()
+        for run_id in run_ids:
+            row = self.store.reopen_run(run_id)
+            if row is None:
+                continue
+            live = self.live[run_id] = _Live(RunRecord(run_id, row["workflow"], env=self.env or ""))
+            message = (
+                f"run {run_id} of {row['workflow']} went on without the server: followed again"
+            )
+            self.store.add_event(
+                run_id,
+                "Notification",
+                row["workflow"],
+                {
+                    "event": "Notification",
+                    "run_id": run_id,
+                    "step": None,
+                    "level": "info",
+                    "message": message,
+                    "time": time.time(),
+                },
+                level="info",
+            )
+            live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
     def emit(
         self, event: str, data: Any, key: str | None = None, *, depth: int = 0
