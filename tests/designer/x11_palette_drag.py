@@ -18,7 +18,7 @@ from pathlib import Path
 def main(folder: str) -> None:
     from PySide6.QtCore import QPoint, QSettings
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QAbstractItemView, QApplication
 
     from designer.window.main_window import MainWindow
     from designer.window.settings import AppSettings
@@ -59,7 +59,16 @@ def main(folder: str) -> None:
         item = palette.item_for({"kind": "call", "service": "Petstore", "action": action})
         palette.tree.scrollToItem(item)
         start = palette.tree.viewport().mapToGlobal(palette.tree.visualItemRect(item).center())
+        before = len(window.document.workflow.steps)
         mouse(path(start, view.viewport().mapToGlobal(to)))
+        # the drop is done once the step is there and the palette's QDrag has returned; a new
+        # drag started before that (X's drag and drop still closing) was lost under load
+        for _ in range(250):
+            dragging = palette.tree.state() != QAbstractItemView.State.NoState
+            if len(window.document.workflow.steps) > before and not dragging:
+                break
+            QTest.qWait(20)
+        QTest.qWait(500)
 
     drag_operation("listPets", QPoint(200, 150))
     drag_operation("showPetById", QPoint(560, 320))
