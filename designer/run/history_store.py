@@ -30,16 +30,19 @@ class HistoryStore:
         self.path = path
         self.error = ""
         try:
-            self._store = RunStore(str(path) if path is not None else ":memory:")
+            # recover=False: another window (or designer) may be running a run recorded here;
+            # the server's recovery would mark it interrupted
+            self._store = RunStore(str(path) if path is not None else ":memory:", recover=False)
             self._store.prune(max_runs=KEEP_RUNS)
         except (sqlite3.Error, OSError) as e:
             self.error = f"Run history is not kept across restarts: cannot open {path}: {e}"
-            self._store = RunStore(":memory:")
+            self._store = RunStore(":memory:", recover=False)
 
     def started(self, rec: RunRecord) -> None:
         """A run began (one the designer is killed under is kept as interrupted)."""
         try:
             self._store.add_run(rec.run_id, rec.workflow, "", rec.input)
+            self._store.flush()  # the store queues writes; a designer's are few: write now
         except sqlite3.Error as e:
             self.error = f"Run history: cannot keep run {rec.run_id}: {e}"
 
@@ -52,6 +55,7 @@ class HistoryStore:
         try:
             self._store.add_run(rec.run_id, rec.workflow, "", rec.input)
             self._store.finish_run(rec.run_id, result)
+            self._store.flush()
         except sqlite3.Error as e:
             self.error = f"Run history: cannot keep run {rec.run_id}: {e}"
 

@@ -93,3 +93,17 @@ def test_two_runs_compared_side_by_side(qtbot, tmp_path):
     dialog.only_differences.click()
     assert "updatePolicy" not in dialog.shown_steps() and "check" in dialog.shown_steps()
     dialog.reject()
+
+
+def test_a_second_window_leaves_the_first_ones_running_run_alone(tmp_path):
+    """Each window opens the history file; the server's recovery on open (mark what is running
+    as interrupted) would end another window's run in flight."""
+    from designer.run.history_store import HistoryStore
+    from engine import RunRecord
+
+    first = HistoryStore(tmp_path / "h.sqlite3")
+    first.started(RunRecord(run_id="r1", workflow="w", input={"a": 1}))
+    second = HistoryStore(tmp_path / "h.sqlite3")
+    assert second.get("r1").status == "running"  # not 'failed' (interrupted)
+    first.close()
+    second.close()
