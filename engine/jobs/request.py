@@ -71,6 +71,9 @@ class JobRequest:
     # a run: how deep in a cascade of emits it starts (an event an emit step published to a
     # stream, consumed here), so a workflow that triggers itself stops there as in one process
     depth: int = 0
+    # run: steps that finish at once as a run recorded them, by id (`{status, output, error,
+    # attempts}`): the designer's "run from here" replays the steps before the one chosen
+    pinned: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass

@@ -180,6 +180,7 @@ class RunSetup:
         run_id: str | None = None,
         sinks: Sequence[Sink] = (),
         depth: int = 0,
+        pinned: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Run the job's workflow, its events to this job's sinks (and `sinks`); `depth`: how
         deep in a cascade of emits the run starts."""
@@ -190,6 +191,7 @@ class RunSetup:
             run_id=run_id,
             sinks=[*self.sinks, *sinks],
             cascade=Cascade(depth) if depth else None,
+            pinned=pinned,
         )
 
     def add_notify_sinks(self) -> SinkSet:
