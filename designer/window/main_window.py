@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from designer.canvas import CanvasView
 from designer.document import WorkflowDocument
 from designer.document.clipboard import step_from_palette
+from designer.document.workflow_document import read_for_editing
 from designer.inspector import InspectorWidget
 from designer.palette import PaletteWidget
 from designer.run import attach_run_ui
@@ -327,13 +328,14 @@ class MainWindow(QMainWindow):
     def clear_recent(self) -> None:
         self.settings.clear_recent()
 
-    def open_path(self, path: str) -> bool:
-        """Open `path` now (unsaved changes are not asked about). False if it did not load."""
+    def open_path(
+        self, path: str, read: tuple[Workflow, tuple[str, list[Problem]]] | None = None
+    ) -> bool:
+        """Open `path` now (unsaved changes are not asked about). False if it did not load.
+        `read` is what `read_for_editing(path)` gave, when the caller has read it already."""
         path = os.path.abspath(path)
-        from engine import open_workflow
-
         try:
-            workflow = open_workflow(path).unwrap_model()
+            workflow, opened = read if read is not None else read_for_editing(path)
         except LoadError as e:
             self.show_load_problems(path, e.problems)
             return False
@@ -345,7 +347,7 @@ class MainWindow(QMainWindow):
             return False
         if self.autosave is not None:
             self.autosave.remove()
-        self.document.replace_workflow(workflow, path)
+        self.document.replace_workflow(workflow, path, opened)
         self.settings.add_recent(path)
         self.palette_widget.set_sources(path, workflow)
         self._update_title()

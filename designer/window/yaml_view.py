@@ -85,13 +85,21 @@ class YamlView(QPlainTextEdit):
         self._timer.timeout.connect(self.refresh)
         self._stale = False
         document.model.changed.connect(self.schedule_refresh)
-        document.model.reset.connect(self.refresh)
+        document.model.reset.connect(self._on_reset)
         self.refresh()
 
     def schedule_refresh(self) -> None:
         self._stale = True
         if self.isVisible():  # a hidden tab catches up when it is shown (showEvent)
             self._timer.start()
+
+    def _on_reset(self) -> None:
+        # another file: shown now if the tab is, else when it is shown (writing the YAML of a
+        # file just opened is not free)
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
