@@ -116,9 +116,11 @@ if TYPE_CHECKING:
     )
     from engine.files.folder import (
         ENVIRONMENTS_FILE,
+        SERVERLESS_SUFFIX,
         YAML_SUFFIXES,
         environments_file,
         find_tests_files,
+        is_serverless_name,
         kind_from_name,
         mocks_files,
         recording_path,
@@ -127,6 +129,9 @@ if TYPE_CHECKING:
         untitled_path,
         workflow_files,
     )
+    from engine.files.openapi_import import ServiceImport, check_service_name, plan_service_import
+    from engine.files.serverless import export_serverless
+    from engine.files.serverless_import import import_serverless
     from engine.files.yamlread import read_yaml
     from engine.files.yamlwrite import dump_data
     from engine.jobs.environments import (
@@ -148,7 +153,9 @@ if TYPE_CHECKING:
         run_tests,
         run_tests_file,
     )
+    from engine.runtime.aiohttp_caller import AiohttpCaller
     from engine.runtime.bus import EventBus
+    from engine.runtime.callers import HybridCaller
     from engine.runtime.clock import Clock, RealClock, VirtualClock
     from engine.runtime.engine import Engine
     from engine.runtime.events import (
@@ -189,6 +196,8 @@ if TYPE_CHECKING:
         record_from_result,
     )
     from engine.runtime.text import describe, format_ms
+    from engine.runtime.wire import HttpSettings
+    from engine.server.client import DeployAnswer, deploy_text
     from engine.worker import KEY_VARIABLE as WORKER_KEY_VARIABLE
 
 # name -> (module, attribute)
@@ -342,7 +351,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StepRetrying": ("engine.runtime.events", "StepRetrying"),
     "StepStarted": ("engine.runtime.events", "StepStarted"),
     "run_mocked": ("engine.runtime.harness", "run_mocked"),
+    "AiohttpCaller": ("engine.runtime.aiohttp_caller", "AiohttpCaller"),
+    "HybridCaller": ("engine.runtime.callers", "HybridCaller"),
     "HttpxCaller": ("engine.runtime.http", "HttpxCaller"),
+    "HttpSettings": ("engine.runtime.wire", "HttpSettings"),
     "HybridTransport": ("engine.runtime.mock", "HybridTransport"),
     "MockTransport": ("engine.runtime.mock", "MockTransport"),
     "Caller": ("engine.runtime.ports", "Caller"),
@@ -364,10 +376,20 @@ _LAZY: dict[str, tuple[str, str]] = {
     "StepView": ("engine.runtime.state", "StepView"),
     "describe": ("engine.runtime.text", "describe"),
     "format_ms": ("engine.runtime.text", "format_ms"),
+    "DeployAnswer": ("engine.server.client", "DeployAnswer"),
+    "deploy_text": ("engine.server.client", "deploy_text"),
+    "ServiceImport": ("engine.files.openapi_import", "ServiceImport"),
+    "plan_service_import": ("engine.files.openapi_import", "plan_service_import"),
+    "check_service_name": ("engine.files.openapi_import", "check_service_name"),
+    "export_serverless": ("engine.files.serverless", "export_serverless"),
+    "import_serverless": ("engine.files.serverless_import", "import_serverless"),
+    "SERVERLESS_SUFFIX": ("engine.files.folder", "SERVERLESS_SUFFIX"),
+    "is_serverless_name": ("engine.files.folder", "is_serverless_name"),
     "WORKER_KEY_VARIABLE": ("engine.worker", "KEY_VARIABLE"),
 }
 
 __all__ = [
+    "AiohttpCaller",
     "AnyStep",
     "COLUMN_GAP",
     "CallDefaults",
@@ -380,6 +402,7 @@ __all__ = [
     "CaseResult",
     "Clock",
     "ConsoleSink",
+    "DeployAnswer",
     "Difference",
     "DurationError",
     "ENVIRONMENTS_FILE",
@@ -396,7 +419,9 @@ __all__ = [
     "FileResult",
     "FolderEnvironments",
     "Host",
+    "HttpSettings",
     "HttpxCaller",
+    "HybridCaller",
     "HybridTransport",
     "ID_RE",
     "IdSource",
@@ -436,11 +461,13 @@ __all__ = [
     "RunSetup",
     "RunStarted",
     "RunStatus",
+    "SERVERLESS_SUFFIX",
     "STEP_KINDS",
     "STEP_STATUSES",
     "SecretMissing",
     "SecretSource",
     "ServiceCatalog",
+    "ServiceImport",
     "SetupError",
     "Sink",
     "Step",
@@ -471,11 +498,13 @@ __all__ = [
     "can_connect",
     "catalog_for",
     "check_file",
+    "check_service_name",
     "check_step_id",
     "check_template",
     "clock_text",
     "comes_before",
     "default_step_ids",
+    "deploy_text",
     "describe",
     "dump_any",
     "dump_data",
@@ -486,6 +515,7 @@ __all__ = [
     "environments_file",
     "evaluate",
     "event_line",
+    "export_serverless",
     "find_cycle",
     "find_tests_files",
     "folder_environments",
@@ -493,6 +523,8 @@ __all__ = [
     "format_duration",
     "format_ms",
     "format_path",
+    "import_serverless",
+    "is_serverless_name",
     "iter_expressions",
     "kind_from_name",
     "layered_layout",
@@ -513,6 +545,7 @@ __all__ = [
     "parse_target",
     "parse_tests",
     "parse_workflow",
+    "plan_service_import",
     "prepare",
     "pretty_json",
     "read_text",

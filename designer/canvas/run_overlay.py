@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QObject, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from shiboken6 import isValid
 
@@ -26,6 +26,7 @@ __all__ = ["RunStatesPresenter", "NotesItem"]
 
 _NOTE_H = 15.0
 _NOTE_Y = NODE_H + 3.0
+_NOTE_OVERHANG = 56.0  # how far a note may reach past its node: most of the column gap
 
 
 class NotesItem(QGraphicsItem):
@@ -35,13 +36,12 @@ class NotesItem(QGraphicsItem):
         super().__init__()
         self.nodes = nodes  # the scene's step id -> NodeItem (read for x0, y0)
         self.notes: dict[str, tuple[str, str]] = {}
-        # one shared colour per state: a QColor per note made freeing 2,000 of them cost 50 ms
-        self._colors = {state: c.darker(125) for state, c in canvas_style.STATE_COLORS.items()}
-        self._dim = QColor(canvas_style.TEXT_DIM)
+        self._widths: dict[str, float] = {}  # a note wider than its node is drawn whole
         self._bounds = QRectF()
         self._font = QFont()
         self._font.setPixelSize(11)
-        self.setZValue(1)
+        self._metrics = QFontMetricsF(self._font)
+        self.setZValue(4)  # over the edges that pass below a node: a note is always read whole
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
 
@@ -49,7 +49,8 @@ class NotesItem(QGraphicsItem):
         node = self.nodes.get(sid)
         if node is None:
             return None
-        return QRectF(node.x0 + 2, node.y0 + _NOTE_Y, NODE_W - 4, _NOTE_H)  # type: ignore[attr-defined]
+        width = max(NODE_W - 4, self._widths.get(sid, 0.0))
+        return QRectF(node.x0 + 2, node.y0 + _NOTE_Y, width, _NOTE_H)  # type: ignore[attr-defined]
 
     def refit(self) -> None:
         """Grow the bounds to hold every node's note (after nodes were added or moved)."""
@@ -59,7 +60,10 @@ class NotesItem(QGraphicsItem):
             QRectF()
             if not xs
             else QRectF(
-                min(xs), min(ys) + _NOTE_Y, max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + _NOTE_H
+                min(xs),
+                min(ys) + _NOTE_Y,
+                max(xs) - min(xs) + NODE_W + _NOTE_OVERHANG,
+                max(ys) - min(ys) + _NOTE_H,
             )
         )
         if rect != self._bounds:
@@ -70,12 +74,21 @@ class NotesItem(QGraphicsItem):
         """Set (or with None, drop) notes; repaints only where they are."""
         dirty = QRectF()
         for sid, note in changes.items():
+            old = self.note_rect(sid)
             if note is None or not note[0]:
                 if self.notes.pop(sid, None) is None:
                     continue
+                self._widths.pop(sid, None)
             else:
                 self.notes[sid] = note
+                # measured once per change, not per paint; capped to the gap before the next
+                # column (the longest note, a retry's, is well inside it)
+                self._widths[sid] = min(
+                    NODE_W + _NOTE_OVERHANG, self._metrics.horizontalAdvance(note[0]) + 8
+                )
             r = self.note_rect(sid)
+            if old is not None:
+                r = old if r is None else r.united(old)
             if r is not None:
                 dirty = dirty.united(r) if not dirty.isNull() else r
         if not dirty.isNull():
@@ -84,6 +97,7 @@ class NotesItem(QGraphicsItem):
     def clear(self) -> None:
         if self.notes:
             self.notes.clear()
+            self._widths.clear()
             self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
@@ -102,10 +116,14 @@ class NotesItem(QGraphicsItem):
         exposed = option.exposedRect
         painter.setFont(self._font)
         flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        colors, dim = self._colors, self._dim
+        # the theme's state colours, each 4.5:1 on the canvas (read per paint: the theme may
+        # have changed; no QColor is made per note)
+        colors, dim = canvas_style.STATE_COLORS, canvas_style.TEXT_DIM
+        back = canvas_style.BACKGROUND
         for sid, (text, state) in self.notes.items():
             r = self.note_rect(sid)
             if r is not None and r.intersects(exposed):
+                painter.fillRect(r.adjusted(-2, 0, 0, 0), back)
                 painter.setPen(colors.get(state, dim))
                 painter.drawText(r, flags, text)
 

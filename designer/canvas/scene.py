@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QRectF, Signal
+from PySide6.QtCore import QLineF, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneHelpEvent, QToolTip
+from shiboken6 import isValid
 
 from designer.canvas import style
+from designer.canvas.ends import MAX_LINKS, EndItem
 from designer.canvas.items import EdgeItem, NodeItem
+from designer.canvas.logic import badges, edge_marks, roots_and_leaves, shorten
 from designer.canvas.overview import Overview
 from designer.canvas.style import GRID
 from designer.document import WorkflowDocument
@@ -37,6 +40,12 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[tuple[str, str], EdgeItem] = {}
         self._states: dict[str, str | None] = {}
+        self.trigger = EndItem(output=False)
+        self.output_end = EndItem(output=True)
+        self._marked: set[tuple[str, str]] = set()  # edges drawn with a mark now
+        self._crossing_checks: list[EdgeItem] = []
+        # steps whose badges may have changed since the last refresh (None: every step)
+        self._badges_stale: set[str] | None = None
         self._overview = Overview()
         self.overview_mode = False
         self.setBackgroundBrush(style.BACKGROUND)
@@ -48,6 +57,11 @@ class CanvasScene(QGraphicsScene):
         model.step_renamed.connect(self._on_renamed)
         model.step_moved.connect(self._on_moved)
         document.problems_changed.connect(self._on_problems)
+        model.step_added.connect(self._stale)
+        model.step_changed.connect(self._stale)
+        model.step_renamed.connect(lambda _old, new: self._stale(new))
+        model.workflow_changed.connect(lambda: self._stale(None))  # the defaults count
+        model.changed.connect(self.refresh_logic)
         model.changed.connect(self.update_scene_rect)
         model.changed.connect(self.invalidate_overview)
         self.selectionChanged.connect(self._emit_selection)
@@ -107,6 +121,13 @@ class CanvasScene(QGraphicsScene):
             max(ys) - min(ys) + style.NODE_H + 2 * pad,
         )
 
+    def content_bounds(self) -> QRectF:
+        """The steps and the trigger and output nodes beside them (what Fit shows)."""
+        r = self.step_bounds()
+        if r.isNull():
+            return r
+        return r.united(self.trigger.box).united(self.output_end.box).adjusted(-4, -4, 4, 4)
+
     # --- following the model ---------------------------------------------------------------
 
     def rebuild(self) -> None:
@@ -126,6 +147,14 @@ class CanvasScene(QGraphicsScene):
         for step in model.workflow.steps:
             for a in step.after:
                 self._add_edge(a, step.id)
+        # scene.clear() deleted the ends with everything else
+        self.trigger = EndItem(output=False)
+        self.output_end = EndItem(output=True)
+        self.addItem(self.trigger)
+        self.addItem(self.output_end)
+        self._marked.clear()
+        self._badges_stale = None
+        self.refresh_logic()
         self.blockSignals(blocked)
         self._overview.invalidate()
         self._on_problems()
@@ -219,6 +248,83 @@ class CanvasScene(QGraphicsScene):
             if (node.x0, node.y0) != (x, y):
                 node.place(x, y)
 
+    def check_crossing(self, edge: EdgeItem) -> None:
+        """An edge painted without knowing whether it passes over a step: find out after
+        this frame, for every such edge at once."""
+        if not self._crossing_checks:
+            QTimer.singleShot(0, self._settle_crossings)
+        self._crossing_checks.append(edge)
+
+    def _settle_crossings(self) -> None:
+        edges, self._crossing_checks = self._crossing_checks, []
+        for edge in edges:
+            if isValid(edge):
+                edge.settle_crossing()
+
+    def _stale(self, sid: str | None) -> None:
+        if sid is None:
+            self._badges_stale = None
+        elif self._badges_stale is not None:
+            self._badges_stale.add(sid)
+
+    def refresh_logic(self) -> None:
+        """Edge marks, node badges and the trigger and output nodes after an edit. Marks come
+        from the whole workflow (a step's `if`, its source's onError or the defaults change
+        what an edge shows) but only edges with a mark, now or before, are touched; badges
+        are redone for the steps the edit changed (all of them after a workflow-level edit):
+        typing in a field of a 2,000-step workflow stays a few ms a key."""
+        wf = self.model.workflow
+        marks = edge_marks(wf)
+        for key in self._marked | marks.keys():
+            edge = self.edges.get(key)
+            if edge is not None:
+                edge.set_mark(marks.get(key))
+        self._marked = set(marks)
+        stale = self._badges_stale
+        steps = wf.steps if stale is None else [s for s in wf.steps if s.id in stale]
+        for step in steps:
+            node = self.nodes.get(step.id)
+            if node is not None:
+                node.set_badges(badges(step, wf))
+        self._badges_stale = set()
+        self.refresh_ends()
+
+    def refresh_ends(self) -> None:
+        """Place the trigger and output nodes beside the steps (after steps moved)."""
+        wf = self.model.workflow
+        roots, leaves = roots_and_leaves(wf)
+        every = list(self.nodes.values())
+        events = list(wf.trigger)
+        self.trigger.set_text(
+            ", ".join(events) if events else "Run",
+            "event · double-click to emit" if events else "no trigger: started by Run (F5)",
+            (
+                f"Starts when {' or '.join(events)} is emitted.\nDouble-click to emit a test event."
+                if events
+                else "No trigger: the workflow starts only when run (F5)."
+            ),
+        )
+        if len(roots) > MAX_LINKS:
+            self.trigger.tip += f"\n{len(roots)} steps start at once (too many to draw links)."
+        self.trigger.refresh([self.nodes[r] for r in roots if r in self.nodes], every)
+        out = wf.output
+        if out is None:
+            caption, tip = (
+                "every step's output",
+                "No output set: the run returns every step's output by id.",
+            )
+        elif isinstance(out, dict):
+            caption = ", ".join(str(k) for k in out)
+            tip = "The run's output:\n" + "\n".join(
+                f"{k}: {shorten(str(v), 60)}" for k, v in out.items()
+            )
+        else:
+            caption, tip = shorten(str(out)), f"The run's output: {out}"
+        if len(leaves) > MAX_LINKS:
+            tip += f"\nIt is handed back after {len(leaves)} last steps (too many to draw links)."
+        self.output_end.set_text("output", caption, tip)
+        self.output_end.refresh([self.nodes[x] for x in leaves if x in self.nodes], every)
+
     def _on_problems(self) -> None:
         by_step: dict[str, list[str]] = {}
         for p in self.document.problems:
@@ -254,7 +360,7 @@ class CanvasScene(QGraphicsScene):
         view = event.widget().parent() if event.widget() is not None else None
         transform = view.transform() if hasattr(view, "transform") else QTransform()
         item = self.itemAt(event.scenePos(), transform)
-        if isinstance(item, NodeItem):
+        if isinstance(item, (NodeItem, EdgeItem, EndItem)):
             QToolTip.showText(event.screenPos(), item.tooltip_text(), event.widget())
             event.accept()
             return
@@ -270,6 +376,8 @@ class CanvasScene(QGraphicsScene):
             n.update()
         for e in self.edges.values():
             e.update()
+        self.trigger.update()
+        self.output_end.update()
         self.invalidate_overview()
 
     def set_grid_visible(self, on: bool) -> None:

@@ -22,12 +22,19 @@ __all__ = [
     "KIND_COLORS",
     "STATE_COLORS",
     "STATES",
+    "STATE_BADGE",
+    "contrast",
+    "glyph_color",
     "kind_path",
     "state_path",
     "kind_icon",
     "title_font",
     "detail_font",
     "cubic_edge_path",
+    "back_edge_path",
+    "badge_path",
+    "branch_color",
+    "label_font",
 ]
 
 NODE_W = 180.0
@@ -48,15 +55,35 @@ KIND_COLORS = {
     "notify": QColor("#14936b"),
 }
 STATES = ("pending", "running", "retrying", "succeeded", "failed", "skipped", "cancelled")
-STATE_COLORS = {
-    "pending": QColor("#9aa3ad"),
-    "running": QColor("#2f86eb"),
-    "retrying": QColor("#f08c00"),
-    "succeeded": QColor("#2b9a3e"),
-    "failed": QColor("#d9342b"),
-    "skipped": QColor("#b8bec4"),
-    "cancelled": QColor("#5c636a"),
+# State colours per theme, each at least 4.5:1 (WCAG AA for text) against the canvas and the
+# node body, so a note written in it reads; badges are filled with it under a glyph in the
+# body colour (light) or the background colour (dark), again at 4.5:1 or more. Pending and
+# skipped were near-identical greys (1.36:1): they are now rings, not filled discs, one dotted.
+_STATE_LIGHT = {
+    "pending": "#5f6b7a",
+    "running": "#1765c9",
+    "retrying": "#a65a00",
+    "succeeded": "#1e7d34",
+    "failed": "#c4271f",
+    "skipped": "#6b7075",
+    "cancelled": "#3d4247",
 }
+_STATE_DARK = {
+    "pending": "#a9b4c2",
+    "running": "#6cb0ff",
+    "retrying": "#ffb454",
+    "succeeded": "#5fd07a",
+    "failed": "#ff7b72",
+    "skipped": "#9aa0a6",
+    "cancelled": "#d0d5db",
+}
+# the sides of a switch (several conditional edges leaving one step), told apart by colour;
+# each reads at 4.5:1 on the canvas and the node body of its theme
+_BRANCH_LIGHT = ("#0b7285", "#862e9c", "#a61e4d", "#5c6b00")
+_BRANCH_DARK = ("#3bc9db", "#da77f2", "#f783ac", "#c0d84a")
+# how a state's badge is drawn: a filled disc, or a ring (solid or dotted) on the node body
+STATE_BADGE = {"pending": "dotted-ring", "skipped": "ring"}
+STATE_COLORS = {state: QColor(c) for state, c in _STATE_LIGHT.items()}
 _LIGHT = {
     "BODY": "#ffffff",
     "BODY_BORDER": "#8a939c",
@@ -100,6 +127,38 @@ def set_dark(on: bool) -> None:
     """Switch the canvas colours; items read them at paint time (the scene repaints)."""
     for name, value in (_DARK if on else _LIGHT).items():
         globals()[name] = QColor(value)
+    # in place: other modules hold the dict itself
+    for state, value in (_STATE_DARK if on else _STATE_LIGHT).items():
+        STATE_COLORS[state] = QColor(value)
+    globals()["DARK"] = on
+
+
+def branch_color(n: int) -> QColor:
+    """The colour of a switch's `n`th side."""
+    palette = _BRANCH_DARK if DARK else _BRANCH_LIGHT
+    return QColor(palette[n % len(palette)])
+
+
+DARK = False
+
+
+def glyph_color() -> QColor:
+    """What a filled state badge draws its glyph in: light on the light theme's dark fills,
+    dark on the dark theme's light ones."""
+    return BACKGROUND if DARK else BODY
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+
+    def lum(c: QColor) -> float:
+        def lin(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 @cache
@@ -107,6 +166,14 @@ def title_font() -> QFont:
     f = QFont()
     f.setPixelSize(13)
     f.setBold(True)
+    return f
+
+
+@cache
+def label_font() -> QFont:
+    """Edge conditions, badges and the trigger and output nodes' captions."""
+    f = QFont()
+    f.setPixelSize(10)
     return f
 
 
@@ -229,3 +296,53 @@ def cubic_edge_path(x1: float, y1: float, x2: float, y2: float) -> QPainterPath:
     path = QPainterPath(QPointF(x1, y1))
     path.cubicTo(QPointF(x1 + dx, y1), QPointF(x2 - dx, y2), QPointF(x2, y2))
     return path
+
+
+def back_edge_path(x1: float, y1: float, x2: float, y2: float, top: float) -> QPainterPath:
+    """An edge that closes a cycle: out to the right, over the top at `top`, back down into
+    the input port from the left, so it is never hidden behind the nodes it joins."""
+    path = QPainterPath(QPointF(x1, y1))
+    if x2 > x1 + 80:  # the cycle's edge goes forwards on the canvas: the usual curve reads
+        return cubic_edge_path(x1, y1, x2, y2)
+    path.cubicTo(QPointF(x1 + 44, y1), QPointF(x1 + 44, top), QPointF(x1, top))
+    path.lineTo(QPointF(x2, top))
+    path.cubicTo(QPointF(x2 - 44, top), QPointF(x2 - 44, y2), QPointF(x2, y2))
+    return path
+
+
+@cache
+def badge_path(icon: str) -> QPainterPath:
+    """A stroke path for a node badge inside a 10×10 box."""
+    p = QPainterPath()
+    if icon == "retry":  # a circular arrow
+        _arc(p, 5, 5, 3.8, 110, 280)
+        p.moveTo(3.2, 0.4)
+        p.lineTo(4.9, 1.3)
+        p.lineTo(3.6, 2.9)
+    elif icon == "clock":
+        p.addEllipse(QPointF(5, 5), 4.2, 4.2)
+        p.moveTo(5, 5)
+        p.lineTo(5, 2.4)
+        p.moveTo(5, 5)
+        p.lineTo(6.9, 6.2)
+    elif icon == "foreach":  # a stack of items
+        for y in (2.0, 5.0, 8.0):
+            p.moveTo(1.5, y)
+            p.lineTo(8.5, y)
+    else:  # continue: an arrow stepping over a gap
+        p.moveTo(0.8, 7.5)
+        p.cubicTo(2.5, 1.5, 7, 1.5, 8.6, 6)
+        p.moveTo(6.2, 5.8)
+        p.lineTo(8.6, 6)
+        p.lineTo(9.2, 3.7)
+    return p
+
+
+@cache
+def trigger_path() -> QPainterPath:
+    """A lightning bolt in a 12×14 box: the event that starts a run."""
+    p = QPainterPath(QPointF(7.5, 0.5))
+    for x, y in ((1.5, 8), (6, 8), (4.5, 13.5), (10.5, 5.5), (6, 5.5)):
+        p.lineTo(QPointF(x, y))
+    p.closeSubpath()
+    return p

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -21,11 +22,12 @@ from PySide6.QtGui import (
     QPen,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QMenu, QWidget
 
-from designer.canvas import style
-from designer.canvas.items import NodeItem, PortItem
+from designer.canvas import menus, style
+from designer.canvas.items import EdgeItem, NodeItem, PortItem
 from designer.canvas.placement import free_offset
+from designer.canvas.rename import InlineRename
 from designer.canvas.scene import CanvasScene
 from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
 from designer.document import WorkflowDocument
@@ -38,6 +40,12 @@ _MIN_SCALE = 0.02
 _MAX_SCALE = 4.0
 _KEY_ZOOM = 1.25
 _PASTE_STEP = 40.0
+_NUDGE = {  # arrow key -> a grid step that way (Shift: one unit)
+    Qt.Key.Key_Left: (-1, 0),
+    Qt.Key.Key_Right: (1, 0),
+    Qt.Key.Key_Up: (0, -1),
+    Qt.Key.Key_Down: (0, 1),
+}
 
 
 class CanvasView(QGraphicsView):
@@ -47,6 +55,7 @@ class CanvasView(QGraphicsView):
     message = Signal(str)  # why something the user tried was refused
     step_activated = Signal(str)  # double-clicked step id
     zoom_changed = Signal(float)  # the new scale (1.0 = 100 %)
+    trigger_activated = Signal()  # the trigger node was double-clicked: emit a test event
 
     def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,6 +81,8 @@ class CanvasView(QGraphicsView):
         self._pan_last: QPointF | None = None
         self._space_down = False
         self._paste_count = 0
+        self.rename_editor: InlineRename | None = None
+        self.menu: QMenu | None = None  # the last context menu shown
 
     # --- selection ------------------------------------------------------------------------
 
@@ -133,7 +144,7 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(anchor)
 
     def fit_to_view(self) -> None:
-        r = self.canvas.step_bounds()
+        r = self.canvas.content_bounds()
         if r.isNull():
             self.resetTransform()
             self.zoom_changed.emit(1.0)
@@ -217,6 +228,73 @@ class CanvasView(QGraphicsView):
             [wf.step(i) for i in ids], layout, offset, text=text, keep_after=True
         )
         self.select_steps(new)
+
+    def nudge(self, dx: float, dy: float) -> None:
+        """Move the selected steps by (dx, dy) scene units: one undo step per press."""
+        ids = self.canvas.selected_step_ids()
+        doc = self.document
+        moves = {}
+        for sid in ids:
+            x, y = doc.position(sid)
+            moves[sid] = ((x, y), (x + dx, y + dy))
+        if moves:
+            doc.move_steps(moves)
+
+    def start_rename(self, step_id: str | None = None) -> InlineRename | None:
+        """Edit the id of `step_id` (default: the one selected step) over its node."""
+        if step_id is None:
+            ids = self.canvas.selected_step_ids()
+            if len(ids) != 1:
+                self.message.emit("Select one step to rename it.")
+                return None
+            step_id = ids[0]
+        node = self.canvas.nodes.get(step_id)
+        if node is None:
+            return None
+        if self.rename_editor is not None:
+            self.rename_editor.cancel()
+        self.ensureVisible(node, 40, 40)
+        self.rename_editor = InlineRename(self, step_id, (node.x0, node.y0))
+        return self.rename_editor
+
+    def paste_at(self, at: QPointF) -> None:
+        """Paste the copied steps with their top-left corner at a scene point (free spot)."""
+        steps, layout = steps_from_mime(QGuiApplication.clipboard().mimeData())
+        if not steps:
+            self.message.emit("The clipboard holds no steps to paste.")
+            return
+        corners = list(layout.values()) or [(0.0, 0.0)]
+        left = min(p[0] for p in corners)
+        top = min(p[1] for p in corners)
+        wanted = (round(at.x() - left), round(at.y() - top))
+        offset = self._free_offset(corners, wanted)
+        self.select_steps(self.document.paste(steps, layout, offset))
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt override
+        at = event.pos()
+        ids = self.canvas.selected_step_ids()
+        if event.reason() == QContextMenuEvent.Reason.Keyboard and ids:
+            # the menu key or Shift+F10: the menu of the selected step, shown over it
+            at = self.mapFromScene(menus.menu_origin(self.canvas.nodes[ids[0]]))
+        node = self.node_at(at)
+        edge = next((i for i in self.items(at) if isinstance(i, EdgeItem)), None)
+        if node is not None:
+            if not node.isSelected():
+                self.select_steps([node.step_id])
+            menu = menus.node_menu(self, node)
+        elif edge is not None:
+            self.canvas.clearSelection()
+            edge.setSelected(True)
+            menu = menus.edge_menu(self, edge)
+        elif self.canvas.trigger in self.items(at):
+            menu = menus.trigger_menu(self)
+        else:
+            menu = menus.canvas_menu(self, self.mapToScene(at))
+        if self.menu is not None:
+            self.menu.deleteLater()
+        self.menu = menu
+        menu.popup(self.viewport().mapToGlobal(at))
+        event.accept()
 
     def _free_offset(
         self, corners: list[tuple[float, float]], wanted: tuple[float, float]
@@ -314,10 +392,14 @@ class CanvasView(QGraphicsView):
         if self._press_positions and event.buttons() & Qt.MouseButton.LeftButton:
             # the scene moved the selected nodes; their edges follow (items never reach the
             # model: the drag becomes one command on release)
+            dragged = []
             for sid in self._press_positions:
                 node = self.canvas.nodes.get(sid)
                 if node is not None:
                     node.moved()
+                    dragged.append(node)
+            self.canvas.trigger.follow(dragged)
+            self.canvas.output_end.follow(dragged)
             self.canvas.invalidate_overview()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -340,6 +422,10 @@ class CanvasView(QGraphicsView):
         node = self.node_at(event.position().toPoint())
         if node is not None:
             self.step_activated.emit(node.step_id)
+            event.accept()
+            return
+        if self.canvas.trigger in self.items(event.position().toPoint()):
+            self.trigger_activated.emit()
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
@@ -439,6 +525,12 @@ class CanvasView(QGraphicsView):
             self.reset_zoom()
         elif ctrl and key == Qt.Key.Key_D:
             self.duplicate_selection()
+        elif key in _NUDGE and not ctrl:
+            dx, dy = _NUDGE[key]
+            step = 1.0 if mods & Qt.KeyboardModifier.ShiftModifier else style.GRID
+            self.nudge(dx * step, dy * step)
+        elif key == Qt.Key.Key_F2:
+            self.start_rename()
         elif event.matches(std.Copy):
             self.copy_selection()
         elif event.matches(std.Cut):

@@ -154,6 +154,18 @@ def step_from_palette(data: bytes) -> AnyStep:
     if kind == "call":
         service = str(spec.get("service") or "Service")
         action = str(spec.get("action") or "action")
+        step = spec.get("step")
+        if isinstance(step, dict):  # an OpenAPI operation's step, as a file writes it
+            query = step.get("query")
+            return CallStep(
+                id=action,
+                service=service,
+                action=action,
+                method=str(step["method"]) if step.get("method") else None,
+                path=str(step["path"]) if step.get("path") else None,
+                query=dict(query) if isinstance(query, dict) else None,
+                with_=step.get("with"),
+            )
         return CallStep(id=action, service=service, action=action)
     if kind == "wait":
         return WaitStep(id="wait", wait=float(spec.get("wait", 1.0)))

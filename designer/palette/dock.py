@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.document.clipboard import STEP_MIME
+from designer.palette.operations import operation_entry
 from designer.shared import theme
 from engine import ServiceCatalog, Workflow, catalog_for, parse_target
 
@@ -40,7 +41,7 @@ class _PaletteTree(QTreeWidget):
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setUniformRowHeights(True)
+        # not uniform: an operation's entry has a second line (method, path, summary)
 
     def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt override
         return [STEP_MIME]
@@ -189,6 +190,10 @@ class PaletteWidget(QWidget):
             group.setIcon(0, theme.icon("service"))
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             for action in actions:
+                entry = operation_entry(self._found, service, action)
+                if entry is not None:
+                    self._leaf(group, *entry)
+                    continue
                 self._leaf(
                     group,
                     action,
@@ -205,7 +210,8 @@ class PaletteWidget(QWidget):
         self.apply_filter(self.filter_edit.text())
 
     def apply_filter(self, text: str) -> None:
-        """Show the entries whose `Service.action` (or kind) holds `text`, case-insensitively."""
+        """Show the entries whose `Service.action` (or kind) holds `text`, case-insensitively;
+        an operation's method, path and summary count too."""
         needle = text.strip().lower()
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
@@ -239,13 +245,24 @@ class PaletteWidget(QWidget):
         return out
 
     def item_for(self, payload: dict[str, Any]) -> QTreeWidgetItem | None:
-        wanted = json.dumps(payload)
+        """The entry with `payload`; an operation's entry (which carries its step too) is
+        also found by its kind, service and action alone."""
         for i in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(i)
             for j in range(group.childCount()):
-                if group.child(j).data(0, _PAYLOAD_ROLE) == wanted:
+                data = json.loads(group.child(j).data(0, _PAYLOAD_ROLE))
+                if {k: data.get(k) for k in payload} == payload:
                     return group.child(j)
         return None
+
+    def expand_service(self, service: str) -> None:
+        """Show a service's entries (after an import): expanded, the filter cleared."""
+        self.filter_edit.clear()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            if top.text(0) == service:
+                top.setExpanded(True)
+                self.tree.scrollToItem(top)
 
     def select_payload(self, payload: dict[str, Any]) -> None:
         item = self.item_for(payload)

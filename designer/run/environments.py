@@ -32,10 +32,12 @@ class EnvChoice:
     mocks: Path | None = None  # a mocks file that replaces the environment's (a replay)
     mode: str = "live"  # mock | live | hybrid
     mocks_files: list[Path] = field(default_factory=list)  # where its scenarios come from
+    engine: str | None = None  # "temporal": its runs go to a Temporal server
 
     @property
     def can_record(self) -> bool:
-        return self.mode in ("live", "hybrid")
+        # a recording needs the calls in this process (not on Temporal's workers)
+        return self.mode in ("live", "hybrid") and self.engine in (None, "local")
 
 
 def environment_choices(workflow_path: str | Path | None) -> tuple[list[EnvChoice], int, list[str]]:
@@ -62,8 +64,18 @@ def environment_choices(workflow_path: str | Path | None) -> tuple[list[EnvChoic
                 pure_mock = env.name
             if env.name == found.default:
                 default = len(choices)
+            where = ""
+            if env.engine == "temporal":
+                where = f", on Temporal {env.temporal.get('address', '')}"
             choices.append(
-                EnvChoice(f"{env.name} ({env.mode})", env.name, None, env.mode, list(env.mocks))
+                EnvChoice(
+                    f"{env.name} ({env.mode}{where})",
+                    env.name,
+                    None,
+                    env.mode,
+                    list(env.mocks),
+                    env.engine,
+                )
             )
         if choices and pure_mock is None:
             default_mode = "hybrid" if choices[default].mode != "mock" else "mock"

@@ -218,6 +218,7 @@ class WindowActions:
         w = self.window
         bar = w.menuBar()
         file_menu = bar.addMenu("&File")
+        self.file_menu = file_menu
         file_menu.addActions([self.new, self.open])
         self.recent_menu = QMenu("Open &Recent", w)
         self.recent_menu.setIcon(theme.icon("recent"))

@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -46,6 +47,8 @@ from designer.run import attach_run_ui
 from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
+from designer.window.canvas_actions import CanvasActions
+from designer.window.interop_actions import SERVERLESS_FILTER, InteropActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
 from designer.window.settings import (
     AppSettings,
@@ -55,7 +58,7 @@ from designer.window.settings import (
     recoverable_autosaves,
 )
 from designer.window.yaml_view import YamlView
-from engine import YAML_SUFFIXES, LoadError, Problem, Workflow
+from engine import YAML_SUFFIXES, LoadError, Problem, Workflow, is_serverless_name
 
 __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 
@@ -83,7 +86,7 @@ class MainWindow(QMainWindow):
         self.document = WorkflowDocument(Workflow(), None, self)
         self._close_confirmed = False
         self._autosaved_index = -1
-        self.dialog: QMessageBox | QFileDialog | LoadProblemsDialog | None = None
+        self.dialog: QMessageBox | QDialog | None = None
 
         self.setObjectName("switchboardMainWindow")
         self.setWindowIcon(theme.icon("app"))
@@ -139,6 +142,10 @@ class MainWindow(QMainWindow):
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
+        # File → Export, Import OpenAPI and Deploy (interop_actions.py), before Quit
+        self.interop = InteropActions(self, self, self.act.file_menu, self.act.quit)
+        self.view.trigger_activated.connect(self.run_ui.open_emit_dialog)
+        self.canvas_act = CanvasActions(self, self.view, self.canvas_page)  # F2, Ctrl+F, Help
         # a platform's standard keys may hold another action's key (X11: Delete has Ctrl+D)
         drop_clashing_alternates(self)
 
@@ -315,7 +322,9 @@ class MainWindow(QMainWindow):
 
         def choose() -> None:
             start = os.path.dirname(self.document.path) if self.document.path else os.getcwd()
-            dialog = QFileDialog(self, "Open workflow", start, YAML_FILTER)
+            dialog = QFileDialog(
+                self, "Open workflow", start, f"{YAML_FILTER};;{SERVERLESS_FILTER}"
+            )
             dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
             dialog.fileSelected.connect(self.open_path)
             self._show_dialog(dialog)
@@ -334,6 +343,8 @@ class MainWindow(QMainWindow):
         """Open `path` now (unsaved changes are not asked about). False if it did not load.
         `read` is what `read_for_editing(path)` gave, when the caller has read it already."""
         path = os.path.abspath(path)
+        if is_serverless_name(path):  # imported as a new, unsaved workflow
+            return self.interop.open_serverless(path)
         try:
             workflow, opened = read if read is not None else read_for_editing(path)
         except LoadError as e:
@@ -360,7 +371,7 @@ class MainWindow(QMainWindow):
         self._show_dialog(dialog)
         return dialog
 
-    def _show_dialog(self, dialog: QFileDialog | LoadProblemsDialog) -> None:
+    def _show_dialog(self, dialog: QDialog) -> None:
         """Open a dialog window-modally (no nested loop); `self.dialog` names it while open."""
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog = dialog
@@ -540,7 +551,8 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _dropped_yaml(event: QDragEnterEvent | QDropEvent) -> str | None:
         for url in event.mimeData().urls():
-            if url.isLocalFile() and url.toLocalFile().lower().endswith(YAML_SUFFIXES):
+            name = url.toLocalFile().lower()
+            if url.isLocalFile() and (name.endswith(YAML_SUFFIXES) or is_serverless_name(name)):
                 return url.toLocalFile()
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -39,6 +40,17 @@ def problem_location(problem: Problem) -> str:
     return "  ".join(parts)
 
 
+def _located(problem: Problem) -> str:
+    """Where a problem of another file (or a text sent away) is: `name.sw.yaml:12:5  path`."""
+    name = os.path.basename(problem.file) if problem.file else ""
+    if problem.line:
+        name = (
+            f"{name}:{problem.line}:{problem.col}" if name else f"line {problem.line}:{problem.col}"
+        )
+    path = format_path(problem.path)
+    return "  ".join(part for part in (name, path) if part)
+
+
 class ProblemsWidget(QWidget):
     """A table of problems: severity, step, message, location. Follows `problems_changed`."""
 
@@ -69,19 +81,38 @@ class ProblemsWidget(QWidget):
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemActivated.connect(self._clicked)
         document.problems_changed.connect(self.refresh)
-        document.model.reset.connect(self.refresh)
+        document.model.reset.connect(self.clear_external)
+        # problems of another file or of an operation on this one (an import, an export, a
+        # deploy), by source; they stay until the source reports again or another file opens
+        self.external: dict[str, list[Problem]] = {}
         self.refresh()
 
     def problems(self) -> list[Problem]:
-        return list(self.document.problems)
+        return list(self.document.problems) + [p for ps in self.external.values() for p in ps]
+
+    def show_external(self, source: str, problems: list[Problem]) -> None:
+        """Show `problems` under `source` (e.g. "Export") beside the workflow's own; an empty
+        list clears that source."""
+        if problems:
+            self.external[source] = list(problems)
+        else:
+            self.external.pop(source, None)
+        self.refresh()
+
+    def clear_external(self) -> None:
+        self.external.clear()
+        self.refresh()
 
     def refresh(self) -> None:
-        problems = self.document.problems
+        problems = self.problems()
         self.tree.clear()
         errors = sum(1 for p in problems if p.severity == "error")
         warnings = len(problems) - errors
-        for p in problems:
-            item = QTreeWidgetItem([p.step_id or "workflow", p.message, problem_location(p)])
+        rows = [(p, p.step_id or "workflow", problem_location(p)) for p in self.document.problems]
+        for source, found in self.external.items():
+            rows.extend((p, f"{source}: {p.step_id or 'workflow'}", _located(p)) for p in found)
+        for p, step, where in rows:
+            item = QTreeWidgetItem([step, p.message, where])
             item.setIcon(0, theme.icon("error" if p.severity == "error" else "warning"))
             item.setData(0, _STEP_ROLE, p.step_id or "")
             item.setToolTip(1, str(p))

@@ -4,27 +4,21 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from engine.cli.files import print_problems
 from engine.core.errors import LoadError
-from engine.core.expressions import escape_templates
-from engine.core.model import MockResponse, MocksFile
-from engine.core.names import SERVICE_RE
 from engine.files.documents import (
-    dump_mocks,
     load_environments,
     parse_workflow,
     read_text,
     save_text_atomic,
 )
-from engine.files.folder import ENVIRONMENTS_FILE, MOCKS_SUFFIX, SERVICE_SUFFIX, environments_file
-from engine.files.openapi import OpenApiSpec, load_openapi, mock_body
+from engine.files.folder import ENVIRONMENTS_FILE, MOCKS_SUFFIX, environments_file
+from engine.files.openapi_import import check_service_name, plan_service_import
 from engine.files.serverless import export_serverless
 from engine.files.serverless_import import import_serverless
-from engine.files.services import ServiceFile, dump_service
 
 __all__ = ["register"]
 
@@ -180,60 +174,34 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _mocks_from(spec: OpenApiSpec, service: str) -> MocksFile:
-    mocks = MocksFile()
-    for op in spec.operations.values():
-        found = mock_body(op)
-        if found is not None:
-            status, body = found
-            mocks.mocks[f"{service}.{op.operation_id}"] = [
-                MockResponse(status=status, body=escape_templates(body))
-            ]
-    return mocks
-
-
 def cmd_import_openapi(args: argparse.Namespace) -> int:
-    if not SERVICE_RE.match(args.service):
-        print(
-            f"'{args.service}' is not a service name: letters, digits, '_' and '-', starting "
-            "with a letter",
-            file=sys.stderr,
-        )
+    why = check_service_name(args.service)
+    if why is not None:
+        print(why, file=sys.stderr)
         return 2
     folder = Path(args.into)
     if not folder.is_dir():
         print(f"{folder}: no such folder", file=sys.stderr)
         return 2
     try:
-        spec = load_openapi(args.spec)
+        plan = plan_service_import(args.spec, args.service, folder, args.mocks)
     except LoadError as e:
         print_problems(e.problems, sys.stderr)
         return 1
-    ref = os.path.relpath(os.path.abspath(args.spec), os.path.abspath(folder))
-    base = spec.servers[0] if spec.servers and "://" in spec.servers[0] else None
-    targets = [
-        (
-            folder / f"{args.service}{SERVICE_SUFFIX}",
-            dump_service(ServiceFile(args.service, ref.replace(os.sep, "/"), base)),
-        )
-    ]
-    if args.mocks:
-        targets.append(
-            (folder / f"{args.service}{MOCKS_SUFFIX}", dump_mocks(_mocks_from(spec, args.service)))
-        )
-    existing = [str(p) for p, _ in targets if p.exists()]
+    existing = [str(p) for p in plan.existing()]
     if existing and not args.force:
         print(f"{', '.join(existing)}: exists; pass --force to overwrite", file=sys.stderr)
         return 1
-    for path, text in targets:
+    for path, text in plan.files:
         if not _write(path, text):
             return 1
         print(f"wrote {path}", file=sys.stderr)
-    for op in spec.operations.values():
+    for op in plan.spec.operations.values():
         print(f"{args.service}.{op.operation_id}\t{op.method} {op.path}\t{op.summary}")
-    if base:
+    if plan.base_url:
         print(
-            f"servers[0]: {base} (an environment's services can use it: '{args.service}: {base}')",
+            f"servers[0]: {plan.base_url} (an environment's services can use it: "
+            f"'{args.service}: {plan.base_url}')",
             file=sys.stderr,
         )
     return 0

@@ -61,6 +61,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         help="write the run's calls as a mocks file (for live and hybrid runs)",
     )
+    r.add_argument(
+        "--check-contract",
+        action="store_true",
+        help="check each response of a service with an imported OpenAPI spec (a "
+        "*.service.yaml beside the workflow) against its operation's response schema; a "
+        "warning per mismatch (off by default)",
+    )
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser(
@@ -234,6 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         real_time=args.real_time,
         record=args.record,
         allow_outside_files=args.allow_outside_files,
+        check_contract=args.check_contract,
     )
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code
 

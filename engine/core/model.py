@@ -31,6 +31,7 @@ __all__ = [
     "MockResponse",
     "MocksFile",
     "Environment",
+    "Tls",
     "EnvironmentsFile",
     "TestExpect",
     "TestCase",
@@ -149,6 +150,9 @@ class CallStep(Step):
     retry: Retry | None = None
     on_error: str | None = None
     output: Any = None
+    follow_redirects: bool | None = None  # None: the environment's choice (off by default)
+    max_response_size: int | None = None  # bytes; None: the environment's (10 MiB by default)
+    no_body: bool = False  # `with: null`: send no body at all (not the run input)
 
     @property
     def target(self) -> str:
@@ -302,11 +306,26 @@ class MocksFile:
 
 
 @dataclass
+class Tls:
+    """`tls:` of an environment: files as written (relative to the environments file)."""
+
+    ca: str | None = None  # a CA bundle (PEM) trusted besides the system's
+    cert: str | None = None  # a client certificate (PEM), with its key in `key` or in it
+    key: str | None = None
+    verify: bool = True
+
+
+@dataclass
 class Environment:
     services: dict[str, str] = field(default_factory=dict)  # logical name -> base URL
     mocks: list[str] = field(default_factory=list)  # paths as written (relative to the file)
     notify: list[dict[str, Any]] = field(default_factory=list)  # sinks: {webhook: url} …
     secrets: dict[str, str] = field(default_factory=dict)  # NAME -> env var to read it from
+    engine: str | None = None  # where runs run: None/"local" in-process, "temporal"
+    temporal: dict[str, str] = field(default_factory=dict)  # address, namespace, taskQueue
+    follow_redirects: bool | None = None  # the default of the environment's call steps
+    max_response_size: int | None = None  # bytes
+    tls: Tls | None = None
 
 
 @dataclass

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.core.errors import SwitchboardError
 from engine.core.model import Workflow
 from engine.files.contracts import described_services
 from engine.files.documents import load_environments, load_mocks
 from engine.files.folder import environments_file, mocks_files
-from engine.files.openapi import Operation
+from engine.files.openapi import OpenApiSpec, Operation, call_step_data
 
 __all__ = ["ServiceCatalog", "catalog_for"]
 
@@ -31,10 +32,22 @@ class ServiceCatalog:
     services: dict[str, list[str]] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
     operations: dict[str, dict[str, Operation]] = field(default_factory=dict)
+    specs: dict[str, OpenApiSpec] = field(default_factory=dict)
 
-    def add_operation(self, service: str, op: Operation) -> None:
+    def add_operation(self, service: str, op: Operation, spec: OpenApiSpec | None = None) -> None:
         self.add(service, op.operation_id)
         self.operations.setdefault(service, {})[op.operation_id] = op
+        if spec is not None:
+            self.specs.setdefault(service, spec)
+
+    def step_data(self, service: str, action: str) -> dict[str, Any] | None:
+        """The call step (as a file's step mapping) a drop of `Service.action` makes when an
+        operation stands behind it: its method, path, required query and a body skeleton."""
+        op = self.operation(service, action)
+        spec = self.specs.get(service)
+        if op is None or spec is None:
+            return None
+        return call_step_data(service, op, spec)
 
     def operation(self, service: str, action: str) -> Operation | None:
         """The operation `Service.action` stands for, if its service has a spec."""
@@ -80,7 +93,7 @@ def catalog_for(
                 catalog.unreadable.append(f"{described.file.name}: {described.error}")
                 continue
             for op in described.spec.operations.values():
-                catalog.add_operation(name, op)
+                catalog.add_operation(name, op, described.spec)
         for path in _mocks_paths(folder, catalog):
             if not path.is_file():
                 catalog.unreadable.append(f"{path.name}: file not found")

@@ -327,6 +327,11 @@ def check_file(path: str | os.PathLike[str], *, allow_outside: bool = False) -> 
                     f"the mocks file '{written}' does not exist (paths are relative to this file)",
                     where,
                 )
+            elif where[2] == "tls" and not (base / written).is_file():
+                add(
+                    f"the TLS file '{written}' does not exist (paths are relative to this file)",
+                    where,
+                )
     elif loaded.kind == "tests":
         _check_tests_refs(loaded.model, base, add)
     elif loaded.kind == "workflow" and isinstance(loaded.model, Workflow):

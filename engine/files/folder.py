@@ -38,6 +38,8 @@ __all__ = [
     "is_hidden_below",
     "files_named",
     "ALLOW_OUTSIDE_FLAG",
+    "SERVERLESS_SUFFIX",
+    "is_serverless_name",
 ]
 
 ALLOW_OUTSIDE_FLAG = "--allow-outside-files"  # how a user lets an environment name any file
@@ -54,6 +56,14 @@ TESTS_SUFFIX = _TESTS_ENDS[0]  # how a tests file's name ends, for messages
 _RECORDED = ".recorded.mocks.yaml"
 _SERVICE_ENDS = (".service.yaml", ".service.yml")
 SERVICE_SUFFIX = _SERVICE_ENDS[0]
+# Serverless Workflow documents: what `export --to serverless` writes beside a workflow
+_SERVERLESS_ENDS = (".sw.yaml", ".sw.yml", ".sw.json")
+SERVERLESS_SUFFIX = _SERVERLESS_ENDS[0]
+
+
+def is_serverless_name(name: str) -> bool:
+    """Whether a file's name says it is a Serverless Workflow document (`x.sw.yaml`)."""
+    return name.lower().endswith(_SERVERLESS_ENDS)
 
 
 def kind_from_name(name: str) -> FileKind | None:
@@ -86,9 +96,13 @@ def _yaml_in(folder: Path) -> list[Path]:
 
 
 def workflow_files(folder: str | Path) -> list[Path]:
-    """The files of a folder that may be workflows: every `*.yaml` that is not a mocks, tests or
-    environments file by its name."""
-    return [p for p in _yaml_in(Path(folder)) if kind_from_name(p.name) is None]
+    """The files of a folder that may be workflows: every `*.yaml` that is not a mocks, tests,
+    environments, service or Serverless Workflow (`*.sw.yaml`) file by its name."""
+    return [
+        p
+        for p in _yaml_in(Path(folder))
+        if kind_from_name(p.name) is None and not is_serverless_name(p.name)
+    ]
 
 
 def mocks_files(folder: str | Path) -> list[Path]:
@@ -133,8 +147,8 @@ def find_tests_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
-    """The YAML files named or found under the folders named (hidden folders below them
-    skipped); and a message for each path that does not exist."""
+    """The YAML files named or found under the folders named (hidden folders and `*.sw.yaml`
+    below them skipped); and a message for each path that does not exist."""
     files: list[Path] = []
     missing: list[str] = []
     for raw in paths:
@@ -144,7 +158,11 @@ def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
                 sorted(
                     q
                     for q in p.rglob("*")
-                    if q.suffix in YAML_SUFFIXES and q.is_file() and not is_hidden_below(q, p)
+                    if q.suffix in YAML_SUFFIXES
+                    and q.is_file()
+                    and not is_hidden_below(q, p)
+                    # an exported Serverless Workflow document is another format's file
+                    and not is_serverless_name(q.name)
                 )
             )
         elif p.exists():
@@ -157,7 +175,7 @@ def yaml_files(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
 def files_named(
     envs: EnvironmentsFile, base: Path
 ) -> list[tuple[tuple[str | int, ...], str, bool]]:
-    """Every file an environments file names (its mocks files, its `file:` notification sinks):
+    """Every file an environments file names (mocks files, `file:` notification sinks, TLS files):
     (path inside the document, the path as written, whether it stays inside `base`, the folder
     of the environments file, where relative paths start)."""
     top = base.resolve()
@@ -172,6 +190,11 @@ def files_named(
                 out.append(
                     (("environments", name, "notify", i, "file"), value, _inside(top, value))
                 )
+        if env.tls is not None:
+            for key in ("ca", "cert", "key"):
+                value = getattr(env.tls, key)
+                if value:
+                    out.append((("environments", name, "tls", key), value, _inside(top, value)))
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from engine.core.durations import DurationError, parse_duration
 from engine.core.errors import Collector
 from engine.core.names import suggest
+from engine.core.sizes import SizeError, parse_size
 
 __all__ = [
     "type_name",
@@ -97,6 +98,31 @@ def opt_duration(
     try:
         return parse_duration(v)
     except DurationError as e:
+        c.add(f"'{key}': {e}", path + (key,), step=step)
+        return None
+
+
+def opt_bool(
+    c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
+) -> bool | None:
+    v = d.get(key, _MISSING)
+    if v is _MISSING or v is None:
+        return None
+    if not isinstance(v, bool):
+        c.add(f"'{key}' must be true or false, not {type_name(v)}", path + (key,), step=step)
+        return None
+    return v
+
+
+def opt_size(
+    c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
+) -> int | None:
+    v = d.get(key, _MISSING)
+    if v is _MISSING or v is None:
+        return None
+    try:
+        return parse_size(v)
+    except SizeError as e:
         c.add(f"'{key}': {e}", path + (key,), step=step)
         return None
 

@@ -16,6 +16,7 @@ from engine.core.model import (
     TestCase,
     TestExpect,
     TestsFile,
+    Tls,
 )
 from engine.core.names import TARGET_RE, suggest
 from engine.core.types import ERROR_TYPES, FAULTS, RUN_STATUSES, STEP_STATUSES
@@ -23,6 +24,8 @@ from engine.files.folder import FileKind, kind_from_name
 from engine.files.shapes import (
     as_map,
     check_keys,
+    opt_bool,
+    opt_size,
     opt_str,
     opt_str_map,
     parse_version,
@@ -42,12 +45,28 @@ __all__ = [
     "TEST_CASE_KEYS",
     "TEST_EXPECT_KEYS",
     "SINK_KINDS",
+    "TLS_KEYS",
 ]
 
 MOCK_RESPONSE_KEYS = frozenset({"status", "headers", "body", "delay", "fault"})
 MOCKS_FILE_KEYS = frozenset({"version", "mocks", "scenarios"})
 ENVIRONMENTS_FILE_KEYS = frozenset({"version", "default", "environments"})
-ENVIRONMENT_KEYS = frozenset({"services", "mocks", "notify", "secrets"})
+ENVIRONMENT_KEYS = frozenset(
+    {
+        "services",
+        "mocks",
+        "notify",
+        "secrets",
+        "engine",
+        "temporal",
+        "followRedirects",
+        "maxResponseSize",
+        "tls",
+    }
+)
+ENGINES = ("local", "temporal")
+TEMPORAL_KEYS = frozenset({"address", "namespace", "taskQueue"})
+TLS_KEYS = frozenset({"ca", "cert", "key", "verify"})
 TESTS_FILE_KEYS = frozenset({"version", "workflow", "mocks", "cases"})
 TEST_CASE_KEYS = frozenset({"name", "input", "scenario", "env", "expect"})
 TEST_EXPECT_KEYS = frozenset({"status", "steps", "output", "calls", "error"})
@@ -215,7 +234,56 @@ def _environment(c: Collector, v: Any, path: Path) -> Environment:
     secrets = opt_str_map(c, m, "secrets", path)
     if secrets:
         env.secrets = {k: str(v) for k, v in secrets.items()}
+    _engine(c, m, env, path)
+    env.follow_redirects = opt_bool(c, m, "followRedirects", path)
+    env.max_response_size = opt_size(c, m, "maxResponseSize", path)
+    if m.get("tls") is not None:
+        env.tls = _tls(c, m["tls"], path + ("tls",))
     return env
+
+
+def _engine(c: Collector, m: dict[str, Any], env: Environment, path: Path) -> None:
+    """`engine: temporal` with `temporal: {address: HOST:PORT, namespace, taskQueue}`."""
+    engine = opt_str(c, m, "engine", path)
+    if engine is not None and engine not in ENGINES:
+        c.add(
+            f"'engine' is one of {', '.join(ENGINES)}, not '{engine}'{suggest(engine, ENGINES)}",
+            path + ("engine",),
+        )
+        return
+    env.engine = engine
+    target = opt_str_map(c, m, "temporal", path)
+    if target is not None:
+        check_keys(c, target, TEMPORAL_KEYS, path + ("temporal",), "'temporal'")
+        env.temporal = {k: str(v) for k, v in target.items() if k in TEMPORAL_KEYS}
+    if engine == "temporal" and not re.match(r"^[^\s:]+:\d+$", env.temporal.get("address", "")):
+        where = path + ("temporal",) if target is not None else path + ("engine",)
+        c.add(
+            "engine: temporal needs temporal: {address: HOST:PORT} (the Temporal frontend, "
+            "e.g. 127.0.0.1:7233)",
+            where,
+        )
+    elif target is not None and engine != "temporal":
+        c.add("'temporal' is used only with engine: temporal", path + ("temporal",))
+
+
+def _tls(c: Collector, value: Any, path: Path) -> Tls | None:
+    """`tls: {ca, cert, key, verify}`: files stay as written (the host resolves them)."""
+    m = as_map(c, value, path, "'tls' ({ca, cert, key, verify})")
+    if m is None:
+        return None
+    check_keys(c, m, TLS_KEYS, path, "'tls'")
+    tls = Tls(
+        ca=opt_str(c, m, "ca", path),
+        cert=opt_str(c, m, "cert", path),
+        key=opt_str(c, m, "key", path),
+    )
+    verify = opt_bool(c, m, "verify", path)
+    if verify is not None:
+        tls.verify = verify
+    if tls.key is not None and tls.cert is None:
+        c.add("'tls': a 'key' needs the 'cert' it belongs to", path + ("key",))
+    return tls
 
 
 def _base_url_problem(url: str) -> str | None:

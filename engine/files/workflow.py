@@ -26,8 +26,10 @@ from engine.core.names import base_id, default_step_ids, suggest
 from engine.files.shapes import (
     as_map,
     check_keys,
+    opt_bool,
     opt_duration,
     opt_number,
+    opt_size,
     opt_str,
     opt_str_map,
     parse_version,
@@ -79,6 +81,8 @@ CALL_KEYS = STEP_COMMON_KEYS | {
     "retry",
     "onError",
     "output",
+    "followRedirects",
+    "maxResponseSize",
 }
 WAIT_KEYS = STEP_COMMON_KEYS | {"wait"}
 EMIT_KEYS = STEP_COMMON_KEYS | {"emit"}
@@ -179,6 +183,7 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
         step.method = opt_str(c, m, "method", path, sid)
         step.path = opt_str(c, m, "path", path, sid)
         step.with_ = m.get("with")
+        step.no_body = "with" in m and m["with"] is None  # `with: null`: no body at all
         step.query = opt_str_map(c, m, "query", path, sid)
         step.headers = opt_str_map(c, m, "headers", path, sid)
         step.foreach = opt_str(c, m, "foreach", path, sid)
@@ -189,6 +194,8 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
             step.retry = parse_retry(c, m["retry"], path + ("retry",), sid)
         step.on_error = opt_str(c, m, "onError", path, sid)
         step.output = m.get("output")
+        step.follow_redirects = opt_bool(c, m, "followRedirects", path, sid)
+        step.max_response_size = opt_size(c, m, "maxResponseSize", path, sid)
     elif kind == "wait":
         check_keys(c, m, WAIT_KEYS, path, "a wait step", sid)
         step = WaitStep(wait=opt_duration(c, m, "wait", path, sid) or 0)

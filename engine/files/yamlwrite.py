@@ -29,6 +29,7 @@ from engine.core.model import (
     Workflow,
 )
 from engine.core.names import base_id, default_step_ids
+from engine.core.sizes import format_size
 from engine.files.yamlread import resolve_plain
 
 __all__ = [
@@ -288,7 +289,7 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
                 ("foreach", s.foreach),
                 ("maxConcurrency", s.max_concurrency),
             ):
-                if val is not None:
+                if val is not None or (key == "with" and s.no_body):
                     d[key] = val
             if s.timeout is not None:
                 d["timeout"] = _dur(s.timeout)
@@ -298,6 +299,10 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
                 d["onError"] = s.on_error
             if s.output is not None:
                 d["output"] = s.output
+            if s.follow_redirects is not None:
+                d["followRedirects"] = s.follow_redirects
+            if s.max_response_size is not None:
+                d["maxResponseSize"] = format_size(s.max_response_size)
         elif isinstance(s, WaitStep):
             d["wait"] = _dur(s.wait)
         elif isinstance(s, EmitStep):
@@ -375,6 +380,18 @@ def dump_environments(ef: EnvironmentsFile) -> str:
             e["notify"] = [dict(n) for n in env.notify]
         if env.secrets:
             e["secrets"] = dict(env.secrets)
+        if env.engine is not None:
+            e["engine"] = env.engine
+        if env.temporal:
+            e["temporal"] = dict(env.temporal)
+        if env.follow_redirects is not None:
+            e["followRedirects"] = env.follow_redirects
+        if env.max_response_size is not None:
+            e["maxResponseSize"] = format_size(env.max_response_size)
+        if env.tls is not None:
+            t = env.tls
+            tls = {k: v for k, v in (("ca", t.ca), ("cert", t.cert), ("key", t.key)) if v}
+            e["tls"] = tls if t.verify else {**tls, "verify": False}
         envs[name] = e
     out["environments"] = envs
     return dump_data(out)

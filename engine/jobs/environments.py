@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.errors import SwitchboardError
-from engine.core.model import EnvironmentsFile, MockResponse, MocksFile
+from engine.core.model import Environment, EnvironmentsFile, MockResponse, MocksFile, Tls
+from engine.core.sizes import DEFAULT_RESPONSE_SIZE
 from engine.core.types import Mode
 from engine.files.documents import load_environments, load_mocks
 from engine.files.folder import (
@@ -28,6 +29,7 @@ from engine.files.folder import (
     environments_file,
     files_named,
 )
+from engine.runtime.wire import HttpSettings
 
 __all__ = [
     "SetupError",
@@ -61,6 +63,9 @@ class EnvironmentInfo:
     mocks: list[Path] = field(default_factory=list)
     notify: list[dict[str, Any]] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
+    engine: str | None = None  # None/"local": in-process; "temporal"
+    temporal: dict[str, str] = field(default_factory=dict)  # address, namespace, taskQueue
+    http: HttpSettings = field(default_factory=HttpSettings)
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,30 @@ def folder_environments(folder: str | Path, *, allow_outside: bool = False) -> F
                 mocks,
                 [dict(n) for n in e.notify],
                 dict(e.secrets),
+                e.engine,
+                dict(e.temporal),
+                _http_settings(e, path.parent),
             )
         )
     default = envs.default or (out[0].name if len(out) == 1 else None)
     return FolderEnvironments(path, out, default)
+
+
+def _http_settings(e: Environment, base: Path) -> HttpSettings:
+    """The environment's transfer settings, its TLS files made absolute."""
+    tls = e.tls or Tls()
+
+    def where(p: str | None) -> str | None:
+        return str(base / p) if p else None
+
+    return HttpSettings(
+        follow_redirects=bool(e.follow_redirects),
+        max_response_bytes=e.max_response_size or DEFAULT_RESPONSE_SIZE,
+        ca=where(tls.ca),
+        cert=where(tls.cert),
+        key=where(tls.key),
+        verify=tls.verify,
+    )
 
 
 @dataclass
@@ -125,6 +150,9 @@ class Resolved:
     secrets: dict[str, str]  # secret NAME -> the variable it is read from
     base_dir: Path  # where the environment's relative paths start
     scenario: str | None = None
+    engine: str | None = None  # None/"local": in-process; "temporal": runs go there
+    temporal: dict[str, str] = field(default_factory=dict)  # address, namespace, taskQueue
+    http: HttpSettings = field(default_factory=HttpSettings)
 
 
 def _merge_mocks(
@@ -202,4 +230,7 @@ def resolve_environment(
         dict(info.secrets) if info else {},
         found.file.parent if found.file is not None else folder,
         scenario,
+        info.engine if info else None,
+        dict(info.temporal) if info else {},
+        info.http if info else HttpSettings(),
     )

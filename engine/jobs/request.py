@@ -47,7 +47,8 @@ class JobRequest:
     `env`, `mocks`, `scenario`, `real_time` choose how calls resolve (see `environments`);
     `record` writes the run's calls as a mocks file; `environ` is where secrets are read (the
     host's environment when None); `allow_outside_files` lets the environments file name files
-    outside its folder.
+    outside its folder; `check_contract` warns (an event each) of every response of a service
+    with an imported OpenAPI spec that its operation's response schema does not allow.
     """
 
     kind: JobKind
@@ -66,6 +67,7 @@ class JobRequest:
     record: Path | None = None
     environ: dict[str, str] | None = None
     allow_outside_files: bool = False  # an environment may name files outside its folder
+    check_contract: bool = False  # run: check responses against imported OpenAPI specs
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.core.errors import LoadError, SwitchboardError
 from engine.files.folder import untitled_path
+from engine.jobs.engines import remote_engine
 from engine.jobs.request import JobOutcome, JobRequest
 from engine.jobs.setup import Host, RunSetup, open_setup, prepare, register_listeners
 from engine.jobs.testfiles import run_tests_async
@@ -100,6 +101,8 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         )
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
+    if setup.env.engine not in (None, "local"):
+        return await _run_remote(setup, request, sinks, host)
     try:
         setup.add_notify_sinks()
     except ValueError as e:
@@ -107,15 +110,34 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         return _bad_notify(e)
     run_id = request.run_id or setup.engine.ids.new_run_id()
     last = _LastResult(run_id)
+    extra: list[Sink] = [last]
+    if request.check_contract:
+        from engine.jobs.contract import ContractCheck
+
+        # its warnings go where the run's own events go (setup.sinks is read at each one)
+        extra.append(ContractCheck(Path(path).resolve().parent, lambda: setup.sinks))
     outcome: JobOutcome
     try:
-        result = await setup.run(request.input, run_id=run_id, sinks=[last])
+        result = await setup.run(request.input, run_id=run_id, sinks=extra)
         outcome = JobOutcome("run", [run_id], payload=result)
     except asyncio.CancelledError:
         _uncancel()
         outcome = JobOutcome("cancelled", [run_id], "the run was stopped", payload=last.result)
         await _cancel_started(setup)
     return await _close(setup, outcome)
+
+
+async def _run_remote(
+    setup: RunSetup, request: JobRequest, sinks: Sequence[Sink], host: Host | None
+) -> JobOutcome:
+    """The run on the engine its environment names; its events still come to `sinks`."""
+    await setup.close()
+    try:
+        engine = remote_engine(setup.env)
+    except SwitchboardError as e:
+        return _cannot_start(e)
+    outcome = await engine.run(request, sinks, host)
+    return outcome or JobOutcome("cancelled", message="the run was left to its engine")
 
 
 async def _cancel_started(setup: RunSetup) -> None:

@@ -24,13 +24,16 @@ from engine.jobs import email as _email  # noqa: F401  (registers the `email` si
 from engine.jobs.environments import Resolved, SetupError, resolve_environment
 from engine.jobs.sinks import SinkSet, build_sinks
 from engine.runtime.bus import EventBus
+from engine.runtime.callers import HybridCaller, live_caller
 from engine.runtime.clock import Clock, RealClock, VirtualClock
 from engine.runtime.engine import Engine
 from engine.runtime.events import RunResult, Sink
-from engine.runtime.http import make_live_transport
-from engine.runtime.mock import HybridTransport, MockTransport
+from engine.runtime.http import HttpxCaller
+from engine.runtime.mock import MockTransport
+from engine.runtime.ports import Caller, Services
 from engine.runtime.recorder import Recorder
 from engine.runtime.secrets import SecretSource
+from engine.runtime.wire import TlsError
 
 __all__ = ["Host", "RunSetup", "open_setup", "prepare", "register_listeners", "SetupError"]
 
@@ -76,22 +79,31 @@ def _build_engine(
     env: Resolved, real_time: bool, environ: Mapping[str, str]
 ) -> tuple[Engine, Counter[str] | None]:
     clock: Clock
+    caller: Caller
     calls: Counter[str] | None = None
-    if env.mocks is None:
-        clock = RealClock()
-        transport = make_live_transport()
-    elif env.services:
-        clock = RealClock()
-        mock = MockTransport(env.mocks, clock)
-        transport = HybridTransport(mock, make_live_transport())
-        calls = mock.calls
-    else:
-        clock = RealClock() if real_time else VirtualClock()
-        mock = MockTransport(env.mocks, clock)
-        transport, calls = mock, mock.calls
+    # a live or hybrid environment's services know its name: a call to one it does not name
+    # says so when it cannot connect
+    services: dict[str, str] = env.services
+    if env.name is not None and (env.mocks is None or env.services):
+        services = Services(env.services, env.name, frozenset(env.mocks or ()))
+    try:
+        if env.mocks is None:
+            clock = RealClock()
+            caller = live_caller(env.http)
+        elif env.services:
+            clock = RealClock()
+            mock = MockTransport(env.mocks, clock)
+            caller = HybridCaller(mock, live_caller(env.http), env.http)
+            calls = mock.calls
+        else:
+            clock = RealClock() if real_time else VirtualClock()
+            mock = MockTransport(env.mocks, clock)
+            caller, calls = HttpxCaller(mock, settings=env.http), mock.calls
+    except TlsError as e:
+        raise SetupError(f"environment '{env.name}': tls: {e}; fix its `tls` files") from None
     engine = Engine(
-        transport=transport,
-        services=env.services,
+        caller=caller,
+        services=services,
         clock=clock,
         secrets=SecretSource(env.secrets, environ=environ),
     )

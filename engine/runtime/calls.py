@@ -31,9 +31,17 @@ from engine.core.expressions import (
 from engine.core.expressions import iter_expressions as _iter_expressions
 from engine.core.model import CallDefaults, CallStep, ResolvedCall, RetryPolicy, resolve_call
 from engine.runtime.events import CallRecord, StepRetrying, StepStarted
-from engine.runtime.ports import CallFailed, CallRequest, CallResponse, StepContext, Tally
+from engine.runtime.ports import (
+    CallFailed,
+    CallRequest,
+    CallResponse,
+    Services,
+    StepContext,
+    Tally,
+)
 from engine.runtime.retry import next_delay, retry_after_seconds, retry_matches
 from engine.runtime.secrets import redact
+from engine.runtime.wire import REDIRECT_STATUSES
 
 __all__ = ["CallPlan", "run_call_step", "render_in"]
 
@@ -122,6 +130,12 @@ class CallPlan:
         "send_input",
         "static_url",
         "on_error",
+        "no_body",
+        "follow_redirects",
+        "max_response_bytes",
+        "secret_headers",
+        "secret_body",
+        "unresolved",
     )
 
     def __init__(
@@ -131,6 +145,14 @@ class CallPlan:
         self.call: ResolvedCall = resolve_call(step, defaults)
         self.target = f"{step.service}.{step.action}"
         self.base_url = (services.get(step.service) or f"http://{step.service}").rstrip("/")
+        # a live environment that gives the service no URL: said when the call cannot connect
+        self.unresolved: str | None = None
+        if (
+            isinstance(services, Services)
+            and step.service not in services
+            and self.target not in services.mocked
+        ):
+            self.unresolved = services.environment
         self.secret_names = _secret_names(
             [self.call.path, step.with_, step.query, self.call.headers]
         )
@@ -139,6 +161,17 @@ class CallPlan:
         self.method = self.call.method
         self.on_error = self.call.on_error
         self.send_input = self.method not in _NO_BODY_METHODS
+        self.no_body = step.no_body
+        self.follow_redirects = step.follow_redirects
+        self.max_response_bytes = step.max_response_size
+        # where secrets go, so that a redirect to another origin does not carry them there
+        self.secret_headers: frozenset[str] = frozenset()
+        self.secret_body = False
+        if self.secret_names:
+            self.secret_headers = frozenset(
+                k.lower() for k, v in self.call.headers.items() if _mentions(v, "secrets")
+            )
+            self.secret_body = _mentions(step.with_, "secrets")
         # Most paths hold no template: build their URL once, not on every call.
         path = self.call.path
         self.static_url: str | None = None
@@ -249,7 +282,7 @@ def _build_request(
         if params:
             url = _with_query(url, params)
     if step.with_ is None:
-        body = ctx.input if cp.send_input else None
+        body = ctx.input if cp.send_input and not cp.no_body else None
     else:
         body = render_in(step.with_, scope, sid, "with")
     content = None
@@ -301,7 +334,18 @@ async def run_item(
     policy = cp.policy
     want_calls = ctx.listening
     request = CallRequest(
-        cp.method, req.url, req.headers, req.content, req.body, cp.target, cp.timeout, ctx.run_id
+        cp.method,
+        req.url,
+        req.headers,
+        req.content,
+        req.body,
+        cp.target,
+        cp.timeout,
+        ctx.run_id,
+        follow_redirects=cp.follow_redirects,
+        max_response_bytes=cp.max_response_bytes,
+        secret_headers=cp.secret_headers,
+        secret_body=cp.secret_body,
     )
     attempt = 0
     while True:
@@ -329,6 +373,12 @@ async def run_item(
             raise
         except CallFailed as e:
             kind, message, status = e.kind, e.message, e.status
+            if kind == "connection" and cp.unresolved is not None:
+                message += (
+                    f" (the environment '{cp.unresolved}' gives service '{step.service}' no "
+                    f"base URL, so {cp.base_url} was called: add it under "
+                    f"environments.{cp.unresolved}.services)"
+                )
         else:
             kind = "http"
             message = ""
@@ -349,6 +399,11 @@ async def run_item(
             return render_in(step.output, out_scope, sid, "output")
         if response is not None:
             message = f"{cp.target} answered HTTP {status}"
+            location = response.headers.get("location") if 300 <= response.status < 400 else None
+            if location:
+                message += f" redirecting to {redact(location)}"
+                if response.status in REDIRECT_STATUSES:
+                    message += " (not followed: set followRedirects: true)"
             if response.body:
                 # masked before it is cut: a cut must not leave half a secret showing
                 message += f": {_cut(redact(_text(response.body)), 200)}"

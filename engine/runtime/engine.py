@@ -17,12 +17,14 @@ import httpx
 
 from engine.core.model import Workflow
 from engine.runtime.bus import EventBus
+from engine.runtime.callers import live_caller
 from engine.runtime.clock import Clock, RealClock
 from engine.runtime.events import RunResult, Sink
 from engine.runtime.http import HttpxCaller
-from engine.runtime.ports import Caller, Cascade, IdSource, RandomIds, SecretReader
+from engine.runtime.ports import Caller, Cascade, IdSource, RandomIds, SecretReader, Services
 from engine.runtime.scheduler import execute_run
 from engine.runtime.secrets import SecretSource
+from engine.runtime.wire import HttpSettings
 
 __all__ = ["Engine"]
 
@@ -30,8 +32,10 @@ __all__ = ["Engine"]
 class Engine:
     """Runs workflows.
 
-    `caller` makes the HTTP attempts; without one, an `HttpxCaller` over `transport` (the live
-    aiohttp transport when that is not given either). `secrets` default to none at all: a host
+    `caller` makes the HTTP attempts; without one, an `HttpxCaller` over `transport`, or when
+    that is not given either the live Caller (`callers.live_caller`), set up by `http` (TLS,
+    proxies, redirects, response-size limit). `services` may be a `Services` naming the
+    environment they come from. `secrets` default to none at all: a host
     says where they come from (`SecretSource(environ=os.environ)`).
     """
 
@@ -48,10 +52,18 @@ class Engine:
         rng: random.Random | None = None,
         ids: IdSource | None = None,
         limits: httpx.Limits | None = None,
+        http: HttpSettings | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
-        self.caller: Caller = caller if caller is not None else HttpxCaller(transport, limits)
-        self.services: dict[str, str] = dict(services or {})
+        if caller is None:
+            if transport is not None or limits is not None:
+                caller = HttpxCaller(transport, limits, settings=http)
+            else:
+                caller = live_caller(http)
+        self.caller: Caller = caller
+        self.services: dict[str, str] = (
+            services if isinstance(services, Services) else dict(services or {})
+        )
         self.sinks: list[Sink] = list(sinks)
         self.secrets: SecretReader = secrets if secrets is not None else SecretSource(environ={})
         self.rng = rng or random.Random()

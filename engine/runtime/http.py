@@ -1,5 +1,7 @@
-"""HTTP for runs: `HttpxCaller` (the Caller over any httpx transport), the aiohttp-backed live
-transport, and how transport failures are classified.
+"""HTTP for runs: `HttpxCaller` (the Caller over any httpx transport: mocks, hybrid runs' mocked
+calls, tests, and live calls when `callers.LIVE_CALLER` says so), the httpx-aiohttp live
+transport, and how transport failures are classified. What every Caller does alike (redirects,
+size limits, decoding, proxies, TLS) is in `wire`.
 
 `HttpxCaller` tags every request with extensions the transports read instead of parsing URLs:
 `TARGET` (`Service.action`), `BODY` (the body as a Python value, so mocks need not decode what
@@ -9,14 +11,26 @@ the engine just encoded) and `RUN` (the run id). A transport may tag a response 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
-import zlib
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from engine.runtime.ports import CallFailed, CallRequest, CallResponse
+from engine.runtime.wire import (
+    USER_AGENT,
+    HttpSettings,
+    ResponseTooLarge,
+    decode_body,
+    follow,
+    following,
+    proxy_for,
+    read_limited,
+    too_large,
+    unreadable,
+)
 
 __all__ = [
     "TARGET",
@@ -32,7 +46,6 @@ __all__ = [
     "parse_body",
 ]
 
-MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a response body (after decompression) may be this big
 
 TARGET = "switchboard.target"
 BODY = "switchboard.body"
@@ -55,17 +68,47 @@ DEFAULT_LIMITS = httpx.Limits(
 DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
 
 
-def make_live_transport(limits: httpx.Limits | None = None) -> httpx.AsyncBaseTransport:
+def make_live_transport(
+    limits: httpx.Limits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    proxy: str | None = None,
+) -> httpx.AsyncBaseTransport:
     """httpx over aiohttp: measured faster than httpx's own pool, most of all with many runs."""
+    import aiohttp
     from httpx_aiohttp import AiohttpTransport
 
-    return AiohttpTransport(limits=limits or DEFAULT_LIMITS, trust_env=False)
+    limits = limits or DEFAULT_LIMITS
+    verify: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+
+    def session() -> aiohttp.ClientSession:
+        # aiohttp would add `Content-Type: application/octet-stream` to a call without a body
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=limits.max_connections or 0,
+                keepalive_timeout=limits.keepalive_expiry or 30.0,
+                ssl=verify,
+            ),
+            skip_auto_headers=("Content-Type",),
+        )
+
+    return AiohttpTransport(
+        limits=limits,
+        trust_env=False,
+        verify=verify,
+        client=session,
+        proxy=httpx.Proxy(proxy) if proxy else None,
+    )
 
 
 def make_client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    """The one AsyncClient of an engine."""
+    """The one AsyncClient of an engine (one per proxy too). Redirects are followed by
+    `wire.follow`, the same rules for every Caller."""
     return httpx.AsyncClient(
-        transport=transport, timeout=DEFAULT_TIMEOUT, trust_env=False, follow_redirects=False
+        transport=transport,
+        timeout=DEFAULT_TIMEOUT,
+        trust_env=False,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
     )
 
 
@@ -99,105 +142,65 @@ def describe_error(exc: BaseException) -> str:
 
 
 def parse_body(response: httpx.Response, raw: bytes | None = None) -> Any:
-    """A response body: parsed JSON, else text; None when empty. `raw` is the body when it
-    was read from a stream."""
+    """A response body (see `wire.decode_body`); a mock's answer carries it as a value. `raw`
+    is the body when it was read from a stream."""
     body = response.extensions.get(BODY, _MISSING)
     if body is not _MISSING:
         return body
-    if raw is None:
-        raw = response.content
-    if not raw:
-        return None
-    ctype = response.headers.get("content-type", "")
-    if not ctype or "json" in ctype:
-        try:
-            return json.loads(raw)
-        except ValueError:
-            pass
-    if _is_text(ctype):
-        try:
-            return raw.decode(response.encoding or "utf-8")
-        except (UnicodeDecodeError, LookupError):
-            pass
-    elif not ctype:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    # bytes that are not text (an image, a file) are kept exactly, as base64
-    return {
-        "base64": base64.b64encode(raw).decode("ascii"),
-        "contentType": ctype or "application/octet-stream",
-    }
+    raw = response.content if raw is None else raw
+    return decode_body(raw, response.headers.get("content-type", ""))
 
 
-_TEXT_TYPES = (
-    "text/",
-    "application/xml",
-    "application/javascript",
-    "application/x-www-form-urlencoded",
-    "+xml",
-    "+json",
-    "application/yaml",
-)
-
-
-def _is_text(ctype: str) -> bool:
-    low = ctype.lower()
-    return any(t in low for t in _TEXT_TYPES)
-
-
-class ResponseTooLarge(Exception):
-    pass
-
-
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
-    """The decoded (decompressed) body, refusing more than `limit` bytes as it streams: a
-    255 KB gzip bomb or a 2 GB stream costs at most about `limit` of memory. gzip and deflate
-    are inflated here with a bound on every step (httpx's own decoders would inflate a whole
-    chunk at once); other encodings go through httpx, bounded chunk by chunk."""
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    declared = response.headers.get("content-length", "")
-    if not encoding and declared.isdigit() and int(declared) > limit:
-        raise ResponseTooLarge
-    chunks: list[bytes] = []
-    size = 0
-
-    def keep(data: bytes) -> None:
-        nonlocal size
-        size += len(data)
-        if size > limit:
-            raise ResponseTooLarge
-        chunks.append(data)
-
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # gzip or zlib header
-        async for raw in response.aiter_raw():
-            data = raw
-            while data:
-                keep(inflater.decompress(data, limit - size + 1))
-                data = inflater.unconsumed_tail
-        keep(inflater.flush())
-        return b"".join(chunks)
-    async for chunk in response.aiter_bytes():
-        keep(chunk)
-    return b"".join(chunks)
+async def _whole(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 class HttpxCaller:
-    """The Caller over an httpx transport (live, mocked or both): one AsyncClient, one pool."""
+    """The Caller over an httpx transport (live, mocked or both): one AsyncClient, one pool.
+
+    Without a transport it is live (httpx over aiohttp, with `settings`' TLS and the proxy
+    variables); with one (a mock, a test's) nothing is read from the environment."""
 
     def __init__(
         self,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_response_bytes: int | None = None,
+        *,
+        settings: HttpSettings | None = None,
     ) -> None:
-        self.transport = transport if transport is not None else make_live_transport(limits)
+        self.settings = settings or HttpSettings()
+        if max_response_bytes is not None:
+            self.settings = replace(self.settings, max_response_bytes=max_response_bytes)
+        live = transport is None
+        self._limits = limits
+        self._ssl = self.settings.ssl_context() if live else None
+        # proxies chosen per request by `wire.proxy_for`, as AiohttpCaller does (httpx reads
+        # no proxy variables for a client given its own transport)
+        self._proxies = self.settings.proxies() if live else {}
+        self._proxied: dict[str, httpx.AsyncClient] = {}
+        self.transport = (
+            transport if transport is not None else make_live_transport(limits, self._ssl)
+        )
         self.client = make_client(self.transport)
-        self.max_response_bytes = max_response_bytes
+        self.max_response_bytes = self.settings.max_response_bytes
+
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        proxy = proxy_for(url, self._proxies) if self._proxies else None
+        if proxy is None:
+            return self.client
+        client = self._proxied.get(proxy)
+        if client is None:
+            transport = make_live_transport(self._limits, self._ssl, proxy)
+            client = self._proxied[proxy] = make_client(transport)
+        return client
 
     async def call(self, request: CallRequest) -> CallResponse:
+        if not following(request, self.settings):
+            return await self._once(request)  # the common case, without follow's frame
+        return await follow(self._once, request, self.settings)
+
+    async def _once(self, request: CallRequest) -> CallResponse:
         t = request.timeout
         extensions = {
             TARGET: request.target,
@@ -213,15 +216,22 @@ class HttpxCaller:
             extensions=extensions,
         )
         target = request.target
+        limit = request.max_response_bytes or self.max_response_bytes
         try:
-            response = await self.client.send(req, stream=True)
+            response = await self._client_for(request.url).send(req, stream=True)
             try:
                 # a mock's answer carries its body as a value already: nothing to read
-                raw = (
-                    b""
-                    if BODY in response.extensions
-                    else await _read_limited(response, self.max_response_bytes)
-                )
+                if BODY in response.extensions:
+                    raw = b""
+                elif response.is_stream_consumed:  # a transport's answer made whole (a test's)
+                    raw = await read_limited(_whole(response.content), "", None, limit)
+                else:
+                    raw = await read_limited(
+                        response.aiter_raw(),
+                        response.headers.get("content-encoding", ""),
+                        response.headers.get("content-length"),
+                        limit,
+                    )
             finally:
                 await response.aclose()
         except TransportFailure as e:
@@ -229,20 +239,11 @@ class HttpxCaller:
         except (httpx.HTTPError, httpx.InvalidURL) as e:
             raise CallFailed(classify_error(e), f"{target}: {describe_error(e)}") from None
         except ResponseTooLarge:
-            limit = self.max_response_bytes / 1048576
-            raise CallFailed(
-                "http",
-                f"{target} answered HTTP {response.status_code} with a "
-                f"body over the {limit:g} MiB limit; ask the service for less",
-                response.status_code,
-            ) from None
+            raise too_large(target, response.status_code, limit) from None
         except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
             raise
         except Exception as e:  # a broken answer (not HTTP, a huge header) is the call's failure
-            raise CallFailed(
-                "connection",
-                f"{target}: the answer could not be read ({type(e).__name__}: {describe_error(e)})",
-            ) from None
+            raise unreadable(target, e) from None
         return CallResponse(response.status_code, response.headers, parse_body(response, raw))
 
     def run_ended(self, run_id: str) -> None:
@@ -251,4 +252,5 @@ class HttpxCaller:
             ended(run_id)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in [*self._proxied.values(), self.client]:
+            await client.aclose()

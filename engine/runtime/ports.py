@@ -29,6 +29,7 @@ __all__ = [
     "CallRequest",
     "CallResponse",
     "CallFailed",
+    "Services",
     "Caller",
     "Starter",
     "IdSource",
@@ -42,9 +43,26 @@ __all__ = [
 
 class CallRequest:
     """One attempt's request. `body` is the value `content` encodes (mocks read it as is);
-    `target` is `Service.action`; `timeout` the attempt's limit in seconds."""
+    `target` is `Service.action`; `timeout` the attempt's limit in seconds.
 
-    __slots__ = ("method", "url", "headers", "content", "body", "target", "timeout", "run_id")
+    The step's own transfer settings: `follow_redirects` and `max_response_bytes` (None: the
+    Caller's, from the environment); `secret_headers` (lower-case names) and `secret_body` say
+    where a secret went, so that a redirect to another origin does not carry it there."""
+
+    __slots__ = (
+        "method",
+        "url",
+        "headers",
+        "content",
+        "body",
+        "target",
+        "timeout",
+        "run_id",
+        "follow_redirects",
+        "max_response_bytes",
+        "secret_headers",
+        "secret_body",
+    )
 
     def __init__(
         self,
@@ -56,6 +74,11 @@ class CallRequest:
         target: str,
         timeout: float,
         run_id: str = "",
+        *,
+        follow_redirects: bool | None = None,
+        max_response_bytes: int | None = None,
+        secret_headers: frozenset[str] = frozenset(),
+        secret_body: bool = False,
     ) -> None:
         self.method = method
         self.url = url
@@ -65,6 +88,22 @@ class CallRequest:
         self.target = target
         self.timeout = timeout
         self.run_id = run_id
+        self.follow_redirects = follow_redirects
+        self.max_response_bytes = max_response_bytes
+        self.secret_headers = secret_headers
+        self.secret_body = secret_body
+
+
+class Services(dict[str, str]):
+    """Service name -> base URL, and the name of the environment they come from: a call to a
+    service it does not name goes to `http://<service>`, and its failure says so."""
+
+    def __init__(
+        self, urls: Mapping[str, str], environment: str, mocked: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(urls)
+        self.environment = environment
+        self.mocked = mocked  # `Service.action`s a hybrid environment mocks
 
 
 class CallResponse:
@@ -142,8 +181,15 @@ class IdSource(Protocol):
 
 
 def new_run_id() -> str:
-    """A random run id: 16 hex digits."""
-    return uuid.uuid4().hex[:16]
+    """A random run id: 16 hex digits, never one that a known secret would mask: a short secret
+    of hex digits ("abc") showed a run id as `1f***92…` in every output, so it could not be looked
+    up (1 in about 300 runs for a 3-digit secret)."""
+    from engine.runtime.secrets import redact  # a leaf module; imported late to keep ports light
+
+    while True:
+        run_id = uuid.uuid4().hex[:16]
+        if redact(run_id) == run_id:
+            return run_id
 
 
 class RandomIds:

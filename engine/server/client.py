@@ -13,16 +13,24 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.core.errors import LoadError
+from engine.core.errors import LoadError, Problem
 
 if TYPE_CHECKING:  # httpx (and the click and rich it loads) only when a command runs
     import httpx
 from engine.files.documents import parse_workflow, read_text
 
-__all__ = ["register_deploy", "register_runs", "cmd_deploy", "cmd_runs"]
+__all__ = [
+    "DeployAnswer",
+    "register_deploy",
+    "register_runs",
+    "cmd_deploy",
+    "cmd_runs",
+    "deploy_text",
+]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -92,6 +100,70 @@ def _refused(r: httpx.Response) -> str:
         return f"the server answered {r.status_code}"
 
 
+@dataclass
+class DeployAnswer:
+    """What a server said to a deploy: `status` 0 when it could not be reached; `problems`
+    (located in the text sent) when it refused the workflow (422)."""
+
+    status: int
+    message: str
+    version: str | None = None
+    created: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (200, 201)
+
+
+def _problem(d: dict[str, Any]) -> Problem:
+    """A problem as the server's JSON gives it (its path comes as text, kept as one part)."""
+    path = str(d.get("path") or "")
+    return Problem(
+        str(d.get("message") or d.get("text") or "a problem"),
+        (path,) if path else (),
+        str(d.get("file") or ""),
+        int(d.get("line") or 0),
+        int(d.get("col") or 0),
+        d.get("step") if isinstance(d.get("step"), str) else None,
+        "warning" if d.get("severity") == "warning" else "error",
+    )
+
+
+def deploy_text(
+    server: str, name: str, text: str, token: str | None = None, timeout: float = 30
+) -> DeployAnswer:
+    """PUT `text` to `server` as the workflow `name`; never raises (the designer's File →
+    Deploy and `switchboard deploy` both use it). The token goes only into the header."""
+    import httpx
+
+    headers = {"content-type": "application/yaml"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        with httpx.Client(base_url=server.rstrip("/"), timeout=timeout) as client:
+            r = client.put(f"/workflows/{name}", content=text.encode("utf-8"), headers=headers)
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:  # a URL httpx cannot use
+        return DeployAnswer(0, f"cannot reach {server}: {type(e).__name__}: {e}")
+    if r.status_code in (200, 201):
+        try:
+            version = str(r.json()["version"])
+        except (ValueError, KeyError, TypeError):
+            return DeployAnswer(502, f"{server} answered {r.status_code} without a version")
+        verb = "created" if r.status_code == 201 else "updated"
+        return DeployAnswer(
+            r.status_code, f"{name}: {verb}, version {version}", version, r.status_code == 201
+        )
+    problems: list[Problem] = []
+    if r.status_code == 422:
+        try:
+            raw = r.json().get("problems", [])
+        except (ValueError, AttributeError):
+            raw = []
+        problems = [_problem(p) for p in raw if isinstance(p, dict)]
+    return DeployAnswer(r.status_code, _refused(r), problems=problems)
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
     try:
         data = read_text(args.file)
@@ -104,29 +176,23 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             print(p, file=sys.stderr)
         print(f"error: {args.file} was not deployed: fix its problems first", file=sys.stderr)
         return 1
-    client = _client(args)
-    if client is None:
+    if not args.server:
+        print(
+            "error: name the server: --server http://HOST:PORT (or set SWITCHBOARD_SERVER)",
+            file=sys.stderr,
+        )
         return 2
-    name = loaded.model.name
-    try:
-        with client:
-            r = client.put(
-                f"/workflows/{name}", content=data, headers={"content-type": "application/yaml"}
-            )
-    except _http_error() as e:
-        print(f"error: cannot reach {args.server}: {type(e).__name__}: {e}", file=sys.stderr)
+    token = args.token or os.environ.get("SWITCHBOARD_TOKEN")
+    answer = deploy_text(args.server, loaded.model.name, data.decode("utf-8"), token)
+    if answer.status == 0:
+        print(f"error: {answer.message}", file=sys.stderr)
         return 2
-    if r.status_code == 422:
-        for p in r.json().get("problems", []):
-            print(p.get("text") or p.get("message"), file=sys.stderr)
-        print(f"error: {_refused(r)}", file=sys.stderr)
+    if not answer.ok:
+        for p in answer.problems:
+            print(p, file=sys.stderr)
+        print(f"error: {answer.message}", file=sys.stderr)
         return 1
-    if r.status_code >= 400:
-        print(f"error: {_refused(r)}", file=sys.stderr)
-        return 1
-    got = r.json()
-    verb = "created" if r.status_code == 201 else "updated"
-    print(f"{name}: {verb}, version {got['version']} ({args.server})")
+    print(f"{answer.message} ({args.server})")
     return 0
 
 

@@ -111,6 +111,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     store = args.store or str(default_store(folder))
+    make_runner = getattr(args, "make_runner", None)  # a plug-in's (serve --engine temporal)
+    try:
+        runner = make_runner(args) if make_runner is not None else None
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("switchboard").addHandler(handler)
@@ -135,6 +141,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 retain_s=retain_s or None,
                 retain_runs=args.retain_runs or None,
                 bus=args.bus,
+                runner=runner,
             )
         )
     except (LoadError, SwitchboardError) as e:
@@ -190,11 +197,13 @@ async def serve(
     retain_s: float | None = None,
     retain_runs: int | None = None,
     bus: str | None = None,
+    runner: Any = None,  # a plug-in's Runner (serve --engine temporal); None: run_job
 ) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
     are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
     import uvicorn
 
+    from engine.jobs.run import run_job
     from engine.server.app import create_app
     from engine.server.auth import load_tokens
     from engine.server.service import Service
@@ -202,13 +211,15 @@ async def serve(
 
     tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
     db = Store(store)
-    service = Service(folder, db, env=env, retain_s=retain_s, retain_runs=retain_runs)
+    service = Service(
+        folder, db, env=env, retain_s=retain_s, retain_runs=retain_runs, runner=runner or run_job
+    )
     try:
         service.open()
         for entry in service.registry.entries.values():
             for problem in entry.problems:
                 print(f"{problem} (not served)" if not entry.ok else str(problem), file=sys.stderr)
-        for run_id in db.interrupted:
+        for run_id in [] if service.durable is not None else db.interrupted:
             print(
                 f"warning: run {run_id} was in flight when the server stopped: marked "
                 "failed (interrupted)",

@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from engine.core.errors import Problem
 from engine.files.documents import parse_workflow, save_text_atomic
@@ -32,6 +33,7 @@ from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
 from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
+from engine.server.runner import DurableRunner, Runner
 from engine.server.store import Store, StoredEvent
 
 __all__ = ["Service", "Filter"]
@@ -64,7 +66,7 @@ class Filter:
 @dataclass
 class _Live:
     record: RunRecord
-    task: asyncio.Task[JobOutcome] | None = None
+    task: asyncio.Task[JobOutcome | None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -80,8 +82,14 @@ class Service:
         idempotency_window_s: float = 24 * 3600,
         retain_s: float | None = None,
         retain_runs: int | None = None,
+        runner: Runner = run_job,
     ) -> None:
         self.folder = Path(folder)
+        self.runner = runner
+        # a runner whose runs go on without this server (Temporal)
+        self.durable: DurableRunner | None = (
+            cast(DurableRunner, runner) if getattr(runner, "durable", False) else None
+        )
         self.store = store
         self.env = env
         self.window = idempotency_window_s
@@ -110,6 +118,8 @@ class Service:
         resolved = resolve_environment(self.folder, self.env)
         self._bus = self.host.engine_for(resolved)[0].bus
         self._listen()
+        if self.durable is not None:
+            self._resume(self.store.interrupted)
         return [
             f"{e.path}: not served: {e.problems[0]}"
             for e in self.registry.entries.values()
@@ -199,6 +209,8 @@ class Service:
         """Stop taking events; let runs in flight finish for up to `grace_s` seconds, then
         cancel the rest (each ends `cancelled`, with its result recorded)."""
         self.accepting = False
+        if self.durable is not None:
+            self.durable.stopping = True  # its runs go on without this server
         tasks = [lv.task for lv in self.live.values() if lv.task is not None]
         if tasks and grace_s > 0:
             await asyncio.wait(tasks, timeout=grace_s)
@@ -206,6 +218,8 @@ class Service:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.host.aclose()
+        if self.durable is not None:
+            await self.durable.aclose()
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -224,11 +238,22 @@ class Service:
         )
         return run_id
 
-    async def _job(self, run_id: str, request: JobRequest) -> JobOutcome:
+    async def _job(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
         try:
-            outcome = await run_job(request, sinks=[self.sink], host=self.host)
+            if request is not None:
+                outcome = await self.runner(request, sinks=[self.sink], host=self.host)
+            else:
+                outcome = await self._attach(run_id)
             row = self.store.get_run(run_id)
-            if row is not None and row["status"] == "running":  # it ended before it started
+            if outcome is None or row is None:
+                return outcome
+            result = outcome.payload if outcome.kind in ("run", "cancelled") else None
+            if result is not None and (self.durable is not None or row["status"] == "running"):
+                # a runner's own result has the last word (its events may have been lost)
+                self.store.finish_run(run_id, result.to_json())
+            elif row["status"] != "running":
+                return outcome
+            else:  # it ended before it started
                 status = "cancelled" if outcome.kind == "cancelled" else "failed"
                 message = outcome.message or "; ".join(str(p) for p in outcome.problems)
                 self.store.finish_run(
@@ -240,7 +265,9 @@ class Service:
                         "steps": {},
                         "output": None,
                         "error": {
-                            "type": "cancelled" if status == "cancelled" else "setup",
+                            "type": "cancelled"
+                            if status == "cancelled"
+                            else ("setup" if request is not None else "interrupted"),
                             "message": message,
                             "step": None,
                         },
@@ -251,6 +278,41 @@ class Service:
             live = self.live.pop(run_id, None)
             if live is not None:
                 live.done.set()
+
+    async def _attach(self, run_id: str) -> JobOutcome | None:
+        """A run a previous server started on the durable runner, until it ends."""
+        assert self.durable is not None
+        row = self.store.get_run(run_id)
+        workflow = row["workflow"] if row is not None else ""
+        return await self.durable.resume(run_id, workflow, [self.sink])
+
+    def _resume(self, run_ids: list[str]) -> None:
+        """Runs the store found in flight at start: with a durable runner they went on
+        elsewhere, so they are running again here until the runner says how they ended."""
+        loop = asyncio.get_running_loop()
+        for run_id in run_ids:
+            row = self.store.reopen_run(run_id)
+            if row is None:
+                continue
+            live = self.live[run_id] = _Live(RunRecord(run_id, row["workflow"], env=self.env or ""))
+            message = (
+                f"run {run_id} of {row['workflow']} went on without the server: followed again"
+            )
+            self.store.add_event(
+                run_id,
+                "Notification",
+                row["workflow"],
+                {
+                    "event": "Notification",
+                    "run_id": run_id,
+                    "step": None,
+                    "level": "info",
+                    "message": message,
+                    "time": time.time(),
+                },
+                level="info",
+            )
+            live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
     def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been

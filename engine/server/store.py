@@ -134,6 +134,16 @@ class Store:
             ),
         )
 
+    def reopen_run(self, run_id: str) -> dict[str, Any] | None:
+        """A run marked interrupted at start is `running` again (it went on elsewhere: a durable
+        runner attaches to it). Returns the run, or None when it is not one of those."""
+        self._db.execute(
+            "UPDATE runs SET status = 'running', error = NULL WHERE id = ? AND result IS NULL",
+            (run_id,),
+        )
+        run = self.get_run(run_id)
+        return run if run is not None and run["status"] == "running" else None
+
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run_row(row) if row is not None else None

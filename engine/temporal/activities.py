@@ -25,12 +25,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from engine.jobs.sinks import build_sinks
+from engine.runtime.callers import live_caller
 from engine.runtime.clock import RealClock
 from engine.runtime.events import Notification
-from engine.runtime.http import BODY, RUN, TARGET, HttpxCaller, parse_body
+from engine.runtime.http import BODY, RUN, TARGET, parse_body
 from engine.runtime.mock import CALL, MockTransport
-from engine.runtime.ports import CallFailed, CallRequest, CallResponse
+from engine.runtime.ports import Caller, CallFailed, CallRequest, CallResponse
 from engine.runtime.secrets import SecretSource, redact
+from engine.runtime.wire import HttpSettings, TlsError
 from engine.temporal.outbound import deliver
 from engine.temporal.payloads import (
     ATTEMPT_ACTIVITY,
@@ -167,7 +169,8 @@ class Activities:
     ) -> None:
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self.payload_limit = payload_limit
-        self._live: HttpxCaller | None = None
+        self._live: Caller | None = None
+        self._tls_live: dict[str, Caller] = {}
         self._delivered: OrderedDict[str, None] = OrderedDict()
         self._events_client: httpx.AsyncClient | None = None
 
@@ -184,19 +187,47 @@ class Activities:
             a.target,
             a.timeout,
             a.run_id,
+            follow_redirects=a.follow_redirects,
+            max_response_bytes=a.max_response_bytes,
+            secret_headers=frozenset(a.secret_headers),
+            secret_body=a.secret_body,
         ), secrets
 
     @activity.defn(name=ATTEMPT_ACTIVITY)
     async def attempt(self, a: Attempt) -> Answer:
         """One live HTTP attempt."""
         request, _ = self._request(a)
-        if self._live is None:
-            self._live = HttpxCaller()
         try:
-            response = await _beating(self._live.call(request))
+            caller = self._live_for(a.tls)
+        except TlsError as e:
+            raise ApplicationError(
+                f"{a.target}: the environment's tls cannot be used on this worker: {e}",
+                non_retryable=True,
+            ) from None
+        try:
+            response = await _beating(caller.call(request))
         except CallFailed as e:
             raise _failed(e.kind, e.message, e.status) from None
         return _answer(response, a.target, self.payload_limit)
+
+    def _live_for(self, tls: dict[str, Any] | None) -> Caller:
+        """The live Caller (the in-process engine's) for an environment's TLS settings: one
+        pool for every environment without any, one more per TLS setting."""
+        if tls is None:
+            if self._live is None:
+                self._live = live_caller()
+            return self._live
+        key = json.dumps(tls, sort_keys=True)
+        caller = self._tls_live.get(key)
+        if caller is None:
+            settings = HttpSettings(
+                ca=tls.get("ca"),
+                cert=tls.get("cert"),
+                key=tls.get("key"),
+                verify=bool(tls.get("verify", True)),
+            )
+            caller = self._tls_live[key] = live_caller(settings)
+        return caller
 
     @activity.defn(name=MOCK_ACTIVITY)
     async def mock_attempt(self, a: Attempt) -> Answer:
@@ -274,3 +305,6 @@ class Activities:
         if self._live is not None:
             await self._live.aclose()
             self._live = None
+        tls_live, self._tls_live = self._tls_live, {}
+        for caller in tls_live.values():
+            await caller.aclose()

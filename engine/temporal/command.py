@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "cmd_worker", "run_temporal"]
+__all__ = ["register", "cmd_worker", "run_temporal", "serve_runner"]
 
 EXIT_USAGE = 2
 EXIT_CANCELLED = 130  # as a local run stopped with Ctrl-C
@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     w.add_argument("folder", metavar="DIR", type=Path, help="folder of workflows")
     _address(w, required=True)
+    w.add_argument(
+        "--max-activities",
+        type=int,
+        default=100,
+        metavar="N",
+        help="live call attempts this worker makes at once (default 100); more workers add more",
+    )
     w.set_defaults(func=cmd_worker)
     run = sub.choices.get("run")
     if run is not None:
@@ -61,9 +68,82 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         plain: Callable[[argparse.Namespace], int] = run.get_default("func") or (lambda a: 2)
 
         def cmd_run(args: argparse.Namespace) -> int:
-            return run_temporal(args) if args.temporal else plain(args)
+            if args.temporal:
+                return run_temporal(args)
+            before = _connections()
+            code = plain(args)
+            if _connections() > before:  # the run's environment said `engine: temporal`
+                return _exit(code)  # a Temporal client in the process: leave as run_temporal does
+            return code
 
         run.set_defaults(func=cmd_run)
+    serve = sub.choices.get("serve")
+    if serve is not None:
+        _serve_options(serve)
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    """`serve --engine temporal HOST:PORT`: the server's runs go to Temporal."""
+    p.add_argument(
+        "--engine",
+        nargs="+",
+        metavar="ENGINE",
+        help="where runs run: 'local' (this process, the default) or 'temporal HOST:PORT' "
+        "(a Temporal frontend; `switchboard worker` processes run them)",
+    )
+    p.add_argument("--namespace", default="default", help="Temporal namespace (default: default)")
+    p.add_argument(
+        "--task-queue",
+        default="switchboard",
+        metavar="NAME",
+        help="task queue the runs go to (default: switchboard)",
+    )
+    p.add_argument(
+        "--events-listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:0",
+        help="where the workers send the runs' events back (default 127.0.0.1 on a free "
+        "port; pin it for workers on other hosts and for runs that outlive a restart)",
+    )
+    p.set_defaults(make_runner=serve_runner)
+
+
+def serve_runner(args: argparse.Namespace) -> Any:
+    """The server's run starter from `--engine`: None for local runs, else TemporalRuns.
+    Raises ValueError with what to write."""
+    engine = getattr(args, "engine", None) or ["local"]
+    if engine == ["local"]:
+        return None
+    if engine[0] != "temporal" or len(engine) != 2:
+        raise ValueError(
+            f"--engine {' '.join(engine)}: write --engine local or --engine temporal HOST:PORT"
+        )
+    try:
+        import temporalio  # noqa: F401
+    except ImportError:
+        raise ValueError(_NEED_EXTRA[len("error: ") :]) from None
+    from engine.temporal.inbound import listener_key
+    from engine.temporal.serving import TemporalRuns
+
+    host, _, port = str(args.events_listen).rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(
+            f"--events-listen {args.events_listen}: write HOST:PORT (port 0: any free port)"
+        )
+    return TemporalRuns(
+        engine[1],
+        namespace=args.namespace,
+        task_queue=args.task_queue,
+        listen_host=host.strip("[]"),
+        listen_port=int(port),
+        listen_key=listener_key(Path(args.folder) / ".switchboard" / "temporal-events.key"),
+    )
+
+
+def _connections() -> int:
+    """How many Temporal clients this process's runs connected (0 until one did)."""
+    serving = sys.modules.get("engine.temporal.serving")
+    return int(getattr(serving, "connections", 0))
 
 
 def _input(text: str | None) -> Any:
@@ -126,7 +206,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         client = await _connect(args)
         acts = Activities(os.environ)
         worker = make_worker(
-            client, task_queue=args.task_queue, activities=acts, graceful=shutdown_timeout(flows)
+            client,
+            task_queue=args.task_queue,
+            activities=acts,
+            graceful=shutdown_timeout(flows),
+            max_activities=max(1, args.max_activities),
         )
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()

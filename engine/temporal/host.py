@@ -8,7 +8,6 @@ attempt activities.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,8 @@ from engine.core.model import CallStep, Workflow
 from engine.core.model import resolve_call as _resolve_call  # noqa: I001
 from engine.files.documents import dump_any
 from engine.jobs.setup import RunSetup
+from engine.runtime.ports import new_run_id
+from engine.runtime.wire import HttpSettings
 from engine.temporal.activities import Activities
 from engine.temporal.payloads import DEFAULT_TASK_QUEUE, RunArgs, RunOutcome, workflow_id
 from engine.temporal.workflow import ACTIVITY_MARGIN, SwitchboardRun
@@ -78,7 +79,7 @@ def run_args(
     return RunArgs(
         workflow=dump_any(wf),
         input=input,
-        run_id=run_id or uuid.uuid4().hex[:16],
+        run_id=run_id or new_run_id(),
         services=dict(env.services),
         mocks=env.mocks,
         secret_vars=dict(env.secrets),
@@ -86,7 +87,17 @@ def run_args(
         listeners=[dump_any(w) for w in listeners.values()],
         notify=list(env.notify) if notify else [],
         notify_base=str(env.base_dir.resolve()) if notify else "",
+        follow_redirects=env.http.follow_redirects,
+        max_response_bytes=env.http.max_response_bytes,
+        tls=_tls(env.http),
     )
+
+
+def _tls(http: HttpSettings) -> dict[str, Any] | None:
+    """The environment's TLS settings for the workers (paths as this machine sees them)."""
+    if not (http.ca or http.cert or not http.verify):
+        return None
+    return {"ca": http.ca, "cert": http.cert, "key": http.key, "verify": http.verify}
 
 
 async def start(
@@ -135,6 +146,7 @@ def make_worker(
     activities: Activities | None = None,
     environ: Mapping[str, str] | None = None,
     graceful: timedelta | None = None,
+    max_activities: int | None = None,
 ) -> Worker:
     """A worker for `SwitchboardRun` and its activities, set as the notes measured: a sticky
     queue given up after 1 s (a crashed run resumes in seconds, not 18), and a graceful
@@ -148,4 +160,5 @@ def make_worker(
         workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         graceful_shutdown_timeout=graceful or timedelta(seconds=40),
+        max_concurrent_activities=max_activities or 100,  # 100: temporalio's default
     )

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from typing import Any, cast
 import httpx
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from engine.core.model import Workflow
@@ -40,8 +41,11 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
         Sink,
         StepFinished,
+        StepRetrying,
+        StepStarted,
     )
     from engine.runtime.ports import Cascade
+    from engine.temporal.limits import BATCH_LIMIT, fit_event, size_of
     from engine.temporal.payloads import (
         EVENTS_ACTIVITY,
         WORKFLOW_NAME,
@@ -105,50 +109,66 @@ class TemporalStarter:
             await asyncio.gather(*self.starting, return_exceptions=True)
 
 
-_RETRY = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=500))
-# A batch goes out when a step or the run ends (and on notifications): few activities, and a
-# store sees each step's end promptly.
-_FLUSH_ON = (StepFinished, RunFinished, Notification)
+# about 40 s in all: a host that cannot be reached must not hold the run's end for long
+_RETRY = RetryPolicy(
+    maximum_attempts=10,
+    initial_interval=timedelta(milliseconds=500),
+    maximum_interval=timedelta(seconds=5),
+)
+# A batch goes out when a step starts, retries or ends, when the run ends and on notifications:
+# a store (a server's, the designer's canvas) shows a long step running while it runs.
+_FLUSH_ON = (StepStarted, StepRetrying, StepFinished, RunFinished, Notification)
 
 
 class EventStream:
-    """Workflow side: collects events, sends them one batch after the other."""
+    """Workflow side: collects events and sends them in order, one batch at a time; what comes
+    while a batch is out goes in the next one (a busy run sends fewer, larger batches)."""
 
     def __init__(self, run_id: str, sinks: list[dict[str, Any]]) -> None:
         self._run_id = run_id
         self._sinks = sinks
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[tuple[dict[str, Any], int]] = []  # (event, its size)
+        self._ready = 0  # how many buffered events are due to go
         self._n = 0
-        self._tail: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     def __call__(self, event: Event) -> None:
-        self._buffer.append(json.loads(json.dumps(event_to_json(event), default=str)))
+        data = fit_event(json.loads(json.dumps(event_to_json(event), default=str)))
+        self._buffer.append((data, size_of(data)))
         if isinstance(event, _FLUSH_ON):
             self._flush()
 
     def _flush(self) -> None:
-        if not self._buffer:
-            return
-        self._n += 1
-        batch = EventBatch(f"{self._run_id}:{self._n}", self._buffer, self._sinks)
-        self._buffer = []
-        self._tail = asyncio.get_running_loop().create_task(self._send(self._tail, batch))
+        self._ready = len(self._buffer)
+        if self._ready and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.get_running_loop().create_task(self._drain())
 
-    async def _send(self, before: asyncio.Task[None] | None, batch: EventBatch) -> None:
-        if before is not None:
-            await asyncio.gather(before, return_exceptions=True)  # keep the order
-        await workflow.execute_activity(
-            EVENTS_ACTIVITY,
-            batch,
-            retry_policy=_RETRY,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+    async def _drain(self) -> None:
+        while self._ready:
+            n, total = 0, 0
+            while n < self._ready and (n == 0 or total + self._buffer[n][1] <= BATCH_LIMIT):
+                total += self._buffer[n][1]
+                n += 1
+            events = [e for e, _ in self._buffer[:n]]
+            self._buffer = self._buffer[n:]
+            self._ready -= n
+            self._n += 1
+            batch = EventBatch(f"{self._run_id}:{self._n}", events, self._sinks)
+            # a batch whose retries are spent is given up: the run goes on (its result holds
+            # every step)
+            with contextlib.suppress(ActivityError):
+                await workflow.execute_activity(
+                    EVENTS_ACTIVITY,
+                    batch,
+                    retry_policy=_RETRY,
+                    start_to_close_timeout=timedelta(seconds=30),
+                )
 
     async def sent(self) -> None:
         """Wait until every batch is out (the run must not end before its events)."""
         self._flush()
-        if self._tail is not None:
-            await asyncio.gather(self._tail, return_exceptions=True)
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
 
 
 async def deliver(batch: EventBatch, client: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.model import MockResponse
+from engine.core.sizes import DEFAULT_RESPONSE_SIZE
 
 __all__ = [
     "RunArgs",
@@ -77,6 +78,9 @@ class RunArgs:
     events: list[dict[str, Any]] = field(default_factory=list)  # where every event goes
     history_limit: int = 45_000  # events; Temporal ends a run at 51,200
     max_pending: int = 1_000  # activities at once; Temporal refuses more than 2,000
+    follow_redirects: bool = False  # the environment's defaults for its call steps
+    max_response_bytes: int = DEFAULT_RESPONSE_SIZE
+    tls: dict[str, Any] | None = None  # {ca, cert, key, verify}, absolute paths, or None
 
 
 @dataclass
@@ -102,6 +106,12 @@ class Attempt:
     secret_vars: dict[str, str] = field(default_factory=dict)
     mock: MockResponse | None = None  # the canned answer the workflow picked
     call: int = 0  # the mock's 1-based call count, counted in workflow code
+    # transfer settings: the step's, else the environment's (see runtime.wire)
+    follow_redirects: bool = False
+    max_response_bytes: int = DEFAULT_RESPONSE_SIZE
+    secret_headers: list[str] = field(default_factory=list)
+    secret_body: bool = False
+    tls: dict[str, Any] | None = None  # the environment's {ca, cert, key, verify}: worker paths
 
 
 @dataclass

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from engine.runtime.scheduler import execute_run
     from engine.runtime.secrets import ENV_PREFIX
     from engine.temporal.clock import TemporalClock
+    from engine.temporal.limits import fit_result
     from engine.temporal.outbound import EventStream, TemporalStarter
     from engine.temporal.payloads import (
         ATTEMPT_ACTIVITY,
@@ -97,6 +98,9 @@ class _ActivityCaller:
         self.services = args.services
         self.secret_vars = args.secret_vars
         self.history_limit = args.history_limit
+        self.follow_redirects = args.follow_redirects
+        self.tls = args.tls
+        self.max_response_bytes = args.max_response_bytes
         self.pending = asyncio.Semaphore(max(1, args.max_pending))
         self.calls: Counter[str] = Counter()
 
@@ -113,6 +117,15 @@ class _ActivityCaller:
             request.timeout,
             request.run_id,
             self.secret_vars,
+            follow_redirects=(
+                request.follow_redirects
+                if request.follow_redirects is not None
+                else self.follow_redirects
+            ),
+            max_response_bytes=request.max_response_bytes or self.max_response_bytes,
+            secret_headers=sorted(request.secret_headers),
+            secret_body=request.secret_body,
+            tls=self.tls,
         )
         if self.mocks is not None and (target in self.mocks or not self.services):
             return await self._mocked(request, attempt)
@@ -312,4 +325,4 @@ class SwitchboardRun:
             await stream.sent()
         if self._notices:
             await asyncio.gather(*self._notices, return_exceptions=True)
-        return RunOutcome(result.to_json(), dict(caller.calls))
+        return RunOutcome(fit_result(result.to_json()), dict(caller.calls))

@@ -36,6 +36,9 @@ def main(folder: str) -> None:
     QTest.qWait(50)
     QTest.keyClick(window.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     QTest.qWait(50)
+    QTest.keyClick(window.view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    QTest.qWait(50)
+    find_bar_shown = window.canvas_act.find_bar.isVisible()
     out = {
         "platform": QApplication.platformName(),
         "delete_bindings": [
@@ -48,6 +51,7 @@ def main(folder: str) -> None:
             if a.shortcuts()
         },
         "steps_after_ctrl_d": window.document.workflow.ids,
+        "find_bar_after_ctrl_f": find_bar_shown,
     }
     window._close_confirmed = True
     window.close()

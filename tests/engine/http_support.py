@@ -101,3 +101,13 @@ class RecordingServer(LoopbackServer):
 def http_server() -> Iterator[RecordingServer]:
     with serving(RecordingServer()) as srv:
         yield srv
+
+
+@pytest.fixture(params=["aiohttp", "httpx"])
+def live_caller(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once with each live Caller (they must behave as one): `AiohttpCaller`,
+    and `HttpxCaller` over the httpx-aiohttp transport."""
+    from engine.runtime import callers
+
+    monkeypatch.setattr(callers, "LIVE_CALLER", request.param)
+    return str(request.param)

@@ -218,3 +218,18 @@ def test_validate_warns_of_a_service_a_live_or_hybrid_environment_does_not_resol
         "URL in environment 'local' (live): a run there would call http://Api; add it to that "
         "environment's services"
     )  # the mock environment and the hybrid one (which mocks Api.ping) are fine
+
+
+def test_an_exported_serverless_file_beside_the_workflows_is_not_one_of_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`export` (and the designer's File → Export) writes NAME.sw.yaml beside NAME.yaml; a
+    folder's validate, serve and catalog left it alone (it was 'cannot tell what kind')."""
+    for name in ("policy_change.yaml", "policy_change.mocks.yaml"):
+        (tmp_path / name).write_bytes((WORKFLOWS / name).read_bytes())
+    assert main(["export", "--to", "serverless", str(tmp_path / "policy_change.yaml")]) == 0
+    assert (tmp_path / "policy_change.sw.yaml").is_file()
+    assert [p.name for p in workflow_files(tmp_path)] == ["policy_change.yaml"]
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "sw.yaml" not in capsys.readouterr().out

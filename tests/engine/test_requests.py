@@ -9,10 +9,13 @@ from urllib.parse import unquote
 import pytest
 
 from engine import Engine, SecretSource, run_mocked
-from tests.engine.http_support import Answer, RecordingServer, http_server
+from tests.engine.http_support import Answer, RecordingServer, http_server, live_caller
 from tests.engine.test_run_support import arun, workflow
 
-__all__ = ["http_server"]
+# every live test runs with each live Caller: they must behave as one
+pytestmark = pytest.mark.usefixtures("live_caller")
+
+__all__ = ["http_server", "live_caller"]
 
 
 async def _run(

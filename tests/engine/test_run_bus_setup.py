@@ -21,6 +21,7 @@ from engine import (
     VirtualClock,
     prepare,
 )
+from engine.runtime.callers import HybridCaller
 from engine.runtime.scheduler import MAX_EMIT_DEPTH
 from tests.engine.test_run_support import START, arun, mocks_file, workflow
 
@@ -230,7 +231,7 @@ def test_prepare_resolves_environments(tmp_path: Path) -> None:
 
         setup = prepare(workflow_path=path, env="hybrid")
         assert setup.mode == "hybrid" and not setup.engine.clock.virtual
-        assert isinstance(setup.engine.caller.transport, HybridTransport)
+        assert isinstance(setup.engine.caller, HybridCaller)
         assert setup.env.notify == [{"webhook": "http://127.0.0.1:9/hook"}]
         assert setup.mock_calls is not None
         await setup.finish()

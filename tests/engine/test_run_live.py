@@ -18,8 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from engine import Engine, Event, MockTransport, Recorder, SecretSource, StepStarted, VirtualClock
-from tests.engine.http_support import LoopbackServer, serving
+from tests.engine.http_support import LoopbackServer, live_caller, serving
 from tests.engine.test_run_support import START, arun, workflow
+
+# every live test runs with each live Caller: they must behave as one
+__all__ = ["live_caller"]
+pytestmark = pytest.mark.usefixtures("live_caller")
 
 
 class _Handler(BaseHTTPRequestHandler):

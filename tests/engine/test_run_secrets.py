@@ -6,6 +6,8 @@ import asyncio
 import json
 import random
 
+import pytest
+
 from engine import Engine, Event, MockTransport, Recorder, RunResult, SecretSource, VirtualClock
 from engine.runtime.secrets import MASK, redact, register_secret
 from tests.engine.test_run_support import START, Spy, arun, mocks_file, workflow
@@ -138,3 +140,19 @@ def test_secret_given_directly_is_masked_in_events() -> None:
 
     events = arun(main())
     assert "direct-777" not in repr(events) and "pk-direct" not in repr(events)
+
+
+def test_run_ids_never_hold_a_known_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret of hex digits masked pieces of run ids (`1f***92…`), which then could not be
+    looked up: new ids are drawn again until no secret would mask them."""
+    import uuid
+
+    from engine import new_run_id
+
+    secret = "5ec7e7a11d5ec7e7"  # hex digits, as a run id's are
+    register_secret(secret)
+    draws = iter([uuid.UUID(secret + "0" * 16), uuid.UUID("0" * 15 + "1" + "f" * 16)])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))
+    run_id = new_run_id()
+    assert run_id == "0" * 15 + "1"
+    assert redact(run_id) == run_id

@@ -104,6 +104,21 @@ def test_sidecar_keys_match_the_parser() -> None:
     assert tuple(expect["error"]["properties"]["type"]["enum"]) == sidecars.ERROR_TYPES
     sinks = schema("environments")["$defs"]["sink"]["oneOf"]
     assert {k for s in sinks for k in s["required"]} == set(sidecars.SINK_KINDS)
+    tls = schema("environments")["$defs"]["environment"]["properties"]["tls"]
+    assert set(tls["properties"]) == sidecars.TLS_KEYS
+
+
+@pytest.mark.parametrize(
+    ("size", "ok"),
+    [("512KiB", True), ("10 MiB", True), ("5MB", True), (2048, True), ("12 parsecs", False)],
+)
+def test_schema_and_loader_agree_on_sizes(size: Any, ok: bool) -> None:
+    step = {"service": "A", "action": "b", "maxResponseSize": size, "followRedirects": True}
+    doc = {"version": 1, "name": "w", "steps": [step]}
+    assert VALIDATORS["workflow"].is_valid(doc) is ok
+    assert (parse_workflow(json.dumps(doc)).problems == []) is ok
+    env = {"version": 1, "environments": {"e": {"maxResponseSize": size, "tls": {"ca": "x"}}}}
+    assert VALIDATORS["environments"].is_valid(env) is ok
 
 
 def test_mock_key_pattern_matches_the_parser() -> None:
@@ -373,3 +388,16 @@ def test_every_ref_in_the_schemas_resolves_offline() -> None:
             for part in ref[2:].split("/"):
                 assert isinstance(target, dict) and part in target, (path.name, ref)
                 target = target[part]
+
+
+def test_the_environments_schema_knows_engine_temporal() -> None:
+    check = Draft202012Validator(schema("environments"))
+
+    def errors(env: dict[str, Any]) -> int:
+        return len(list(check.iter_errors({"version": 1, "environments": {"c": env}})))
+
+    assert errors({"engine": "temporal", "temporal": {"address": "127.0.0.1:7233"}}) == 0
+    assert errors({"engine": "local"}) == 0
+    assert errors({"engine": "temporal"}) == 1  # the address is needed
+    assert errors({"engine": "temporal", "temporal": {"address": "nowhere"}}) == 1
+    assert errors({"engine": "ray"}) == 1

@@ -73,3 +73,14 @@ def test_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:
     s.close()
     assert main(["runs", "list", "--server", f"http://127.0.0.1:{port}"]) == 2
     assert "cannot reach" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["http://a\x00b", "ftp://x", ""])
+def test_deploy_text_to_a_url_it_cannot_use_says_so(url: str) -> None:
+    """The designer's File → Deploy uses deploy_text: a URL httpx refuses (InvalidURL is no
+    HTTPError) is an answer with status 0, not a traceback in the deploy thread."""
+    from engine import deploy_text
+
+    answer = deploy_text(url, "x", "version: 1\nname: x\nsteps: []\n", timeout=2)
+    assert answer.status == 0 and not answer.ok
+    assert answer.message.startswith("cannot reach")

@@ -185,3 +185,44 @@ def test_kind_detection() -> None:
     assert unknown.kind == "unknown" and "cannot tell what kind of file" in str(unknown.problems[0])
     empty = parse_any("", "empty.mocks.yaml")
     assert empty.model is None and "the file is empty" in empty.problems[0].message
+
+
+def test_an_environment_may_run_on_temporal() -> None:
+    text = """\
+version: 1
+environments:
+  cluster:
+    services:
+      PolicyService: http://127.0.0.1:8001
+    engine: temporal
+    temporal:
+      address: '127.0.0.1:7233'
+      taskQueue: policies
+"""
+    loaded = parse_environments(text)
+    assert loaded.problems == []
+    assert loaded.model is not None
+    env = loaded.model.environments["cluster"]
+    assert env.engine == "temporal"
+    assert env.temporal == {"address": "127.0.0.1:7233", "taskQueue": "policies"}
+    assert dump_environments(loaded.model) == text
+
+
+def test_engine_problems_are_located() -> None:
+    loaded = parse_environments(
+        """\
+version: 1
+environments:
+  a: {engine: temporl}
+  b: {engine: temporal}
+  c: {engine: temporal, temporal: {address: "nowhere", queue: x}}
+  d: {temporal: {address: "h:1"}}
+""",
+        "environments.yaml",
+    )
+    out = "\n".join(msgs(loaded))
+    assert "environments.yaml:3:" in out and "'engine' is one of local, temporal" in out
+    assert "did you mean 'temporal'?" in out
+    assert "environments.yaml:4:" in out and "needs temporal: {address: HOST:PORT}" in out
+    assert "environments.yaml:5:" in out and "unknown key 'queue'" in out
+    assert "'temporal' is used only with engine: temporal" in out

@@ -115,14 +115,14 @@ def test_signed_webhook_from_an_environment(hook: Hook, monkeypatch: pytest.Monk
     spec = loaded.model.environments["live"].notify  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="SWITCHBOARD_SECRET_HOOK_KEY"):
         build_sinks(spec)
-    monkeypatch.setenv("SWITCHBOARD_SECRET_HOOK_KEY", "abc")
+    monkeypatch.setenv("SWITCHBOARD_SECRET_HOOK_KEY", "hook-key-1")
     (sink,) = build_sinks(spec).sinks
     assert sink.attempts == 2
     _deliver(sink)
     body, headers = hook.received[0]
     assert (
         headers["x-switchboard-signature-256"]
-        == "sha256=" + hmac.new(b"abc", body, hashlib.sha256).hexdigest()
+        == "sha256=" + hmac.new(b"hook-key-1", body, hashlib.sha256).hexdigest()
     )
     bad = parse_environments(
         "version: 1\nenvironments:\n  live:\n    notify:\n"

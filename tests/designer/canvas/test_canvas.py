@@ -66,7 +66,9 @@ def test_drag_that_would_make_a_cycle_is_refused(view, document, qtbot):
     assert document.workflow.step("fetch").after == []
     assert ("report", "fetch") not in view.canvas.edges
     assert document.undo_stack.count() == 0
-    assert view._temp_edge is None and len(view.canvas.items()) == 4 + 2  # nodes and edges
+    assert (
+        view._temp_edge is None and len(view.canvas.items()) == 4 + 2 + 2
+    )  # nodes, edges, trigger, output
 
 
 def test_moving_a_node_by_mouse_is_one_undo_step(view, document, tmp_path):

@@ -16,6 +16,10 @@ def test_no_two_actions_share_a_key_offscreen(qtbot, tmp_path):
     window = make_window(qtbot, tmp_path, sample_workflow())
     assert shortcut_clashes(window) == []
     assert key_text(window.act.duplicate.shortcut()) == "Ctrl+D"
+    # the canvas's own actions take part: rename, find, the shortcut sheet
+    assert key_text(window.canvas_act.rename.shortcut()) == "F2"
+    assert key_text(window.canvas_act.find.shortcut()) == "Ctrl+F"
+    assert [key_text(k) for k in window.canvas_act.shortcuts.shortcuts()] == ["F1", "Ctrl+/"]
 
 
 def test_no_two_actions_share_a_key_on_x11_and_ctrl_d_duplicates(tmp_path):
@@ -26,6 +30,10 @@ def test_no_two_actions_share_a_key_on_x11_and_ctrl_d_duplicates(tmp_path):
     assert got["shortcuts"]["Duplicate"] == ["Ctrl+D"]
     assert got["shortcuts"]["Delete"][0] == "Del"
     assert "check_2" in got["steps_after_ctrl_d"]
+    assert got["shortcuts"]["Rename Step"] == ["F2"]
+    assert got["shortcuts"]["Find Step…"] == ["Ctrl+F"]
+    assert got["shortcuts"]["Keyboard Shortcuts"] == ["F1", "Ctrl+/"]
+    assert got["find_bar_after_ctrl_f"] is True
 
 
 def test_an_alternate_key_another_action_holds_is_dropped_where_both_are_live(qtbot):
