@@ -74,6 +74,11 @@ def test_opening_a_file_parses_writes_and_validates_it_once(qtbot, tmp_path, cou
     # nothing is left waiting to check it again
     after = counts(path, name, lambda: qtbot.wait(400))
     assert after == {"parse": 0, "write": 0, "validate": 0}
+    # the YAML tab, hidden while it opened, shows the file when it is shown
+    window.tabs.setCurrentWidget(window.yaml_view)
+    text = window.document.yaml_text()
+    qtbot.waitUntil(lambda: window.yaml_view.toPlainText() == text)
+    assert "name: policyChange" in text
 
 
 def test_problems_of_a_file_written_by_hand_stand_where_the_saved_text_has_them(
