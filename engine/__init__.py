@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         ValidationError,
         format_path,
     )
+    from engine.core.expressions import FUNCTIONS as EXPRESSION_FUNCTIONS
     from engine.core.expressions import (
         TemplateSyntaxError,
         check_template,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
         EnvironmentsFile,
         MockResponse,
         MocksFile,
+        Note,
         NotifyStep,
         ResolvedCall,
         Retry,
@@ -198,6 +200,7 @@ if TYPE_CHECKING:
     from engine.runtime.text import describe, format_ms
     from engine.runtime.wire import HttpSettings
     from engine.server.client import DeployAnswer, deploy_text
+    from engine.server.store import Store as RunStore
     from engine.worker import KEY_VARIABLE as WORKER_KEY_VARIABLE
 
 # name -> (module, attribute)
@@ -213,6 +216,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "rename_patches": ("engine.core.edits", "rename_patches"),
     "rename_references": ("engine.core.edits", "rename_references"),
     "ExpressionError": ("engine.core.errors", "ExpressionError"),
+    "EXPRESSION_FUNCTIONS": ("engine.core.expressions", "FUNCTIONS"),
     "format_path": ("engine.core.errors", "format_path"),
     "InputInvalid": ("engine.core.errors", "InputInvalid"),
     "LoadError": ("engine.core.errors", "LoadError"),
@@ -245,6 +249,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "MockResponse": ("engine.core.model", "MockResponse"),
     "MocksFile": ("engine.core.model", "MocksFile"),
     "NOTIFY_LEVELS": ("engine.core.model", "NOTIFY_LEVELS"),
+    "Note": ("engine.core.model", "Note"),
     "NotifyStep": ("engine.core.model", "NotifyStep"),
     "resolve_call": ("engine.core.model", "resolve_call"),
     "ResolvedCall": ("engine.core.model", "ResolvedCall"),
@@ -373,6 +378,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "pretty_json": ("engine.runtime.state", "pretty_json"),
     "record_from_result": ("engine.runtime.state", "record_from_result"),
     "RunRecord": ("engine.runtime.state", "RunRecord"),
+    "RunStore": ("engine.server.store", "Store"),
     "StepView": ("engine.runtime.state", "StepView"),
     "describe": ("engine.runtime.text", "describe"),
     "format_ms": ("engine.runtime.text", "format_ms"),
@@ -407,6 +413,7 @@ __all__ = [
     "DurationError",
     "ENVIRONMENTS_FILE",
     "ERROR_TYPES",
+    "EXPRESSION_FUNCTIONS",
     "EmitStep",
     "Engine",
     "Environment",
@@ -442,6 +449,7 @@ __all__ = [
     "Mode",
     "NAME_RE",
     "NOTIFY_LEVELS",
+    "Note",
     "Notification",
     "NotifyStep",
     "PLAIN_FIELDS",
@@ -461,6 +469,7 @@ __all__ = [
     "RunSetup",
     "RunStarted",
     "RunStatus",
+    "RunStore",
     "SERVERLESS_SUFFIX",
     "STEP_KINDS",
     "STEP_STATUSES",

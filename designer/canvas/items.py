@@ -31,6 +31,7 @@ from engine import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, format_dur
 
 __all__ = ["NodeItem", "PortItem", "EdgeItem", "step_detail"]
 
+_DISABLED_OPACITY = 0.4  # a disabled step (`disabled: true`) is drawn greyed
 _PAD = 10.0  # room around the body for ports, badges and the selection outline
 _ELIDE = Qt.TextElideMode.ElideRight
 
@@ -95,6 +96,7 @@ class NodeItem(QGraphicsItem):
         self.step_id = step.id
         self.kind = step_kind(step)
         self.detail = step_detail(step)
+        self.setOpacity(_DISABLED_OPACITY if step.disabled else 1.0)  # greyed: runs skip it
         self.problems: list[str] = []
         self.badges: list[Badge] = []
         self.state: str | None = None
@@ -113,6 +115,7 @@ class NodeItem(QGraphicsItem):
         self.step_id = step.id
         self.kind = step_kind(step)
         self.detail = step_detail(step)
+        self.setOpacity(_DISABLED_OPACITY if step.disabled else 1.0)
         self.update()
 
     def set_problems(self, messages: list[str]) -> None:

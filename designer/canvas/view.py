@@ -7,9 +7,10 @@ items freely and becomes one `move_steps` command on release.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
+    QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -25,6 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QMenu, QWidget
 
 from designer.canvas import menus, style
+from designer.canvas.arrange import snap
 from designer.canvas.items import EdgeItem, NodeItem, PortItem
 from designer.canvas.placement import free_offset
 from designer.canvas.rename import InlineRename
@@ -55,6 +57,9 @@ class CanvasView(QGraphicsView):
     message = Signal(str)  # why something the user tried was refused
     step_activated = Signal(str)  # double-clicked step id
     zoom_changed = Signal(float)  # the new scale (1.0 = 100 %)
+    # quick add (Tab, or a wire dropped on empty canvas): where, the step to connect ('' for
+    # none), and whether the new step runs after it (a wire from an output, or Tab)
+    quick_add_requested = Signal(QPointF, str, bool)
     trigger_activated = Signal()  # the trigger node was double-clicked: emit a test event
 
     def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
@@ -83,6 +88,7 @@ class CanvasView(QGraphicsView):
         self._paste_count = 0
         self.rename_editor: InlineRename | None = None
         self.menu: QMenu | None = None  # the last context menu shown
+        self.snap_to_grid = False  # dragged steps land on the grid (View → Snap to Grid)
 
     # --- selection ------------------------------------------------------------------------
 
@@ -437,7 +443,10 @@ class CanvasView(QGraphicsView):
             if node is None or node.pos() == old:
                 continue
             # whole scene units keep the saved layout readable
-            moves[sid] = ((old.x(), old.y()), (round(node.pos().x()), round(node.pos().y())))
+            new = (round(node.pos().x()), round(node.pos().y()))
+            if self.snap_to_grid:
+                new = snap(new)
+            moves[sid] = ((old.x(), old.y()), new)
         self._press_positions = {}
         if moves:
             self.document.move_steps(moves)
@@ -488,8 +497,12 @@ class CanvasView(QGraphicsView):
         if target is None:
             port = self.port_at(at)
             target = port.node if port is not None else None
-        if target is None or target is start.node:
-            return  # dropped on empty canvas or back on its own node: nothing meant
+        if target is None:  # dropped on empty canvas: pick a step to put there
+            at_scene = self.mapToScene(at)
+            self.quick_add_requested.emit(at_scene, start.node.step_id, start.output)
+            return
+        if target is start.node:
+            return  # dropped back on its own node: nothing meant
         src, dst = (start.node, target) if start.output else (target, start.node)
         reason = self.document.connect_steps(src.step_id, dst.step_id)
         if reason is not None:
@@ -503,7 +516,48 @@ class CanvasView(QGraphicsView):
 
     # --- keyboard -------------------------------------------------------------------------
 
+    def editing_text(self) -> bool:
+        """Whether an item takes the keys as text (a note being edited): the canvas's own keys
+        (Delete, Tab, Ctrl+A…) leave them to it."""
+        canvas = getattr(self, "canvas", None)  # events come while __init__ builds the view
+        item = canvas.focusItem() if canvas is not None else None
+        return (
+            item is not None
+            and bool(item.flags() & item.GraphicsItemFlag.ItemIsFocusable)
+            and bool(getattr(item, "textInteractionFlags", lambda: 0)())
+        )
+
+    def event(self, event: QEvent) -> bool:
+        # Tab is focus navigation before keyPressEvent sees it: here it opens quick add
+        if (
+            not self.editing_text()
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Tab
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ):
+            self.request_quick_add()
+            return True
+        return super().event(event)
+
+    def request_quick_add(self) -> None:
+        """Quick add after the one selected step (to its right), or else at the mouse (or the
+        view's centre when the mouse is elsewhere)."""
+        ids = self.selected_ids()
+        node = self.canvas.nodes.get(ids[0]) if len(ids) == 1 else None
+        if node is not None:
+            at = node.pos() + QPointF(NODE_W * 1.5 + 80, NODE_H / 2)
+            self.quick_add_requested.emit(at, node.step_id, True)
+            return
+        mouse = self.viewport().mapFromGlobal(QCursor.pos())
+        if not self.viewport().rect().contains(mouse):
+            mouse = self.viewport().rect().center()
+        self.quick_add_requested.emit(self.mapToScene(mouse), "", True)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if self.editing_text():
+            super().keyPressEvent(event)  # to the note being edited
+            return
         key, mods = event.key(), event.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
         std = QKeySequence.StandardKey
@@ -523,8 +577,8 @@ class CanvasView(QGraphicsView):
             self.zoom_out()
         elif ctrl and key == Qt.Key.Key_0:
             self.reset_zoom()
-        elif ctrl and key == Qt.Key.Key_D:
-            self.duplicate_selection()
+        elif ctrl and key == Qt.Key.Key_D and not mods & Qt.KeyboardModifier.ShiftModifier:
+            self.duplicate_selection()  # Ctrl+Shift+D is Disable, not a second Duplicate
         elif key in _NUDGE and not ctrl:
             dx, dy = _NUDGE[key]
             step = 1.0 if mods & Qt.KeyboardModifier.ShiftModifier else style.GRID

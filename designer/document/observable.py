@@ -93,10 +93,15 @@ class ObservableWorkflow(QObject):
 
     # --- setters --------------------------------------------------------------------------
 
-    def set_workflow(self, workflow: Workflow) -> None:
-        """Show another workflow (new, open, revert); emits `reset`."""
+    def set_workflow(self, workflow: Workflow, keep: Mapping[str, Pos] | None = None) -> None:
+        """Show another workflow (new, open, revert, a YAML edit); emits `reset`. `keep`: where
+        steps the layout does not place were seen, so that an edit of the text does not move
+        them (they are laid out afresh otherwise)."""
         self._workflow = workflow
-        self._auto = {}
+        ids = set(workflow.ids)
+        self._auto = {
+            k: v for k, v in (keep or {}).items() if k not in workflow.layout and k in ids
+        }
         self._place_unpositioned()
         self.reset.emit()
         self._touched()
@@ -178,18 +183,19 @@ class ObservableWorkflow(QObject):
     def _place_unpositioned(self) -> None:
         """Compute positions for steps without one, leaving the model untouched."""
         wf = self._workflow
-        missing = [s.id for s in wf.steps if s.id not in wf.layout]
+        missing = [s.id for s in wf.steps if s.id not in wf.layout and s.id not in self._auto]
         if not missing:
             return
         if len(missing) == len(wf.steps):
             self._auto = layered_layout(wf)
             return
-        # lay the newcomers out among themselves, below what the file already places
+        # lay the newcomers out among themselves, below what is already placed
         placed = layered_positions(missing, {s.id: s.after for s in wf.steps})
-        bottom = max(float(p[1]) for p in wf.layout.values()) + _UNPLACED_GAP
-        left = min(float(p[0]) for p in wf.layout.values())
+        known = [*wf.layout.values(), *self._auto.values()]
+        bottom = max(float(p[1]) for p in known) + _UNPLACED_GAP
+        left = min(float(p[0]) for p in known)
         top = min(y for _, y in placed.values())
-        self._auto = {k: (left + x, bottom + y - top) for k, (x, y) in placed.items()}
+        self._auto.update({k: (left + x, bottom + y - top) for k, (x, y) in placed.items()})
 
 
 def _rekey(table: dict[str, Pos], old: str, new: str) -> None:

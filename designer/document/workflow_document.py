@@ -25,6 +25,7 @@ from designer.document.commands import (
     describe_removal,
 )
 from designer.document.observable import ObservableWorkflow, Pos
+from designer.document.text_edit import ReplaceWorkflowCommand, TextResult
 from engine import (
     AnyStep,
     Problem,
@@ -55,6 +56,7 @@ class WorkflowDocument(QObject):
     problems_changed = Signal()
     modified_changed = Signal(bool)
     path_changed = Signal(str)
+    draft_changed = Signal(bool)  # a draft (text that does not parse) is held, or no longer
 
     def __init__(
         self,
@@ -66,6 +68,10 @@ class WorkflowDocument(QObject):
         self.model = ObservableWorkflow(workflow, self)
         self.path = path
         self.problems: list[Problem] = []
+        # the file's text while it does not parse into a model holding all of it: shown and
+        # edited in the YAML tab, saved as it is; None once it parses (text_edit.py)
+        self.draft: str | None = None
+        self._draft_edited = False
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._validate_timer = QTimer(self)
@@ -87,7 +93,7 @@ class WorkflowDocument(QObject):
 
     @property
     def modified(self) -> bool:
-        return not self.undo_stack.isClean()
+        return not self.undo_stack.isClean() or (self.draft is not None and self._draft_edited)
 
     def position(self, step_id: str) -> Pos:
         return self.model.position(step_id)
@@ -112,7 +118,7 @@ class WorkflowDocument(QObject):
             self._checked = (key, list(self.problems))
         else:
             loaded = parse_workflow(key[1], key[0])
-            if loaded.model is not None:
+            if loaded.model is not None or self.draft is not None:
                 self.problems = list(loaded.problems)
             else:
                 self.problems = list(validate_workflow(self.workflow))
@@ -143,7 +149,7 @@ class WorkflowDocument(QObject):
             RemoveCommand(self.model, ids, edges, text or describe_removal(ids, edges))
         )
 
-    def move_steps(self, moves: dict[str, tuple[Pos, Pos]]) -> None:
+    def move_steps(self, moves: dict[str, tuple[Pos, Pos]], text: str | None = None) -> None:
         moves = {
             k: (_pos(o), _pos(n))
             for k, (o, n) in moves.items()
@@ -151,7 +157,8 @@ class WorkflowDocument(QObject):
         }
         if not moves:
             return
-        text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
+        if text is None:
+            text = describe_move(len(moves)) if len(moves) > 1 else f"Move step {next(iter(moves))}"
         self.undo_stack.push(MoveStepsCommand(self.model, moves, text))
 
     def can_connect(self, src: str, dst: str) -> str | None:
@@ -193,6 +200,22 @@ class WorkflowDocument(QObject):
                 self.model, step_id, field, old, value, f"Change {key_name(field)} of {step_id}"
             )
         )
+
+    def set_disabled(self, ids: list[str], disabled: bool) -> None:
+        """Disable (or enable) steps in one undo step: runs skip a disabled step."""
+        ids = [
+            i for i in ids if (s := self.workflow.find(i)) is not None and s.disabled != disabled
+        ]
+        if not ids:
+            return
+        verb = "Disable" if disabled else "Enable"
+        text = f"{verb} step {ids[0]}" if len(ids) == 1 else f"{verb} {len(ids)} steps"
+        self.undo_stack.beginMacro(text)
+        for sid in ids:
+            self.undo_stack.push(
+                SetStepFieldCommand(self.model, sid, "disabled", not disabled, disabled, text)
+            )
+        self.undo_stack.endMacro()
 
     def rename_step(self, old: str, new: str) -> str | None:
         """Rename a step and every reference to it in one undo step; why not, or None."""
@@ -247,7 +270,40 @@ class WorkflowDocument(QObject):
     # --- files ----------------------------------------------------------------------------
 
     def yaml_text(self) -> str:
-        return dump_workflow(self.workflow)
+        """The text that will be saved: the workflow's, or the draft while there is one."""
+        return self.draft if self.draft is not None else dump_workflow(self.workflow)
+
+    # --- text edits (the YAML tab) --------------------------------------------------------
+
+    def apply_text(self, text: str) -> TextResult:
+        """Make the workflow say what `text` says, as one undo step, if it parses into a model
+        holding all of it; else leave the model as it was (a draft keeps the new text)."""
+        loaded = parse_workflow(text, self.path or "untitled.yaml")
+        if loaded.model is None or not loaded.complete:
+            if self.draft is not None and text != self.draft:
+                self.draft, self._draft_edited = text, True
+                self.modified_changed.emit(True)
+                self.validate_now()
+            return TextResult(False, list(loaded.problems))
+        if self.draft is not None:
+            edited = self._draft_edited or text != self.draft
+            self.draft, self._draft_edited = None, False
+            self.replace_workflow(loaded.model, self.path)
+            if edited:
+                self.undo_stack.resetClean()  # unsaved until the user saves
+            self.draft_changed.emit(False)
+            self.modified_changed.emit(self.modified)
+        elif dump_workflow(loaded.model) != self.yaml_text():
+            self.undo_stack.push(ReplaceWorkflowCommand(self.model, loaded.model))
+        return TextResult(True, list(loaded.problems))
+
+    def open_draft(self, text: str, path: str) -> None:
+        """Hold a file's text that does not parse (an unknown key, a syntax error) so that it
+        can be fixed in the YAML tab; the workflow is empty until it parses."""
+        self.replace_workflow(Workflow(), path)
+        self.draft, self._draft_edited = text, False
+        self.draft_changed.emit(True)
+        self.validate_now()
 
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> WorkflowDocument:
@@ -270,6 +326,9 @@ class WorkflowDocument(QObject):
         self._opened = opened
         self.undo_stack.clear()
         self.undo_stack.setClean()
+        if self.draft is not None:  # another workflow came (new, open): the draft goes
+            self.draft, self._draft_edited = None, False
+            self.draft_changed.emit(False)
         moved = path != self.path
         self.path = path
         self.model.set_workflow(workflow)
@@ -282,7 +341,7 @@ class WorkflowDocument(QObject):
         target = str(path) if path is not None else self.path
         if not target:
             raise OSError("This workflow has no file yet: choose where to save it (Save As).")
-        data = self.yaml_text().encode("utf-8")
+        data = self.yaml_text().encode("utf-8")  # a draft is saved as the user wrote it
         f = QSaveFile(target)
         if not f.open(QSaveFile.OpenModeFlag.WriteOnly):
             raise OSError(
@@ -305,6 +364,9 @@ class WorkflowDocument(QObject):
         if target != self.path:
             self.path = target
             self.path_changed.emit(target)
+        if self._draft_edited:
+            self._draft_edited = False
+            self.modified_changed.emit(self.modified)
         self.undo_stack.setClean()
 
     def _on_clean_changed(self, clean: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -9,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from designer.inspector.step_form import StepForm
 from designer.inspector.workflow_form import WorkflowForm
-from engine import step_kind
+from engine import RunRecord, step_kind
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument
@@ -26,6 +27,8 @@ class InspectorWidget(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.document = document
         self.form: StepForm | WorkflowForm | QWidget | None = None
+        # the run the expression editor previews against (the window sets it)
+        self.run_record: Callable[[], RunRecord | None] | None = None
         self._selection: list[str] = []
         model = document.model
         model.reset.connect(lambda: self.show_selection([]))
@@ -77,6 +80,8 @@ class InspectorWidget(QScrollArea):
             self._set_form(note)
 
     def _set_form(self, widget: QWidget) -> None:
+        if isinstance(widget, StepForm):
+            widget.run_record = lambda: self.run_record() if self.run_record else None
         old = self.takeWidget()
         if old is not None:
             old.deleteLater()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.inspector.expression_editor import ExpressionDialog, with_expression_button
+from designer.inspector.expression_scope import folder_mocks, sample_scope
 from designer.inspector.fields import (
     ChoiceField,
     FieldEditor,
@@ -33,7 +36,16 @@ from designer.inspector.fields import (
     show_duration,
     show_number,
 )
-from engine import NOTIFY_LEVELS, AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, step_kind
+from engine import (
+    NOTIFY_LEVELS,
+    AnyStep,
+    CallStep,
+    EmitStep,
+    NotifyStep,
+    RunRecord,
+    WaitStep,
+    step_kind,
+)
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument
@@ -49,6 +61,8 @@ _METHODS = [
     ("DELETE", "DELETE"),
 ]
 _ON_ERROR = [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]
+# one-line `${ }` fields that get the expression editor's button; True: exactly one expression
+_EXPRESSION_FIELDS = {"if_": True, "foreach": True, "message": False, "path": False}
 
 
 def _section(title: str) -> QLabel:
@@ -69,6 +83,9 @@ class StepForm(QWidget):
         step = document.workflow.step(step_id)
         self.kind = step_kind(step)
         self.editors: dict[str, FieldEditor] = {}
+        # the run whose data the expression editor previews against (set by the inspector)
+        self.run_record: Callable[[], RunRecord | None] | None = None
+        self.expression_dialog: ExpressionDialog | None = None
         self.retry: RetryEditor | None = None
         self._shown_id = ""
         self._after_key: tuple[tuple[str, ...], tuple[str, ...]] | None = None
@@ -152,7 +169,34 @@ class StepForm(QWidget):
     def _add(self, attr: str, label: str, editor: FieldEditor) -> None:
         self.editors[attr] = editor
         editor.edited.connect(lambda value, a=attr: self._edit(a, value))
-        self.form.addRow(label, editor)
+        if attr in _EXPRESSION_FIELDS:
+            opener = lambda a=attr, k=label: self.open_expression(a, k)  # noqa: E731
+            self.form.addRow(label, with_expression_button(editor, opener))
+        else:
+            self.form.addRow(label, editor)
+
+    def open_expression(self, attr: str, key: str) -> ExpressionDialog:
+        """The expression editor for one field; OK writes its text back (one undo step)."""
+        editor = self.editors[attr]
+        record = self.run_record() if self.run_record is not None else None
+        scope = sample_scope(
+            self.document.workflow, self.step_id, record, folder_mocks(self.document.path)
+        )
+        dialog = ExpressionDialog(
+            editor.text(), scope, f"{key} of {self.step_id}", _EXPRESSION_FIELDS[attr], self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(result: int) -> None:
+            self.expression_dialog = None
+            if result == ExpressionDialog.DialogCode.Accepted and dialog.text() != editor.text():
+                editor._set_text(dialog.text())
+                editor._text_changed()  # the field's own check and edit: one undo step
+
+        dialog.finished.connect(done)
+        self.expression_dialog = dialog
+        dialog.open()
+        return dialog
 
     # model -> form ---------------------------------------------------------------------------
     @property

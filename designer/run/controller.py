@@ -59,6 +59,8 @@ class RunSpec:
     real_time: bool = False
     record: Path | None = None
     env_label: str = ""
+    # steps that finish as the last run recorded them ("run from here"; run_from.py)
+    pinned: dict[str, dict[str, Any]] | None = None
 
 
 class _Bridge(QObject):
@@ -169,6 +171,7 @@ class RunController(QObject):
             real_time=spec.real_time,
             record=_absolute(spec.record),
             environ=dict(os.environ),
+            pinned=spec.pinned if kind == "run" else None,
             **more,
         )
 

@@ -18,9 +18,11 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from designer.canvas import RunStatesPresenter
+from designer.run.compare import RunCompareDialog
 from designer.run.controller import JobOutcome, RunController, RunSpec
 from designer.run.environments import tests_file_for
 from designer.run.history import RunHistoryWidget
+from designer.run.history_store import HISTORY_FILE, HistoryStore
 from designer.run.input_editor import EmitDialog, InputEditor, known_events
 from designer.run.log_panel import LogPanel
 from designer.run.step_results import StepResultsWidget
@@ -53,6 +55,14 @@ class RunUI(QObject):
         self.last_record: RunRecord | None = None
         self.last_message = ""
         self.dialog: EmitDialog | None = None
+        self.compare_dialog: RunCompareDialog | None = None
+        # runs of earlier sessions live beside the autosaves; a window without them (tests,
+        # --screenshot) keeps its history in memory
+        autosave = getattr(window, "autosave", None)
+        self.history_store = HistoryStore(
+            autosave.directory.parent / HISTORY_FILE if autosave is not None else None
+        )
+        self.stored_records: dict[str, RunRecord] = {}  # runs shown from the store
 
         self.toolbar = RunToolbar(window)
         window.addToolBar(self.toolbar)
@@ -87,6 +97,8 @@ class RunUI(QObject):
         # goes away (the controller may be gone by then)
         process, receive = self.controller.process, self.controller.receive
         window.destroyed.connect(lambda *_a: process.release(receive))
+        store = self.history_store
+        window.destroyed.connect(lambda *_a: store.close())
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.controller.shutdown)
@@ -161,6 +173,7 @@ class RunUI(QObject):
         self.view.selection_changed.connect(self._selection_changed)
         self.log_panel.step_clicked.connect(self._log_step_clicked)
         self.history.run_picked.connect(self.show_run)
+        self.history.compare_requested.connect(self.compare_runs)
 
     # --- actions ----------------------------------------------------------------------------
 
@@ -265,7 +278,7 @@ class RunUI(QObject):
 
     def show_run(self, run_id: str) -> RunRecord | None:
         """Show a run of the session: its states on the canvas, only its lines in the log."""
-        rec = self.controller.records.get(run_id)
+        rec = self.run_record(run_id)
         if rec is None:
             return None
         if rec.on_canvas or rec.workflow == self.document.workflow.name:
@@ -291,6 +304,7 @@ class RunUI(QObject):
         return rec
 
     def _run_started(self, rec: RunRecord) -> None:
+        self.history_store.started(rec)
         self.history.add_or_update(rec)
         self.log_panel.add_run(rec)
         if rec.on_canvas:
@@ -305,6 +319,7 @@ class RunUI(QObject):
         self.results.refresh(rec, ids)
 
     def _run_finished(self, rec: RunRecord) -> None:
+        self.history_store.save(rec)
         self.history.add_or_update(rec)
         self.log_panel.add_run(rec)
         if rec is self.shown_record():
@@ -360,6 +375,46 @@ class RunUI(QObject):
         self.tests.set_path(tests_file_for(doc.path))
         self._step_ids = doc.workflow.ids
         self.log_panel.set_steps(self._step_ids)
+        self._load_history()
+
+    def _load_history(self) -> None:
+        """The open workflow's runs from earlier sessions, below this session's."""
+        name = self.document.workflow.name
+        for run_id, rec in list(self.stored_records.items()):
+            if rec.workflow != name:  # another workflow's past runs go with it
+                del self.stored_records[run_id]
+                self.history.remove(run_id)
+        if not name or self.document.path is None:
+            return
+        for rec in self.history_store.runs(name):
+            if rec.run_id in self.controller.records or rec.run_id in self.stored_records:
+                continue
+            self.stored_records[rec.run_id] = rec
+            self.history.add_or_update(rec, at_end=True)
+        if self.history_store.error:
+            self._message("warning", self.history_store.error)
+
+    def run_record(self, run_id: str) -> RunRecord | None:
+        """A run of this session, else one from the store."""
+        return self.controller.records.get(run_id) or self.stored_records.get(run_id)
+
+    def compare_runs(self, older: str, newer: str) -> RunCompareDialog | None:
+        """Open the two runs' step outputs side by side (kept outputs: the store has every
+        step's, the session drops those of older runs)."""
+        records = []
+        for run_id in (older, newer):
+            rec = self.history_store.get(run_id) or self.run_record(run_id)
+            if rec is None:
+                return None
+            records.append(rec)
+        if self.compare_dialog is not None:
+            self.compare_dialog.close()
+        dialog = RunCompareDialog(records[0], records[1], self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: setattr(self, "compare_dialog", None))
+        self.compare_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _selection_changed(self, ids: list[str]) -> None:
         self.results.show_step(self.shown_record(), ids[0] if ids else None)

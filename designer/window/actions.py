@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QTabWidget, QToolBar, QWidget
 
 from designer.canvas import CanvasView
+from designer.canvas.arrange import align, arrange_selection, distribute
 from designer.document import WorkflowDocument
 from designer.shared import theme
 from designer.window.settings import AppSettings
@@ -36,6 +37,7 @@ class WindowCommands(Protocol):
     def save_as(self) -> None: ...
     def set_grid_visible(self, on: bool) -> None: ...
     def set_theme(self, name: str) -> None: ...
+    def add_note(self) -> None: ...
 
 
 class WindowActions:
@@ -62,6 +64,7 @@ class WindowActions:
         self.settings = settings
         self.commands = commands
         self.canvas_page = canvas_page
+        self.view, self.document = view, document
         self._docks = list(docks)
         self._icons: dict[QAction, str] = {}
         w, c = window, commands
@@ -122,7 +125,57 @@ class WindowActions:
             canvas=True,
         )
 
+        self.add_note = self._make(
+            "Add &Note",
+            None,
+            QKeySequence("Ctrl+Shift+M"),
+            c.add_note,
+            "A sticky comment on the canvas, saved with the layout (runs ignore it)",
+            canvas=True,
+        )
+        self.toggle_disabled = self._make(
+            "Disa&ble / Enable",
+            None,
+            QKeySequence("Ctrl+Shift+D"),
+            self._toggle_disabled,
+            "Disable the selected steps (runs skip them; drawn greyed), or enable them again",
+            canvas=True,
+        )
+
+        # Arrange: the selected steps, one undo step each
+        self.arrange_actions: list[QAction] = []
+        for label, how in (
+            ("Align &Left", lambda p: align(p, "left")),
+            ("Align &Center", lambda p: align(p, "hcenter")),
+            ("Align &Right", lambda p: align(p, "right")),
+            ("Align &Top", lambda p: align(p, "top")),
+            ("Align &Middle", lambda p: align(p, "vcenter")),
+            ("Align &Bottom", lambda p: align(p, "bottom")),
+            ("Distribute H&orizontally", lambda p: distribute(p, "h")),
+            ("Distribute V&ertically", lambda p: distribute(p, "v")),
+        ):
+            text = label.replace("&", "")
+            action = self._make(
+                label,
+                None,
+                None,
+                lambda h=how, t=text: self._arrange(h, t),
+                f"{text}: the selected steps",
+                canvas=True,
+            )
+            self.arrange_actions.append(action)
+        self.snap = self._make(
+            "&Snap to Grid", None, None, None, "Dragged steps land on the grid's points"
+        )
+        self.snap.setCheckable(True)
+        self.snap.toggled.connect(lambda on: setattr(view, "snap_to_grid", on))
+
         # View
+        self.minimap = self._make(
+            "&Minimap", None, QKeySequence("Ctrl+M"), None, "Show the whole workflow in a corner"
+        )
+        self.minimap.setCheckable(True)
+        self.minimap.setChecked(True)
         self.zoom_in = self._make("Zoom &In", "zoom-in", _STD.ZoomIn, view.zoom_in)
         self.zoom_out = self._make("Zoom &Out", "zoom-out", _STD.ZoomOut, view.zoom_out)
         self.reset_zoom = self._make(
@@ -235,13 +288,19 @@ class WindowActions:
         edit.addActions([self.cut, self.copy, self.paste, self.duplicate, self.delete])
         edit.addSeparator()
         edit.addAction(self.select_all)
+        edit.addAction(self.toggle_disabled)
+        edit.addAction(self.add_note)
+        arrange = edit.addMenu("A&rrange")
+        arrange.addActions(self.arrange_actions[:6])
+        arrange.addSeparator()
+        arrange.addActions(self.arrange_actions[6:])
 
         view = bar.addMenu("&View")
         view.addActions([self.show_canvas, self.show_yaml])
         view.addSeparator()
         view.addActions([self.zoom_in, self.zoom_out, self.reset_zoom, self.fit])
         view.addSeparator()
-        view.addActions([self.auto_layout, self.grid, self.dark])
+        view.addActions([self.auto_layout, self.grid, self.snap, self.minimap, self.dark])
         view.addSeparator()
         for dock in self._docks:
             view.addAction(dock.toggleViewAction())
@@ -278,7 +337,21 @@ class WindowActions:
         menu.addAction(self.clear_recent)
         self.clear_recent.setEnabled(bool(files))
 
+    def _arrange(self, how: Callable[[Any], Any], text: str) -> None:
+        why = arrange_selection(self.document, self.view.selected_ids(), how, text)
+        if why is not None:
+            self.view.message.emit(why)
+
+    def _toggle_disabled(self) -> None:
+        """Disable the selection, or enable it when every selected step is disabled."""
+        ids = self.view.selected_ids()
+        steps = [s for i in ids if (s := self.document.workflow.find(i)) is not None]
+        if steps:
+            self.document.set_disabled(ids, not all(s.disabled for s in steps))
+
     def update_edit_actions(self, selected: list[str]) -> None:
+        for action in self.arrange_actions:
+            action.setEnabled(len(selected) >= 2)
         has = bool(selected)
-        for action in (self.cut, self.copy, self.duplicate):
+        for action in (self.cut, self.copy, self.duplicate, self.toggle_disabled):
             action.setEnabled(has)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,13 +41,14 @@ from PySide6.QtWidgets import (
 from designer.canvas import CanvasView
 from designer.document import WorkflowDocument
 from designer.document.clipboard import step_from_palette
-from designer.document.workflow_document import read_for_editing
 from designer.inspector import InspectorWidget
 from designer.palette import PaletteWidget
 from designer.run import attach_run_ui
+from designer.run.run_from import add_run_from_actions
 from designer.shared import qtprime, theme
 from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
+from designer.window.authoring import AuthoringAids, PressWatch
 from designer.window.canvas_actions import CanvasActions
 from designer.window.interop_actions import SERVERLESS_FILTER, InteropActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
@@ -64,6 +66,7 @@ __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 
 AUTOSAVE_INTERVAL_MS = 60_000
 PALETTE_REFRESH_MS = 400
+PALETTE_PRESS_GRACE_S = 2.0  # how long after a press on the palette its refresh may wait
 FIRST_SIZE = QSize(1400, 900)  # the first window's size where the screen has room for it
 # the window manager's frame around the client area, not known before the window is shown
 FRAME_ALLOWANCE = QMargins(8, 32, 8, 8)
@@ -99,6 +102,8 @@ class MainWindow(QMainWindow):
         page_layout = QVBoxLayout(self.canvas_page)
         page_layout.setContentsMargins(0, 0, 0, 0)
         page_layout.addWidget(self.view)
+        self.aids = AuthoringAids(self)  # minimap, notes, quick add, drafts (authoring.py)
+        self.minimap, self.notes = self.aids.minimap, self.aids.notes
         self.yaml_view = YamlView(self.document)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -142,6 +147,8 @@ class MainWindow(QMainWindow):
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
+        add_run_from_actions(self.run_ui)  # Run → Run From Selected Step / Step Only
+        self.inspector.run_record = self.run_ui.shown_record  # the expression editor's data
         # File → Export, Import OpenAPI and Deploy (interop_actions.py), before Quit
         self.interop = InteropActions(self, self, self.act.file_menu, self.act.quit)
         self.view.trigger_activated.connect(self.run_ui.open_emit_dialog)
@@ -181,21 +188,37 @@ class MainWindow(QMainWindow):
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.view.zoom_changed.connect(self._zoom_changed)
         self.view.step_activated.connect(self._step_activated)
+        self.view.quick_add_requested.connect(self.aids.quick_add)
+        self.act.minimap.toggled.connect(self.minimap.setVisible)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
         self.palette_widget.add_requested.connect(self.add_from_palette)
         doc.modified_changed.connect(self._modified_changed)
+        doc.draft_changed.connect(self.aids.draft_changed)
         doc.path_changed.connect(lambda _p: self._update_title())
         doc.model.workflow_changed.connect(self._update_title)
         # the palette re-reads the workflow's services after a pause in editing, not per key
         self._palette_timer = QTimer(self)
         self._palette_timer.setSingleShot(True)
         self._palette_timer.setInterval(PALETTE_REFRESH_MS)
-        self._palette_timer.timeout.connect(
-            lambda: self.palette_widget.update_workflow(doc.workflow)
-        )
+        self._palette_timer.timeout.connect(self._refresh_palette)
+        self._palette_press = PressWatch(self.palette_widget.tree.viewport())
         doc.model.changed.connect(self._palette_timer.start)
         self.act.update_edit_actions([])
+
+    def _refresh_palette(self) -> None:
+        # not just after a press on the palette while the button is still down: that press may
+        # be starting a drag, and rebuilding the tree under it drops the drag (a real-X test
+        # lost its second drop so); bounded, as a drag's release never reaches the tree
+        pressed = self._palette_press.pressed_at
+        if (
+            pressed is not None
+            and time.monotonic() - pressed < PALETTE_PRESS_GRACE_S
+            and QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton
+        ):
+            self._palette_timer.start()
+            return
+        self.palette_widget.update_workflow(self.document.workflow)
 
     # --- views ------------------------------------------------------------------------------
 
@@ -242,6 +265,9 @@ class MainWindow(QMainWindow):
         self.view.select_steps([sid])
         return sid
 
+    def add_note(self) -> None:
+        self.aids.add_note()
+
     def set_grid_visible(self, on: bool) -> None:
         self.view.canvas.set_grid_visible(on)
         self.settings.set_show_grid(on)
@@ -259,6 +285,7 @@ class MainWindow(QMainWindow):
         self.yaml_view.highlighter.set_dark(name == "dark")
         self.setWindowIcon(theme.icon("app"))
         self.view.set_dark(name == "dark")
+        self.notes.set_dark(name == "dark")
 
     # --- files ------------------------------------------------------------------------------
 
@@ -345,17 +372,35 @@ class MainWindow(QMainWindow):
         path = os.path.abspath(path)
         if is_serverless_name(path):  # imported as a new, unsaved workflow
             return self.interop.open_serverless(path)
-        try:
-            workflow, opened = read if read is not None else read_for_editing(path)
-        except LoadError as e:
-            self.show_load_problems(path, e.problems)
-            return False
-        except OSError as e:
-            self.show_load_problems(
-                path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
-            )
-            self.settings.remove_recent(path)
-            return False
+        from engine import open_workflow, read_text
+
+        if read is not None:
+            workflow, opened = read
+        else:
+            try:
+                data = read_text(path)
+                text = data.decode("utf-8-sig")
+            except LoadError as e:
+                self.show_load_problems(path, e.problems)
+                return False
+            except UnicodeDecodeError:
+                text = None
+            try:
+                loaded = open_workflow(path, data)
+                workflow = loaded.unwrap_model()
+            except LoadError as e:
+                if text is None:  # not text: nothing to fix in the editor
+                    self.show_load_problems(path, e.problems)
+                    return False
+                return self.aids.open_draft(path, text)
+            except OSError as e:
+                self.show_load_problems(
+                    path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
+                )
+                self.settings.remove_recent(path)
+                return False
+            # read, parsed and checked once: the first check after opening uses this
+            opened = (text if text is not None else "", list(loaded.problems))
         if self.autosave is not None:
             self.autosave.remove()
         self.document.replace_workflow(workflow, path, opened)

@@ -133,6 +133,7 @@ class Step:
     after: list[str] = field(default_factory=list)
     if_: str | None = None
     description: str | None = None
+    disabled: bool = False  # skipped in every run (state `skipped`), kept in the file
 
 
 @dataclass
@@ -191,6 +192,15 @@ def step_kind(step: Step) -> StepKind:
 
 
 @dataclass
+class Note:
+    """A sticky comment on the canvas (`notes:`): kept with the layout, ignored by the engine.
+    `at` is its top-left corner in canvas units."""
+
+    text: str = ""
+    at: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
 class Workflow:
     name: str = "workflow"
     description: str | None = None
@@ -202,6 +212,7 @@ class Workflow:
     output: Any = None
     layout: dict[str, tuple[float, float]] = field(default_factory=dict)
     version: int = 1
+    notes: list[Note] = field(default_factory=list)
 
     def step(self, step_id: str) -> AnyStep:
         for s in self.steps:

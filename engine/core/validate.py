@@ -117,6 +117,14 @@ def check_workflow(c: Collector, wf: Workflow, step_index: list[int] | None = No
         else:
             ids[s.id] = i
     for i, s in enumerate(wf.steps):
+        if s.disabled:
+            c.add(
+                f"step '{s.id}' is disabled: every run skips it, and the steps that run only "
+                "after it; remove 'disabled: true' to run it again",
+                sp(i) + ("disabled",),
+                step=s.id,
+                severity="warning",
+            )
         seen: set[str] = set()
         for j, a in enumerate(s.after):
             p = sp(i) + ("after", j)

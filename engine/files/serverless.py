@@ -156,6 +156,8 @@ class _Exporter:
                     s.id,
                     "error",
                 )
+        if s.disabled:
+            own = "false"  # skipped in every run, as ours is; what runs only after it follows
         preds = [self.condition(self.wf.step(p)) for p in s.after if p in self.index]
         upstream = (
             None

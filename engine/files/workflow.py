@@ -17,6 +17,7 @@ from engine.core.model import (
     CallDefaults,
     CallStep,
     EmitStep,
+    Note,
     NotifyStep,
     Retry,
     WaitStep,
@@ -64,9 +65,12 @@ WORKFLOW_KEYS = frozenset(
         "steps",
         "output",
         "layout",
+        "notes",
     }
 )
-STEP_COMMON_KEYS = frozenset({"id", "description", "after", "if"})
+NOTE_KEYS = frozenset({"text", "at"})
+NOTE_TEXT_LIMIT = 10_000  # characters: a note, not a document
+STEP_COMMON_KEYS = frozenset({"id", "description", "after", "if", "disabled"})
 CALL_KEYS = STEP_COMMON_KEYS | {
     "service",
     "action",
@@ -244,6 +248,15 @@ def parse_step(c: Collector, d: Any, path: Path) -> AnyStep | None:
     step.id = sid or ""
     step.description = opt_str(c, m, "description", path, sid)
     step.if_ = opt_str(c, m, "if", path, sid)
+    disabled = m.get("disabled", False)
+    if isinstance(disabled, bool):
+        step.disabled = disabled
+    elif disabled is not None:
+        c.add(
+            f"'disabled' must be true or false, not {type_name(disabled)}",
+            path + ("disabled",),
+            step=sid,
+        )
     after = m.get("after", _MISSING)
     if after is _MISSING:
         step.after = None  # type: ignore[assignment]  # resolved by parse_workflow_data
@@ -351,4 +364,41 @@ def parse_workflow_data(c: Collector, data: Any) -> Workflow | None:
                     )
             else:
                 c.add(f"a layout entry is [x, y], not {type_name(pos)}", ("layout", sid))
+    if d.get("notes") is not None:
+        wf.notes = _parse_notes(c, d["notes"])
     return wf
+
+
+def _parse_notes(c: Collector, raw: Any) -> list[Note]:
+    """`notes:` — a list of `{text, at: [x, y]}`; what is not one is a located problem."""
+    if not isinstance(raw, list):
+        c.add(f"'notes' is a list of {{text, at: [x, y]}}, not {type_name(raw)}", ("notes",))
+        return []
+    notes = []
+    for i, item in enumerate(raw):
+        path: Path = ("notes", i)
+        m = as_map(c, item, path, "a note")
+        if m is None:
+            continue
+        check_keys(c, m, NOTE_KEYS, path, "a note")
+        text = m.get("text")
+        if not isinstance(text, str):
+            c.add(f"a note's 'text' must be text, not {type_name(text)}", path + ("text",))
+            continue
+        if len(text) > NOTE_TEXT_LIMIT:
+            c.add(f"a note holds at most {NOTE_TEXT_LIMIT:,} characters", path + ("text",))
+            continue
+        at = m.get("at")
+        if not (
+            isinstance(at, list)
+            and len(at) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in at)
+            and all(math.isfinite(v) and abs(v) <= LAYOUT_LIMIT for v in at)
+        ):
+            c.add(
+                f"a note's 'at' is [x, y], two numbers from -{LAYOUT_LIMIT:,} to {LAYOUT_LIMIT:,}",
+                path + ("at",),
+            )
+            continue
+        notes.append(Note(text, (at[0], at[1])))
+    return notes

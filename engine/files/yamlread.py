@@ -251,12 +251,41 @@ def _char_at(text: str, line: int, col: int) -> str:
     return ""
 
 
+def _unclosed_quote(text: str, mark: Any) -> Any:
+    """The start of a quoted scalar that ran over a line end just before a syntax error at
+    `mark`: a quote left open swallows the lines after it, and PyYAML stops only where the
+    text that follows no longer fits, often far below. None when there is no such scalar.
+    The pure-Python scanner runs only here, on text that has already failed."""
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if isinstance(token, yaml.ScalarToken):
+                last = token
+    except yaml.MarkedYAMLError:
+        pass
+    if last is not None and last.style in ("'", '"') and last.end_mark.line > last.start_mark.line:
+        return last.start_mark
+    return None
+
+
 def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
     mark = e.problem_mark or e.context_mark
-    line, col = _pos(mark) if mark is not None else (0, 0)
     what = (e.problem or "").strip()
     ctx = (e.context or "").strip()
     hint = "fix the YAML syntax at that place"
+    if ctx == "while scanning a quoted scalar" and e.context_mark is not None:
+        # PyYAML marks the end of the file; the cause is the quote that opened the scalar
+        mark = e.context_mark
+        what, ctx = "a quote that is not closed", ""
+        hint = "close it with the same quote on this line, or remove it"
+    elif mark is not None and (opened := _unclosed_quote(text, mark)) is not None:
+        where = f"line {mark.line + 1}"
+        mark = opened
+        what = f"a quoted value runs over several lines and the text stops fitting at {where}"
+        ctx, hint = "", "close the quote on this line if it was meant to end here"
+    line, col = _pos(mark) if mark is not None else (0, 0)
     if "'\\t'" in what or "tab" in what or _char_at(text, line, col) == "\t":
         what, hint = "a tab character", "indent with spaces; YAML does not allow tabs there"
     elif "mapping values are not allowed" in what:

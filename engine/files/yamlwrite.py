@@ -277,6 +277,8 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
             d["after"] = list(s.after)
         if s.if_ is not None:
             d["if"] = s.if_
+        if s.disabled:
+            d["disabled"] = True
         if isinstance(s, CallStep):
             d["service"] = s.service
             d["action"] = s.action
@@ -326,6 +328,10 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
         # layout follows step order, so moving a node changes one line
         order = {sid: i for i, sid in enumerate(wf.ids)}
         out["layout"] = dict(sorted(layout.items(), key=lambda kv: order[kv[0]]))
+    if wf.notes:
+        out["notes"] = [
+            {"text": n.text, "at": _Flow([_num(n.at[0]), _num(n.at[1])])} for n in wf.notes
+        ]
     return out
 
 

@@ -68,6 +68,12 @@ class JobRequest:
     environ: dict[str, str] | None = None
     allow_outside_files: bool = False  # an environment may name files outside its folder
     check_contract: bool = False  # run: check responses against imported OpenAPI specs
+    # a run: how deep in a cascade of emits it starts (an event an emit step published to a
+    # stream, consumed here), so a workflow that triggers itself stops there as in one process
+    depth: int = 0
+    # run: steps that finish at once as a run recorded them, by id (`{status, output, error,
+    # attempts}`): the designer's "run from here" replays the steps before the one chosen
+    pinned: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass

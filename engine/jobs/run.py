@@ -118,7 +118,13 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         extra.append(ContractCheck(Path(path).resolve().parent, lambda: setup.sinks))
     outcome: JobOutcome
     try:
-        result = await setup.run(request.input, run_id=run_id, sinks=extra)
+        result = await setup.run(
+            request.input,
+            run_id=run_id,
+            sinks=extra,
+            depth=request.depth,
+            pinned=request.pinned,
+        )
         outcome = JobOutcome("run", [run_id], payload=result)
     except asyncio.CancelledError:
         _uncancel()

@@ -19,7 +19,7 @@ from typing import Any
 from engine.core.errors import LoadError
 from engine.core.model import EmitStep, Workflow
 from engine.files.documents import dump_mocks, load_workflow, save_text_atomic
-from engine.files.folder import workflow_files
+from engine.files.folder import environments_file, workflow_files
 from engine.jobs import email as _email  # noqa: F401  (registers the `email` sink kind)
 from engine.jobs.environments import Resolved, SetupError, resolve_environment
 from engine.jobs.sinks import SinkSet, build_sinks
@@ -30,7 +30,7 @@ from engine.runtime.engine import Engine
 from engine.runtime.events import RunResult, Sink
 from engine.runtime.http import HttpxCaller
 from engine.runtime.mock import MockTransport
-from engine.runtime.ports import Caller, Services
+from engine.runtime.ports import Caller, Cascade, Services
 from engine.runtime.recorder import Recorder
 from engine.runtime.secrets import SecretSource
 from engine.runtime.wire import TlsError
@@ -46,12 +46,39 @@ class Host:
     resolved environment is kept for every job (a server: one connection pool per environment;
     mocks count calls per run, so runs that share an engine each see a mock list from its
     start); `aclose` closes them. `environ` is where secrets are read (default: os.environ).
+    A keeping host also keeps each resolved environment until one of its files changes (a
+    server resolved it again for every run: a YAML parse per run).
     """
 
     def __init__(self, *, keep: bool = False, environ: Mapping[str, str] | None = None) -> None:
         self.keep = keep
         self.environ: Mapping[str, str] = environ if environ is not None else os.environ
         self._engines: dict[tuple[object, ...], tuple[Engine, Counter[str] | None]] = {}
+        self._resolved: dict[tuple[object, ...], tuple[tuple[object, ...], Resolved]] = {}
+
+    def resolve(
+        self,
+        folder: Path,
+        env: str | None,
+        *,
+        mocks: Path | None = None,
+        scenario: str | None = None,
+        allow_outside: bool = False,
+    ) -> Resolved:
+        """`resolve_environment`, kept by a keeping host while its files are unchanged."""
+        if not self.keep:
+            return resolve_environment(
+                folder, env, mocks=mocks, scenario=scenario, allow_outside=allow_outside
+            )
+        key = (folder, env, mocks, scenario, allow_outside)
+        kept = self._resolved.get(key)
+        if kept is not None and kept[0] == _stamp(folder, kept[1].mock_paths):
+            return kept[1]
+        resolved = resolve_environment(
+            folder, env, mocks=mocks, scenario=scenario, allow_outside=allow_outside
+        )
+        self._resolved[key] = (_stamp(folder, resolved.mock_paths), resolved)
+        return resolved
 
     def engine_for(
         self, env: Resolved, *, real_time: bool = False, environ: Mapping[str, str] | None = None
@@ -73,6 +100,19 @@ class Host:
         engines, self._engines = self._engines, {}
         for engine, _ in engines.values():
             await engine.aclose()
+
+
+def _stamp(folder: Path, mock_paths: Sequence[Path]) -> tuple[object, ...]:
+    """What tells that an environment's files changed: the environments file found and the
+    size, change time and inode of it and of its mocks files."""
+    stamp: list[object] = []
+    for path in [environments_file(folder), *mock_paths]:
+        try:
+            st = path.stat() if path is not None else None
+        except OSError:
+            st = None
+        stamp.append((path, st and (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)))
+    return tuple(stamp)
 
 
 def _build_engine(
@@ -134,12 +174,24 @@ class RunSetup:
         return self.env.mode
 
     async def run(
-        self, input: Any = None, *, run_id: str | None = None, sinks: Sequence[Sink] = ()
+        self,
+        input: Any = None,
+        *,
+        run_id: str | None = None,
+        sinks: Sequence[Sink] = (),
+        depth: int = 0,
+        pinned: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
-        """Run the job's workflow, its events to this job's sinks (and `sinks`)."""
+        """Run the job's workflow, its events to this job's sinks (and `sinks`); `depth`: how
+        deep in a cascade of emits the run starts."""
         assert self.workflow is not None, "a setup from open_setup has no workflow of its own"
         return await self.engine.run(
-            self.workflow, input, run_id=run_id, sinks=[*self.sinks, *sinks]
+            self.workflow,
+            input,
+            run_id=run_id,
+            sinks=[*self.sinks, *sinks],
+            cascade=Cascade(depth) if depth else None,
+            pinned=pinned,
         )
 
     def add_notify_sinks(self) -> SinkSet:
@@ -227,12 +279,11 @@ def open_setup(
 ) -> RunSetup:
     """The setup for runs of the workflows of `folder`: its environment resolved, an engine
     from `host`, and this job's sinks (`sinks`, and a recorder with `record`)."""
-    resolved = resolve_environment(
+    host = host or Host()
+    resolved = host.resolve(
         folder, env, mocks=mocks, scenario=scenario, allow_outside=allow_outside
     )
-    engine, calls, owns = (host or Host()).engine_for(
-        resolved, real_time=real_time, environ=environ
-    )
+    engine, calls, owns = host.engine_for(resolved, real_time=real_time, environ=environ)
     setup = RunSetup(
         engine=engine, env=resolved, mock_calls=calls, owns_engine=owns, sinks=list(sinks)
     )

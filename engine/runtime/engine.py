@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -91,14 +91,18 @@ class Engine:
         run_id: str | None = None,
         sinks: Sequence[Sink] = (),
         cascade: Cascade | None = None,
+        pinned: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Run a workflow to its end. Its events go to the engine's sinks and to `sinks` (this
         run's own, passed on to the runs its emits start). Cancelling the calling task cancels
-        the run (re-raised after RunFinished is emitted)."""
+        the run (re-raised after RunFinished is emitted). `pinned` steps finish at once as
+        recorded, without running (execute_run)."""
         run_id = run_id or self.ids.new_run_id()
         entered = self.clock.enter()
         try:
-            return await execute_run(self, workflow, input, run_id, sinks, cascade or Cascade())
+            return await execute_run(
+                self, workflow, input, run_id, sinks, cascade or Cascade(), pinned
+            )
         finally:
             self.clock.leave(entered)
             self.caller.run_ended(run_id)

@@ -18,7 +18,7 @@ import logging
 import random
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.durations import format_duration
@@ -150,14 +150,17 @@ async def execute_run(
     run_id: str,
     run_sinks: Sequence[Sink] = (),
     cascade: Cascade | None = None,
+    pinned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunResult:
     """Run a workflow to its end, its events to the engine's sinks and `run_sinks` (which the
     runs its emits start get too). Cancelling the calling task cancels the run (re-raised after
-    RunFinished is emitted)."""
+    RunFinished is emitted). `pinned`: steps that do not run but finish at once as a run
+    recorded them (`{status, output, error, attempts}` by step id: "run from here")."""
     # the workflow's templates are compiled once, for every run of it (the step tasks the run
     # starts inherit the table with this context)
     with using_templates(template_table(workflow)), LargeRun(len(workflow.steps)) as large:
         run = _Run(ports, workflow, input, run_id, run_sinks, cascade or Cascade())
+        run.pinned = dict(pinned or {})
         run.large = large
         return await run.execute()
 
@@ -203,6 +206,7 @@ class _Run:
         self.running: set[_StepState] = set()
         self._ready: deque[_StepState] = deque()
         self._pumping = False
+        self.pinned: dict[str, Mapping[str, Any]] = {}
         self.large: LargeRun | None = None
 
     # --- events ----------------------------------------------------------------------------
@@ -357,7 +361,10 @@ class _Run:
 
     def _start(self, st: _StepState) -> None:
         step = st.step
-        if step.after and st.live == 0:
+        if st.id in self.pinned:
+            self._replay(st, self.pinned[st.id])
+            return
+        if step.disabled or (step.after and st.live == 0):
             self._finish(st, "skipped", None, None)
             return
         if step.if_ is not None:
@@ -496,6 +503,27 @@ class _Run:
                 d.live += 1
             if d.waiting == 0:
                 ready.append(d)
+        self._pump()
+
+    def _replay(self, st: _StepState, pinned: Mapping[str, Any]) -> None:
+        """Finish a pinned step as recorded, sending nothing. A recorded failure does not end
+        the run (it was continued past, or the user pinned it to go on)."""
+        status = str(pinned.get("status") or "succeeded")
+        if status not in ("succeeded", "failed", "skipped"):
+            status = "succeeded"
+        st.attempts = int(pinned.get("attempts") or 0)
+        error = pinned.get("error")
+        self._record(
+            st, status, pinned.get("output"), error if isinstance(error, dict) else None, 0
+        )
+        if self.ended:
+            return
+        for d in st.dependents:
+            d.waiting -= 1
+            if status != "skipped":
+                d.live += 1
+            if d.waiting == 0:
+                self._ready.append(d)
         self._pump()
 
     def _record(

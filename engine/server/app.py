@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +29,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.core.durations import parse_duration
+from engine.server import shared
 from engine.server.admin import ADMIN_HTML
 from engine.server.auth import AuthMiddleware, Tokens
 from engine.server.openapi import DOCS_HTML, openapi_document
@@ -145,13 +147,8 @@ def create_app(
         except ValueError as e:
             raise ApiError(400, "bad_timeout", f"timeout={timeout_text!r}: {e}") from None
         run_id = service.start_run(name, data)
-        if wait and await service.wait(run_id, timeout_s):
-            run = run_or_404(run_id)
-            result = run["result"] or {
-                "run": run_id,
-                "status": run["status"],
-                "error": run["error"],
-            }
+        result = await service.wait_result(run_id, timeout_s) if wait else None
+        if result is not None:
             return JSONResponse(result, status_code=200)
         status = {"run": run_id, "workflow": name, "status": "running"}
         return JSONResponse(status, status_code=202, headers={"Location": f"/runs/{run_id}"})
@@ -262,6 +259,7 @@ def create_app(
                 "status": "ready",
                 "workflows": len(service.registry.entries),
                 "running": len(service.live),
+                "worker": os.getpid(),  # which process answered (serve --workers)
             }
         )
 
@@ -338,6 +336,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(service.watch(stop)) if watch else None
+        tail = asyncio.ensure_future(shared.tail(service, stop)) if service.shared else None
         consumer = None
         if bus:
             from engine.server.redisbus import RedisBus
@@ -350,9 +349,10 @@ def create_app(
             if consumer is not None:
                 await consumer.aclose()
             stop.set()
-            if watcher is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, tail):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await service.aclose(grace_s)
 
     middleware = [Middleware(AuthMiddleware, tokens=tokens)] if tokens is not None else []

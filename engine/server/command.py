@@ -8,10 +8,12 @@ where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import socket
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 from engine.core.durations import parse_duration
 from engine.core.errors import LoadError, SwitchboardError
 from engine.files.folder import ENVIRONMENTS_FILE
+from engine.server.workers import bind, print_interrupted
 
 __all__ = ["register", "cmd_serve", "serve", "default_store"]
 
@@ -83,6 +86,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "the previous version of a file that now has problems)",
     )
     p.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        default=None,
+        help="serve from N processes sharing the port and the store (default: the "
+        f"number of cores, {cores()} here; ':memory:' stores serve from one)",
+    )
+    p.add_argument(
         "--tokens",
         metavar="FILE",
         type=Path,
@@ -94,8 +105,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import asyncio
-
     folder: Path = args.folder
     if not folder.is_dir():
         print(
@@ -111,12 +120,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     store = args.store or str(default_store(folder))
+    workers = args.workers if args.workers is not None else cores()
+    if workers < 1:
+        print("error: --workers: give 1 or more processes", file=sys.stderr)
+        return 2
     make_runner = getattr(args, "make_runner", None)  # a plug-in's (serve --engine temporal)
     try:
         runner = make_runner(args) if make_runner is not None else None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if store == ":memory:" or not hasattr(os, "fork") or runner is not None:
+        # one process's store, no fork here, or a plug-in's runner (its runs are followed
+        # again after a restart by the one process that recovered the store): one process
+        workers = 1
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logging.getLogger("switchboard").addHandler(handler)
@@ -127,23 +144,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: --grace/--retain: {e}", file=sys.stderr)
         return 2
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "store": store,
+        "env": args.env,
+        "grace_s": grace_s,
+        "tokens_file": args.tokens,
+        "watch": not args.no_watch,
+        "retain_s": retain_s or None,
+        "retain_runs": args.retain_runs or None,
+        "bus": args.bus,
+        "runner": runner,
+    }
     try:
-        asyncio.run(
-            serve(
-                folder,
-                host=args.host,
-                port=args.port,
-                store=store,
-                env=args.env,
-                grace_s=grace_s,
-                tokens_file=args.tokens,
-                watch=not args.no_watch,
-                retain_s=retain_s or None,
-                retain_runs=args.retain_runs or None,
-                bus=args.bus,
-                runner=runner,
-            )
-        )
+        if workers > 1:
+            from engine.server.workers import serve_workers
+
+            def worker(sock: socket.socket) -> None:
+                run_loop(serve(folder, **options, sock=sock, worker=True))
+
+            return serve_workers(folder, workers, options, worker)
+        run_loop(serve(folder, **options))
     except (LoadError, SwitchboardError) as e:
         problems = getattr(e, "problems", None)
         for p in problems or []:
@@ -161,6 +183,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server's loop: uvloop's where it is installed (its transports and callbacks cost
+    less per request), asyncio's otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def _days(text: str) -> float:
@@ -198,9 +240,14 @@ async def serve(
     retain_runs: int | None = None,
     bus: str | None = None,
     runner: Any = None,  # a plug-in's Runner (serve --engine temporal); None: run_job
+    sock: socket.socket | None = None,
+    worker: bool = False,
 ) -> None:
     """Open the store and the folder, then serve until stopped: on SIGINT/SIGTERM new events
-    are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled."""
+    are refused (503), runs in flight get `grace_s` seconds, then the rest are cancelled.
+    With `worker`, this is one of the processes of `serve --workers`: it serves on `sock`, which
+    its parent bound, shares the store (which the parent recovered) and says nothing of what
+    the parent already said."""
     import uvicorn
 
     from engine.jobs.run import run_job
@@ -210,38 +257,38 @@ async def serve(
     from engine.server.store import Store
 
     tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
-    db = Store(store)
+    db = Store(store, recover=not worker)
     service = Service(
-        folder, db, env=env, retain_s=retain_s, retain_runs=retain_runs, runner=runner or run_job
+        folder,
+        db,
+        env=env,
+        retain_s=retain_s,
+        retain_runs=retain_runs,
+        shared=worker,
+        runner=runner or run_job,
     )
     try:
         service.open()
-        for entry in service.registry.entries.values():
-            for problem in entry.problems:
-                print(f"{problem} (not served)" if not entry.ok else str(problem), file=sys.stderr)
-        for run_id in [] if service.durable is not None else db.interrupted:
-            print(
-                f"warning: run {run_id} was in flight when the server stopped: marked "
-                "failed (interrupted)",
-                file=sys.stderr,
-            )
-        # IPPROTO_TCP spelt out: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
-        # proto says TCP; with proto 0 every answer waited ~40 ms for a delayed ACK
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in host else socket.AF_INET,
-            socket.SOCK_STREAM,
-            socket.IPPROTO_TCP,
-        )
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        bound = sock.getsockname()[1]
+        if not worker:
+            for entry in service.registry.entries.values():
+                for problem in entry.problems:
+                    print(
+                        f"{problem} (not served)" if not entry.ok else str(problem),
+                        file=sys.stderr,
+                    )
+            print_interrupted([] if service.durable is not None else db.interrupted)
+            sock = bind(host, port)
+        assert sock is not None
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
         app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch, bus=bus)
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))
         )
         server = _server_class()(config)
-        print(f"switchboard serve: listening on http://{host}:{bound}", flush=True)
+        if not worker:
+            print(
+                f"switchboard serve: listening on http://{host}:{sock.getsockname()[1]}", flush=True
+            )
         await server.serve(sockets=[sock])
     finally:
         await service.aclose()

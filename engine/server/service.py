@@ -6,6 +6,17 @@ id chosen here, so a request can answer with the id at once; an event starts one
 workflow whose trigger names it (the registry is the folder's bus). Runs that emit steps start
 go through the shared engine's bus, registered once from the folder, and report to the same
 sinks. No run logic lives here: the jobs layer resolves the environment, runs and closes.
+
+Events are queued in the store and written a few milliseconds later, many per transaction; the
+followers get them once written (with their `seq`). With `shared=True` (one of the processes of
+`serve --workers N`) the followers are fed by `engine.server.shared.tail`, which reads what every
+process wrote, and runs owned by another process are cancelled and waited for through the store.
+
+The seam where runs start is `runner` (default `run_job`): it is given the run's `JobRequest`
+(workflow model and path, input, run id, env, depth), this service's sink and Host, reports the
+run's events to the sink, and returns the `JobOutcome`; cancelling its task must end it with a
+`cancelled` outcome, as `run_job` does. Another engine (Temporal) passes its own runner and keeps
+the rest (store, fan-out, idempotency, cancel, workers).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,15 +43,18 @@ from engine.jobs.sinks import event_to_json
 from engine.runtime import events as ev
 from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
+from engine.server import shared
 from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
 from engine.server.runner import DurableRunner, Runner
+from engine.server.shared import DEPLOYS
 from engine.server.store import Store, StoredEvent
 
 __all__ = ["Service", "Filter"]
 
 QUEUE_SIZE = 10_000
 PRUNE_EVERY = 200  # finished runs between two retention passes
+FLUSH_DELAY_S = 0.005  # how long an event may wait in memory before it is written
 log = logging.getLogger("switchboard.serve")
 
 
@@ -68,6 +83,8 @@ class _Live:
     record: RunRecord
     task: asyncio.Task[JobOutcome | None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: bool = False  # its RunFinished was recorded
+    result: dict[str, Any] | None = None  # its result JSON, once finished
 
 
 class Service:
@@ -82,6 +99,7 @@ class Service:
         idempotency_window_s: float = 24 * 3600,
         retain_s: float | None = None,
         retain_runs: int | None = None,
+        shared: bool = False,
         runner: Runner = run_job,
     ) -> None:
         self.folder = Path(folder)
@@ -103,6 +121,11 @@ class Service:
         self.accepting = True
         self._bus = EventBus()
         self._registered: set[str] = set()
+        self.shared = shared
+        self.runner = runner
+        self.wrote = asyncio.Event()  # set by every flush (shared: wakes the tail)
+        self._flush_timer: asyncio.TimerHandle | None = None
+        store.on_flushed = self._written
         self.metrics = Metrics(
             lambda: len(self.live),
             lambda: sum(s.queue.qsize() for s in self.subscribers),
@@ -116,7 +139,8 @@ class Service:
         self.registry.load()
         self.prune()
         resolved = resolve_environment(self.folder, self.env)
-        self._bus = self.host.engine_for(resolved)[0].bus
+        self._engine = self.host.engine_for(resolved)[0]
+        self._bus = self._engine.bus
         self._listen()
         if self.durable is not None:
             self._resume(self.store.interrupted)
@@ -138,6 +162,15 @@ class Service:
         changes = self.registry.load()
         self._listen()
         return changes
+
+    def use_bus(self, bus: EventBus) -> None:
+        """Emit steps go through `bus` from now on (`--bus`: onto the stream); it listens for
+        the served triggers and starts runs on the shared engine."""
+        bus.starter = self._engine
+        self._engine.bus = bus
+        self._bus = bus
+        self._registered = set()
+        self._listen()
 
     def _listen(self) -> None:
         """The shared bus (emit steps) listens for what the registry serves, stale versions
@@ -203,6 +236,8 @@ class Service:
             save_text_atomic(history / f"{old.version}.yaml", old.text)
         save_text_atomic(target, text)
         self.reload()
+        if self.shared:  # the other processes reload too, watching the folder or not
+            self.store.bump(DEPLOYS)
         return self.registry.get(name), []
 
     async def aclose(self, grace_s: float = 0.0) -> None:
@@ -220,23 +255,43 @@ class Service:
         await self.host.aclose()
         if self.durable is not None:
             await self.durable.aclose()
+        self.flush()
 
     # --- runs ------------------------------------------------------------------------------
 
-    def start_run(self, name: str, input: Any) -> str:
-        """Start the workflow `name` (runnable: the caller checked) and return its run id."""
+    def start_run(self, name: str, input: Any, run_id: str | None = None) -> str:
+        """Start the workflow `name` (runnable: the caller checked) and return its run id. The
+        run is written at once: any process may be asked for it as soon as its id is known."""
+        run_id = self._start(name, input, run_id)
+        self.flush()
+        return run_id
+
+    def _start(self, name: str, input: Any, run_id: str | None, depth: int = 0) -> str:
         entry = self.registry.runnable(name)
         assert entry is not None and entry.model is not None
-        run_id = uuid.uuid4().hex
+        run_id = run_id or uuid.uuid4().hex
         self.store.add_run(run_id, entry.name, entry.version, input)
         live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
+        live.task = self._launch(run_id, entry, input, depth)
+        return run_id
+
+    def _launch(
+        self, run_id: str, entry: Entry, input: Any, depth: int = 0
+    ) -> asyncio.Task[JobOutcome | None]:
+        """A task that runs the run through `runner`, its events to `sink`, and records how it
+        ended. `depth`: how deep in a cascade of emits it starts (an event from the stream)."""
         request = JobRequest(
-            "run", path=entry.path, workflow=entry.model, input=input, run_id=run_id, env=self.env
+            "run",
+            path=entry.path,
+            workflow=entry.model,
+            input=input,
+            run_id=run_id,
+            env=self.env,
+            depth=depth,
         )
-        live.task = asyncio.get_running_loop().create_task(
+        return asyncio.get_running_loop().create_task(
             self._job(run_id, request), name=f"serve {entry.name} {run_id}"
         )
-        return run_id
 
     async def _job(self, run_id: str, request: JobRequest | None) -> JobOutcome | None:
         try:
@@ -244,8 +299,11 @@ class Service:
                 outcome = await self.runner(request, sinks=[self.sink], host=self.host)
             else:
                 outcome = await self._attach(run_id)
+            live = self.live.get(run_id)
+            if outcome is None or (live is not None and live.finished and self.durable is None):
+                return outcome  # (its RunFinished recorded the result)
             row = self.store.get_run(run_id)
-            if outcome is None or row is None:
+            if row is None:
                 return outcome
             result = outcome.payload if outcome.kind in ("run", "cancelled") else None
             if result is not None and (self.durable is not None or row["status"] == "running"):
@@ -314,32 +372,57 @@ class Service:
             )
             live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
-    def emit(self, event: str, data: Any, key: str | None = None) -> tuple[list[str], bool]:
+    def emit(
+        self, event: str, data: Any, key: str | None = None, *, depth: int = 0
+    ) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
-        seen within the window, in which case nothing starts and its runs are answered)."""
+        seen within the window, in which case nothing starts and its runs are answered).
+        `depth`: how deep in a cascade of emits the event was emitted (from the stream)."""
         self.metrics.events.labels(event).inc()
-        if key:
-            seen = self.store.idempotent(key, self.window)
-            if seen is not None:
-                return seen, True
-        ids = [self.start_run(e.name, data) for e in self.registry.listeners(event)]
-        if key:
-            self.store.prune_keys(self.window)
-            self.store.remember(key, event, ids)
+        listeners = self.registry.listeners(event)
+        ids = [uuid.uuid4().hex for _ in listeners]
+        if key:  # claimed before anything starts, once for every process sharing the store
+            ids, seen = self.store.claim_key(key, event, ids, self.window)
+            if seen:
+                return ids, True
+        for entry, run_id in zip(listeners, ids):
+            self._start(entry.name, data, run_id, depth)
+        self.flush()
         return ids, False
 
     async def wait(self, run_id: str, timeout_s: float) -> bool:
         """Wait until the run has ended; False when `timeout_s` passed first."""
         live = self.live.get(run_id)
         if live is None:
+            if self.shared:  # another process may run it
+                return await shared.wait_elsewhere(self.store, run_id, timeout_s)
             return True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(live.done.wait(), timeout_s)
         return live.done.is_set()
 
+    async def wait_result(self, run_id: str, timeout_s: float) -> dict[str, Any] | None:
+        """Wait until the run has ended and give its result JSON, as stored (None on timeout;
+        a run that ended before it started has no result: its stored run then)."""
+        live = self.live.get(run_id)
+        if not await self.wait(run_id, timeout_s):
+            return None
+        if live is not None and live.result is not None:
+            self.flush()  # stored before it is answered, whichever process is asked next
+            return live.result
+        run = self.run_json(run_id)
+        if run is None:
+            return None
+        return run["result"] or {"run": run_id, "status": run["status"], "error": run["error"]}
+
     def cancel(self, run_id: str) -> bool:
+        """Cancel a running run; False when it is not running. (Shared: a run another process
+        runs is asked to cancel through the store.)"""
         live = self.live.get(run_id)
         if live is None or live.task is None:
+            if self.shared and shared.running_elsewhere(self.store, run_id):
+                self.store.request_cancel(run_id)
+                return True
             return False
         live.task.cancel()
         return True
@@ -361,6 +444,8 @@ class Service:
                 }
                 for sid, v in live.record.steps.items()
             }
+        elif self.shared and row["result"] is None and row["status"] == "running":
+            row["steps"] = shared.steps_so_far(self.store, run_id)
         return row
 
     # --- events ----------------------------------------------------------------------------
@@ -380,20 +465,52 @@ class Service:
             apply_event(live.record, event)
         self.metrics.observe(event, workflow)
         level = event.level if isinstance(event, ev.Notification) else None
-        stored = self.store.add_event(
-            event.run_id, type(event).__name__, workflow, event_to_json(event), level=level
-        )
+        body = event_to_json(event)
+        self.store.queue_event(event.run_id, type(event).__name__, workflow, body, level=level)
         if isinstance(event, ev.RunFinished):
-            self.store.finish_run(event.run_id, event.result.to_json())
+            self.store.finish_run(event.run_id, body["result"])  # the result's JSON, once
+            if live is not None:
+                live.finished, live.result = True, body["result"]
             self._finished += 1
             if self._finished % PRUNE_EVERY == 0:
                 self.prune()
             if live is not None and live.task is None:  # emit-started: nothing else ends it
                 self.live.pop(event.run_id, None)
                 live.done.set()
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        if self._flush_timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script feeding events): write now
+            self.flush()
+            return
+        self._flush_timer = loop.call_later(FLUSH_DELAY_S, self.flush)
+
+    def flush(self) -> None:
+        """Write the queued events and runs now (they reach the followers)."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        try:
+            self.store.flush()
+        except sqlite3.Error as e:  # a full disk must not end the runs; the next flush retries
+            log.error("writing to the store failed: %s: %s", type(e).__name__, e)
+
+    def _written(self, events: list[StoredEvent]) -> None:
+        """A flush wrote `events`: they go to the followers (shared: the tail reads them)."""
+        self.wrote.set()
+        if not self.shared:
+            self.offer(events)
+
+    def offer(self, events: list[StoredEvent]) -> None:
+        """Give stored events to every follower."""
         for sub in list(self.subscribers):
-            if not sub.offer(stored):
-                self.overflows += 1
+            for e in events:
+                if not sub.offer(e):
+                    self.overflows += 1
 
     async def follow(
         self, flt: Filter, after: int = 0, *, until_run_end: bool = False
@@ -421,7 +538,7 @@ class Service:
                             return
                     if len(batch) < 1000:
                         break
-                if until_run_end and flt.run_id and flt.run_id not in self.live:
+                if until_run_end and flt.run_id and not self._running(flt.run_id):
                     return
                 sub.overflowed = False
                 while not sub.overflowed:
@@ -436,6 +553,9 @@ class Service:
                     sub.queue.get_nowait()
         finally:
             self.subscribers.discard(sub)
+
+    def _running(self, run_id: str) -> bool:
+        return run_id in self.live or (self.shared and shared.running_elsewhere(self.store, run_id))
 
 
 class _Subscriber:

@@ -4,14 +4,23 @@ One connection, used only from the server's event loop thread (the sinks that wr
 called synchronously by the engine, on that loop). Every event gets a global sequence number
 (`seq`), which is what SSE's `Last-Event-ID` and the WebSocket's `since` resume from. A store
 opened over a file that holds runs still `running` (the previous process died under them) marks
-them `failed` with error type `interrupted` and records a notification saying so.
+them `failed` with error type `interrupted` and records a notification saying so (unless
+`recover=False`: the workers of one server share a store, and only their parent recovers it).
+
+Writes of runs and events are queued and written by `flush`, many in one transaction: a commit
+per event was the server's largest cost. Every read flushes first, so this process always reads
+its own writes; `on_flushed` is told the events each flush wrote, with their `seq`. Several
+processes may share the file (`serve --workers`): SQLite serialises their transactions, so `seq`
+stays in commit order, and idempotency keys are claimed in one transaction (`claim_key`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     created REAL NOT NULL,
     input TEXT,
     result TEXT,
-    error TEXT
+    error TEXT,
+    owner INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
 CREATE TABLE IF NOT EXISTS events (
@@ -47,7 +57,16 @@ CREATE TABLE IF NOT EXISTS idempotency (
     run_ids TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cancels (
+    run_id TEXT PRIMARY KEY,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
+_INSERT_EVENT = "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -69,24 +88,72 @@ class StoredEvent:
 class Store:
     """Runs and events in SQLite at `path` (`:memory:` keeps them for this process only)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, recover: bool = True) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # timeout: how long a write waits for another process's transaction (serve --workers)
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self.interrupted = self._mark_interrupted()
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)").fetchall()}
+        if "owner" not in columns:  # a store from before `owner` (the process running a run)
+            self._db.execute("ALTER TABLE runs ADD COLUMN owner INTEGER")
+        self._pending: list[tuple[str, tuple[Any, ...]] | _QueuedEvent] = []
+        self._owner = os.getpid()  # recorded with each run: whose runs a dead worker leaves
+        self.on_flushed: Callable[[list[StoredEvent]], None] | None = None
+        self.interrupted = self._mark_interrupted() if recover else []
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
+
+    @property
+    def pending(self) -> int:
+        """Writes queued and not yet flushed."""
+        return len(self._pending)
+
+    def flush(self) -> list[StoredEvent]:
+        """Write what is queued in one transaction; the events it wrote (also to `on_flushed`)."""
+        if not self._pending:
+            return []
+        ops, self._pending = self._pending, []
+        written: list[StoredEvent] = []
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for op in ops:
+                if isinstance(op, _QueuedEvent):
+                    cur = db.execute(_INSERT_EVENT, op.row)
+                    run_id, kind, level, workflow, _ = op.row
+                    written.append(
+                        StoredEvent(int(cur.lastrowid or 0), run_id, kind, level, workflow, op.body)
+                    )
+                else:
+                    db.execute(*op)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self._pending[:0] = ops  # kept, in order, for the next flush (a full disk, a lock)
+            raise
+        if written and self.on_flushed is not None:
+            self.on_flushed(written)
+        return written
 
     # --- runs ------------------------------------------------------------------------------
 
-    def _mark_interrupted(self) -> list[str]:
-        rows = self._db.execute("SELECT id, workflow FROM runs WHERE status = 'running'").fetchall()
+    def _mark_interrupted(self, owner: int | None = None) -> list[str]:
+        sql = "SELECT id, workflow FROM runs WHERE status = 'running'"
+        args: tuple[Any, ...] = ()
+        if owner is not None:
+            sql += " AND owner = ?"
+            args = (owner,)
+        rows = self._db.execute(sql, args).fetchall()
         for row in rows:
             error = {
                 "type": INTERRUPTED,
@@ -115,28 +182,47 @@ class Store:
             )
         return [r["id"] for r in rows]
 
+    def interrupt_owner(self, pid: int) -> list[str]:
+        """Mark the runs the process `pid` was running as interrupted (a worker that died while
+        its siblings go on serving); their ids."""
+        self.flush()
+        return self._mark_interrupted(pid)
+
     def add_run(self, run_id: str, workflow: str, version: str, input: Any) -> None:
-        """Record a run as `running` (nothing happens when it is recorded already)."""
-        self._db.execute(
-            "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input) "
-            "VALUES (?, ?, ?, 'running', ?, ?)",
-            (run_id, workflow, version, time.time(), json.dumps(input, default=str)),
+        """Record a run as `running` (nothing happens when it is recorded already); queued."""
+        self._pending.append(
+            (
+                "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, "
+                "owner) VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                (
+                    run_id,
+                    workflow,
+                    version,
+                    time.time(),
+                    json.dumps(input, default=str),
+                    self._owner,
+                ),
+            )
         )
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> None:
-        self._db.execute(
-            "UPDATE runs SET status = ?, result = ?, error = ? WHERE id = ?",
+        """Record a run's result; queued."""
+        self._pending.append(
             (
-                result.get("status", "failed"),
-                json.dumps(result, default=str),
-                json.dumps(result.get("error")),
-                run_id,
-            ),
+                "UPDATE runs SET status = ?, result = ?, error = ? WHERE id = ?",
+                (
+                    result.get("status", "failed"),
+                    json.dumps(result, default=str),
+                    json.dumps(result.get("error")),
+                    run_id,
+                ),
+            )
         )
 
     def reopen_run(self, run_id: str) -> dict[str, Any] | None:
         """A run marked interrupted at start is `running` again (it went on elsewhere: a durable
         runner attaches to it). Returns the run, or None when it is not one of those."""
+        self.flush()
         self._db.execute(
             "UPDATE runs SET status = 'running', error = NULL WHERE id = ? AND result IS NULL",
             (run_id,),
@@ -145,6 +231,7 @@ class Store:
         return run if run is not None and run["status"] == "running" else None
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
+        self.flush()
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run_row(row) if row is not None else None
 
@@ -157,6 +244,7 @@ class Store:
         cursor: float | None = None,
     ) -> list[dict[str, Any]]:
         """Runs newest first; `cursor` is the `created` of the last run of the previous page."""
+        self.flush()
         sql = "SELECT * FROM runs WHERE 1=1"
         args: list[Any] = []
         if workflow:
@@ -175,6 +263,7 @@ class Store:
     def prune(self, *, max_age_s: float | None = None, max_runs: int | None = None) -> int:
         """Forget ended runs older than `max_age_s` and beyond the newest `max_runs`, with their
         events; runs still running are kept. Returns how many runs went."""
+        self.flush()
         doomed: set[str] = set()
         if max_age_s is not None:
             rows = self._db.execute(
@@ -202,6 +291,7 @@ class Store:
         return len(ids)
 
     def count_runs(self) -> int:
+        self.flush()
         return int(self._db.execute("SELECT COUNT(*) AS n FROM runs").fetchone()["n"])
 
     # --- events ----------------------------------------------------------------------------
@@ -215,16 +305,27 @@ class Store:
         *,
         level: str | None = None,
     ) -> StoredEvent:
+        """Write one event now (what is queued first); it as stored."""
+        self.queue_event(run_id, kind, workflow, body, level=level)
+        return self.flush()[-1]
+
+    def queue_event(
+        self,
+        run_id: str,
+        kind: str,
+        workflow: str,
+        body: dict[str, Any],
+        *,
+        level: str | None = None,
+    ) -> None:
+        """Queue one event for the next `flush`."""
         text = json.dumps(body, ensure_ascii=False, default=str)
-        cur = self._db.execute(
-            "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)",
-            (run_id, kind, level, workflow, text),
-        )
-        return StoredEvent(int(cur.lastrowid or 0), run_id, kind, level, workflow, body)
+        self._pending.append(_QueuedEvent((run_id, kind, level, workflow, text), body))
 
     def events(
         self, *, after: int = 0, run_id: str | None = None, limit: int = 10_000
     ) -> list[StoredEvent]:
+        self.flush()
         sql = "SELECT * FROM events WHERE seq > ?"
         args: list[Any] = [after]
         if run_id is not None:
@@ -240,13 +341,43 @@ class Store:
         ]
 
     def last_seq(self) -> int:
+        self.flush()
         row = self._db.execute("SELECT MAX(seq) AS m FROM events").fetchone()
         return int(row["m"] or 0)
 
     # --- idempotency -----------------------------------------------------------------------
 
+    def claim_key(
+        self, key: str, event: str, run_ids: list[str], window_s: float
+    ) -> tuple[list[str], bool]:
+        """Claim an `Idempotency-Key` for `run_ids`, in one transaction that every process
+        sharing the store sees in turn: (run_ids, False) when the key was free or had expired,
+        (the run ids it was claimed for, True) when it was claimed within the window."""
+        self.flush()
+        now = time.time()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT run_ids, created FROM idempotency WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None and row["created"] >= now - window_s:
+                db.execute("COMMIT")
+                return list(json.loads(row["run_ids"])), True
+            db.execute("DELETE FROM idempotency WHERE created < ?", (now - window_s,))
+            db.execute(
+                "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?)",
+                (key, event, json.dumps(run_ids), now),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return run_ids, False
+
     def idempotent(self, key: str, window_s: float) -> list[str] | None:
         """The run ids an event with this `Idempotency-Key` started within the window."""
+        self.flush()
         row = self._db.execute(
             "SELECT run_ids, created FROM idempotency WHERE key = ?", (key,)
         ).fetchone()
@@ -261,7 +392,49 @@ class Store:
         )
 
     def prune_keys(self, window_s: float) -> None:
+        self.flush()
         self._db.execute("DELETE FROM idempotency WHERE created < ?", (time.time() - window_s,))
+
+    # --- between the processes of one server -----------------------------------------------
+
+    def request_cancel(self, run_id: str) -> None:
+        """Ask whichever process runs `run_id` to cancel it (`cancel_requests`)."""
+        self.flush()
+        self._db.execute("INSERT OR REPLACE INTO cancels VALUES (?, ?)", (run_id, time.time()))
+
+    def cancel_requests(self, max_age_s: float = 60.0) -> list[str]:
+        """Runs some process asked to cancel; requests older than `max_age_s` (nobody ran
+        that run) are forgotten."""
+        self.flush()
+        rows = self._db.execute("SELECT run_id, created FROM cancels").fetchall()
+        cut = time.time() - max_age_s
+        if any(r["created"] < cut for r in rows):
+            self._db.execute("DELETE FROM cancels WHERE created < ?", (cut,))
+        return [r["run_id"] for r in rows if r["created"] >= cut]
+
+    def cancel_handled(self, run_id: str) -> None:
+        self._db.execute("DELETE FROM cancels WHERE run_id = ?", (run_id,))
+
+    def counter(self, key: str) -> int:
+        """A shared counter (0 when never bumped): how processes tell each other that
+        something changed, e.g. a deploy."""
+        self.flush()
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return int(row["value"]) if row is not None else 0
+
+    def bump(self, key: str) -> int:
+        self.flush()
+        self._db.execute(
+            "INSERT INTO meta VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET value = value + 1",
+            (key,),
+        )
+        return self.counter(key)
+
+
+@dataclass(frozen=True)
+class _QueuedEvent:
+    row: tuple[str, str, str | None, str, str]  # run_id, kind, level, workflow, JSON text
+    body: dict[str, Any]
 
 
 def _run_row(row: sqlite3.Row) -> dict[str, Any]:

@@ -94,3 +94,65 @@ def test_events_from_the_stream_start_runs_once(tmp_path: Path, redis_url: str) 
     assert len(runs) == 1  # the second entry had the same key: nothing started twice
     assert runs[0]["workflow"] == "hello"
     assert groups[0]["name"] in (GROUP, GROUP.encode())
+
+
+def test_emit_steps_publish_to_the_stream_and_its_consumer_starts_their_runs(
+    tmp_path: Path, redis_url: str
+) -> None:
+    from engine.runtime.ports import Cascade
+    from engine.server.redisbus import STREAM
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "ask.yaml").write_text(
+        'version: 1\nname: ask\nsteps:\n  - emit: {event: asked, data: {who: "${ input.who }"}}\n',
+        encoding="utf-8",
+    )
+    (flows / "answer.yaml").write_text(
+        "version: 1\nname: answer\ntrigger: asked\nsteps:\n  - notify: hello ${ input.who }\n",
+        encoding="utf-8",
+    )
+    (flows / "loop.yaml").write_text(  # triggers itself: the cascade stops it, stream or not
+        "version: 1\nname: loop\ntrigger: tick\nsteps:\n  - emit: tick\n", encoding="utf-8"
+    )
+    sync = redis.from_url(redis_url)
+    with running_server(flows, bus=redis_url) as server:
+        asked = httpx.post(
+            f"{server.url}/workflows/ask/runs?wait=true", json={"who": "ada"}, timeout=10
+        ).json()
+        assert asked["status"] == "succeeded"
+        # started elsewhere, later: the step does not know the runs
+        assert asked["steps"]["emit"]["output"] == {"event": "asked", "runs": []}
+        answered = wait_until(
+            lambda: httpx.get(f"{server.url}/runs?workflow=answer").json()["runs"],
+            what="the run the stream's entry started",
+        )
+        run = httpx.get(f"{server.url}/runs/{answered[0]['run']}").json()
+        assert run["input"] == {"who": "ada"} and run["status"] in ("running", "succeeded")
+        entries = [
+            {k.decode(): v.decode() for k, v in fields.items()} for _, fields in sync.xrange(STREAM)
+        ]
+        assert {"event": "asked", "data": '{"who": "ada"}', "depth": "1"} in entries
+
+        httpx.post(f"{server.url}/events/tick", json={})
+        loops = wait_until(
+            lambda: (
+                len(r := httpx.get(f"{server.url}/runs?workflow=loop&limit=100").json()["runs"])
+                == Cascade.MAX_DEPTH
+                and all(x["status"] == "succeeded" for x in r)
+                and r
+            ),
+            what=f"{Cascade.MAX_DEPTH} runs of the self-triggering workflow",
+        )
+        last = min(loops, key=lambda x: -x["created"])["run"]
+        with httpx.stream("GET", f"{server.url}/runs/{last}/events") as sse:
+            text = "".join(sse.iter_text())
+        assert "not delivered" in text  # the deepest run said why it stopped
+        depths = [
+            int(f.get(b"depth", b"0")) for _, f in sync.xrange(STREAM) if f[b"event"] == b"tick"
+        ]
+        assert max(depths) == Cascade.MAX_DEPTH - 1
+        assert len(httpx.get(f"{server.url}/runs?workflow=loop&limit=100").json()["runs"]) == (
+            Cascade.MAX_DEPTH
+        )
+    sync.close()

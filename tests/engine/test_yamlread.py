@@ -61,6 +61,34 @@ def test_syntax_error_has_line_and_column() -> None:
     assert "YAML syntax error" in msg
 
 
+def test_an_unclosed_quote_is_pointed_at_not_the_end_of_the_file() -> None:
+    text = 'version: 1\nname: "policy\nsteps:\n  - notify:\n      message: hi\n'
+    with pytest.raises(LoadError) as e:
+        read_yaml(text, "w.yaml")
+    problem = e.value.problems[0]
+    assert (problem.line, problem.col) == (2, 7)  # PyYAML's own mark is the end: line 6
+    assert "quote that is not closed" in problem.message
+
+
+def test_a_quote_left_open_over_lines_is_pointed_at_where_it_opened() -> None:
+    text = (
+        "steps:\n  - service: A\n    action: 'run\n  - service: B\n"
+        "    action: b\n    with:\n      p: 'x'\n  - notify: done\n"
+    )
+    with pytest.raises(LoadError) as e:
+        read_yaml(text, "w.yaml")
+    problem = e.value.problems[0]
+    assert (problem.line, problem.col) == (3, 13)
+    assert "runs over several lines" in problem.message and "line 7" in problem.message
+
+
+def test_a_quoted_value_over_lines_that_is_fine_is_not_blamed() -> None:
+    text = "a: 'one\n  two'\nb: [1\n"
+    with pytest.raises(LoadError) as e:
+        read_yaml(text, "w.yaml")
+    assert "runs over several lines" not in e.value.problems[0].message
+
+
 def test_tab_indentation_says_what_to_do() -> None:
     assert "indent with spaces" in one_problem("a:\n\tb: 1\n")
 

@@ -147,17 +147,31 @@ def test_failed_save_when_the_temporary_file_cannot_be_made_keeps_the_old_file(
     assert window.isWindowModified()
 
 
-def test_a_bad_file_opens_nothing_and_lists_its_problems(qtbot, window, tmp_path):
+def test_a_bad_file_opens_in_the_yaml_editor_with_its_problems(qtbot, window, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("version: 1\nname: x\nname: y\nsteps:\n  - servce: A\n    action: b\n")
+    text = "version: 1\nname: x\nname: y\nsteps:\n  - servce: A\n    action: b\n"
+    bad.write_text(text)
+    assert window.open_path(str(bad))
+    assert window.dialog is None
+    assert window.tabs.currentWidget() is window.yaml_view
+    assert window.yaml_view.toPlainText() == text
+    problems = window.yaml_view.problems
+    assert problems and all(p.line and p.col for p in problems)
+    assert any("duplicate" in p.message for p in problems)
+    assert (3, 1) in {(p.line, p.col) for p in problems}
+    assert window.document.draft == text and window.document.path == str(bad)
+    assert str(bad) in window.settings.recent_files()
+
+
+def test_a_file_that_is_not_text_opens_nothing_and_lists_its_problems(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"version: 1\nname: \xff\xfe\n")
     before = window.document.workflow
     assert not window.open_path(str(bad))
     dialog = window.dialog
     assert isinstance(dialog, LoadProblemsDialog) and dialog.isVisible()
     rows = dialog.rows()
     assert rows and all(line and col for line, col, _, _ in rows)
-    assert any("duplicate" in problem for _, _, _, problem in rows)
-    assert ("3", "1") in {(line, col) for line, col, _, _ in rows}
     assert window.document.workflow is before and window.document.path is None
     assert str(bad) not in window.settings.recent_files()
     dialog.reject()

@@ -22,7 +22,7 @@ def test_yaml_tab_shows_the_text_that_will_be_saved_and_follows_edits(qtbot, win
     window.act.show_yaml.trigger()
     assert window.tabs.currentWidget() is window.yaml_view
     assert window.yaml_view.toPlainText() == doc.yaml_text()
-    assert window.yaml_view.isReadOnly()
+    assert not window.yaml_view.isReadOnly()  # an editor: test_yaml_editor.py
     doc.set_step_field("pause", "wait", 42000)
     qtbot.waitUntil(lambda: "wait: 42s" in window.yaml_view.toPlainText(), timeout=2000)
     assert window.yaml_view.toPlainText() == doc.yaml_text()
