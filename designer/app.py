@@ -20,9 +20,10 @@ import qasync
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
+from designer.document.workflow_document import read_for_editing
 from designer.shared import theme
 from designer.window import AppSettings, Autosave, MainWindow
-from engine import LoadError, open_workflow
+from engine import LoadError, Problem, Workflow
 
 __all__ = [
     "run_parsed",
@@ -60,29 +61,36 @@ def take_screenshot(
     code."""
     app = make_app()
     theme.apply_theme(app, theme_name)
+    read = None
     if path is not None:
-        try:
-            open_workflow(path)  # say why on stderr: there is nobody to read a dialog
+        try:  # read once here, to say why on stderr: there is nobody to read a dialog
+            read = read_for_editing(path)
         except (LoadError, OSError) as e:
             print(f"switchboard design: cannot open {path}:\n{e}", file=sys.stderr)
             return 1
     # a screenshot must look the same on every machine: no remembered geometry or recent files
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = QSettings(str(Path(scratch_dir) / "settings.ini"), QSettings.Format.IniFormat)
-        return _grab(app, MainWindow(AppSettings(scratch), autosave=None), path, png, run)
+        window = MainWindow(AppSettings(scratch), autosave=None)
+        return _grab(app, window, path, png, run, read)
 
 
 def _grab(
-    app: QApplication, window: MainWindow, path: str | None, png: str, run: RunOptions | None = None
+    app: QApplication,
+    window: MainWindow,
+    path: str | None,
+    png: str,
+    run: RunOptions | None = None,
+    read: tuple[Workflow, tuple[str, list[Problem]]] | None = None,
 ) -> int:
     window.resize(*SCREENSHOT_SIZE)
     if run is None:
         window.run_ui.cancel_warm_up()
     if path is not None:
-        window.open_path(path)
+        window.open_path(path, read)
     window.show()
     app.processEvents()
-    window.document.validate_now()
+    window.document.validate_if_pending()  # opening checked the file
     if run is not None:
         from designer.run import run_and_wait
 

@@ -44,7 +44,7 @@ from engine import (
     validate_workflow,
 )
 
-__all__ = ["WorkflowDocument", "key_name"]
+__all__ = ["WorkflowDocument", "key_name", "read_for_editing"]
 
 _VALIDATE_DELAY_MS = 150
 
@@ -81,6 +81,8 @@ class WorkflowDocument(QObject):
         self.model.changed.connect(self._validate_timer.start)
         # (file name, text) last checked, and its problems: the same check is not made twice
         self._checked: tuple[tuple[str, str], list[Problem]] | None = None
+        # the file just opened: (its text, its problems), for the first check after opening
+        self._opened: tuple[str, list[Problem]] | None = None
         self._validate_timer.start()
 
     # --- state ----------------------------------------------------------------------------
@@ -106,8 +108,14 @@ class WorkflowDocument(QObject):
         self._validate_timer.stop()
         # Checking the text as it will be saved gives every problem a line and column in it.
         key = (self.path or "untitled.yaml", self.yaml_text())
+        opened, self._opened = self._opened, None
         if self._checked is not None and self._checked[0] == key:
-            self.problems = list(self._checked[1])  # e.g. a canonical file just opened
+            self.problems = list(self._checked[1])
+        elif opened is not None and (opened[0] == key[1] or not opened[1]):
+            # the file just opened was checked as it was read: its problems stand where they
+            # were when it reads as it will be saved, and none have a place to find otherwise
+            self.problems = list(opened[1])
+            self._checked = (key, list(self.problems))
         else:
             loaded = parse_workflow(key[1], key[0])
             if loaded.model is not None or self.draft is not None:
@@ -300,18 +308,22 @@ class WorkflowDocument(QObject):
     @classmethod
     def open(cls, path: str, parent: QObject | None = None) -> WorkflowDocument:
         """Read a workflow file; raises the engine's LoadError, whose problems say where."""
-        data = read_text(path)
-        loaded = open_workflow(path, data)
-        doc = cls(loaded.unwrap_model(), str(path), parent)
-        # a canonical file reads as it will be saved: its problems (with their lines and
-        # columns) need not be found again by parsing the same text (half the time of opening
-        # a 2,000-step file)
-        doc._checked = ((str(path), data.decode("utf-8", "replace")), list(loaded.problems))
+        workflow, opened = read_for_editing(path)
+        doc = cls(workflow, str(path), parent)
+        doc._opened = opened
         return doc
 
-    def replace_workflow(self, workflow: Workflow, path: str | None = None) -> None:
+    def replace_workflow(
+        self,
+        workflow: Workflow,
+        path: str | None = None,
+        opened: tuple[str, list[Problem]] | None = None,
+    ) -> None:
         """Show another workflow (new, open, revert): clears undo history; the model emits
-        `reset` (with `path` already the new one), then `path_changed` follows if it changed."""
+        `reset` (with `path` already the new one), then `path_changed` follows if it changed.
+        `opened` is the text of the file it was read from and the problems found in it then,
+        so that opening checks the file once."""
+        self._opened = opened
         self.undo_stack.clear()
         self.undo_stack.setClean()
         if self.draft is not None:  # another workflow came (new, open): the draft goes
@@ -359,6 +371,15 @@ class WorkflowDocument(QObject):
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
+
+
+def read_for_editing(path: str) -> tuple[Workflow, tuple[str, list[Problem]]]:
+    """A workflow file's model, and its text with the problems found in it, for
+    `replace_workflow(…, opened=)`: the file is read, parsed and checked once. Raises the
+    engine's LoadError (whose problems say where) or OSError."""
+    data = read_text(path)
+    loaded = open_workflow(path, data)
+    return loaded.unwrap_model(), (data.decode("utf-8", "replace"), list(loaded.problems))
 
 
 def _pos(p: Any) -> Pos:

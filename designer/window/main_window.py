@@ -364,37 +364,46 @@ class MainWindow(QMainWindow):
     def clear_recent(self) -> None:
         self.settings.clear_recent()
 
-    def open_path(self, path: str) -> bool:
-        """Open `path` now (unsaved changes are not asked about). False if it did not load."""
+    def open_path(
+        self, path: str, read: tuple[Workflow, tuple[str, list[Problem]]] | None = None
+    ) -> bool:
+        """Open `path` now (unsaved changes are not asked about). False if it did not load.
+        `read` is what `read_for_editing(path)` gave, when the caller has read it already."""
         path = os.path.abspath(path)
         if is_serverless_name(path):  # imported as a new, unsaved workflow
             return self.interop.open_serverless(path)
         from engine import open_workflow, read_text
 
-        try:
-            data = read_text(path)
-            text = data.decode("utf-8-sig")
-        except LoadError as e:
-            self.show_load_problems(path, e.problems)
-            return False
-        except UnicodeDecodeError:
-            text = None
-        try:
-            workflow = open_workflow(path, data).unwrap_model()
-        except LoadError as e:
-            if text is None:  # not text: nothing to fix in the editor
+        if read is not None:
+            workflow, opened = read
+        else:
+            try:
+                data = read_text(path)
+                text = data.decode("utf-8-sig")
+            except LoadError as e:
                 self.show_load_problems(path, e.problems)
                 return False
-            return self.aids.open_draft(path, text)
-        except OSError as e:
-            self.show_load_problems(
-                path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
-            )
-            self.settings.remove_recent(path)
-            return False
+            except UnicodeDecodeError:
+                text = None
+            try:
+                loaded = open_workflow(path, data)
+                workflow = loaded.unwrap_model()
+            except LoadError as e:
+                if text is None:  # not text: nothing to fix in the editor
+                    self.show_load_problems(path, e.problems)
+                    return False
+                return self.aids.open_draft(path, text)
+            except OSError as e:
+                self.show_load_problems(
+                    path, [Problem(f"cannot read the file: {e.strerror or e}", (), path)]
+                )
+                self.settings.remove_recent(path)
+                return False
+            # read, parsed and checked once: the first check after opening uses this
+            opened = (text if text is not None else "", list(loaded.problems))
         if self.autosave is not None:
             self.autosave.remove()
-        self.document.replace_workflow(workflow, path)
+        self.document.replace_workflow(workflow, path, opened)
         self.settings.add_recent(path)
         self.palette_widget.set_sources(path, workflow)
         self._update_title()

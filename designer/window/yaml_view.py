@@ -118,7 +118,7 @@ class YamlView(QPlainTextEdit):
         self._model_text = ""  # the model's text when the shown text last agreed with it
         self.textChanged.connect(self._typed)
         document.model.changed.connect(self.schedule_refresh)
-        document.model.reset.connect(self.refresh)
+        document.model.reset.connect(self._on_reset)
         document.draft_changed.connect(lambda _on: self.refresh())
         document.problems_changed.connect(self._draft_problems)
         self.refresh()
@@ -129,6 +129,14 @@ class YamlView(QPlainTextEdit):
         self._stale = True
         if self.isVisible():  # a hidden tab catches up when it is shown (showEvent)
             self._timer.start()
+
+    def _on_reset(self) -> None:
+        # another file: shown now if the tab is, else when it is shown (writing the YAML of a
+        # file just opened is not free)
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import weakref
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import jmespath
 from jmespath import exceptions as jexc
 from jmespath import functions as jfunctions
+from jmespath import visitor as jvisitor
 from jmespath.parser import ParsedResult
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "step_references",
     "check_template",
     "escape_templates",
+    "template_table",
+    "using_templates",
 ]
 
 
@@ -183,11 +188,66 @@ def _unknown_functions(node: Any) -> tuple[str, int] | None:
 
 _OPTIONS = jmespath.Options(dict_cls=dict)
 FUNCTIONS = frozenset(jfunctions.Functions().FUNCTION_TABLE)
+# One interpreter for every evaluation: `ParsedResult.search` builds a new one each time, whose
+# method cache refers back to it (a cycle per expression evaluated, left to the garbage
+# collector). It keeps no state between searches but that cache.
+_INTERPRETER = jvisitor.TreeInterpreter(_OPTIONS)
 
 
 def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate one expression (without `${ }`) over `scope`."""
-    return compile_expression(expr).search(scope, options=_OPTIONS)
+    return _INTERPRETER.visit(compile_expression(expr).parsed, scope)
+
+
+# A template compiled: its literal text and parsed expressions, in order.
+_Compiled = tuple[tuple[str, dict[str, Any] | None], ...]
+
+
+def _compile_template(s: str) -> _Compiled:
+    return tuple(
+        (seg.text, None if seg.expr is None else compile_expression(seg.expr).parsed)
+        for seg in _split_cached(s)
+    )
+
+
+# The shared caches above hold 4,096 entries: a workflow with more templates than that would
+# compile every one again on every run. A run renders through its workflow's own table instead
+# (`using_templates`), which holds every template that workflow renders and lives as long as it.
+_TEMPLATES: ContextVar[dict[str, _Compiled] | None] = ContextVar("templates", default=None)
+_TABLES: dict[int, dict[str, _Compiled]] = {}
+
+
+def template_table(owner: object) -> dict[str, _Compiled]:
+    """The compiled-template table that lives as long as `owner` (a workflow)."""
+    key = id(owner)
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = {}
+        weakref.finalize(owner, _TABLES.pop, key, None)
+    return table
+
+
+class using_templates:  # noqa: N801 - used as a context manager, like a function
+    """Render through `table` (see `template_table`) in this context and the tasks it starts."""
+
+    def __init__(self, table: dict[str, _Compiled]) -> None:
+        self.table = table
+
+    def __enter__(self) -> None:
+        self._token = _TEMPLATES.set(self.table)
+
+    def __exit__(self, *exc: object) -> None:
+        _TEMPLATES.reset(self._token)
+
+
+def _compiled(s: str) -> _Compiled:
+    table = _TEMPLATES.get()
+    if table is None:
+        return _compile_template(s)
+    found = table.get(s)
+    if found is None:
+        found = table[s] = _compile_template(s)
+    return found
 
 
 MAX_RESULT_SIZE = 10 * 1024 * 1024  # about the JSON size a rendered value may reach
@@ -232,12 +292,12 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
         if "${" not in value:
             return value
-        segs = _split_cached(value)
-        if len(segs) == 1 and segs[0].expr is not None:
-            return evaluate(segs[0].expr, scope)
+        segs = _compiled(value)
+        visit = _INTERPRETER.visit
+        if len(segs) == 1 and segs[0][1] is not None:
+            return visit(segs[0][1], scope)
         return "".join(
-            _as_text(evaluate(seg.expr, scope)) if seg.expr is not None else seg.text
-            for seg in segs
+            _as_text(visit(tree, scope)) if tree is not None else text for text, tree in segs
         )
     if isinstance(value, dict):
         return {k: render(v, scope) for k, v in value.items()}

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from engine.core.errors import Collector, LoadError, Problem
+from engine.core.heap import LARGE_LOAD_BYTES, paused_gc
 from engine.core.model import CallStep, EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.core.validate import check_mocks, check_workflow
 from engine.files.contracts import contract_problems
@@ -196,11 +197,12 @@ def _from_data(data: Any, loc: Locator, file: str, kind: str) -> Loaded[Any]:
 
 
 def _parse(text: str | bytes, file: str, kind: str) -> Loaded[Any]:
-    try:
-        data, loc = read_yaml(text, file)
-    except LoadError as e:
-        return Loaded(file, kind, None, e.problems)
-    return _from_data(data, loc, file, kind)
+    with paused_gc(len(text) >= LARGE_LOAD_BYTES):
+        try:
+            data, loc = read_yaml(text, file)
+        except LoadError as e:
+            return Loaded(file, kind, None, e.problems)
+        return _from_data(data, loc, file, kind)
 
 
 def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
@@ -230,10 +232,15 @@ def parse_any(text: str | bytes, file: str = "<text>", kind: str | None = None) 
         kind = detect_kind(None, file)
     if kind is not None:
         return _parse(text, file, kind)
-    try:
-        data, loc = read_yaml(text, file)
-    except LoadError as e:
-        return Loaded(file, "unknown", None, e.problems)
+    with paused_gc(len(text) >= LARGE_LOAD_BYTES):
+        try:
+            data, loc = read_yaml(text, file)
+        except LoadError as e:
+            return Loaded(file, "unknown", None, e.problems)
+        return _parse_detected(data, loc, file)
+
+
+def _parse_detected(data: Any, loc: Locator, file: str) -> Loaded[Any]:
     kind = detect_kind(data, file)
     if kind is None:
         return Loaded(

@@ -9,7 +9,7 @@ under a budget (the "billion laughs" bomb stops at 100,000 nodes).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from array import array
 from typing import Any
 
 import yaml
@@ -103,18 +103,60 @@ def _show_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
-@dataclass
-class Locator:
-    """Where each value stood in the file, looked up by the path to it."""
+# A position packed into one integer: line << _COL_BITS | column (a 10 MiB file has fewer
+# columns than that on any line).
+_COL_BITS = 24
+_COL_MASK = (1 << _COL_BITS) - 1
+_BIG_MAP = 64  # a mapping with more keys than this gets a key -> index table when looked in
 
-    file: str
-    root: Any = None
-    # id(mapping) -> {key: (key_line, key_col, value_line, value_col)}
-    keys: dict[int, dict[str, tuple[int, int, int, int]]] = field(default_factory=dict)
-    # id(list) -> [(line, col), …]
-    items: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    # id(container) -> (line, col) where it starts
-    starts: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+def _pack(mark: Any) -> int:
+    return int(((mark.line + 1) << _COL_BITS) | min(mark.column + 1, _COL_MASK))
+
+
+def _unpack(p: int) -> tuple[int, int]:
+    return (p >> _COL_BITS, p & _COL_MASK)
+
+
+class Locator:
+    """Where each value stood in the file, looked up by the path to it.
+
+    Kept light, since it lives as long as a loaded file (it was most of a loaded step's memory
+    as tuples in dicts): every container has one region in a flat array of packed positions,
+    found by the container's id: [where it starts, how many entries, then for a mapping the
+    key's and the value's position of each key in the mapping's order, for a list each
+    item's]."""
+
+    __slots__ = ("file", "root", "_at", "_flat", "_key_index")
+
+    def __init__(self, file: str, root: Any = None) -> None:
+        self.file = file
+        self.root = root
+        self._at: dict[int, int] = {}  # id(container) -> offset of its region in _flat
+        self._flat = array("q")
+        self._key_index: dict[int, dict[str, int]] = {}  # built when a big mapping is looked in
+
+    def _add(self, container: Any, region: list[int]) -> None:
+        self._at[id(container)] = len(self._flat)
+        self._flat.extend(region)
+
+    def _entry(self, node: Any, index: int) -> int | None:
+        """The region offset of entry `index` of `node` (a mapping's key counts as two)."""
+        at = self._at.get(id(node))
+        if at is None or index >= self._flat[at + 1]:
+            return None
+        return at + 2 + index
+
+    def _map_index(self, node: dict[str, Any], key: str) -> int:
+        if len(node) <= _BIG_MAP:
+            for i, k in enumerate(node):
+                if k == key:
+                    return i
+            return -1
+        table = self._key_index.get(id(node))
+        if table is None:
+            table = self._key_index[id(node)] = {k: i for i, k in enumerate(node)}
+        return table.get(key, -1)
 
     def locate(
         self, path: tuple[str | int, ...] | list[str | int], *, key: bool = False
@@ -124,18 +166,21 @@ class Locator:
         A path that goes further than the file (a missing key) gives the deepest place found.
         """
         node = self.root
-        where = self.starts.get(id(node), (1, 1))
+        flat = self._flat
+        at = self._at.get(id(node))
+        where = _unpack(flat[at]) if at is not None else (1, 1)
         for i, part in enumerate(path):
             last = i == len(path) - 1
             if isinstance(node, dict) and isinstance(part, str) and part in node:
-                k = self.keys.get(id(node), {}).get(part)
-                if k is not None:
-                    where = (k[0], k[1]) if (last and key) else (k[2], k[3])
+                index = self._map_index(node, part)
+                e = self._entry(node, 2 * index + (0 if (last and key) else 1))
+                if e is not None and index >= 0:
+                    where = _unpack(flat[e])
                 node = node[part]
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                its = self.items.get(id(node))
-                if its is not None and part < len(its):
-                    where = its[part]
+                e = self._entry(node, part)
+                if e is not None:
+                    where = _unpack(flat[e])
                 node = node[part]
             else:
                 break
@@ -337,9 +382,7 @@ def _build(text: str, loc: Locator) -> Any:
 
 def _events_to_value(parser: Any, loc: Locator) -> Any:
     get_event = parser.get_event
-    keys_table = loc.keys
-    items_table = loc.items
-    starts = loc.starts
+    add_region = loc._add
     anchors: dict[str, Any] = {}
     alias_budget = [MAX_ALIAS_NODES]
 
@@ -352,7 +395,8 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
     DocumentStartEvent = yaml.DocumentStartEvent
     StreamEndEvent = yaml.StreamEndEvent
 
-    # stack frames: [container, is_map, pending_key, key_pos, anchor]
+    # stack frames: [container, is_map, pending_key, key_mark, anchor, positions]; the positions
+    # (start, count, entries) go to the locator when the container ends
     stack: list[list[Any]] = []
     root: Any = None
     have_root = False
@@ -385,17 +429,14 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
                 raise _Fail(_DEPTH_MESSAGE, ev.start_mark)
             is_map = cls is MappingStartEvent
             container: Any = {} if is_map else []
-            m = ev.start_mark
-            starts[id(container)] = (m.line + 1, m.column + 1)
-            if is_map:
-                keys_table[id(container)] = {}
-            else:
-                items_table[id(container)] = []
-            frame = [container, is_map, None, None, ev.anchor]
+            frame = [container, is_map, None, None, ev.anchor, [_pack(ev.start_mark), 0]]
             value = container
             is_container = True
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
             frame = stack.pop()
+            region = frame[5]
+            region[1] = len(region) - 2
+            add_region(frame[0], region)
             if frame[4] is not None:
                 anchors[frame[4]] = frame[0]
             if not stack:
@@ -442,7 +483,7 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
                     key = ev.value if cls is ScalarEvent else _key_text(value)
                     pmap = parent[0]
                     if key in pmap:
-                        first = keys_table[id(pmap)][key]
+                        first = _unpack(parent[5][2 + 2 * list(pmap).index(key)])
                         raise _Fail(
                             f"duplicate key '{key}' (first at line {first[0]}, "
                             f"column {first[1]}): keep one of them",
@@ -451,21 +492,12 @@ def _events_to_value(parser: Any, loc: Locator) -> Any:
                     parent[2] = key
                     parent[3] = ev.start_mark
                 else:
-                    key = parent[2]
-                    km = parent[3]
-                    vm = ev.start_mark
-                    parent[0][key] = value
-                    keys_table[id(parent[0])][key] = (
-                        km.line + 1,
-                        km.column + 1,
-                        vm.line + 1,
-                        vm.column + 1,
-                    )
+                    parent[0][parent[2]] = value
+                    parent[5] += (_pack(parent[3]), _pack(ev.start_mark))
                     parent[2] = None
             else:
                 parent[0].append(value)
-                m = ev.start_mark
-                items_table[id(parent[0])].append((m.line + 1, m.column + 1))
+                parent[5].append(_pack(ev.start_mark))
         elif not is_container:
             root, have_root = value, True
         if is_container:
@@ -493,16 +525,17 @@ def _copy_alias(value: Any, loc: Locator, budget: list[int], mark: Any) -> Any:
             mark,
         )
     if isinstance(value, dict):
-        out_d: dict[str, Any] = {}
-        src_keys = loc.keys.get(id(value), {})
-        for k, v in value.items():
-            out_d[k] = _copy_alias(v, loc, budget, mark)
-        loc.keys[id(out_d)] = dict(src_keys)
-        loc.starts[id(out_d)] = _pos(mark)
-        return out_d
-    if isinstance(value, list):
-        out_l = [_copy_alias(v, loc, budget, mark) for v in value]
-        loc.items[id(out_l)] = list(loc.items.get(id(value), []))
-        loc.starts[id(out_l)] = _pos(mark)
-        return out_l
-    return value
+        out: Any = {k: _copy_alias(v, loc, budget, mark) for k, v in value.items()}
+    elif isinstance(value, list):
+        out = [_copy_alias(v, loc, budget, mark) for v in value]
+    else:
+        return value
+    # the copy's entries stand where the anchored original's do; the copy starts at the alias
+    at = loc._at.get(id(value))
+    region = [_pack(mark), 0]
+    if at is not None:
+        count = loc._flat[at + 1]
+        region[1] = count
+        region += loc._flat[at + 2 : at + 2 + count]
+    loc._add(out, region)
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from engine.core.durations import format_duration
+from engine.core.heap import LARGE_RUN_STEPS, paused_gc
 from engine.core.model import (
     CallDefaults,
     CallStep,
@@ -335,7 +336,9 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
 
 
 def dump_workflow(wf: Workflow) -> str:
-    return dump_data(workflow_to_data(wf))
+    # what is built to write a large workflow is let go when it is written: nothing to collect
+    with paused_gc(len(wf.steps) >= LARGE_RUN_STEPS):
+        return dump_data(workflow_to_data(wf))
 
 
 def _response(r: MockResponse) -> dict[str, Any]:

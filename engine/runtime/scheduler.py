@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.durations import format_duration
 from engine.core.errors import ExpressionError, InputInvalid, Problem, RunError, ValidationError
-from engine.core.expressions import truthy
+from engine.core.expressions import template_table, truthy, using_templates
 from engine.core.graph import topological_order
+from engine.core.heap import LargeRun
 from engine.core.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, Workflow
 from engine.runtime.calls import CallPlan, render_in, run_call_step
 from engine.runtime.clock import Clock, TimerHandle
@@ -155,9 +156,13 @@ async def execute_run(
     runs its emits start get too). Cancelling the calling task cancels the run (re-raised after
     RunFinished is emitted). `pinned`: steps that do not run but finish at once as a run
     recorded them (`{status, output, error, attempts}` by step id: "run from here")."""
-    run = _Run(ports, workflow, input, run_id, run_sinks, cascade or Cascade())
-    run.pinned = dict(pinned or {})
-    return await run.execute()
+    # the workflow's templates are compiled once, for every run of it (the step tasks the run
+    # starts inherit the table with this context)
+    with using_templates(template_table(workflow)), LargeRun(len(workflow.steps)) as large:
+        run = _Run(ports, workflow, input, run_id, run_sinks, cascade or Cascade())
+        run.pinned = dict(pinned or {})
+        run.large = large
+        return await run.execute()
 
 
 class _Run:
@@ -202,6 +207,7 @@ class _Run:
         self._ready: deque[_StepState] = deque()
         self._pumping = False
         self.pinned: dict[str, Mapping[str, Any]] = {}
+        self.large: LargeRun | None = None
 
     # --- events ----------------------------------------------------------------------------
 
@@ -533,6 +539,8 @@ class _Run:
         }
         shown = redact(output)
         self.results[st.id] = StepResult(status, st.attempts, shown, err, duration)
+        if self.large is not None:
+            self.large.step_finished()
         if self.listening:
             self.emit(
                 StepFinished(
