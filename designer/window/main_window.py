@@ -147,7 +147,8 @@ class MainWindow(QMainWindow):
         # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
-        add_run_from_actions(self.run_ui)  # Run → Run From Selected Step / Step Only
+        from_here, only = add_run_from_actions(self.run_ui)  # Run → Run From Selected Step / Only
+        self.view.context_actions.update(run_from=from_here, run_only=only)  # the step's menu
         self.inspector.run_record = self.run_ui.shown_record  # the expression editor's data
         # File → Export, Import OpenAPI and Deploy (interop_actions.py), before Quit
         self.interop = InteropActions(self, self, self.act.file_menu, self.act.quit)
@@ -189,6 +190,7 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self._zoom_changed)
         self.view.step_activated.connect(self._step_activated)
         self.view.quick_add_requested.connect(self.aids.quick_add)
+        self.view.note_requested.connect(lambda at: self.notes.add((at.x(), at.y())))
         self.act.minimap.toggled.connect(self.minimap.setVisible)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
