@@ -31,12 +31,15 @@ from engine import (
     DurationError,
     LoadError,
     Retry,
+    SizeError,
     TemplateSyntaxError,
     check_template,
     dump_data,
     format_duration,
+    format_size,
     iter_expressions,
     parse_duration,
+    parse_size,
     read_yaml,
     split_template,
 )
@@ -62,7 +65,9 @@ __all__ = [
     "parse_list",
     "parse_retry_on",
     "parse_yaml_text",
+    "parse_size_text",
     "show_duration",
+    "show_size",
     "show_number",
     "show_list",
 ]
@@ -133,6 +138,21 @@ def parse_duration_text(text: str) -> tuple[Any, str | None]:
 
 def show_duration(value: Any) -> str:
     return "" if value is None else format_duration(int(value))
+
+
+def parse_size_text(text: str) -> tuple[Any, str | None]:
+    """A byte size as `maxResponseSize` takes it (`512KiB`, `10MiB`, `2GB`, bytes); empty: none."""
+    if not text.strip():
+        return None, None
+    try:
+        return parse_size(text.strip()), None
+    except SizeError as e:
+        return None, str(e)
+
+
+def show_size(value: Any) -> str:
+    """The size as the file writes it (`512KiB`), so the field shows the saved spelling."""
+    return "" if value is None else str(format_size(int(value)))
 
 
 def parse_int_text(text: str, minimum: int = 1) -> tuple[Any, str | None]:
