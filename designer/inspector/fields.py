@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -331,6 +331,21 @@ class LineField(FieldEditor):
         self.input.setCursorPosition(0)  # long values show their start, not their end
 
 
+class _Combo(QComboBox):
+    """A combo the wheel changes only once it has focus: a wheel over it while scrolling the
+    inspector scrolls on (it changed followRedirects of the step under the mouse)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel does not give it focus
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # to the scroll area around the form
+
+
 class ChoiceField(FieldEditor):
     """A fixed choice; the first entry may stand for 'left out' (value None)."""
 
@@ -339,7 +354,7 @@ class ChoiceField(FieldEditor):
     ) -> None:
         self.choices = choices
         super().__init__(self._parse, self._show, parent)
-        combo = QComboBox()
+        combo = _Combo()
         combo.setEditable(editable)
         for label, value in choices:
             combo.addItem(label, value)

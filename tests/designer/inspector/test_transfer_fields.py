@@ -1,7 +1,12 @@
 """A call step's transfer keys in the inspector: `followRedirects` as a three-way choice and
-`maxResponseSize` checked as typed, each edit one undo step, saved in the file's canonical form."""
+`maxResponseSize` checked as typed, each edit one undo step, saved in the file's canonical form;
+a wheel over a choice while scrolling the inspector edits nothing."""
 
 from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from engine import load_workflow
 from tests.designer.inspector.test_inspector import _form, _retype, window  # noqa: F401
@@ -61,3 +66,36 @@ def test_max_response_size_is_checked_as_typed_and_saved_canonical(qtbot, window
     _retype(qtbot, field, "")
     assert doc.workflow.step("check").max_response_size is None
     assert "maxResponseSize" not in doc.yaml_text()
+
+
+def _wheel(widget, down: bool = True) -> bool:
+    """A wheel notch over the widget's centre, as a mouse sends it; whether it was taken."""
+    centre = QPointF(widget.rect().center())
+    delta = QPoint(0, -120 if down else 120)
+    event = QWheelEvent(
+        centre,
+        QPointF(widget.mapToGlobal(widget.rect().center())),
+        QPoint(),
+        delta,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def test_a_wheel_over_a_choice_scrolls_the_inspector_and_edits_nothing(qtbot, window):  # noqa: F811
+    doc = window.document
+    form = _form(window, "check")
+    combo = form.editors["follow_redirects"].input
+    window.view.setFocus()
+    assert not combo.hasFocus()
+    assert not _wheel(combo)  # left to the scroll area around the form
+    assert combo.currentIndex() == 0 and doc.workflow.step("check").follow_redirects is None
+    assert "followRedirects" not in doc.yaml_text() and doc.undo_stack.count() == 0
+    combo.setFocus()  # clicked or tabbed to: then the wheel chooses
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    _wheel(combo)
+    assert doc.workflow.step("check").follow_redirects is True
