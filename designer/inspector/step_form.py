@@ -62,8 +62,8 @@ _METHODS = [
     ("PATCH", "PATCH"),
     ("DELETE", "DELETE"),
 ]
-# the environment's value (else: not followed) when left out; README "Transfer keys"
-_REDIRECTS = [("default (environment; else no)", None), ("follow", True), ("do not follow", False)]
+# left out: the environment's value, else not followed (README "Transfer keys")
+_REDIRECTS = [("default (not followed)", None), ("follow", True), ("do not follow", False)]
 _ON_ERROR = [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]
 # one-line `${ }` fields that get the expression editor's button; True: exactly one expression
 _EXPRESSION_FIELDS = {"if_": True, "foreach": True, "message": False, "path": False}
@@ -157,8 +157,12 @@ class StepForm(QWidget):
         self._add(
             "max_response_size",
             "maxResponseSize",
-            LineField(parse_size_text, show_size, "default (environment; else 10MiB)"),
+            LineField(parse_size_text, show_size, "default (10MiB)"),
         )
+        for attr in ("follow_redirects", "max_response_size"):
+            self.editors[attr].input.setToolTip(
+                "Left out: the environment's value, if it has one, else the default"
+            )
         form.addRow(_section("Flow"))
         self._add("foreach", "foreach", LineField(parse_expression, placeholder="${ input.items }"))
         self._add(
