@@ -79,6 +79,7 @@ if TYPE_CHECKING:
         suggest,
         unique_id,
     )
+    from engine.core.sizes import SizeError, format_size, parse_size
     from engine.core.types import (
         ERROR_TYPES,
         LEVELS,
@@ -208,6 +209,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "DurationError": ("engine.core.durations", "DurationError"),
     "format_duration": ("engine.core.durations", "format_duration"),
     "parse_duration": ("engine.core.durations", "parse_duration"),
+    "SizeError": ("engine.core.sizes", "SizeError"),
+    "format_size": ("engine.core.sizes", "format_size"),
+    "parse_size": ("engine.core.sizes", "parse_size"),
     "can_connect": ("engine.core.edits", "can_connect"),
     "check_step_id": ("engine.core.edits", "check_step_id"),
     "PLAIN_FIELDS": ("engine.core.edits", "PLAIN_FIELDS"),
@@ -479,6 +483,7 @@ __all__ = [
     "ServiceImport",
     "SetupError",
     "Sink",
+    "SizeError",
     "Step",
     "StepFailed",
     "StepFinished",
@@ -532,6 +537,7 @@ __all__ = [
     "format_duration",
     "format_ms",
     "format_path",
+    "format_size",
     "import_serverless",
     "is_serverless_name",
     "iter_expressions",
@@ -551,6 +557,7 @@ __all__ = [
     "parse_duration",
     "parse_environments",
     "parse_mocks",
+    "parse_size",
     "parse_target",
     "parse_tests",
     "parse_workflow",

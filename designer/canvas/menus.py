@@ -30,6 +30,11 @@ class MenuHost(Protocol):
     document: WorkflowDocument
     step_activated: SignalInstance
     trigger_activated: SignalInstance
+    quick_add_requested: SignalInstance
+    note_requested: SignalInstance
+    # the window's actions a menu lists where they apply ('run_from', 'run_only'): they act on
+    # the selection, which a right-click on a step has just set
+    context_actions: dict[str, QAction]
 
     def selected_ids(self) -> list[str]: ...
     def select_steps(self, ids: list[str]) -> None: ...
@@ -43,6 +48,7 @@ class MenuHost(Protocol):
     def paste_at(self, at: QPointF) -> None: ...
     def fit_to_view(self) -> None: ...
     def auto_layout(self) -> None: ...
+    def request_quick_add(self) -> None: ...
 
 
 def _add(
@@ -71,6 +77,13 @@ def node_menu(view: MenuHost, node: NodeItem) -> QMenu:
     _add(menu, "Cut", view.cut_selection, "Ctrl+X")
     _add(menu, "Copy", view.copy_selection, "Ctrl+C")
     _add(menu, f"Delete {len(ids)} Steps" if many else "Delete", view.delete_selection, "Del")
+    menu.addSeparator()
+    _add_disable(menu, view, ids)
+    _add(menu, "Quick Add After…", view.request_quick_add, "Tab", enabled=not many)
+    runs = [a for k in ("run_from", "run_only") if (a := view.context_actions.get(k))]
+    if runs:
+        menu.addSeparator()
+        menu.addActions(runs)  # the window's own: F6 / Shift+F6, enabled for one step
     step = view.document.workflow.step(sid)
     if step.after and not many:
         menu.addSeparator()
@@ -118,12 +131,23 @@ def canvas_menu(view: MenuHost, at: QPointF) -> QMenu:
         "Ctrl+V",
         enabled=mime is not None and mime.hasFormat(STEPS_MIME),
     )
+    _add(menu, "Quick Add Here…", lambda: view.quick_add_requested.emit(at, "", True), "Tab")
+    _add(menu, "Add Note Here", lambda: view.note_requested.emit(at), "Ctrl+Shift+M")
     menu.addSeparator()
     steps = bool(view.document.workflow.steps)
     _add(menu, "Select All", view.select_all, "Ctrl+A", enabled=steps)
     _add(menu, "Fit to Window", view.fit_to_view, "Ctrl+Shift+F")
     _add(menu, "Auto-Layout", view.auto_layout, "Ctrl+L", enabled=steps)
     return menu
+
+
+def _add_disable(menu: QMenu, view: MenuHost, ids: list[str]) -> None:
+    """Disable the steps, or enable them when all of them are disabled (as Ctrl+Shift+D)."""
+    steps = [s for i in ids if (s := view.document.workflow.find(i)) is not None]
+    disable = not all(s.disabled for s in steps)
+    verb = "Disable" if disable else "Enable"
+    text = f"{verb} {len(steps)} Steps" if len(steps) > 1 else f"{verb} Step"
+    _add(menu, text, lambda: view.document.set_disabled(ids, disable), "Ctrl+Shift+D")
 
 
 def _parent(view: MenuHost) -> QWidget | None:

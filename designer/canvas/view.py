@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QContextMenuEvent,
     QCursor,
     QDragEnterEvent,
@@ -61,6 +62,7 @@ class CanvasView(QGraphicsView):
     # none), and whether the new step runs after it (a wire from an output, or Tab)
     quick_add_requested = Signal(QPointF, str, bool)
     trigger_activated = Signal()  # the trigger node was double-clicked: emit a test event
+    note_requested = Signal(QPointF)  # the empty canvas's menu: a note here (the window adds it)
 
     def __init__(self, document: WorkflowDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,6 +90,8 @@ class CanvasView(QGraphicsView):
         self._paste_count = 0
         self.rename_editor: InlineRename | None = None
         self.menu: QMenu | None = None  # the last context menu shown
+        # the window's actions the step menu lists (menus.py: 'run_from', 'run_only')
+        self.context_actions: dict[str, QAction] = {}
         self.snap_to_grid = False  # dragged steps land on the grid (View → Snap to Grid)
 
     # --- selection ------------------------------------------------------------------------

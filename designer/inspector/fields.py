@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -31,12 +31,15 @@ from engine import (
     DurationError,
     LoadError,
     Retry,
+    SizeError,
     TemplateSyntaxError,
     check_template,
     dump_data,
     format_duration,
+    format_size,
     iter_expressions,
     parse_duration,
+    parse_size,
     read_yaml,
     split_template,
 )
@@ -62,7 +65,9 @@ __all__ = [
     "parse_list",
     "parse_retry_on",
     "parse_yaml_text",
+    "parse_size_text",
     "show_duration",
+    "show_size",
     "show_number",
     "show_list",
 ]
@@ -133,6 +138,21 @@ def parse_duration_text(text: str) -> tuple[Any, str | None]:
 
 def show_duration(value: Any) -> str:
     return "" if value is None else format_duration(int(value))
+
+
+def parse_size_text(text: str) -> tuple[Any, str | None]:
+    """A byte size as `maxResponseSize` takes it (`512KiB`, `10MiB`, `2GB`, bytes); empty: none."""
+    if not text.strip():
+        return None, None
+    try:
+        return parse_size(text.strip()), None
+    except SizeError as e:
+        return None, str(e)
+
+
+def show_size(value: Any) -> str:
+    """The size as the file writes it (`512KiB`), so the field shows the saved spelling."""
+    return "" if value is None else str(format_size(int(value)))
 
 
 def parse_int_text(text: str, minimum: int = 1) -> tuple[Any, str | None]:
@@ -311,6 +331,21 @@ class LineField(FieldEditor):
         self.input.setCursorPosition(0)  # long values show their start, not their end
 
 
+class _Combo(QComboBox):
+    """A combo the wheel changes only once it has focus: a wheel over it while scrolling the
+    inspector scrolls on (it changed followRedirects of the step under the mouse)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel does not give it focus
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # to the scroll area around the form
+
+
 class ChoiceField(FieldEditor):
     """A fixed choice; the first entry may stand for 'left out' (value None)."""
 
@@ -319,7 +354,7 @@ class ChoiceField(FieldEditor):
     ) -> None:
         self.choices = choices
         super().__init__(self._parse, self._show, parent)
-        combo = QComboBox()
+        combo = _Combo()
         combo.setEditable(editable)
         for label, value in choices:
             combo.addItem(label, value)

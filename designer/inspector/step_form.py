@@ -30,11 +30,13 @@ from designer.inspector.fields import (
     parse_required_duration,
     parse_required_template,
     parse_required_text,
+    parse_size_text,
     parse_str_map,
     parse_template,
     parse_text,
     show_duration,
     show_number,
+    show_size,
 )
 from engine import (
     NOTIFY_LEVELS,
@@ -60,6 +62,8 @@ _METHODS = [
     ("PATCH", "PATCH"),
     ("DELETE", "DELETE"),
 ]
+# left out: the environment's value, else not followed (README "Transfer keys")
+_REDIRECTS = [("default (not followed)", None), ("follow", True), ("do not follow", False)]
 _ON_ERROR = [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]
 # one-line `${ }` fields that get the expression editor's button; True: exactly one expression
 _EXPRESSION_FIELDS = {"if_": True, "foreach": True, "message": False, "path": False}
@@ -149,6 +153,16 @@ class StepForm(QWidget):
         self._add("with_", "with", YamlField("body (YAML or JSON); empty: the run input", 5))
         self._add("query", "query", YamlField("{name: value}", 2, parse_str_map))
         self._add("headers", "headers", YamlField("{Header-Name: value}", 2, parse_str_map))
+        self._add("follow_redirects", "followRedirects", ChoiceField(_REDIRECTS))
+        self._add(
+            "max_response_size",
+            "maxResponseSize",
+            LineField(parse_size_text, show_size, "default (10MiB)"),
+        )
+        for attr in ("follow_redirects", "max_response_size"):
+            self.editors[attr].input.setToolTip(
+                "Left out: the environment's value, if it has one, else the default"
+            )
         form.addRow(_section("Flow"))
         self._add("foreach", "foreach", LineField(parse_expression, placeholder="${ input.items }"))
         self._add(

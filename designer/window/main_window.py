@@ -9,18 +9,12 @@ way: `closeEvent` ignores the event, asks, and closes again once the answer allo
 from __future__ import annotations
 
 import os
-import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QByteArray,
-    QMargins,
-    QPoint,
     QPointF,
-    QRect,
-    QSize,
     Qt,
     QTimer,
 )
@@ -50,6 +44,7 @@ from designer.shared.shortcuts import drop_clashing_alternates
 from designer.window.actions import WindowActions
 from designer.window.authoring import AuthoringAids, PressWatch
 from designer.window.canvas_actions import CanvasActions
+from designer.window.geometry import restore_geometry
 from designer.window.interop_actions import SERVERLESS_FILTER, InteropActions
 from designer.window.problems import LoadProblemsDialog, ProblemsWidget
 from designer.window.settings import (
@@ -67,9 +62,6 @@ __all__ = ["MainWindow", "AUTOSAVE_INTERVAL_MS", "YAML_FILTER"]
 AUTOSAVE_INTERVAL_MS = 60_000
 PALETTE_REFRESH_MS = 400
 PALETTE_PRESS_GRACE_S = 2.0  # how long after a press on the palette its refresh may wait
-FIRST_SIZE = QSize(1400, 900)  # the first window's size where the screen has room for it
-# the window manager's frame around the client area, not known before the window is shown
-FRAME_ALLOWANCE = QMargins(8, 32, 8, 8)
 YAML_FILTER = "Workflow files (" + " ".join(f"*{s}" for s in YAML_SUFFIXES) + ");;All files (*)"
 
 
@@ -144,10 +136,11 @@ class MainWindow(QMainWindow):
             docks=self.docks(),
         )
         self._connect_signals()
-        # the run tool bar, Run menu and run docks (issue #5); before _restore_window so the
+        # the run tool bar, Run menu and run docks (issue #5); before restore_geometry so the
         # saved window state places their docks too
         self.run_ui = attach_run_ui(self)
-        add_run_from_actions(self.run_ui)  # Run → Run From Selected Step / Step Only
+        from_here, only = add_run_from_actions(self.run_ui)  # Run → Run From Selected Step / Only
+        self.view.context_actions.update(run_from=from_here, run_only=only)  # the step's menu
         self.inspector.run_record = self.run_ui.shown_record  # the expression editor's data
         # File → Export, Import OpenAPI and Deploy (interop_actions.py), before Quit
         self.interop = InteropActions(self, self, self.act.file_menu, self.act.quit)
@@ -164,7 +157,7 @@ class MainWindow(QMainWindow):
 
         self.act.grid.setChecked(self.settings.show_grid())
         self.act.dark.setChecked(theme.current_theme() == "dark")
-        self._restore_window()
+        restore_geometry(self, self.settings)
         self._update_title()
         self.palette_widget.set_sources(None, self.document.workflow)
         self._problems_count(len(self.document.problems))
@@ -189,6 +182,7 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(self._zoom_changed)
         self.view.step_activated.connect(self._step_activated)
         self.view.quick_add_requested.connect(self.aids.quick_add)
+        self.view.note_requested.connect(lambda at: self.notes.add((at.x(), at.y())))
         self.act.minimap.toggled.connect(self.minimap.setVisible)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
@@ -540,44 +534,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_to_view)
         return True
 
-    # --- window -----------------------------------------------------------------------------
-
-    def _restore_window(self) -> None:
-        """The saved geometry if it still fits its screen (a smaller screen, another monitor
-        setup), else a first size that fits the screen's free area, centred."""
-        geometry = self.settings.window_geometry()
-        if (
-            geometry is None
-            or not self.restoreGeometry(geometry)
-            or not self._fits_screen(geometry)
-        ):
-            self._first_geometry()
-        state = self.settings.window_state()
-        if state is not None:
-            self.restoreState(state)
-
-    def _available(self) -> QRect:
-        screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen()
-        return screen.availableGeometry()
-
-    def _fits_screen(self, geometry: QByteArray) -> bool:
-        """Whether the saved frame fits the free area of the screen it is on. Qt would squeeze
-        a saved window that no longer fits flush into the screen, frame off its edges."""
-        if self.isMaximized():
-            return True
-        frame = saved_frame(geometry)
-        if frame is None:
-            return self._available().contains(self.geometry())
-        screen = QGuiApplication.screenAt(frame.center()) or self.screen()
-        return screen.availableGeometry().contains(frame)
-
-    def _first_geometry(self) -> None:
-        room = self._available().marginsRemoved(FRAME_ALLOWANCE)
-        size = QSize(min(FIRST_SIZE.width(), room.width()), min(FIRST_SIZE.height(), room.height()))
-        size = size.expandedTo(self.minimumSizeHint()).boundedTo(room.size())
-        rect = QRect(QPoint(0, 0), size)
-        rect.moveCenter(room.center())
-        self.setGeometry(rect)
+    # --- window (its geometry: geometry.py) ---------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if self._dropped_yaml(event) is not None:
@@ -618,21 +575,3 @@ class MainWindow(QMainWindow):
             self.autosave.close()
         self.run_ui.controller.shutdown()  # stops a run still going; an idle engine process is kept
         event.accept()
-
-
-_GEOMETRY_MAGIC = 0x1D9D0CB  # QWidget::saveGeometry's header, then the frame's rectangle
-_GEOMETRY_HEAD = struct.Struct(">IHHiiii")
-
-
-def saved_frame(geometry: QByteArray | bytes) -> QRect | None:
-    """The frame rectangle in `QWidget.saveGeometry()` data, or None if it does not read as
-    such (the format is Qt's; its header and first rectangle have not changed since Qt 4:
-    QDataStream's big-endian magic, two 16-bit version numbers, then left, top, right, bottom)."""
-    data = bytes(geometry)
-    if len(data) < _GEOMETRY_HEAD.size:
-        return None
-    magic, _major, _minor, left, top, right, bottom = _GEOMETRY_HEAD.unpack_from(data)
-    if magic != _GEOMETRY_MAGIC:
-        return None
-    frame = QRect(QPoint(left, top), QPoint(right, bottom))
-    return frame if frame.isValid() else None
