@@ -44,12 +44,8 @@ def _cli(*args: str, **kw: object) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[DevServer]:
-    srv = DevServer()
-    srv.start()
-    try:
+    with DevServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def start_worker(

@@ -43,12 +43,8 @@ mocks:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[DevServer]:
-    srv = DevServer()
-    srv.start()
-    try:
+    with DevServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _folder(tmp_path: Path, server: DevServer, tq: str) -> Path:

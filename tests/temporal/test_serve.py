@@ -54,12 +54,8 @@ steps:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[DevServer]:
-    srv = DevServer()
-    srv.start()
-    try:
+    with DevServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

@@ -36,12 +36,8 @@ STATES = {"fetch": "succeeded", "pause": "succeeded", "done": "succeeded"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[DevServer]:
-    srv = DevServer()
-    srv.start()
-    try:
+    with DevServer() as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
