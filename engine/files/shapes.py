@@ -7,6 +7,7 @@ returns what it could read, so parsing never stops at the first problem.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from engine.core.durations import DurationError, parse_duration
@@ -89,17 +90,30 @@ def opt_str(
     return v
 
 
-def opt_duration(
-    c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
+def _opt_parsed(
+    c: Collector,
+    d: dict[str, Any],
+    key: str,
+    path: Path,
+    step: str | None,
+    parse: Callable[[Any], int],
+    error: type[ValueError],
 ) -> int | None:
+    """`d[key]` through `parse` (durations, sizes), its error a problem at the key."""
     v = d.get(key, _MISSING)
     if v is _MISSING or v is None:
         return None
     try:
-        return parse_duration(v)
-    except DurationError as e:
+        return parse(v)
+    except error as e:
         c.add(f"'{key}': {e}", path + (key,), step=step)
         return None
+
+
+def opt_duration(
+    c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
+) -> int | None:
+    return _opt_parsed(c, d, key, path, step, parse_duration, DurationError)
 
 
 def opt_bool(
@@ -117,14 +131,7 @@ def opt_bool(
 def opt_size(
     c: Collector, d: dict[str, Any], key: str, path: Path, step: str | None = None
 ) -> int | None:
-    v = d.get(key, _MISSING)
-    if v is _MISSING or v is None:
-        return None
-    try:
-        return parse_size(v)
-    except SizeError as e:
-        c.add(f"'{key}': {e}", path + (key,), step=step)
-        return None
+    return _opt_parsed(c, d, key, path, step, parse_size, SizeError)
 
 
 def opt_number(
