@@ -70,12 +70,7 @@ class ExpressionHighlighter(QSyntaxHighlighter):
             else {"delim": "#9a5b00", "root": "#1f4f9a", "fn": "#7b1fa2", "str": "#2e7d32"}
         )
 
-        def fmt(colour: str, bold: bool = False) -> QTextCharFormat:
-            f = QTextCharFormat()
-            f.setForeground(QColor(colour))
-            if bold:
-                f.setFontWeight(700)
-            return f
+        fmt = theme.text_format
 
         roots = "|".join(ROOTS)
         self._rules = [

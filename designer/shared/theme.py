@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPixmap, QTextCharFormat
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
@@ -19,6 +19,7 @@ __all__ = [
     "is_dark",
     "load_style_sheet",
     "make_palette",
+    "text_format",
 ]
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -31,6 +32,15 @@ _ICON_SIZES = (16, 20, 24, 32, 48)
 
 _state = {"theme": "light"}
 _icon_cache: dict[tuple[str, str], QIcon] = {}
+
+
+def text_format(colour: str, bold: bool = False) -> QTextCharFormat:
+    """A highlighter's format: text in `colour`, bold if asked."""
+    f = QTextCharFormat()
+    f.setForeground(QColor(colour))
+    if bold:
+        f.setFontWeight(700)
+    return f
 
 
 def icon_path(name: str) -> Path:

@@ -57,12 +57,7 @@ class YamlHighlighter(QSyntaxHighlighter):
             else {"key": "#1f4f9a", "expr": "#9a5b00", "string": "#2e7d32", "comment": "#7a838e"}
         )
 
-        def fmt(colour: str, bold: bool = False) -> QTextCharFormat:
-            f = QTextCharFormat()
-            f.setForeground(QColor(colour))
-            if bold:
-                f.setFontWeight(700)
-            return f
+        fmt = theme.text_format
 
         self._rules = [
             (
