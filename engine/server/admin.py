@@ -60,9 +60,15 @@ async function loadWorkflows() {
     cell(row, w.problems.map(p => p.text).join("\\n"), "problem");
   }
 }
+// refreshes overlap (one per burst of runs starting and ending): only the latest one's answer
+// is shown, and the table is replaced in one go once it is in (no doubled or stale rows)
+let runsAsked = 0, runAsked = 0, shown = null, reshow = null;
 async function loadRuns() {
+  const asked = ++runsAsked;
+  const runs = (await api("/runs?limit=25")).runs;
+  if (asked !== runsAsked) return;
   const t = document.getElementById("runs"); clear(t);
-  for (const r of (await api("/runs?limit=25")).runs) {
+  for (const r of runs) {
     const row = t.insertRow(); row.className = "run"; row.dataset.run = r.run;
     cell(row, r.run.slice(0, 12)); cell(row, r.workflow); cell(row, r.status, r.status);
     cell(row, r.duration_ms == null ? "" : r.duration_ms + " ms");
@@ -70,7 +76,9 @@ async function loadRuns() {
   }
 }
 async function showRun(id) {
+  const asked = ++runAsked; shown = id;
   const run = await api("/runs/" + encodeURIComponent(id));
+  if (asked !== runAsked) return;
   document.getElementById("run-id").textContent = id;
   const t = document.getElementById("steps"); t.innerHTML = "";
   const steps = (run.result && run.result.steps) || run.steps || {};
@@ -99,6 +107,9 @@ function connect() {
     }
     if (e.event === "RunStarted" || e.event === "RunFinished") {
       clearTimeout(refresh); refresh = setTimeout(loadRuns, 100);
+    }
+    if (shown && e.run_id === shown) {  // the run shown was still going: its steps move on
+      clearTimeout(reshow); reshow = setTimeout(() => showRun(shown), 100);
     }
   };
   ws.onclose = () => {

@@ -273,7 +273,6 @@ def create_app(
         return JSONResponse(openapi_document())
 
     async def ws(socket: WebSocket) -> None:
-        await socket.accept()
         q = socket.query_params
         levels = frozenset(x for x in q.get("level", "").split(",") if x)
         flt = Filter(
@@ -284,6 +283,9 @@ def create_app(
         )
         since = q.get("since", "")
         after = int(since) if since.isdigit() else service.store.last_seq()
+        # "live from now" starts before the handshake ends: the admin page shows `live` once
+        # open, and an event written between the two was once never sent
+        await socket.accept()
 
         async def send() -> None:
             async for e in service.follow(flt, after):

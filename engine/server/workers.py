@@ -33,6 +33,7 @@ from engine.server.store import Store
 
 __all__ = ["serve_workers", "bind", "print_interrupted"]
 
+STOPS = {signal.SIGTERM, signal.SIGINT}
 REPLACE_AFTER_S = 5.0  # a worker that dies sooner is not replaced (it would die again)
 log = logging.getLogger("switchboard.serve")
 
@@ -57,33 +58,45 @@ def serve_workers(
     print_interrupted(store.interrupted)
     store.close()
     sock = bind(options["host"], options["port"])
-    # the same line as one process prints (scripts read the address off its end)
-    print(
-        f"switchboard serve: listening on http://{options['host']}:{sock.getsockname()[1]}",
-        flush=True,
-    )
     parent = os.getpid()
     started: dict[int, float] = {}
 
     def spawn() -> None:
-        pid = os.fork()
-        if pid == 0:
-            _worker(worker, sock, parent)
-        started[pid] = time.monotonic()
+        # a stop is held off from the fork until the worker is in `started` (else it would
+        # never be told to stop, and a SIGTERM during the start went unheard); the worker
+        # lets signals in once its handlers are its own
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        try:
+            if stopping:
+                return
+            pid = os.fork()
+            if pid == 0:
+                _worker(worker, sock, parent)
+            started[pid] = time.monotonic()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     stopping = False
+    stops = 0
 
     def stop(sig: int, frame: FrameType | None) -> None:
-        nonlocal stopping
+        nonlocal stopping, stops
         if os.getpid() != parent:  # a worker before it set its own handlers: not its siblings
             os._exit(0)
         stopping = True  # a second signal is passed on too: the workers stop at once
+        stops += 1
         for pid in list(started):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # the same line as one process prints (scripts read the address off its end); printed
+    # once a SIGTERM is a graceful stop
+    print(
+        f"switchboard serve: listening on http://{options['host']}:{sock.getsockname()[1]}",
+        flush=True,
+    )
     for _ in range(n):
         spawn()
     failed = False
@@ -97,7 +110,11 @@ def serve_workers(
             continue
         code = os.waitstatus_to_exitcode(status)
         if stopping:
-            failed = failed or code != 0
+            # a worker still starting when the one stop came had no handler of its own yet:
+            # SIGTERM's default action ended it before it served anything, a clean stop (it
+            # once made a SIGTERM soon after the start exit 1)
+            starting = code == -signal.SIGTERM and stops == 1
+            failed = failed or (code != 0 and not starting)
             continue
         lived = time.monotonic() - began
         log.error("worker %d ended (exit %d) after %.0f s", pid, code, lived)
@@ -121,6 +138,7 @@ def _worker(worker: Callable[[socket.socket], None], sock: socket.socket, parent
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # the parent blocked them to fork
         os.setpgid(0, 0)  # a terminal's Ctrl+C reaches the parent only, which passes it on once
         _die_with_parent()
         if os.getppid() != parent:  # the parent died before that was set up
