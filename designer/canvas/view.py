@@ -1,4 +1,5 @@
-"""CanvasView: zoom, pan, selection, port-to-port connecting, clipboard and palette drops.
+"""CanvasView: zoom, pan, selection, port-to-port connecting and palette drops (clipboard edits
+in clipboard_edit.py).
 
 The view turns what the mouse and keyboard mean into document calls (connect_steps, move_steps,
 remove, paste, add_step); the scene then follows the model's signals. A node drag moves
@@ -7,7 +8,7 @@ items freely and becomes one `move_steps` command on release.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QContextMenuEvent,
@@ -15,7 +16,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QGuiApplication,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
@@ -28,13 +28,13 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsView, QMenu, QWidget
 
 from designer.canvas import menus, style
 from designer.canvas.arrange import snap
+from designer.canvas.clipboard_edit import ClipboardEditing
 from designer.canvas.items import EdgeItem, NodeItem, PortItem
-from designer.canvas.placement import free_offset
 from designer.canvas.rename import InlineRename
 from designer.canvas.scene import CanvasScene
 from designer.canvas.style import NODE_H, NODE_W, OVERVIEW_SCALE
 from designer.document import WorkflowDocument
-from designer.document.clipboard import STEP_MIME, copy_steps, step_from_palette, steps_from_mime
+from designer.document.clipboard import STEP_MIME, step_from_palette
 from designer.shared import qtprime
 
 __all__ = ["CanvasView"]
@@ -51,7 +51,7 @@ _NUDGE = {  # arrow key -> a grid step that way (Shift: one unit)
 }
 
 
-class CanvasView(QGraphicsView):
+class CanvasView(ClipboardEditing, QGraphicsView):
     """The node canvas for one document."""
 
     selection_changed = Signal(list)  # selected step ids, in list order
@@ -198,47 +198,6 @@ class CanvasView(QGraphicsView):
     def delete_selection(self) -> None:
         self.document.remove(self.canvas.selected_step_ids(), self.canvas.selected_edges())
 
-    def copy_selection(self) -> None:
-        ids = self.canvas.selected_step_ids()
-        if not ids:
-            return
-        wf = self.document.workflow
-        steps = [wf.step(i) for i in ids]
-        layout = {i: self.document.position(i) for i in ids}
-        copy_steps(steps, layout)
-        self._paste_count = 0
-
-    def cut_selection(self) -> None:
-        ids = self.canvas.selected_step_ids()
-        if not ids:
-            return
-        self.copy_selection()
-        self.document.remove(ids, [], text=f"Cut {len(ids)} step{'s' if len(ids) > 1 else ''}")
-
-    def paste(self) -> None:
-        steps, layout = steps_from_mime(QGuiApplication.clipboard().mimeData())
-        if not steps:
-            self.message.emit("The clipboard holds no steps to paste.")
-            return
-        self._paste_count += 1
-        offset = self._paste_offset(layout, _PASTE_STEP * self._paste_count)
-        if layout:
-            offset = self._free_offset(list(layout.values()), offset)
-        self.select_steps(self.document.paste(steps, layout, offset))
-
-    def duplicate_selection(self) -> None:
-        ids = self.canvas.selected_step_ids()
-        if not ids:
-            return
-        wf = self.document.workflow
-        layout = {i: self.document.position(i) for i in ids}
-        text = f"Duplicate {ids[0]}" if len(ids) == 1 else f"Duplicate {len(ids)} steps"
-        offset = self._free_offset(list(layout.values()), (_PASTE_STEP, _PASTE_STEP))
-        new = self.document.paste(
-            [wf.step(i) for i in ids], layout, offset, text=text, keep_after=True
-        )
-        self.select_steps(new)
-
     def nudge(self, dx: float, dy: float) -> None:
         """Move the selected steps by (dx, dy) scene units: one undo step per press."""
         ids = self.canvas.selected_step_ids()
@@ -267,19 +226,6 @@ class CanvasView(QGraphicsView):
         self.rename_editor = InlineRename(self, step_id, (node.x0, node.y0))
         return self.rename_editor
 
-    def paste_at(self, at: QPointF) -> None:
-        """Paste the copied steps with their top-left corner at a scene point (free spot)."""
-        steps, layout = steps_from_mime(QGuiApplication.clipboard().mimeData())
-        if not steps:
-            self.message.emit("The clipboard holds no steps to paste.")
-            return
-        corners = list(layout.values()) or [(0.0, 0.0)]
-        left = min(p[0] for p in corners)
-        top = min(p[1] for p in corners)
-        wanted = (round(at.x() - left), round(at.y() - top))
-        offset = self._free_offset(corners, wanted)
-        self.select_steps(self.document.paste(steps, layout, offset))
-
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt override
         at = event.pos()
         ids = self.canvas.selected_step_ids()
@@ -305,31 +251,6 @@ class CanvasView(QGraphicsView):
         self.menu = menu
         menu.popup(self.viewport().mapToGlobal(at))
         event.accept()
-
-    def _free_offset(
-        self, corners: list[tuple[float, float]], wanted: tuple[float, float]
-    ) -> tuple[float, float]:
-        """The shift nearest `wanted` that puts nodes at `corners` clear of every step."""
-        doc = self.document
-        return free_offset(corners, [doc.position(i) for i in doc.workflow.ids], wanted)
-
-    def _paste_offset(
-        self, layout: dict[str, tuple[float, float]], shift: float
-    ) -> tuple[float, float]:
-        """Shift pasted steps a little; bring them into view if they would land outside it."""
-        if not layout:
-            c = self.mapToScene(self.viewport().rect().center())
-            return (round(c.x() - NODE_W / 2), round(c.y() - NODE_H / 2))
-        xs = [p[0] for p in layout.values()]
-        ys = [p[1] for p in layout.values()]
-        box = QRectF(
-            min(xs) + shift, min(ys) + shift, max(xs) - min(xs) + NODE_W, max(ys) - min(ys) + NODE_H
-        )
-        visible = self.mapToScene(self.viewport().rect()).boundingRect()
-        if visible.intersects(box):
-            return (shift, shift)
-        c = visible.center()
-        return (round(c.x() - box.width() / 2 - min(xs)), round(c.y() - box.height() / 2 - min(ys)))
 
     def set_dark(self, on: bool) -> None:
         """Follow the application's dark or light theme."""
