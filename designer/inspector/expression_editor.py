@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QFontDatabase,
     QKeyEvent,
     QKeySequence,
-    QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -38,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from designer.inspector.expression_scope import ROOTS, SampleScope, completions
 from designer.shared import theme
+from designer.shared.highlight import RuleHighlighter
 from engine import TemplateSyntaxError, check_template, pretty_json, render, split_template
 
 __all__ = [
@@ -58,7 +58,7 @@ def _inside_expression(text: str) -> bool:
     return start >= 0 and text.find("}", start) < 0
 
 
-class ExpressionHighlighter(QSyntaxHighlighter):
+class ExpressionHighlighter(RuleHighlighter):
     """`${ }` delimiters, the names in scope, functions, strings and JSON literals."""
 
     def __init__(self, document: QTextDocument) -> None:
@@ -79,13 +79,6 @@ class ExpressionHighlighter(QSyntaxHighlighter):
             (QRegularExpression(r"'(?:[^'\\]|\\.)*'|`[^`]*`"), fmt(colours["str"])),
             (QRegularExpression(r"\$\{|\}"), fmt(colours["delim"], True)),
         ]
-
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
-        for pattern, fmt in self._rules:
-            it = pattern.globalMatch(text)
-            while it.hasNext():
-                m = it.next()
-                self.setFormat(m.capturedStart(), m.capturedLength(), fmt)
 
 
 class ExpressionEdit(QPlainTextEdit):

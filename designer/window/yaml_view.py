@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QKeySequence,
     QResizeEvent,
     QShowEvent,
-    QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -26,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QTextEdit, QWidget
 
 from designer.shared import theme
+from designer.shared.highlight import RuleHighlighter
 
 if TYPE_CHECKING:
     from designer.document import WorkflowDocument
@@ -42,12 +42,11 @@ APPLY_DELAY_MS = 500
 _PROBLEM_ROWS = 4  # the problem list under the text shows this many before it scrolls
 
 
-class YamlHighlighter(QSyntaxHighlighter):
+class YamlHighlighter(RuleHighlighter):
     """Keys, comments, `${ }` expressions and quoted strings, in colours that suit the theme."""
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
-        self._rules: list[tuple[QRegularExpression, QTextCharFormat]] = []
         self.set_dark(theme.is_dark())
 
     def set_dark(self, dark: bool) -> None:
@@ -69,13 +68,6 @@ class YamlHighlighter(QSyntaxHighlighter):
             (QRegularExpression(r"(^|\s)#.*$"), fmt(colours["comment"])),
         ]
         self.rehighlight()
-
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
-        for pattern, fmt in self._rules:
-            it = pattern.globalMatch(text)
-            while it.hasNext():
-                m = it.next()
-                self.setFormat(m.capturedStart(), m.capturedLength(), fmt)
 
 
 class YamlView(QPlainTextEdit):
