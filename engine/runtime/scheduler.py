@@ -493,17 +493,8 @@ class _Run:
                 error.step = st.id
             self._abort(error, "failed")
             return
-        if self.ended:
-            return
-        live = status != "skipped"
-        ready = self._ready
-        for d in st.dependents:
-            d.waiting -= 1
-            if live:
-                d.live += 1
-            if d.waiting == 0:
-                ready.append(d)
-        self._pump()
+        if not self.ended:
+            self._release(st, status)
 
     def _replay(self, st: _StepState, pinned: Mapping[str, Any]) -> None:
         """Finish a pinned step as recorded, sending nothing. A recorded failure does not end
@@ -516,14 +507,19 @@ class _Run:
         self._record(
             st, status, pinned.get("output"), error if isinstance(error, dict) else None, 0
         )
-        if self.ended:
-            return
+        if not self.ended:
+            self._release(st, status)
+
+    def _release(self, st: _StepState, status: str) -> None:
+        """`st` ended as `status`: its dependents wait for one step less, and run when ready."""
+        live = status != "skipped"
+        ready = self._ready
         for d in st.dependents:
             d.waiting -= 1
-            if status != "skipped":
+            if live:
                 d.live += 1
             if d.waiting == 0:
-                self._ready.append(d)
+                ready.append(d)
         self._pump()
 
     def _record(
