@@ -18,7 +18,7 @@ from engine.core.errors import LoadError, SwitchboardError
 from engine.files.folder import untitled_path
 from engine.jobs.engines import remote_engine
 from engine.jobs.request import JobOutcome, JobRequest
-from engine.jobs.setup import Host, RunSetup, open_setup, prepare, register_listeners
+from engine.jobs.setup import Host, RunSetup, open_setup, prepare_job, register_listeners
 from engine.jobs.testfiles import run_tests_async
 from engine.runtime.events import Event, RunFinished, RunResult, Sink
 
@@ -86,19 +86,7 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     if request.workflow is None and not Path(path).is_file():
         return JobOutcome("error", message=f"{path}: no such workflow file")
     try:
-        setup = prepare(
-            workflow_path=Path(path),
-            env=request.env,
-            mocks=request.mocks,
-            scenario=request.scenario,
-            real_time=request.real_time,
-            record=request.record,
-            sinks=sinks,
-            workflow=request.workflow,
-            environ=request.environ,
-            host=host,
-            allow_outside=request.allow_outside_files,
-        )
+        setup = prepare_job(request, Path(path), host=host, sinks=sinks, record=request.record)
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
     if setup.env.engine not in (None, "local"):

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.errors import LoadError
 from engine.core.model import EmitStep, Workflow
@@ -35,7 +35,18 @@ from engine.runtime.recorder import Recorder
 from engine.runtime.secrets import SecretSource
 from engine.runtime.wire import TlsError
 
-__all__ = ["Host", "RunSetup", "open_setup", "prepare", "register_listeners", "SetupError"]
+if TYPE_CHECKING:
+    from engine.jobs.request import JobRequest
+
+__all__ = [
+    "Host",
+    "RunSetup",
+    "open_setup",
+    "prepare",
+    "prepare_job",
+    "register_listeners",
+    "SetupError",
+]
 
 
 class Host:
@@ -339,3 +350,29 @@ def prepare(
             register_listeners(setup.engine.bus, folder, skip=[workflow_path], also=workflow)
         )
     return setup
+
+
+def prepare_job(
+    request: JobRequest,
+    path: Path,
+    *,
+    host: Host | None,
+    sinks: Sequence[Sink] = (),
+    listeners: bool = True,
+    record: Path | None = None,
+) -> RunSetup:
+    """`prepare` with what a run job's request says (the workflow at `path`, or its model)."""
+    return prepare(
+        workflow_path=path,
+        env=request.env,
+        mocks=request.mocks,
+        scenario=request.scenario,
+        real_time=request.real_time,
+        record=record,
+        sinks=sinks,
+        listeners=listeners,
+        workflow=request.workflow,
+        environ=request.environ,
+        host=host,
+        allow_outside=request.allow_outside_files,
+    )

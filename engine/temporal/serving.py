@@ -27,7 +27,7 @@ from engine.core.errors import SwitchboardError
 from engine.files.folder import untitled_path
 from engine.jobs.environments import Resolved
 from engine.jobs.request import JobOutcome, JobRequest
-from engine.jobs.setup import Host, prepare
+from engine.jobs.setup import Host, prepare_job
 from engine.runtime.events import Sink
 from engine.temporal.host import run_args, start
 from engine.temporal.inbound import EventsListener, result_from_json
@@ -108,18 +108,7 @@ class TemporalRuns:
             )
         path = Path(request.path) if request.path is not None else untitled_path()
         try:
-            setup = prepare(
-                workflow_path=path,
-                env=request.env,
-                mocks=request.mocks,
-                scenario=request.scenario,
-                real_time=request.real_time,
-                listeners=False,
-                workflow=request.workflow,
-                environ=request.environ,
-                host=host,
-                allow_outside=request.allow_outside_files,
-            )
+            setup = prepare_job(request, path, host=host, listeners=False)
         except (SwitchboardError, ValueError, OSError) as e:
             return JobOutcome("error", message=str(e))
         assert setup.workflow is not None
