@@ -94,11 +94,13 @@ def create_app(
     tokens: Tokens | None = None,
     watch: bool = False,
     bus: str | None = None,
+    bus_claim_idle_s: float = 60.0,
 ) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
     route's scope. With `watch`, a changed file in the folder is reloaded while serving; with
-    `bus` (a redis:// URL), events are consumed from its stream too."""
+    `bus` (a redis:// URL), events are consumed from its stream too (entries other consumers
+    left pending `bus_claim_idle_s` are claimed)."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -343,7 +345,7 @@ def create_app(
         if bus:
             from engine.server.redisbus import RedisBus
 
-            consumer = RedisBus(bus, service)
+            consumer = RedisBus(bus, service, claim_idle_s=bus_claim_idle_s)
             await consumer.start()
         try:
             yield

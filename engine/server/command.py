@@ -80,6 +80,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "unix:///PATH.sock; stream switchboard:events, group switchboard)",
     )
     p.add_argument(
+        "--bus-claim-idle",
+        metavar="DURATION",
+        default="60s",
+        help="with --bus: entries another consumer of the group has left unacknowledged "
+        "this long (it died) are claimed and processed here (default 60s)",
+    )
+    p.add_argument(
         "--no-watch",
         action="store_true",
         help="do not reload files of DIR when they change (default: watch, keeping "
@@ -141,8 +148,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         grace_s = parse_duration(args.grace) / 1000
         retain_s = _days(args.retain)
+        claim_idle_s = parse_duration(args.bus_claim_idle) / 1000
     except ValueError as e:
-        print(f"error: --grace/--retain: {e}", file=sys.stderr)
+        print(f"error: --grace/--retain/--bus-claim-idle: {e}", file=sys.stderr)
         return 2
     options: dict[str, Any] = {
         "host": args.host,
@@ -155,6 +163,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "retain_s": retain_s or None,
         "retain_runs": args.retain_runs or None,
         "bus": args.bus,
+        "bus_claim_idle_s": claim_idle_s,
         "runner": runner,
     }
     try:
@@ -239,6 +248,7 @@ async def serve(
     retain_s: float | None = None,
     retain_runs: int | None = None,
     bus: str | None = None,
+    bus_claim_idle_s: float = 60.0,
     runner: Any = None,  # a plug-in's Runner (serve --engine temporal); None: run_job
     sock: socket.socket | None = None,
     worker: bool = False,
@@ -280,7 +290,14 @@ async def serve(
             sock = bind(host, port)
         assert sock is not None
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
-        app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch, bus=bus)
+        app = create_app(
+            service,
+            grace_s=grace_s,
+            tokens=tokens,
+            watch=watch,
+            bus=bus,
+            bus_claim_idle_s=bus_claim_idle_s,
+        )
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))
         )

@@ -266,11 +266,14 @@ class Service:
         self.flush()
         return run_id
 
-    def _start(self, name: str, input: Any, run_id: str | None, depth: int = 0) -> str:
+    def _start(
+        self, name: str, input: Any, run_id: str | None, depth: int = 0, recorded: bool = False
+    ) -> str:
         entry = self.registry.runnable(name)
         assert entry is not None and entry.model is not None
         run_id = run_id or uuid.uuid4().hex
-        self.store.add_run(run_id, entry.name, entry.version, input)
+        if not recorded:  # (an event's runs were recorded with its idempotency key)
+            self.store.add_run(run_id, entry.name, entry.version, input)
         live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
         live.task = self._launch(run_id, entry, input, depth)
         return run_id
@@ -382,11 +385,12 @@ class Service:
         listeners = self.registry.listeners(event)
         ids = [uuid.uuid4().hex for _ in listeners]
         if key:  # claimed before anything starts, once for every process sharing the store
-            ids, seen = self.store.claim_key(key, event, ids, self.window)
+            runs = [(i, e.name, e.version, data) for e, i in zip(listeners, ids)]
+            ids, seen = self.store.claim_key(key, event, ids, self.window, runs)
             if seen:
                 return ids, True
         for entry, run_id in zip(listeners, ids):
-            self._start(entry.name, data, run_id, depth)
+            self._start(entry.name, data, run_id, depth, recorded=bool(key))
         self.flush()
         return ids, False
 

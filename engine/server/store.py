@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     run_ids TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
 CREATE TABLE IF NOT EXISTS cancels (
     run_id TEXT PRIMARY KEY,
     created REAL NOT NULL
@@ -66,6 +67,10 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 """
+_INSERT_RUN = (
+    "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, owner) "
+    "VALUES (?, ?, ?, 'running', ?, ?, ?)"
+)
 _INSERT_EVENT = "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -190,20 +195,10 @@ class Store:
 
     def add_run(self, run_id: str, workflow: str, version: str, input: Any) -> None:
         """Record a run as `running` (nothing happens when it is recorded already); queued."""
-        self._pending.append(
-            (
-                "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, "
-                "owner) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (
-                    run_id,
-                    workflow,
-                    version,
-                    time.time(),
-                    json.dumps(input, default=str),
-                    self._owner,
-                ),
-            )
-        )
+        self._pending.append((_INSERT_RUN, self._run_args(run_id, workflow, version, input)))
+
+    def _run_args(self, run_id: str, workflow: str, version: str, input: Any) -> tuple[Any, ...]:
+        return (run_id, workflow, version, time.time(), json.dumps(input, default=str), self._owner)
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> None:
         """Record a run's result; queued."""
@@ -348,11 +343,19 @@ class Store:
     # --- idempotency -----------------------------------------------------------------------
 
     def claim_key(
-        self, key: str, event: str, run_ids: list[str], window_s: float
+        self,
+        key: str,
+        event: str,
+        run_ids: list[str],
+        window_s: float,
+        runs: Sequence[tuple[str, str, str, Any]] = (),
     ) -> tuple[list[str], bool]:
         """Claim an `Idempotency-Key` for `run_ids`, in one transaction that every process
         sharing the store sees in turn: (run_ids, False) when the key was free or had expired,
-        (the run ids it was claimed for, True) when it was claimed within the window."""
+        (the run ids it was claimed for, True) when it was claimed within the window. `runs`
+        (run id, workflow, version, input) are recorded `running` in the same transaction as
+        a successful claim, so a claimed key always has its runs (a process that died between
+        the two once left a key answering runs that did not exist)."""
         self.flush()
         now = time.time()
         db = self._db
@@ -369,6 +372,8 @@ class Store:
                 "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?)",
                 (key, event, json.dumps(run_ids), now),
             )
+            for run in runs:
+                db.execute(_INSERT_RUN, self._run_args(*run))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
