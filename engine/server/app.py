@@ -32,6 +32,7 @@ from engine.core.durations import parse_duration
 from engine.server import shared
 from engine.server.admin import ADMIN_HTML
 from engine.server.auth import AuthMiddleware, Tokens
+from engine.server.metrics import keep_fresh
 from engine.server.openapi import DOCS_HTML, openapi_document
 from engine.server.service import Filter, Service
 
@@ -254,6 +255,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        # for this process only (serve --workers: the worker the kernel gave the connection)
         if not service.accepting:
             return _error(503, "stopping", "the server is shutting down")
         return JSONResponse(
@@ -341,6 +343,8 @@ def create_app(
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(service.watch(stop)) if watch else None
         tail = asyncio.ensure_future(shared.tail(service, stop)) if service.shared else None
+        # a worker's gauges are read by scrapes another worker answers
+        fresh = asyncio.ensure_future(keep_fresh(service.metrics, stop)) if service.shared else None
         consumer = None
         if bus:
             from engine.server.redisbus import RedisBus
@@ -353,7 +357,7 @@ def create_app(
             if consumer is not None:
                 await consumer.aclose()
             stop.set()
-            for task in (watcher, tail):
+            for task in (watcher, tail, fresh):
                 if task is not None:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task

@@ -130,6 +130,7 @@ class Service:
             lambda: len(self.live),
             lambda: sum(s.queue.qsize() for s in self.subscribers),
             lambda: self.overflows,
+            multiprocess=shared,
         )
 
     def open(self) -> list[str]:
