@@ -2,7 +2,8 @@
 point, so `engine.cli` never imports the server) and `serve`, which runs uvicorn on it.
 
 The socket is bound before uvicorn starts, so `--port 0` works: the first line on stdout says
-where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT`).
+where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT`), printed once
+it serves, so a SIGTERM from then on is a graceful stop.
 """
 
 from __future__ import annotations
@@ -226,7 +227,18 @@ def _server_class() -> type[Any]:
 
     class Server(uvicorn.Server):
         """uvicorn's server, except that a SIGTERM/SIGINT it has handled (a graceful shutdown,
-        runs recorded) ends the process with 0 instead of being raised again after it."""
+        runs recorded) ends the process with 0 instead of being raised again after it, and
+        that `announce` is printed once it has started."""
+
+        announce: str | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # printed only now: uvicorn's signal handlers are in place (it installs them before
+            # starting), so a SIGTERM sent on reading the line is a graceful stop; printed
+            # before, a SIGTERM in between ended the process with -15
+            if self.announce is not None and not self.should_exit:
+                print(self.announce, flush=True)
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
@@ -302,9 +314,9 @@ async def serve(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))
         )
         server = _server_class()(config)
-        if not worker:
-            print(
-                f"switchboard serve: listening on http://{host}:{sock.getsockname()[1]}", flush=True
+        if not worker:  # (the parent of workers prints it)
+            server.announce = (
+                f"switchboard serve: listening on http://{host}:{sock.getsockname()[1]}"
             )
         await server.serve(sockets=[sock])
     finally:
