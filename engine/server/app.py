@@ -149,10 +149,11 @@ def create_app(
             timeout_s = parse_duration(timeout_text) / 1000
         except ValueError as e:
             raise ApiError(400, "bad_timeout", f"timeout={timeout_text!r}: {e}") from None
-        run_id = service.start_run(name, data)
+        run_id = service.start_run(name, data, flush=not wait)
         result = await service.wait_result(run_id, timeout_s) if wait else None
         if result is not None:
             return JSONResponse(result, status_code=200)
+        service.flush()  # (waited in vain: the run is written before its id is told)
         status = {"run": run_id, "workflow": name, "status": "running"}
         return JSONResponse(status, status_code=202, headers={"Location": f"/runs/{run_id}"})
 

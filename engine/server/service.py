@@ -260,11 +260,16 @@ class Service:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def start_run(self, name: str, input: Any, run_id: str | None = None) -> str:
+    def start_run(
+        self, name: str, input: Any, run_id: str | None = None, *, flush: bool = True
+    ) -> str:
         """Start the workflow `name` (runnable: the caller checked) and return its run id. The
-        run is written at once: any process may be asked for it as soon as its id is known."""
+        run is written at once: any process may be asked for it as soon as its id is known.
+        `flush=False`: the caller flushes before it tells anyone the id (`?wait=true` answers
+        after the run's end is written; a commit fewer per run)."""
         run_id = self._start(name, input, run_id)
-        self.flush()
+        if flush:
+            self.flush()
         return run_id
 
     def _start(
@@ -403,7 +408,8 @@ class Service:
                 return await shared.wait_elsewhere(self.store, run_id, timeout_s)
             return True
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(live.done.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):  # (wait_for made a task per wait)
+                await live.done.wait()
         return live.done.is_set()
 
     async def wait_result(self, run_id: str, timeout_s: float) -> dict[str, Any] | None:
@@ -458,13 +464,12 @@ class Service:
     def sink(self, event: ev.Event) -> None:
         """Every event of every run: stored, folded into the live record, sent to subscribers."""
         live = self.live.get(event.run_id)
-        if isinstance(event, ev.RunStarted):
-            entry = self.registry.get(event.workflow)  # a run an emit step started: its version
+        if isinstance(event, ev.RunStarted) and live is None:  # a run an emit step started
+            entry = self.registry.get(event.workflow)  # its version
             self.store.add_run(
                 event.run_id, event.workflow, entry.version if entry else "", event.input
             )
-            if live is None:  # a run an emit step started
-                live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
+            live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
         workflow = live.record.workflow if live is not None else ""
         if live is not None:
             apply_event(live.record, event)

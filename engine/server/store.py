@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 """
+# one encoder for every event (json.dumps with options builds one per call)
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _INSERT_RUN = (
     "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, owner) "
     "VALUES (?, ?, ?, 'running', ?, ?, ?)"
@@ -314,7 +316,7 @@ class Store:
         level: str | None = None,
     ) -> None:
         """Queue one event for the next `flush`."""
-        text = json.dumps(body, ensure_ascii=False, default=str)
+        text = _encode(body)
         self._pending.append(_QueuedEvent((run_id, kind, level, workflow, text), body))
 
     def events(
