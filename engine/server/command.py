@@ -275,6 +275,7 @@ async def serve(
     from engine.jobs.run import run_job
     from engine.server.app import create_app
     from engine.server.auth import load_tokens
+    from engine.server.coalesce import coalescing
     from engine.server.service import Service
     from engine.server.store import Store
 
@@ -313,6 +314,8 @@ async def serve(
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))
         )
+        config.load()  # (picks the HTTP protocol class, which then writes an answer at once)
+        config.http_protocol_class = coalescing(config.http_protocol_class)
         server = _server_class()(config)
         if not worker:  # (the parent of workers prints it)
             server.announce = (
