@@ -90,13 +90,16 @@ class Tailing(Protocol):
 async def tail(service: Tailing, stop: asyncio.Event) -> None:
     """Until `stop`: give the followers every event any process wrote, cancel the runs of ours
     that another process was asked to cancel, and reload after another process's deploy. Woken
-    early by this process's own writes, so its followers wait no longer than before."""
+    early by this process's own writes while it has followers, so they wait no longer than
+    with one process (without followers, a round per write cost a busy worker three queries
+    per run)."""
     store = service.store
     last = store.last_seq()
     deploys = store.counter(DEPLOYS)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(service.wrote.wait(), TAIL_EVERY_S)
+            async with asyncio.timeout(TAIL_EVERY_S):
+                await (service.wrote if service.subscribers else stop).wait()
         service.wrote.clear()
         try:
             if service.subscribers:

@@ -119,3 +119,40 @@ def test_a_flush_that_cannot_write_keeps_what_it_held(tmp_path: Path) -> None:
     other.execute("COMMIT")
     assert [e.kind for e in store.flush()] == ["RunStarted"]
     assert store.get_run("r1") is not None
+
+
+def test_a_worker_without_followers_reads_the_store_on_its_own_clock(tmp_path: Path) -> None:
+    # each of a worker's flushes woke its tail for a round of three queries, follower or not
+    import asyncio
+    import time
+
+    from engine.server import shared
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\nsteps:\n  - notify: hi ${ input.n }\n", encoding="utf-8"
+    )
+    rounds: list[str] = []
+
+    async def go() -> float:
+        store = Store(tmp_path / "s.sqlite3")
+        service = Service(tmp_path, store, shared=True)
+        service.open()
+        stop = asyncio.Event()
+        tail = asyncio.create_task(shared.tail(service, stop))
+        await asyncio.sleep(0)
+        store._db.set_trace_callback(  # a round of the tail reads the deploys counter
+            lambda sql: rounds.append(sql) if sql.startswith("SELECT value FROM meta") else None
+        )
+        began = time.monotonic()
+        for n in range(60):
+            run_id = service.start_run("hi", {"n": n}, flush=False)
+            assert (await service.wait_result(run_id, 10) or {}).get("status") == "succeeded"
+        took = time.monotonic() - began
+        stop.set()
+        await tail
+        await service.aclose()
+        return took
+
+    took = asyncio.run(go())
+    assert len(rounds) <= took / shared.TAIL_EVERY_S + 3, (len(rounds), took)  # not one a run
