@@ -125,6 +125,7 @@ class Service:
         self.runner = runner
         self.wrote = asyncio.Event()  # set by every flush (shared: wakes the tail)
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._group: asyncio.Future[None] | None = None  # the next `written` flush
         store.on_flushed = self._written
         self.metrics = Metrics(
             lambda: len(self.live),
@@ -382,11 +383,18 @@ class Service:
             live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
     def emit(
-        self, event: str, data: Any, key: str | None = None, *, depth: int = 0
+        self,
+        event: str,
+        data: Any,
+        key: str | None = None,
+        *,
+        depth: int = 0,
+        flush: bool = True,
     ) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
         seen within the window, in which case nothing starts and its runs are answered).
-        `depth`: how deep in a cascade of emits the event was emitted (from the stream)."""
+        `depth`: how deep in a cascade of emits the event was emitted (from the stream).
+        `flush=False`: the caller awaits `written` before it tells anyone the ids."""
         self.metrics.events.labels(event).inc()
         listeners = self.registry.listeners(event)
         ids = [uuid.uuid4().hex for _ in listeners]
@@ -397,8 +405,26 @@ class Service:
                 return ids, True
         for entry, run_id in zip(listeners, ids):
             self._start(entry.name, data, run_id, depth, recorded=bool(key))
-        self.flush()
+        if flush:
+            self.flush()
         return ids, False
+
+    async def written(self) -> None:
+        """Return once what is queued now is written. The requests answered in one turn of
+        the loop share one transaction (a commit per accepted event was most of its cost)."""
+        if not self.store.pending:
+            return
+        if self._group is None:
+            loop = asyncio.get_running_loop()
+            self._group = loop.create_future()
+            loop.call_soon(self._write_group)
+        await asyncio.shield(self._group)  # (one waiter cancelled leaves the others waiting)
+
+    def _write_group(self) -> None:
+        group, self._group = self._group, None
+        self.flush()  # (an error is logged: the next flush retries, as for every flush)
+        if group is not None and not group.done():
+            group.set_result(None)
 
     async def wait(self, run_id: str, timeout_s: float) -> bool:
         """Wait until the run has ended; False when `timeout_s` passed first."""
@@ -419,7 +445,7 @@ class Service:
         if not await self.wait(run_id, timeout_s):
             return None
         if live is not None and live.result is not None:
-            self.flush()  # stored before it is answered, whichever process is asked next
+            await self.written()  # stored before it is answered, whichever process is asked
             return live.result
         run = self.run_json(run_id)
         if run is None:

@@ -156,3 +156,36 @@ def test_a_worker_without_followers_reads_the_store_on_its_own_clock(tmp_path: P
 
     took = asyncio.run(go())
     assert len(rounds) <= took / shared.TAIL_EVERY_S + 3, (len(rounds), took)  # not one a run
+
+
+def test_requests_answered_in_one_turn_share_one_transaction(tmp_path: Path) -> None:
+    # every accepted event had a commit of its own before it was answered
+    import asyncio
+
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\ntrigger: hello\nsteps:\n  - wait: 1h\n", encoding="utf-8"
+    )
+    commits: list[str] = []
+
+    async def go() -> tuple[list[list[str]], int]:
+        store = Store(tmp_path / "s.sqlite3")
+        service = Service(tmp_path, store)
+        service.open()
+        store._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+
+        async def accept(n: int) -> list[str]:  # what POST /events does
+            ids, _ = service.emit("hello", {"n": n}, flush=False)
+            await service.written()
+            return ids
+
+        answered = await asyncio.gather(*(accept(n) for n in range(20)))
+        written = len(commits)
+        other = Store(tmp_path / "s.sqlite3", recover=False)  # another process's view
+        assert all(other.get_run(ids[0]) is not None for ids in answered)
+        await service.aclose()
+        return answered, written
+
+    answered, written = asyncio.run(go())
+    assert len(answered) == 20 and written == 1
