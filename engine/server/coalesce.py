@@ -1,6 +1,7 @@
 """One write per answer: uvicorn writes a response's head and its body separately, two sends and
-two TCP segments, so a client wakes twice per answer (about a tenth of a `?wait=true` run's cost
-at one client). Writes made within one turn of the event loop go out together at its end.
+two TCP segments, so a client wakes twice per answer. A response's head is held back and sent
+with the next write, its body, at once; a head with nothing after it in the same turn of the
+event loop (an answer without a body, a stream's start) goes out at the end of that turn.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ __all__ = ["coalescing", "CoalescingTransport"]
 
 
 class CoalescingTransport:
-    """A transport whose writes within one loop turn are sent as one; every other call goes to
-    the transport it wraps, after what is pending (a close sends it first; an abort drops it)."""
+    """A transport that sends an HTTP response's head with what is written after it; every
+    other call goes to the transport it wraps, after what is held (a close sends it first; an
+    abort drops it). Nothing is reordered: what is held goes out before any later write."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
@@ -23,9 +25,14 @@ class CoalescingTransport:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if not self._pending:
-            self._loop.call_soon(self._send)
-        self._pending.append(bytes(data))
+        if self._pending:  # a head is held: this is what follows it (its body)
+            self._pending.append(bytes(data))
+            self._send()
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":  # a head: its body comes next
+            self._pending.append(bytes(data))
+            self._loop.call_soon(self._send)  # (or nothing does in this turn)
+        else:
+            self._transport.write(data)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:

@@ -1,6 +1,7 @@
 """`serve` sends each answer in one write (uvicorn wrote its head and body apart: two sends, two
 segments, a client woken twice per answer), counted by the kernel in /proc/PID/io; answers that
-close the connection, Server-Sent Events and the WebSocket still arrive whole through it."""
+close the connection, answers without a body, Server-Sent Events and the WebSocket still arrive
+whole through it."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def test_each_answer_is_one_write(tmp_path: Path) -> None:
             while chunk := raw.recv(65536):
                 got += chunk
         assert got.startswith(b"HTTP/1.1 200") and got.endswith(b'{"status":"ok"}')
+        # a head with nothing after it (HEAD) is not held back past its turn of the loop
+        head = client.head("/healthz", timeout=5)
+        assert head.status_code == 200 and head.content == b""
 
         # streams: SSE to the run's end, the WebSocket live
         ws_url = "ws" + url[4:] + "/ws?kind=notification"
