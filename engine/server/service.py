@@ -55,6 +55,7 @@ __all__ = ["Service", "Filter"]
 QUEUE_SIZE = 10_000
 PRUNE_EVERY = 200  # finished runs between two retention passes
 FLUSH_DELAY_S = 0.005  # how long an event may wait in memory before it is written
+RETRY_WRITE_S = 0.0005  # how soon a write is tried again when another process is writing
 log = logging.getLogger("switchboard.serve")
 
 
@@ -421,8 +422,8 @@ class Service:
         if not self._wrote_this_turn:
             self._wrote_this_turn = True
             loop.call_soon(self._next_turn)
-            self.flush()
-            return
+            if self._try_write():
+                return
         if self._group is None:
             self._group = loop.create_future()
             loop.call_soon(self._write_group)
@@ -432,10 +433,32 @@ class Service:
         self._wrote_this_turn = False
 
     def _write_group(self) -> None:
+        if not self._try_write():  # another process is writing: again in a moment
+            asyncio.get_running_loop().call_later(RETRY_WRITE_S, self._write_group)
+            return
         group, self._group = self._group, None
-        self.flush()  # (an error is logged: the next flush retries, as for every flush)
         if group is not None and not group.done():
             group.set_result(None)
+
+    def _try_write(self) -> bool:
+        """Write what is queued unless another process holds the store's write lock (False:
+        nothing written, the loop goes on). An error is logged and counts as written: the
+        next flush retries, as for every flush."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        try:
+            return self.store.try_flush() is not None
+        except sqlite3.Error as e:
+            log.error("writing to the store failed: %s: %s", type(e).__name__, e)
+            return True
+
+    def _timed_write(self) -> None:
+        self._flush_timer = None
+        if not self._try_write():
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                RETRY_WRITE_S, self._timed_write
+            )
 
     async def wait(self, run_id: str, timeout_s: float) -> bool:
         """Wait until the run has ended; False when `timeout_s` passed first."""
@@ -534,7 +557,7 @@ class Service:
         except RuntimeError:  # no loop (a script feeding events): write now
             self.flush()
             return
-        self._flush_timer = loop.call_later(FLUSH_DELAY_S, self.flush)
+        self._flush_timer = loop.call_later(FLUSH_DELAY_S, self._timed_write)
 
     def flush(self) -> None:
         """Write the queued events and runs now (they reach the followers)."""

@@ -28,6 +28,7 @@ from typing import Any
 __all__ = ["Store", "StoredEvent", "INTERRUPTED"]
 
 INTERRUPTED = "interrupted"
+BUSY_TIMEOUT_S = 30  # how long a write waits for another process's transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -101,7 +102,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # timeout: how long a write waits for another process's transaction (serve --workers)
         self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -125,14 +126,37 @@ class Store:
         return len(self._pending)
 
     def flush(self) -> list[StoredEvent]:
-        """Write what is queued in one transaction; the events it wrote (also to `on_flushed`)."""
+        """Write what is queued in one transaction; the events it wrote (also to `on_flushed`).
+        Waits for another process's transaction (up to `BUSY_TIMEOUT_S`)."""
+        written = self._flush(wait=True)
+        assert written is not None
+        return written
+
+    def try_flush(self) -> list[StoredEvent] | None:
+        """`flush`, or None, writing nothing, when another process holds the write lock: the
+        caller's event loop goes on and tries again (waiting blocked it for 1 ms or more, as
+        SQLite's waits start at 1 ms)."""
+        return self._flush(wait=False)
+
+    def _flush(self, *, wait: bool) -> list[StoredEvent] | None:
         if not self._pending:
             return []
+        db = self._db
+        if not wait:
+            db.execute("PRAGMA busy_timeout = 0")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                return None
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         ops, self._pending = self._pending, []
         written: list[StoredEvent] = []
-        db = self._db
         try:
-            db.execute("BEGIN IMMEDIATE")
+            if wait:
+                db.execute("BEGIN IMMEDIATE")
             for op in ops:
                 if isinstance(op, _QueuedEvent):
                     cur = db.execute(_INSERT_EVENT, op.row)
