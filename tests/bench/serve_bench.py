@@ -1,7 +1,7 @@
 """`switchboard serve` benchmark: a real server process over the 3-step workflow against a local
 mock server (aiohttp, its own process), printed side by side in one run.
 
-    python3 tests/bench/serve_bench.py [--quick] [--runs N] [--workers 1,2]
+    python3 tests/bench/serve_bench.py [--quick] [--runs N] [--workers 1,2] [--client aiohttp]
 
 (a) events accepted per second (POST /events/NAME, 202) with 1, 50 and 500 concurrent clients;
 (b) runs completed per second and p50/p99 latency of POST /workflows/NAME/runs?wait=true with
@@ -15,6 +15,11 @@ the last to the first: the servers run side by side and take turns, 3 rounds (me
 load generator is one process on the same machine: on two cores it takes CPU the workers would
 use, so the ratio understates what the workers give.
 
+The load generator's client is httpx over aiohttp; `--client aiohttp` uses a bare aiohttp session
+instead, which costs about a third of the CPU per request (0.3 against 0.8 ms measured here): at
+one client the chain client -> server -> services is serial on two cores, so that alone moves
+runs/s at 1 client by a fifth or more. The client used is printed with the figures.
+
 The peer to beat is Node-RED's `http in` flow doing the same three calls: about 500 runs/s at 1
 and 780 at 50 in flight, measured on this project's machines (not re-measured here: Node-RED is
 not installed by the project); those figures are printed beside ours.
@@ -23,6 +28,7 @@ not installed by the project); those figures are printed beside ours.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -49,6 +55,7 @@ WORKERS = [
     ).split(",")
 ]
 NODE_RED = {1: 500, 50: 780}
+CLIENT = sys.argv[sys.argv.index("--client") + 1] if "--client" in sys.argv else "httpx"
 
 SERVICES = textwrap.dedent("""
     import asyncio, sys
@@ -125,13 +132,55 @@ async def for_seconds(seconds: float, clients: int, one: Any) -> tuple[float, li
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-def client_for(url: str, clients: int) -> httpx.AsyncClient:
+def client_for(url: str, clients: int) -> Any:
     """The load generator's client: httpx over aiohttp (default httpx's pool is the bottleneck
-    under concurrency: 77 runs/s at 50 in flight in engine_bench), so the server is measured."""
+    under concurrency: 77 runs/s at 50 in flight in engine_bench), so the server is measured;
+    with `--client aiohttp`, a bare aiohttp session (about a third of its CPU per request)."""
+    if CLIENT == "aiohttp":
+        return _AiohttpClient(url, clients)
     from httpx_aiohttp import AiohttpTransport
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     return httpx.AsyncClient(base_url=url, limits=limits, timeout=60, transport=AiohttpTransport())
+
+
+class _Answer:
+    """What the benchmark reads of an answer, as httpx gives it."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status_code, self.body = status, body
+        self.text = body.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _AiohttpClient:
+    """`post` and `get` over one aiohttp session with `clients` connections."""
+
+    def __init__(self, url: str, clients: int) -> None:
+        self.url, self.clients = url, clients
+
+    async def __aenter__(self) -> _AiohttpClient:
+        import aiohttp
+
+        self.session = aiohttp.ClientSession(
+            self.url,
+            connector=aiohttp.TCPConnector(limit=self.clients),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+
+    async def post(self, path: str, json: Any = None) -> _Answer:
+        async with self.session.post(path, json=json) as r:
+            return _Answer(r.status, await r.read())
+
+    async def get(self, path: str) -> _Answer:
+        async with self.session.get(path) as r:
+            return _Answer(r.status, await r.read())
 
 
 async def measure(url: str, clients: int) -> tuple[float, float, float, float]:
@@ -159,7 +208,7 @@ async def measure(url: str, clients: int) -> tuple[float, float, float, float]:
     return events, runs, lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
 
 
-async def wait_idle(client: httpx.AsyncClient) -> None:
+async def wait_idle(client: Any) -> None:
     """Wait until the runs the events started have finished (so they do not skew the next)."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -229,6 +278,7 @@ def main() -> None:
             encoding="utf-8",
         )
         servers = {w: start_server(folder, Path(tmp) / f"store{w}.sqlite3", w) for w in WORKERS}
+        print(f"load generator: one process, {CLIENT} client")
         print(
             f"{'workers':>7} {'clients':>8} {'events/s':>10} {'runs/s':>8} {'p50 ms':>8}"
             f" {'p99 ms':>8} {'Node-RED runs/s':>16}"
