@@ -344,9 +344,18 @@ class Store:
         self._pending.append(_QueuedEvent((run_id, kind, level, workflow, text), body))
 
     def events(
-        self, *, after: int = 0, run_id: str | None = None, limit: int = 10_000
+        self,
+        *,
+        after: int = 0,
+        run_id: str | None = None,
+        limit: int = 10_000,
+        flush: bool = True,
     ) -> list[StoredEvent]:
-        self.flush()
+        """Stored events after `after`. Every read of the store writes what this process has
+        queued first, except with `flush=False` (`engine.server.shared.tail`, which must not
+        wait for another process's transaction: its own writes reach it once written)."""
+        if flush:
+            self.flush()
         sql = "SELECT * FROM events WHERE seq > ?"
         args: list[Any] = [after]
         if run_id is not None:
@@ -361,8 +370,9 @@ class Store:
             for r in self._db.execute(sql, args).fetchall()
         ]
 
-    def last_seq(self) -> int:
-        self.flush()
+    def last_seq(self, *, flush: bool = True) -> int:
+        if flush:
+            self.flush()
         row = self._db.execute("SELECT MAX(seq) AS m FROM events").fetchone()
         return int(row["m"] or 0)
 
@@ -433,10 +443,11 @@ class Store:
         self.flush()
         self._db.execute("INSERT OR REPLACE INTO cancels VALUES (?, ?)", (run_id, time.time()))
 
-    def cancel_requests(self, max_age_s: float = 60.0) -> list[str]:
+    def cancel_requests(self, max_age_s: float = 60.0, *, flush: bool = True) -> list[str]:
         """Runs some process asked to cancel; requests older than `max_age_s` (nobody ran
         that run) are forgotten."""
-        self.flush()
+        if flush:
+            self.flush()
         rows = self._db.execute("SELECT run_id, created FROM cancels").fetchall()
         cut = time.time() - max_age_s
         if any(r["created"] < cut for r in rows):
@@ -446,10 +457,11 @@ class Store:
     def cancel_handled(self, run_id: str) -> None:
         self._db.execute("DELETE FROM cancels WHERE run_id = ?", (run_id,))
 
-    def counter(self, key: str) -> int:
+    def counter(self, key: str, *, flush: bool = True) -> int:
         """A shared counter (0 when never bumped): how processes tell each other that
         something changed, e.g. a deploy."""
-        self.flush()
+        if flush:
+            self.flush()
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row["value"]) if row is not None else 0
 

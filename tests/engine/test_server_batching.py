@@ -228,3 +228,40 @@ def test_a_write_waits_for_another_process_without_blocking_the_loop(tmp_path: P
     other.close()
     assert seen  # written once the other process was done
     assert ticks >= 10, ticks  # the loop ran on while the write waited
+
+
+def test_a_workers_tail_does_not_wait_for_another_process_to_write(tmp_path: Path) -> None:
+    # its reads wrote this process's queued events first, waiting inside SQLite for another
+    # worker's transaction with the event loop blocked
+    import asyncio
+    import threading
+    import time
+
+    from engine.server import shared
+    from engine.server.service import Service
+
+    other = sqlite3.connect(tmp_path / "s.sqlite3", check_same_thread=False, isolation_level=None)
+
+    async def go() -> float:
+        service = Service(tmp_path, Store(tmp_path / "s.sqlite3"), shared=True)
+        service.open()
+        stop = asyncio.Event()
+        tail = asyncio.create_task(shared.tail(service, stop))
+        await asyncio.sleep(0.05)  # the tail has started
+        service.store.queue_event("r1", "Notification", "wf", {"message": "queued"})
+        other.execute("BEGIN IMMEDIATE")  # another process is writing, for 0.4 s
+        threading.Timer(0.4, lambda: other.execute("COMMIT")).start()
+        gap = 0.0
+        for _ in range(20):  # 0.2 s of the tail's rounds (every 20 ms) meanwhile
+            began = time.monotonic()
+            await asyncio.sleep(0.01)
+            gap = max(gap, time.monotonic() - began)
+        stop.set()
+        await tail
+        await asyncio.sleep(0.3)  # the lock is released: the shutdown writes what is queued
+        await service.aclose()
+        return gap
+
+    gap = asyncio.run(go())
+    other.close()
+    assert gap < 0.15, gap  # no round of the tail sat in SQLite's wait for the lock
