@@ -125,6 +125,7 @@ class Service:
         self.runner = runner
         self.wrote = asyncio.Event()  # set by every flush (shared: wakes the tail)
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._flush_waiters: list[asyncio.Future[None]] = []
         store.on_flushed = self._written
         self.metrics = Metrics(
             lambda: len(self.live),
@@ -259,11 +260,17 @@ class Service:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def start_run(self, name: str, input: Any, run_id: str | None = None) -> str:
+    def start_run(
+        self, name: str, input: Any, run_id: str | None = None, *, flush: bool = True
+    ) -> str:
         """Start the workflow `name` (runnable: the caller checked) and return its run id. The
-        run is written at once: any process may be asked for it as soon as its id is known."""
+        run is written at once: any process may be asked for it as soon as its id is known
+        (`flush=False`: the caller awaits `flushed()` before it tells anyone the id)."""
         run_id = self._start(name, input, run_id)
-        self.flush()
+        if flush:
+            self.flush()
+        else:
+            self._flush_soon()
         return run_id
 
     def _start(self, name: str, input: Any, run_id: str | None, depth: int = 0) -> str:
@@ -373,11 +380,18 @@ class Service:
             live.task = loop.create_task(self._job(run_id, None), name=f"serve resume {run_id}")
 
     def emit(
-        self, event: str, data: Any, key: str | None = None, *, depth: int = 0
+        self,
+        event: str,
+        data: Any,
+        key: str | None = None,
+        *,
+        depth: int = 0,
+        flush: bool = True,
     ) -> tuple[list[str], bool]:
         """Start every workflow whose trigger names `event`: (run ids, whether `key` had been
         seen within the window, in which case nothing starts and its runs are answered).
-        `depth`: how deep in a cascade of emits the event was emitted (from the stream)."""
+        `depth`: how deep in a cascade of emits the event was emitted (from the stream). The
+        runs are written before it returns (`flush=False`: the caller awaits `flushed()`)."""
         self.metrics.events.labels(event).inc()
         listeners = self.registry.listeners(event)
         ids = [uuid.uuid4().hex for _ in listeners]
@@ -387,7 +401,10 @@ class Service:
                 return ids, True
         for entry, run_id in zip(listeners, ids):
             self._start(entry.name, data, run_id, depth)
-        self.flush()
+        if flush:
+            self.flush()
+        else:
+            self._flush_soon()
         return ids, False
 
     async def wait(self, run_id: str, timeout_s: float) -> bool:
@@ -408,7 +425,7 @@ class Service:
         if not await self.wait(run_id, timeout_s):
             return None
         if live is not None and live.result is not None:
-            self.flush()  # stored before it is answered, whichever process is asked next
+            await self.flushed()  # stored before it is answered, whichever process is asked next
             return live.result
         run = self.run_json(run_id)
         if run is None:
@@ -488,6 +505,24 @@ class Service:
             self.flush()
             return
         self._flush_timer = loop.call_later(FLUSH_DELAY_S, self.flush)
+
+    async def flushed(self) -> None:
+        """Return once what is queued now is written. The callers of one loop turn share one
+        transaction (a group commit): a commit per answered run was a tenth of the server's CPU
+        with 50 clients waiting on their runs."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        if not self._flush_waiters:
+            loop.call_soon(self._flush_for_waiters)
+        self._flush_waiters.append(waiter)
+        await waiter
+
+    def _flush_for_waiters(self) -> None:
+        waiters, self._flush_waiters = self._flush_waiters, []
+        self.flush()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def flush(self) -> None:
         """Write the queued events and runs now (they reach the followers)."""

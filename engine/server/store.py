@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 _INSERT_EVENT = "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)"
+_LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+# an event's JSON text; one encoder (json.dumps makes a new one whenever it is given options)
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 @dataclass(frozen=True)
@@ -126,15 +129,14 @@ class Store:
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
+            events: list[_QueuedEvent] = []
             for op in ops:
                 if isinstance(op, _QueuedEvent):
-                    cur = db.execute(_INSERT_EVENT, op.row)
-                    run_id, kind, level, workflow, _ = op.row
-                    written.append(
-                        StoredEvent(int(cur.lastrowid or 0), run_id, kind, level, workflow, op.body)
-                    )
-                else:
-                    db.execute(*op)
+                    events.append(op)
+                    continue
+                self._insert_events(events, written)
+                db.execute(*op)
+            self._insert_events(events, written)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -144,6 +146,19 @@ class Store:
         if written and self.on_flushed is not None:
             self.on_flushed(written)
         return written
+
+    def _insert_events(self, events: list[_QueuedEvent], written: list[StoredEvent]) -> None:
+        """Insert queued events in one statement (inside flush's transaction, which holds the
+        write lock: their `seq`s are consecutive, ending at the table's last one); emptied."""
+        if not events:
+            return
+        db = self._db
+        db.executemany(_INSERT_EVENT, [e.row for e in events])
+        last = int(db.execute(_LAST_SEQ).fetchone()[0])
+        for seq, e in enumerate(events, last - len(events) + 1):
+            run_id, kind, level, workflow, _ = e.row
+            written.append(StoredEvent(seq, run_id, kind, level, workflow, e.body))
+        events.clear()
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -319,7 +334,7 @@ class Store:
         level: str | None = None,
     ) -> None:
         """Queue one event for the next `flush`."""
-        text = json.dumps(body, ensure_ascii=False, default=str)
+        text = _encode(body)
         self._pending.append(_QueuedEvent((run_id, kind, level, workflow, text), body))
 
     def events(

@@ -119,3 +119,47 @@ def test_a_flush_that_cannot_write_keeps_what_it_held(tmp_path: Path) -> None:
     other.execute("COMMIT")
     assert [e.kind for e in store.flush()] == ["RunStarted"]
     assert store.get_run("r1") is not None
+
+
+def test_answers_waiting_in_one_loop_turn_share_one_commit(tmp_path: Path) -> None:
+    """Twenty runs started at once and waited on: their results are written before they are
+    answered, and the answers of one loop turn share a transaction (a group commit)."""
+    import asyncio
+    from typing import Any
+
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\ntrigger: hello\nsteps:\n  - notify: hi ${ input.who }\n",
+        encoding="utf-8",
+    )
+    store = Store(tmp_path / "s.sqlite3")
+    other = sqlite3.connect(tmp_path / "s.sqlite3")  # another worker's view of the file
+    flushes = 0
+    flush = store.flush
+
+    def counted() -> list[StoredEvent]:
+        nonlocal flushes
+        flushes += 1
+        return flush()
+
+    store.flush = counted  # type: ignore[method-assign]
+
+    async def go() -> list[dict[str, Any] | None]:
+        service = Service(tmp_path, store)
+        service.open()
+        ids = [service.start_run("hi", {"who": i}, flush=False) for i in range(20)]
+
+        async def answer(run_id: str) -> dict[str, Any] | None:
+            result = await service.wait_result(run_id, 10)
+            row = other.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            assert row == ("succeeded",)  # stored before answered
+            return result
+
+        results = await asyncio.gather(*(answer(i) for i in ids))
+        await service.aclose()
+        return results
+
+    results = asyncio.run(go())
+    assert all(r is not None and r["status"] == "succeeded" for r in results)
+    assert flushes <= 5  # not one per run
