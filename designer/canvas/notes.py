@@ -164,6 +164,10 @@ class NoteLayer(QObject):
         for item in self.items:
             scene.addItem(item)
 
+    def note_rects(self) -> list[QRectF]:
+        """The notes' rectangles in the scene (the minimap draws them)."""
+        return [item.sceneBoundingRect() for item in self.items]
+
     def set_dark(self, on: bool) -> None:
         self.dark = on
         for item in self.items:
