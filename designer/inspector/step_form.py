@@ -62,7 +62,8 @@ _METHODS = [
     ("PATCH", "PATCH"),
     ("DELETE", "DELETE"),
 ]
-# left out: the environment's value, else not followed (README "Transfer keys")
+# left out: the workflow's defaults, the environment's value, else not followed (README
+# "Transfer keys")
 _REDIRECTS = [("default (not followed)", None), ("follow", True), ("do not follow", False)]
 _ON_ERROR = [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]
 # one-line `${ }` fields that get the expression editor's button; True: exactly one expression
@@ -161,7 +162,8 @@ class StepForm(QWidget):
         )
         for attr in ("follow_redirects", "max_response_size"):
             self.editors[attr].input.setToolTip(
-                "Left out: the environment's value, if it has one, else the default"
+                "Left out: the workflow's defaults, else the environment's value, if they have "
+                "one, else the default"
             )
         form.addRow(_section("Flow"))
         self._add("foreach", "foreach", LineField(parse_expression, placeholder="${ input.items }"))

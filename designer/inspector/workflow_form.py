@@ -16,11 +16,13 @@ from designer.inspector.fields import (
     parse_duration_text,
     parse_list,
     parse_name,
+    parse_size_text,
     parse_str_map,
     parse_text,
     parse_yaml_text,
     show_duration,
     show_list,
+    show_size,
 )
 
 if TYPE_CHECKING:
@@ -94,6 +96,24 @@ class WorkflowForm(QWidget):
             ChoiceField([("default (fail)", None), ("fail", "fail"), ("continue", "continue")]),
         )
         self._add_default("headers", "headers", YamlField("{Header-Name: value}", 2, parse_str_map))
+        # the transfer keys: a step's own value wins, these win over the environment's
+        self._add_default(
+            "follow_redirects",
+            "followRedirects",
+            ChoiceField(
+                [("default (environment's)", None), ("follow", True), ("do not follow", False)]
+            ),
+        )
+        self._add_default(
+            "max_response_size",
+            "maxResponseSize",
+            LineField(parse_size_text, show_size, "default (environment's)"),
+        )
+        for attr in ("follow_redirects", "max_response_size"):
+            self.default_editors[attr].input.setToolTip(
+                "For every call step that does not set it; left out: the environment's value, "
+                "if it has one, else the default (not followed, 10MiB)"
+            )
         self.retry = RetryEditor("Default retry")
         self.retry.edited.connect(lambda v: self._edit_default("retry", v))
         form.addRow(self.retry)
