@@ -40,8 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument(
         "--env",
         metavar="NAME",
-        help="take the services' base URLs from this environment of the folder's "
-        "environments file (default: http://<service>)",
+        help="take the services' base URLs (and followRedirects) from this environment of "
+        "the folder's environments file (default: http://<service>)",
     )
     e.add_argument("--namespace", default="default", help="the document's namespace")
     e.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
@@ -105,12 +105,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{src}: not exported: fix the errors above first", file=sys.stderr)
         return 1
     services: dict[str, str] = {}
+    follow: bool | None = None
     if args.env:
         env_path = environments_file(src.resolve().parent)
         try:
             if env_path is None:
                 raise KeyError(args.env)
-            services = load_environments(env_path).environments[args.env].services
+            env = load_environments(env_path).environments[args.env]
+            services, follow = env.services, env.follow_redirects
         except LoadError as e:
             print_problems(e.problems, sys.stderr)
             return 1
@@ -129,6 +131,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         services=services,
         namespace=args.namespace,
         locate=(lambda p: locator.locate(p)) if locator else None,
+        follow_redirects=follow,
     )
     print_problems(out.problems, sys.stderr)
     if out.document is None:
