@@ -119,6 +119,7 @@ if TYPE_CHECKING:
         read_text,
         save_text_atomic,
     )
+    from engine.files.environment_edit import ServiceUrlEdit, plan_service_url
     from engine.files.folder import (
         ENVIRONMENTS_FILE,
         SERVERLESS_SUFFIX,
@@ -291,6 +292,7 @@ __all__ = [
     "SecretSource",
     "ServiceCatalog",
     "ServiceImport",
+    "ServiceUrlEdit",
     "SetupError",
     "Sink",
     "SizeError",
@@ -372,6 +374,7 @@ __all__ = [
     "parse_tests",
     "parse_workflow",
     "plan_service_import",
+    "plan_service_url",
     "prepare",
     "pretty_json",
     "read_text",

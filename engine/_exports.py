@@ -188,6 +188,8 @@ LAZY: dict[str, tuple[str, str]] = {
     "DeployAnswer": ("engine.server.client", "DeployAnswer"),
     "deploy_text": ("engine.server.client", "deploy_text"),
     "ServiceImport": ("engine.files.openapi_import", "ServiceImport"),
+    "ServiceUrlEdit": ("engine.files.environment_edit", "ServiceUrlEdit"),
+    "plan_service_url": ("engine.files.environment_edit", "plan_service_url"),
     "plan_service_import": ("engine.files.openapi_import", "plan_service_import"),
     "check_service_name": ("engine.files.openapi_import", "check_service_name"),
     "export_serverless": ("engine.files.serverless", "export_serverless"),

@@ -227,6 +227,8 @@ class InteropActions:
         self.host.palette_widget.set_sources(source, doc.workflow)
         self.host.palette_dock.show()
         self.host.palette_widget.expand_service(service)
+        if doc.path and any(os.path.basename(p).startswith("environments.") for p in written):
+            self.host.run_ui.toolbar.set_workflow_path(doc.path)  # the new base URL is there
         names = ", ".join(os.path.basename(p) for p in written)
         self._status(f"Imported the service {service}: wrote {names}")
 
