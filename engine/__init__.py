@@ -140,6 +140,7 @@ if TYPE_CHECKING:
     from engine.files.serverless_import import import_serverless
     from engine.files.yamlread import read_yaml
     from engine.files.yamlwrite import dump_data
+    from engine.jobs.contract import is_contract_warning
     from engine.jobs.environments import (
         EnvironmentInfo,
         FolderEnvironments,
@@ -351,6 +352,7 @@ __all__ = [
     "format_path",
     "format_size",
     "import_serverless",
+    "is_contract_warning",
     "is_serverless_name",
     "iter_expressions",
     "kind_from_name",

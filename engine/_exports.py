@@ -189,6 +189,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "deploy_text": ("engine.server.client", "deploy_text"),
     "ServiceImport": ("engine.files.openapi_import", "ServiceImport"),
     "ServiceUrlEdit": ("engine.files.environment_edit", "ServiceUrlEdit"),
+    "is_contract_warning": ("engine.jobs.contract", "is_contract_warning"),
     "plan_service_url": ("engine.files.environment_edit", "plan_service_url"),
     "plan_service_import": ("engine.files.openapi_import", "plan_service_import"),
     "check_service_name": ("engine.files.openapi_import", "check_service_name"),

@@ -147,6 +147,7 @@ EXPECTED = [
     "format_path",
     "format_size",
     "import_serverless",
+    "is_contract_warning",
     "is_serverless_name",
     "iter_expressions",
     "kind_from_name",
