@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QGuiApplication
 
-from designer.canvas.notes import NoteItem
 from designer.canvas.placement import free_offset
-from designer.canvas.style import NODE_H, NODE_W
+from designer.canvas.style import NODE_H, NODE_W, NOTE_ITEM_TYPE
 from designer.document.clipboard import copy_steps, notes_from_mime, steps_from_mime
 
 if TYPE_CHECKING:
@@ -37,7 +36,9 @@ class ClipboardEditing:
 
     def selected_note_indices(self) -> list[int]:
         """The selected notes, as indices into the workflow's `notes`."""
-        return sorted(i.index for i in self.canvas.selectedItems() if isinstance(i, NoteItem))
+        # told by type(): the note layer imports the view, which imports this module
+        notes = [i for i in self.canvas.selectedItems() if i.type() == NOTE_ITEM_TYPE]
+        return sorted(int(getattr(i, "index", -1)) for i in notes)
 
     def copy_selection(self) -> None:
         ids = self.canvas.selected_step_ids()
@@ -135,7 +136,7 @@ class ClipboardEditing:
         )
         self.select_steps(new)
         for item in self.canvas.items():
-            if isinstance(item, NoteItem) and item.index >= before:
+            if item.type() == NOTE_ITEM_TYPE and getattr(item, "index", -1) >= before:
                 item.setSelected(True)
 
     def _free_offset(

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.canvas.style import NODE_W
+from designer.canvas.style import NODE_W, NOTE_ITEM_TYPE
 from engine import Note
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ class NoteItem(QGraphicsTextItem):
         self.setPos(QPointF(note.at[0], note.at[1]))
         self.setToolTip("Note: double-click to edit; empty it to delete it")
         self._pressed_at: QPointF | None = None
+
+    def type(self) -> int:
+        return NOTE_ITEM_TYPE
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return super().boundingRect().adjusted(-8, -8, 8, 8)

@@ -9,15 +9,12 @@ replaces the last one's.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QWidget
 
+from designer.run.controller import RunController
 from engine import LogLine, Problem, RunRecord, is_contract_warning
-
-if TYPE_CHECKING:
-    from designer.run.ui import RunUI
 
 __all__ = ["ContractChecks", "CONTRACT", "SETTING"]
 
@@ -28,11 +25,13 @@ SETTING = "run/checkContract"
 class ContractChecks(QObject):
     """The action, and the mismatches of the last run checked (for Problems)."""
 
-    def __init__(self, ui: RunUI, settings: QSettings | None) -> None:
-        super().__init__(ui)
-        self.ui = ui
+    def __init__(
+        self, controller: RunController, window: QWidget, settings: QSettings | None
+    ) -> None:
+        super().__init__(controller)
+        self.window = window  # its `problems` panel lists the mismatches
         self.settings = settings
-        self.action = QAction("Check Responses Against &Contracts", ui.window)
+        self.action = QAction("Check Responses Against &Contracts", window)
         self.action.setCheckable(True)
         self.action.setStatusTip(
             "Check each response of a service with an imported OpenAPI spec against its "
@@ -43,8 +42,8 @@ class ContractChecks(QObject):
         self.action.setChecked(self._saved())
         self.action.toggled.connect(self._save)
         self.found: list[Problem] = []
-        ui.controller.run_started.connect(self._run_started)
-        ui.controller.log_appended.connect(self._lines)
+        controller.run_started.connect(self._run_started)
+        controller.log_appended.connect(self._lines)
 
     @property
     def on(self) -> bool:
@@ -76,6 +75,6 @@ class ContractChecks(QObject):
             self._show()
 
     def _show(self) -> None:
-        problems = getattr(self.ui.window, "problems", None)
+        problems = getattr(self.window, "problems", None)
         if problems is not None:
             problems.show_external(CONTRACT, self.found)

@@ -72,7 +72,9 @@ class RunUI(QObject):
         self.history = RunHistoryWidget()
         self.tests = TestsPanel()
         self.input_editor = InputEditor(settings)
-        self.contracts = ContractChecks(self, settings)  # Run → Check Responses Against Contracts
+        self.contracts = ContractChecks(
+            self.controller, window, settings
+        )  # Run → Check Responses Against Contracts
         self.log_dock = self._dock("Run Log", "runLogDock", self.log_panel, _BOTTOM)
         self.history_dock = self._dock("Run History", "runHistoryDock", self.history, _BOTTOM)
         self.tests_dock = self._dock("Tests", "testsDock", self.tests, _BOTTOM)
