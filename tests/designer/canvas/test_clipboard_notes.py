@@ -126,8 +126,9 @@ def test_a_note_alone_copies_and_pastes(qtbot, tmp_path):
     doc, view = w.document, w.view
     _click_note(w, 1)
     assert view.selected_ids() == [] and view.selected_note_indices() == [1]
-    view.copy_selection()
-    view.paste()
+    assert w.act.copy.isEnabled() and not w.act.toggle_disabled.isEnabled()
+    QTest.keyClick(view, Qt.Key.Key_C, CTRL)
+    QTest.keyClick(view, Qt.Key.Key_V, CTRL)
     assert [n.text for n in doc.workflow.notes] == ["ask legal first", "left alone", "left alone"]
     assert doc.workflow.ids == ["fetch", "check", "report", "pause"]
     assert doc.undo_stack.undoText() == "Paste note"
