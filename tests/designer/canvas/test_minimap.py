@@ -152,3 +152,19 @@ def test_notes_are_drawn_in_the_minimap_and_count_in_what_must_fit(qtbot, tmp_pa
     w.document.undo_stack.undo()  # the note goes: what is left fits again once fitted
     view.fit_to_view()
     qtbot.waitUntil(lambda: not mini.isVisible())
+
+
+def test_a_far_note_in_the_file_opened_counts_at_once(qtbot, tmp_path):
+    """A note far from the steps of a file just opened counts in what must fit (measured once
+    per change, and the minimap is built before the note layer)."""
+    from engine import Note
+
+    wf = sample_workflow()
+    wf.notes = [Note("far away", (2600, 1800))]
+    w = make_window(qtbot, tmp_path, wf)
+    w.view.reset_zoom()
+    w.view.zoom_out()
+    w.view.centerOn(w.view.canvas.step_bounds().center())
+    assert w.minimap.visible_scene_rect().contains(w.view.canvas.step_bounds())  # steps fit
+    qtbot.waitUntil(w.minimap.isVisible)  # the note does not
+    assert w.minimap.content().contains(w.notes.items[0].sceneBoundingRect().center())
