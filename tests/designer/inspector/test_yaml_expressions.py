@@ -121,3 +121,27 @@ def test_the_check_on_its_own():
     same = "a: ${ nope }\nb: ${ nope }"
     offsets = [at for at, _sev, _msg in check_yaml_expressions(same, scope)[0]]
     assert offsets == [same.index("nope"), same.rindex("nope")]  # each at its own place
+
+
+def test_the_workflows_output_has_the_editor_too(qtbot, tmp_path):
+    window = _window_after_a_run(qtbot, tmp_path)
+    doc = window.document
+    window.view.select_steps([])
+    form = window.inspector.workflow_form
+    button = form.editors["output"].property("expressionButton")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = form.expression_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.problems == [] and dialog.preview_value["policyId"] == "P-7"
+    _retype(qtbot, dialog.edit, "id: ${ input.policyId }\nverdict: ${ steps.check.output.status }")
+    assert dialog.preview_value == {"id": "P-7", "verdict": "pass"}  # every step is in scope
+    before = doc.undo_stack.count()
+    qtbot.mouseClick(
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton
+    )
+    assert doc.workflow.output == {
+        "id": "${ input.policyId }",
+        "verdict": "${ steps.check.output.status }",
+    }
+    assert doc.undo_stack.count() == before + 1
