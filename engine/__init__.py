@@ -119,6 +119,7 @@ if TYPE_CHECKING:
         read_text,
         save_text_atomic,
     )
+    from engine.files.environment_edit import ServiceUrlEdit, plan_service_url
     from engine.files.folder import (
         ENVIRONMENTS_FILE,
         SERVERLESS_SUFFIX,
@@ -139,6 +140,7 @@ if TYPE_CHECKING:
     from engine.files.serverless_import import import_serverless
     from engine.files.yamlread import read_yaml
     from engine.files.yamlwrite import dump_data
+    from engine.jobs.contract import is_contract_warning
     from engine.jobs.environments import (
         EnvironmentInfo,
         FolderEnvironments,
@@ -291,6 +293,7 @@ __all__ = [
     "SecretSource",
     "ServiceCatalog",
     "ServiceImport",
+    "ServiceUrlEdit",
     "SetupError",
     "Sink",
     "SizeError",
@@ -349,6 +352,7 @@ __all__ = [
     "format_path",
     "format_size",
     "import_serverless",
+    "is_contract_warning",
     "is_serverless_name",
     "iter_expressions",
     "kind_from_name",
@@ -372,6 +376,7 @@ __all__ = [
     "parse_tests",
     "parse_workflow",
     "plan_service_import",
+    "plan_service_url",
     "prepare",
     "pretty_json",
     "read_text",

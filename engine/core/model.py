@@ -115,6 +115,9 @@ class CallDefaults:
     retry: Retry | None = None
     on_error: str | None = None
     headers: dict[str, Any] | None = None
+    # the transfer keys: a step's own value, else these, else its environment's (README)
+    follow_redirects: bool | None = None
+    max_response_size: int | None = None  # bytes
 
     def is_empty(self) -> bool:
         return (
@@ -122,6 +125,8 @@ class CallDefaults:
             and self.retry is None
             and self.on_error is None
             and self.headers is None
+            and self.follow_redirects is None
+            and self.max_response_size is None
         )
 
 

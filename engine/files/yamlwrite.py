@@ -230,6 +230,10 @@ def _defaults(d: CallDefaults) -> dict[str, Any]:
         out["onError"] = d.on_error
     if d.headers is not None:
         out["headers"] = dict(d.headers)
+    if d.follow_redirects is not None:
+        out["followRedirects"] = d.follow_redirects
+    if d.max_response_size is not None:
+        out["maxResponseSize"] = format_size(d.max_response_size)
     return out
 
 
