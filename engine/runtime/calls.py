@@ -164,8 +164,12 @@ class CallPlan:
         self.on_error = self.call.on_error
         self.send_input = self.method not in _NO_BODY_METHODS
         self.no_body = step.no_body
-        self.follow_redirects = step.follow_redirects
-        self.max_response_bytes = step.max_response_size
+        # the step's own transfer keys, else the workflow's defaults (None: the environment's)
+        d = defaults or _NO_DEFAULTS
+        self.follow_redirects = (
+            step.follow_redirects if step.follow_redirects is not None else d.follow_redirects
+        )
+        self.max_response_bytes = step.max_response_size or d.max_response_size
         # where secrets go, so that a redirect to another origin does not carry them there
         self.secret_headers: frozenset[str] = frozenset()
         self.secret_body = False
@@ -179,6 +183,9 @@ class CallPlan:
         self.static_url: str | None = None
         if "${" not in path:
             self.static_url = _join(self.base_url, path)
+
+
+_NO_DEFAULTS = CallDefaults()
 
 
 def _join(base: str, path: str) -> str:

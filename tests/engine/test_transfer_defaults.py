@@ -20,12 +20,6 @@ from tests.engine.test_schemas import VALIDATORS
 
 __all__ = ["http_server", "live_caller"]
 
-_NEEDS_PLAN = pytest.mark.xfail(
-    strict=True,
-    reason="CallPlan (engine/runtime/calls.py) reads only the step's keys; the lead changes it",
-)
-
-
 def _flow(defaults: str, step: str = "") -> str:
     text = textwrap.dedent(
         """
@@ -90,7 +84,6 @@ def _redirect() -> Answer:
     return Answer(status=302, body=b"", headers={"Location": "/moved"})
 
 
-@_NEEDS_PLAN
 @pytest.mark.usefixtures("live_caller")
 def test_redirects_step_over_defaults_over_environment(http_server: RecordingServer) -> None:
     follow = HttpSettings(follow_redirects=True)
@@ -106,7 +99,6 @@ def test_redirects_step_over_defaults_over_environment(http_server: RecordingSer
     assert result.status == "succeeded" and http_server.seen[-1].path == "/moved"
 
 
-@_NEEDS_PLAN
 @pytest.mark.usefixtures("live_caller")
 def test_response_size_step_over_defaults_over_environment(http_server: RecordingServer) -> None:
     big = Answer(body=json.dumps({"data": "x" * 3000}).encode())
