@@ -414,8 +414,10 @@ class Service:
             if self.shared:  # another process may run it
                 return await shared.wait_elsewhere(self.store, run_id, timeout_s)
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(live.done.wait(), timeout_s)
+        if not live.done.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout_s):  # not wait_for: no task per wait
+                    await live.done.wait()
         return live.done.is_set()
 
     async def wait_result(self, run_id: str, timeout_s: float) -> dict[str, Any] | None:
