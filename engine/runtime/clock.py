@@ -91,38 +91,33 @@ class _RealGate:
 TIMEOUT_GRAIN = 0.005
 
 
-class _SlotTimeout:
-    """asyncio.timeout's logic (Python 3.11) on a shared slot timer: every call attempt has a
-    timeout, and a loop timer of its own per attempt (made, pushed on the loop's heap,
-    cancelled) was about a sixth of the engine's own CPU on a live run. A slot's timer is left
-    to fire even when its attempts have all ended, so that the attempts that follow share it:
-    with slots a thousandth of the timeout wide, at most about a thousand are pending per
-    timeout length."""
+class _Timeout:
+    """asyncio.timeout's logic (Python 3.11): at the deadline the block's task is cancelled,
+    and that cancel (not another's) leaves the block as TimeoutError. Subclasses say where the
+    deadline waits (`_arm`, `_disarm`) and how the task is cancelled (`_cancel`)."""
 
-    __slots__ = ("_clock", "_seconds", "_task", "_slot", "_fired", "_cancelling")
+    __slots__ = ("_seconds", "_task", "_fired", "_cancelling")
 
-    def __init__(self, clock: RealClock, seconds: float) -> None:
-        self._clock = clock
+    def __init__(self, seconds: float) -> None:
         self._seconds = seconds
         self._fired = False
 
-    async def __aenter__(self) -> _SlotTimeout:
+    async def __aenter__(self) -> _Timeout:
         task = asyncio.current_task()
         assert task is not None
         self._task = task
         self._cancelling = task.cancelling()
-        self._slot = self._clock._slot(self._seconds)
-        self._slot.add(self)
+        self._arm()
         return self
 
     def _fire(self) -> None:
         self._fired = True
-        self._task.cancel()
+        self._cancel(self._task)
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._slot.discard(self)
+        self._disarm()
         if (
             self._fired
             and self._task.uncancel() <= self._cancelling
@@ -130,6 +125,55 @@ class _SlotTimeout:
         ):
             raise TimeoutError from ev
         return None
+
+    def _arm(self) -> None:
+        raise NotImplementedError
+
+    def _disarm(self) -> None:
+        raise NotImplementedError
+
+    def _cancel(self, task: asyncio.Task[Any]) -> None:
+        task.cancel()
+
+
+class ClockTimeout(_Timeout):
+    """A timeout on a clock's own timers (a VirtualClock's, a Temporal workflow's)."""
+
+    __slots__ = ("_clock", "_timer")
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        super().__init__(seconds)
+        self._clock = clock
+
+    def _arm(self) -> None:
+        self._timer = self._clock.call_later(self._seconds, self._fire)
+
+    def _disarm(self) -> None:
+        self._timer.cancel()
+
+    def _cancel(self, task: asyncio.Task[Any]) -> None:
+        self._clock.cancel(task)
+
+
+class _SlotTimeout(_Timeout):
+    """A RealClock timeout on a shared slot timer: every call attempt has a timeout, and a loop
+    timer of its own per attempt (made, pushed on the loop's heap, cancelled) was about a sixth
+    of the engine's own CPU on a live run. A slot's timer is left to fire even when its
+    attempts have all ended, so that the attempts that follow share it: with slots a
+    thousandth of the timeout wide, at most about a thousand are pending per timeout length."""
+
+    __slots__ = ("_clock", "_slot")
+
+    def __init__(self, clock: RealClock, seconds: float) -> None:
+        super().__init__(seconds)
+        self._clock = clock
+
+    def _arm(self) -> None:
+        self._slot = self._clock._slot(self._seconds)
+        self._slot.add(self)
+
+    def _disarm(self) -> None:
+        self._slot.discard(self)
 
 
 class RealClock:
@@ -239,42 +283,6 @@ class _VirtualGate:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((task, fut))
         await self._clock._park(task, fut)
-
-
-class ClockTimeout:
-    """asyncio.timeout's logic (Python 3.11), with the deadline on a clock's own timers (a
-    VirtualClock's, a Temporal workflow's)."""
-
-    __slots__ = ("_clock", "_seconds", "_task", "_timer", "_fired", "_cancelling")
-
-    def __init__(self, clock: Clock, seconds: float) -> None:
-        self._clock = clock
-        self._seconds = seconds
-        self._fired = False
-
-    async def __aenter__(self) -> ClockTimeout:
-        task = asyncio.current_task()
-        assert task is not None
-        self._task = task
-        self._cancelling = task.cancelling()
-        self._timer = self._clock.call_later(self._seconds, self._fire)
-        return self
-
-    def _fire(self) -> None:
-        self._fired = True
-        self._clock.cancel(self._task)
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._timer.cancel()
-        if (
-            self._fired
-            and self._task.uncancel() <= self._cancelling
-            and et is asyncio.CancelledError
-        ):
-            raise TimeoutError from ev
-        return None
 
 
 class VirtualClock:
