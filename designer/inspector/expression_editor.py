@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QRegularExpression, QStringListModel, Qt
 from PySide6.QtGui import (
@@ -346,3 +346,29 @@ def with_expression_button(editor: QWidget, open_editor: Callable[[], None]) -> 
     row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
     editor.setProperty("expressionButton", button)
     return box
+
+
+class _TextField(Protocol):
+    def text(self) -> str: ...
+
+    def _set_text(self, text: str) -> None: ...
+
+    def _text_changed(self) -> None: ...
+
+
+def open_over_field(
+    dialog: ExpressionDialog, field: _TextField, closed: Callable[[], None]
+) -> ExpressionDialog:
+    """Open `dialog` (made over `field`'s text): OK writes its text back through the field, so
+    the field's own check and edit run (one undo step); `closed` is told when it closes."""
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def done(result: int) -> None:
+        closed()
+        if result == ExpressionDialog.DialogCode.Accepted and dialog.text() != field.text():
+            field._set_text(dialog.text())
+            field._text_changed()
+
+    dialog.finished.connect(done)
+    dialog.open()
+    return dialog

@@ -15,7 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.inspector.expression_editor import ExpressionDialog, with_expression_button
+from designer.inspector.expression_editor import (
+    ExpressionDialog,
+    open_over_field,
+    with_expression_button,
+)
 from designer.inspector.expression_scope import (
     RESPONSE_ROOTS,
     ROOTS,
@@ -223,18 +227,11 @@ class StepForm(QWidget):
             )
         else:
             dialog = ExpressionDialog(editor.text(), scope, title, _EXPRESSION_FIELDS[attr], self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def done(result: int) -> None:
-            self.expression_dialog = None
-            if result == ExpressionDialog.DialogCode.Accepted and dialog.text() != editor.text():
-                editor._set_text(dialog.text())
-                editor._text_changed()  # the field's own check and edit: one undo step
-
-        dialog.finished.connect(done)
         self.expression_dialog = dialog
-        dialog.open()
-        return dialog
+        return open_over_field(dialog, editor, self._expression_closed)
+
+    def _expression_closed(self) -> None:
+        self.expression_dialog = None
 
     # model -> form ---------------------------------------------------------------------------
     @property

@@ -6,10 +6,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from designer.inspector.expression_editor import ExpressionDialog, with_expression_button
+from designer.inspector.expression_editor import (
+    ExpressionDialog,
+    open_over_field,
+    with_expression_button,
+)
 from designer.inspector.expression_scope import completions, folder_mocks, sample_scope
 from designer.inspector.fields import (
     ChoiceField,
@@ -152,18 +155,11 @@ class WorkflowForm(QWidget):
             names=completions(scope),
             hint=YAML_HINT,
         )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def done(result: int) -> None:
-            self.expression_dialog = None
-            if result == ExpressionDialog.DialogCode.Accepted and dialog.text() != editor.text():
-                editor._set_text(dialog.text())
-                editor._text_changed()  # the field's own check and edit: one undo step
-
-        dialog.finished.connect(done)
         self.expression_dialog = dialog
-        dialog.open()
-        return dialog
+        return open_over_field(dialog, editor, self._expression_closed)
+
+    def _expression_closed(self) -> None:
+        self.expression_dialog = None
 
     def _add_default(self, attr: str, label: str, editor: FieldEditor) -> None:
         self.default_editors[attr] = editor
