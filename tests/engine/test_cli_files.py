@@ -92,14 +92,19 @@ def test_fmt_rewrites_and_check_reports(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0
 
 
-def test_fmt_keeps_files_with_comments_unless_asked(
+def test_fmt_keeps_comments_unless_asked_to_drop_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     f = tmp_path / "w.yaml"
     original = "version: 1\nname: w  # the name\nsteps:\n- {service: S, action: a}\n"
     f.write_text(original)
     code, _, err = run(capsys, "fmt", str(f))
-    assert code == 1 and "has comments" in err and f.read_text() == original
+    assert code == 0, err
+    assert f.read_text() == (
+        "version: 1\nname: w  # the name\nsteps:\n  - service: S\n    action: a\n"
+    )
+    code, _, err = run(capsys, "fmt", "--check", str(f))
+    assert code == 0, err
     code, _, _ = run(capsys, "fmt", "--drop-comments", str(f))
     assert code == 0 and "#" not in f.read_text()
 
@@ -274,4 +279,8 @@ def test_fmt_keeps_a_leading_yaml_language_server_modeline(
     assert code == 0, err
     f.write_text(modeline + UNTIDY.replace("name: w", "name: w  # a comment"))
     code, _, err = run(capsys, "fmt", str(f))
-    assert code == 1 and "has comments" in err
+    assert code == 0, err
+    assert f.read_text().startswith(modeline) and "name: w  # a comment\n" in f.read_text()
+    code, _, err = run(capsys, "fmt", "--drop-comments", str(f))
+    assert code == 0, err  # the modeline is the editor's: it stays
+    assert f.read_text().startswith(modeline) and f.read_text().count("#") == 1
