@@ -153,28 +153,43 @@ def find_comments(text: str) -> list[_Found]:
     return found
 
 
-def _anchors(lines: list[str], loc: Locator) -> list[Anchor]:
+def _anchors(lines: list[str], loc: Locator, found: list[_Found]) -> list[Anchor]:
+    cut = {f.line: f.col for f in found}  # where each line's comment starts
     out = []
     for path, line, col in loc.entries():
         ln, c = line - 1, col - 1
         if path and isinstance(path[-1], int) and 0 <= ln < len(lines):
-            # a block list's item starts at its `-` (the value after it starts further right)
-            text = lines[ln]
-            k = c - 1
-            while k >= 0 and text[k] == " ":
-                k -= 1
-            if k >= 0 and text[k] == "-":
-                c = k
+            ln, c = _dash(lines, cut, ln, c)
         out.append(Anchor(ln, c, path))
     out.sort(key=lambda a: (a.line, a.col, len(a.path)))
     return out
+
+
+def _dash(lines: list[str], cut: dict[int, int], ln: int, c: int) -> tuple[int, int]:
+    """Where a block list's item starts: at its `-`, which may stand alone on a line above
+    the value (`-` then a nested list or mapping)."""
+    text = lines[ln]
+    k = c - 1
+    while k >= 0 and text[k] == " ":
+        k -= 1
+    if k >= 0:
+        return (ln, k) if text[k] == "-" else (ln, c)
+    up = ln - 1
+    while up >= 0:
+        text = lines[up][: cut.get(up, len(lines[up]))].rstrip()
+        if text:
+            if text.endswith("-") and (len(text) == 1 or text[-2] == " "):
+                return up, len(text) - 1
+            return ln, c
+        up -= 1
+    return ln, c
 
 
 def attach_comments(text: str, found: list[_Found], loc: Locator) -> tuple[Comments, list[Anchor]]:
     """The comments `found` in `text` by the path of the key or item each belongs to, and the
     file's keys and items in order (for `fit_comments`)."""
     lines = text.split("\n")
-    anchors = _anchors(lines, loc)
+    anchors = _anchors(lines, loc, found)
     starts = [(a.line, a.col) for a in anchors]
     table: Comments = {}
     blocks: list[tuple[Path, str, list[str], int]] = []  # path, slot, lines, last line
@@ -205,9 +220,14 @@ def attach_comments(text: str, found: list[_Found], loc: Locator) -> tuple[Comme
             blocks[-1] = (path, slot, last[2], f.line)
         else:
             blocks.append((path, slot, ([""] if blank_above else []) + [f.text], f.line))
+    full = {f.line for f in found if f.full}
     for path, slot, block, end in blocks:
         if end + 1 < len(lines) and not lines[end + 1].strip() and (path, slot) != (ROOT, "after"):
-            block.append("")
+            nxt = end + 1
+            while nxt < len(lines) and not lines[nxt].strip():
+                nxt += 1
+            if nxt not in full:  # a blank line between two comments goes with the second
+                block.append("")
         c = table.setdefault(path, Comment())
         (c.before if slot == "before" else c.after).extend(block)
     return table, anchors
@@ -300,8 +320,7 @@ def insert_comments(lines: list[str], marks: Marks, table: Comments) -> list[str
                 after.setdefault(last, []).append((-1, 0, c.after))
             continue
         own = path if path in marks.own else marks.inline.get(path)
-        span = marks.own.get(own) if own is not None else None
-        if span is None:
+        if own is None or (span := marks.own.get(own)) is None:
             continue
         start, end = span
         if c.before:
@@ -309,22 +328,25 @@ def insert_comments(lines: list[str], marks: Marks, table: Comments) -> list[str
         if c.trailing is not None:
             trailing.setdefault(start, []).append((c.trailing, c.trailing_col))
         if c.after:
-            after.setdefault(end, []).append((len(path), start, c.after))
+            # an item's block ends at its `-`'s column, a key's at the key's
+            col = _indent(lines[start]) if isinstance(own[-1], int) else _key_column(lines[start])
+            after.setdefault(end, []).append((len(path), col, c.after))
     out: list[str | None] = []  # None: a blank line of a comment block (dropped where doubled)
     for i, line in enumerate(lines):
         for _, block in sorted(before.get(i, ()), key=lambda b: b[0]):
             _put(out, block, _indent(line))
         t = trailing.get(i)
         out.append(_with_trailing(line, t) if t else line)
-        for _, start, block in sorted(after.get(i, ()), key=lambda b: -b[0]):
-            _put(out, block, _indent(lines[start]))
+        for _, col, block in sorted(after.get(i, ()), key=lambda b: -b[0]):
+            _put(out, block, col)
     while out and out[-1] is None:
         out.pop()  # a file neither ends nor starts with a blank line of ours (the writer's
         # own, a `|+` block's, stay)
     kept: list[str] = []
     for item in out:
         if item is None:
-            if kept and kept[-1] != "":
+            # not doubled, and not between a key and the first line of its block
+            if kept and kept[-1] != "" and not kept[-1].endswith(":"):
                 kept.append("")
         else:
             kept.append(item)
@@ -333,6 +355,15 @@ def insert_comments(lines: list[str], marks: Marks, table: Comments) -> list[str
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
+
+
+def _key_column(line: str) -> int:
+    """Where the last thing to start on `line` begins: `- - key: v` -> the key's column (a
+    comment after a block is indented as the block's own key)."""
+    col = _indent(line)
+    while line.startswith("- ", col):
+        col += 2
+    return col
 
 
 def _put(out: list[str | None], block: list[str], indent: int) -> None:
