@@ -20,6 +20,7 @@ from tests.engine.test_schemas import VALIDATORS
 
 __all__ = ["http_server", "live_caller"]
 
+
 def _flow(defaults: str, step: str = "") -> str:
     text = textwrap.dedent(
         """
