@@ -233,7 +233,9 @@ def attach_comments(text: str, found: list[_Found], loc: Locator) -> tuple[Comme
     return table, anchors
 
 
-def _full_line_target(anchors: list[Anchor], starts: list[tuple[int, int]], f: _Found) -> Any:
+def _full_line_target(
+    anchors: list[Anchor], starts: list[tuple[int, int]], f: _Found
+) -> tuple[Path, str]:
     i = bisect.bisect_right(starts, (f.line, f.col))
     if i == 0:
         return ROOT, "before"  # the header
