@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.core.model import Comments, EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.files.comments import (
+    Anchor,
     attach_comments,
     find_comments,
     fit_comments,
@@ -65,7 +66,9 @@ def keep_comments(
         model.comments = table
 
 
-def _renumber(table: Comments, anchors: list[Any], step_index: list[int]) -> Any:
+def _renumber(
+    table: Comments, anchors: list[Anchor], step_index: list[int]
+) -> tuple[Comments, list[Anchor]]:
     """Paths into the file's `steps` list renumbered as the model's steps (those of steps that
     did not parse dropped)."""
     kept = {raw: i for i, raw in enumerate(step_index)}
@@ -87,5 +90,5 @@ def _renumber(table: Comments, anchors: list[Any], step_index: list[int]) -> Any
     for a in anchors:
         p = move(a.path)
         if p is not None:
-            new_anchors.append(type(a)(a.line, a.col, p))
+            new_anchors.append(Anchor(a.line, a.col, p))
     return new_table, new_anchors

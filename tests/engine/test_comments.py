@@ -418,3 +418,25 @@ def test_fuzz_comments_at_any_column_and_step_edits_settle_after_one_write() -> 
         again = parse_workflow(written).model  # a deleted step may leave a dangling reference
         assert again == wf, (text, written)
         assert dump_workflow(again) == written, (text, written)
+
+
+def test_a_step_that_does_not_parse_takes_its_comments_and_leaves_the_others_in_place() -> None:
+    text = textwrap.dedent(
+        """\
+        version: 1
+        name: w
+        steps:
+          - id: a   # first
+            wait: 1s
+          # not a step at all
+          - nonsense: true
+          # the last one
+          - id: c
+            wait: 2s   # two
+        """
+    )
+    wf = parse_workflow(text).model
+    assert wf is not None and wf.ids == ["a", "c"]
+    assert wf.steps[1].comments[()].before == ["# the last one"]
+    assert wf.steps[1].comments[("wait",)].trailing == "# two"
+    assert "not a step" not in dump_workflow(wf)
