@@ -57,7 +57,7 @@ class ServiceUrlEdit:
             text = f"Sets {what} in {where} (was {self.replaced})"
         else:
             text = f"Adds {what} to {where}"
-        return text + (" — its comments are not kept" if self.drops_comments else "")
+        return text + (" — some of its comments are not kept" if self.drops_comments else "")
 
     def write(self) -> None:
         """Write the file atomically (raises OSError)."""
