@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f = sub.add_parser(
         "fmt",
         help="rewrite files in the canonical form",
-        description="Rewrite files in the canonical, diff-friendly form. "
+        description="Rewrite files in the canonical, diff-friendly form, keeping their "
+        "comments. "
         "Exit codes: 0 fine, 1 problems found (or files would change with "
         "--check), 2 usage error.",
     )
