@@ -46,6 +46,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "AnyStep": ("engine.core.model", "AnyStep"),
     "CallDefaults": ("engine.core.model", "CallDefaults"),
     "CallStep": ("engine.core.model", "CallStep"),
+    "Comment": ("engine.core.model", "Comment"),
     "EmitStep": ("engine.core.model", "EmitStep"),
     "Environment": ("engine.core.model", "Environment"),
     "EnvironmentsFile": ("engine.core.model", "EnvironmentsFile"),

@@ -19,6 +19,7 @@ from PySide6.QtGui import QGuiApplication
 from engine import (
     AnyStep,
     CallStep,
+    Comment,
     EmitStep,
     Note,
     NotifyStep,
@@ -56,6 +57,8 @@ _CLASSES: dict[str, type[Any]] = {
 def step_to_json(step: AnyStep) -> dict[str, Any]:
     data = dataclasses.asdict(step)
     data["kind"] = step_kind(step)
+    # the step's YAML comments go with it (keyed by paths, which JSON keys cannot be)
+    data["comments"] = [[list(p), dataclasses.asdict(c)] for p, c in step.comments.items()]
     return data
 
 
@@ -76,8 +79,18 @@ def step_from_json(data: dict[str, Any]) -> AnyStep:
             }
         )
     fields["after"] = [str(a) for a in fields.get("after") or []]
+    fields["comments"] = _comments_from_json(fields.get("comments"))
     step: AnyStep = cls(**fields)
     return step
+
+
+def _comments_from_json(raw: Any) -> dict[tuple[str | int, ...], Comment]:
+    out: dict[tuple[str | int, ...], Comment] = {}
+    names = {f.name for f in dataclasses.fields(Comment)}
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict):
+            out[tuple(item[0])] = Comment(**{k: v for k, v in item[1].items() if k in names})
+    return out
 
 
 def steps_to_mime(

@@ -124,7 +124,7 @@ class WorkflowDocument(QObject):
             self.problems = list(opened[1])
             self._checked = (key, list(self.problems))
         else:
-            loaded = parse_workflow(key[1], key[0])
+            loaded = parse_workflow(key[1], key[0], comments=False)  # for its problems only
             if loaded.model is not None or self.draft is not None:
                 self.problems = list(loaded.problems)
             else:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.core.errors import LoadError, Problem
 from engine.core.model import Environment, EnvironmentsFile
+from engine.files.comments import find_comments
 from engine.files.documents import (
     dump_environments,
     parse_environments,
@@ -36,7 +37,7 @@ class ServiceUrlEdit:
     new_file: bool = False
     new_environment: bool = False
     replaced: str | None = None  # the URL the service had there
-    drops_comments: bool = False  # the file is written back in the writer's form
+    drops_comments: bool = False  # a comment of the file is not in its new text
 
     @property
     def unchanged(self) -> bool:
@@ -56,7 +57,7 @@ class ServiceUrlEdit:
             text = f"Sets {what} in {where} (was {self.replaced})"
         else:
             text = f"Adds {what} to {where}"
-        return text + (" — its comments are not kept" if self.drops_comments else "")
+        return text + (" — some of its comments are not kept" if self.drops_comments else "")
 
     def write(self) -> None:
         """Write the file atomically (raises OSError)."""
@@ -85,10 +86,10 @@ def environment_names(folder: str | os.PathLike[str]) -> list[str]:
     return list(model.environments) if model is not None else []
 
 
-def _has_comments(text: str) -> bool:
-    # a `#` that starts a line or follows a blank starts a comment (inside quotes it may not:
-    # saying so once too often is the safe side)
-    return any(line.lstrip().startswith("#") or " #" in line for line in text.splitlines())
+def _drops_comments(old: str, new: str) -> bool:
+    # the writer keeps every comment whose key stays; this says so if one went all the same
+    kept = {f.text for f in find_comments(new)}
+    return any(f.text not in kept for f in find_comments(old))
 
 
 def plan_service_url(
@@ -109,7 +110,7 @@ def plan_service_url(
     edit.replaced = env.services.get(service)
     env.services[service] = url
     edit.text = dump_environments(model)
-    edit.drops_comments = not edit.unchanged and _has_comments(text)
+    edit.drops_comments = not edit.unchanged and _drops_comments(text, edit.text)
     check = parse_environments(edit.text, str(path))
     if check.model is None or check.errors:
         raise ValueError(_why(check.errors or check.problems, environment))

@@ -18,6 +18,7 @@ EXPECTED = [
     "Caller",
     "CaseResult",
     "Clock",
+    "Comment",
     "ConsoleSink",
     "DeployAnswer",
     "Difference",

@@ -4,6 +4,7 @@ what changes said before it is written; a broken file or a spec without a URL st
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -52,17 +53,19 @@ def test_env_adds_to_an_existing_environment_and_keeps_the_rest(tmp_path: Path, 
     assert "'local' of environments.yaml already has Petstore" in capsys.readouterr().err
 
 
-def test_plan_replaces_a_url_and_warns_of_comments(tmp_path: Path) -> None:
+def test_plan_replaces_a_url_and_keeps_comments(tmp_path: Path) -> None:
     (tmp_path / "environments.yaml").write_text(
         "version: 1\n# staging first\nenvironments:\n  staging:\n"
-        "    services: {Petstore: 'http://old.example'}\n"
+        "    services: {Petstore: 'http://old.example'}  # the old one\n"
     )
     edit = plan_service_url(tmp_path, "staging", "Petstore", URL)
-    assert edit.replaced == "http://old.example" and edit.drops_comments
+    assert edit.replaced == "http://old.example" and not edit.drops_comments
     assert edit.describe() == (
         f"Sets Petstore: {URL} in 'staging' of environments.yaml (was http://old.example)"
-        " — its comments are not kept"
     )
+    assert "# staging first\nenvironments:\n" in edit.text
+    # the comment stays at its line (and column: it may be aligned with others)
+    assert re.search(r"\n    services: +# the old one\n      Petstore: ", edit.text)
     assert environment_names(tmp_path) == ["staging"]
     new = plan_service_url(tmp_path, "prod", "Petstore", URL)
     assert new.new_environment and "Adds the environment 'prod'" in new.describe()
