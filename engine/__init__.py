@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         AnyStep,
         CallDefaults,
         CallStep,
+        Comment,
         EmitStep,
         Environment,
         EnvironmentsFile,
@@ -119,6 +120,7 @@ if TYPE_CHECKING:
         read_text,
         save_text_atomic,
     )
+    from engine.files.environment_edit import ServiceUrlEdit, plan_service_url
     from engine.files.folder import (
         ENVIRONMENTS_FILE,
         SERVERLESS_SUFFIX,
@@ -139,6 +141,7 @@ if TYPE_CHECKING:
     from engine.files.serverless_import import import_serverless
     from engine.files.yamlread import read_yaml
     from engine.files.yamlwrite import dump_data
+    from engine.jobs.contract import is_contract_warning
     from engine.jobs.environments import (
         EnvironmentInfo,
         FolderEnvironments,
@@ -221,6 +224,7 @@ __all__ = [
     "Caller",
     "CaseResult",
     "Clock",
+    "Comment",
     "ConsoleSink",
     "DeployAnswer",
     "Difference",
@@ -291,6 +295,7 @@ __all__ = [
     "SecretSource",
     "ServiceCatalog",
     "ServiceImport",
+    "ServiceUrlEdit",
     "SetupError",
     "Sink",
     "SizeError",
@@ -349,6 +354,7 @@ __all__ = [
     "format_path",
     "format_size",
     "import_serverless",
+    "is_contract_warning",
     "is_serverless_name",
     "iter_expressions",
     "kind_from_name",
@@ -372,6 +378,7 @@ __all__ = [
     "parse_tests",
     "parse_workflow",
     "plan_service_import",
+    "plan_service_url",
     "prepare",
     "pretty_json",
     "read_text",

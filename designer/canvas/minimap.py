@@ -5,11 +5,15 @@ It is a child of the view (not of its viewport, which scrolls its children), kep
 bottom-right corner over the viewport. Nodes are drawn as boxes in their kind's (or run state's)
 colour from the positions the scene records (`NodeItem.x0/y0`), edges as lines: a few thousand
 rectangles cost a millisecond, and it repaints only after changes, scrolls and zooms.
+
+It shows only when it helps: the user wants it (`wanted`, View → Minimap, Ctrl+M) and part of
+the workflow lies outside the view. When everything fits, or the canvas is empty, it hides, so
+it never covers a step of a workflow that is all in sight (nor frames nothing).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import (
@@ -30,11 +34,18 @@ from designer.canvas.style import NODE_H, NODE_W
 if TYPE_CHECKING:
     from designer.canvas.view import CanvasView
 
-__all__ = ["Minimap"]
+__all__ = ["Minimap", "NoteShapes"]
 
 SIZE = (200, 130)  # the widget, in pixels
 _MARGIN = 10  # from the viewport's corner
 _PAD = 6.0  # inside the frame
+_NOTE = QColor("#e6cf5c")  # the notes' paper, a little darker to stand out at this size
+
+
+class NoteShapes(Protocol):
+    """Where the notes are (the note layer): drawn, and counted in what must fit."""
+
+    def note_rects(self) -> list[QRectF]: ...
 
 
 class Minimap(QWidget):
@@ -51,12 +62,17 @@ class Minimap(QWidget):
         self._repaint = QTimer(self)  # a drag or a run changes many nodes: one repaint
         self._repaint.setSingleShot(True)
         self._repaint.setInterval(30)
-        self._repaint.timeout.connect(self.update)
-        view.horizontalScrollBar().valueChanged.connect(self.update)
-        view.verticalScrollBar().valueChanged.connect(self.update)
-        view.zoom_changed.connect(lambda _s: self.update())
-        view.document.model.changed.connect(self._repaint.start)
-        view.canvas.changed.connect(lambda _r: self._repaint.start())
+        self._repaint.timeout.connect(self.refresh)
+        view.horizontalScrollBar().valueChanged.connect(self.refresh)
+        view.verticalScrollBar().valueChanged.connect(self.refresh)
+        view.zoom_changed.connect(lambda _s: self.refresh())
+        # what must fit is measured once per change, not on every scroll (5,000 steps: ~1 ms)
+        self._content: QRectF | None = None
+        view.document.model.changed.connect(self._changed)
+        view.document.model.reset.connect(self._changed)
+        view.canvas.changed.connect(lambda _r: self._changed())
+        self.notes: NoteShapes | None = None  # set_notes, once the window's note layer exists
+        self.wanted = True  # the user's choice (Ctrl+M); shown only when it helps as well
         # follow the viewport's size (set after the view's own resize) without a hook in the view
         self._hidden_for_drag = False
         self._viewport = view.viewport()
@@ -70,6 +86,7 @@ class Minimap(QWidget):
             kind = event.type()
             if kind in (QEvent.Type.Resize, QEvent.Type.Show):
                 self.place()
+                self.refresh()
             elif kind == QEvent.Type.DragEnter and self.isVisible():
                 # out of the way while something is dragged onto the canvas: on a real X
                 # server a drop over the overlay was sometimes lost (2 runs in 4)
@@ -77,8 +94,38 @@ class Minimap(QWidget):
                 self.hide()
             elif kind in (QEvent.Type.DragLeave, QEvent.Type.Drop) and self._hidden_for_drag:
                 self._hidden_for_drag = False
-                QTimer.singleShot(0, self.show)
+                QTimer.singleShot(0, self.refresh)
         return super().eventFilter(watched, event)
+
+    def set_notes(self, notes: NoteShapes) -> None:
+        """Draw (and count) the notes of this layer too."""
+        self.notes = notes
+        self._changed()
+
+    def _changed(self) -> None:
+        self._content = None
+        self._repaint.start()
+
+    def set_wanted(self, on: bool) -> None:
+        """The user's choice (View → Minimap); it still hides while everything is in sight."""
+        self.wanted = on
+        self.refresh()
+
+    def needed(self) -> bool:
+        """True while part of the workflow (its steps and notes: what the minimap draws) lies
+        outside the view; False on an empty canvas."""
+        content = self.content()
+        return not content.isNull() and not self.visible_scene_rect().contains(content)
+
+    def refresh(self) -> None:
+        """Show or hide as the rule says, and repaint when shown."""
+        show = self.wanted and not self._hidden_for_drag and self.needed()
+        if show != self.isVisible():
+            self.setVisible(show)
+            if show:
+                self.raise_()
+        if show:
+            self.update()
 
     def place(self) -> None:
         """Keep to the bottom-right corner of the viewport."""
@@ -90,11 +137,21 @@ class Minimap(QWidget):
 
     # --- geometry ---------------------------------------------------------------------------
 
+    def content(self) -> QRectF:
+        """Every step and note (empty when there are none)."""
+        if self._content is None:
+            rect = self.view.canvas.step_bounds()
+            for note in self.notes.note_rects() if self.notes is not None else []:
+                rect = note if rect.isNull() else rect.united(note)
+            self._content = rect
+        return QRectF(self._content)
+
     def world(self) -> QRectF:
-        """What the minimap shows: every step and the visible area, whichever is larger."""
-        steps = self.view.canvas.step_bounds()
+        """What the minimap shows: every step and note and the visible area, whichever is
+        larger."""
+        content = self.content()
         seen = self.visible_scene_rect()
-        return steps.united(seen) if not steps.isNull() else seen
+        return content.united(seen) if not content.isNull() else seen
 
     def visible_scene_rect(self) -> QRectF:
         return self.view.mapToScene(self.view.viewport().rect()).boundingRect()
@@ -139,6 +196,16 @@ class Minimap(QWidget):
                 QPointF(b.x0 * scale + ox, (b.y0 + NODE_H / 2) * scale + oy),
             )
         p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(_NOTE)
+        for note in self.notes.note_rects() if self.notes is not None else []:
+            p.drawRect(
+                QRectF(
+                    note.left() * scale + ox,
+                    note.top() * scale + oy,
+                    max(2.0, note.width() * scale),
+                    max(2.0, note.height() * scale),
+                )
+            )
         w, h = max(2.0, NODE_W * scale), max(2.0, NODE_H * scale)
         for node in nodes.values():
             colour = style.STATE_COLORS.get(node.state) if node.state else None

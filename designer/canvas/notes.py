@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.canvas.style import NODE_W
+from designer.canvas.style import NODE_W, NOTE_ITEM_TYPE
 from engine import Note
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ class NoteItem(QGraphicsTextItem):
         self.setPos(QPointF(note.at[0], note.at[1]))
         self.setToolTip("Note: double-click to edit; empty it to delete it")
         self._pressed_at: QPointF | None = None
+
+    def type(self) -> int:
+        return NOTE_ITEM_TYPE
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return super().boundingRect().adjusted(-8, -8, 8, 8)
@@ -163,6 +166,10 @@ class NoteLayer(QObject):
         self.items = [NoteItem(self, i, n) for i, n in enumerate(self.notes)]
         for item in self.items:
             scene.addItem(item)
+
+    def note_rects(self) -> list[QRectF]:
+        """The notes' rectangles in the scene (the minimap draws them)."""
+        return [item.sceneBoundingRect() for item in self.items]
 
     def set_dark(self, on: bool) -> None:
         self.dark = on

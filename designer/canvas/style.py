@@ -39,6 +39,8 @@ __all__ = [
 
 NODE_W = 180.0
 NODE_H = 64.0
+# QGraphicsItem.type() of a note (UserType + 20): modules the note layer imports tell notes by it
+NOTE_ITEM_TYPE = 65536 + 20
 PORT_R = 6.0
 GRID = 20.0
 # Below this many device pixels per scene unit nodes are drawn as plain boxes: text would be

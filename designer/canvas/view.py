@@ -196,7 +196,11 @@ class CanvasView(ClipboardEditing, QGraphicsView):
     # --- editing --------------------------------------------------------------------------
 
     def delete_selection(self) -> None:
-        self.document.remove(self.canvas.selected_step_ids(), self.canvas.selected_edges())
+        self.document.remove(
+            self.canvas.selected_step_ids(),
+            self.canvas.selected_edges(),
+            notes=self.selected_note_indices(),
+        )
 
     def nudge(self, dx: float, dy: float) -> None:
         """Move the selected steps by (dx, dy) scene units: one undo step per press."""

@@ -1,7 +1,8 @@
 """Steps on the clipboard and in drags: MIME payloads to and from engine model steps.
 
 Copied steps travel as `application/x-switchboard-steps` (JSON: each step's fields with its
-kind, plus their positions) and as YAML text for pasting into an editor. The palette drags one
+kind, their positions, and the notes copied with them) and as YAML text for pasting into an
+editor. The palette drags one
 new step as `application/x-switchboard-step` (JSON: `{"kind": "call", "service": …}`).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QMimeData
@@ -17,7 +19,9 @@ from PySide6.QtGui import QGuiApplication
 from engine import (
     AnyStep,
     CallStep,
+    Comment,
     EmitStep,
+    Note,
     NotifyStep,
     Retry,
     WaitStep,
@@ -32,6 +36,7 @@ __all__ = [
     "STEP_MIME",
     "steps_to_mime",
     "steps_from_mime",
+    "notes_from_mime",
     "step_from_palette",
     "step_to_json",
     "step_from_json",
@@ -52,6 +57,8 @@ _CLASSES: dict[str, type[Any]] = {
 def step_to_json(step: AnyStep) -> dict[str, Any]:
     data = dataclasses.asdict(step)
     data["kind"] = step_kind(step)
+    # the step's YAML comments go with it (keyed by paths, which JSON keys cannot be)
+    data["comments"] = [[list(p), dataclasses.asdict(c)] for p, c in step.comments.items()]
     return data
 
 
@@ -72,30 +79,46 @@ def step_from_json(data: dict[str, Any]) -> AnyStep:
             }
         )
     fields["after"] = [str(a) for a in fields.get("after") or []]
+    fields["comments"] = _comments_from_json(fields.get("comments"))
     step: AnyStep = cls(**fields)
     return step
 
 
-def steps_to_mime(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> QMimeData:
-    """Clipboard data for `steps` (edges to steps outside the list are kept; paste drops them)."""
+def _comments_from_json(raw: Any) -> dict[tuple[str | int, ...], Comment]:
+    out: dict[tuple[str | int, ...], Comment] = {}
+    names = {f.name for f in dataclasses.fields(Comment)}
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict):
+            out[tuple(item[0])] = Comment(**{k: v for k, v in item[1].items() if k in names})
+    return out
+
+
+def steps_to_mime(
+    steps: list[AnyStep], layout: dict[str, tuple[float, float]], notes: Sequence[Note] = ()
+) -> QMimeData:
+    """Clipboard data for `steps` and `notes` (edges to steps outside the list are kept; paste
+    drops them)."""
     payload = {
         "version": 1,
         "steps": [step_to_json(s) for s in steps],
         "layout": {s.id: list(layout[s.id]) for s in steps if s.id in layout},
+        "notes": [{"text": n.text, "at": list(n.at)} for n in notes],
     }
     mime = QMimeData()
     mime.setData(STEPS_MIME, json.dumps(payload, default=str).encode("utf-8"))
-    mime.setText(_yaml_for(steps, layout))
+    mime.setText(_yaml_for(steps, layout, notes))
     return mime
 
 
-def copy_steps(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> None:
-    """Put steps on the system clipboard (rich payload and YAML text)."""
+def copy_steps(
+    steps: list[AnyStep], layout: dict[str, tuple[float, float]], notes: Sequence[Note] = ()
+) -> None:
+    """Put steps and notes on the system clipboard (rich payload and YAML text)."""
     app = QCoreApplication.instance()
     if app is not None and not app.property("switchboard_clipboard_guard"):
         app.setProperty("switchboard_clipboard_guard", True)
         app.aboutToQuit.connect(release_clipboard)
-    QGuiApplication.clipboard().setMimeData(steps_to_mime(steps, layout))
+    QGuiApplication.clipboard().setMimeData(steps_to_mime(steps, layout, notes))
 
 
 def release_clipboard() -> None:
@@ -113,11 +136,16 @@ def release_clipboard() -> None:
         board.setText(mime.text())
 
 
-def _yaml_for(steps: list[AnyStep], layout: dict[str, tuple[float, float]]) -> str:
+def _yaml_for(
+    steps: list[AnyStep], layout: dict[str, tuple[float, float]], notes: Sequence[Note]
+) -> str:
     ids = {s.id for s in steps}
     inside = [dataclasses.replace(s, after=[a for a in s.after if a in ids]) for s in steps]
     wf = Workflow(
-        name="clipboard", steps=inside, layout={k: v for k, v in layout.items() if k in ids}
+        name="clipboard",
+        steps=inside,
+        layout={k: v for k, v in layout.items() if k in ids},
+        notes=list(notes),
     )
     return dump_workflow(wf)
 
@@ -140,6 +168,24 @@ def steps_from_mime(mime: QMimeData) -> tuple[list[AnyStep], dict[str, tuple[flo
         if loaded.model is not None:
             return list(loaded.model.steps), dict(loaded.model.layout)
     return [], {}
+
+
+def notes_from_mime(mime: QMimeData) -> list[Note]:
+    """The notes copied with steps; [] when there are none (or the data is not ours)."""
+    if mime.hasFormat(STEPS_MIME):
+        try:
+            payload = json.loads(bytes(mime.data(STEPS_MIME).data()).decode("utf-8"))
+            return [
+                Note(str(n["text"]), (float(n["at"][0]), float(n["at"][1])))
+                for n in payload.get("notes", [])
+            ]
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return []
+    if mime.hasText() and "notes:" in mime.text():
+        loaded = parse_workflow(mime.text(), "<clipboard>")
+        if loaded.model is not None:
+            return list(loaded.model.notes)
+    return []
 
 
 def step_from_palette(data: bytes) -> AnyStep:

@@ -8,10 +8,11 @@ whose signals the views follow. Validation runs a short pause after the last cha
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, QSaveFile, QTimer, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from designer.document.commands import (
     AddStepsCommand,
@@ -28,6 +29,7 @@ from designer.document.observable import ObservableWorkflow, Pos
 from designer.document.text_edit import ReplaceWorkflowCommand, TextResult
 from engine import (
     AnyStep,
+    Note,
     Problem,
     Workflow,
     base_id,
@@ -45,6 +47,11 @@ from engine import (
 )
 
 __all__ = ["WorkflowDocument", "key_name", "read_for_editing"]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
 
 _VALIDATE_DELAY_MS = 150
 
@@ -117,7 +124,7 @@ class WorkflowDocument(QObject):
             self.problems = list(opened[1])
             self._checked = (key, list(self.problems))
         else:
-            loaded = parse_workflow(key[1], key[0])
+            loaded = parse_workflow(key[1], key[0], comments=False)  # for its problems only
             if loaded.model is not None or self.draft is not None:
                 self.problems = list(loaded.problems)
             else:
@@ -139,14 +146,34 @@ class WorkflowDocument(QObject):
     def remove_steps(self, ids: list[str]) -> None:
         self.remove(ids, [])
 
-    def remove(self, ids: list[str], edges: list[tuple[str, str]], text: str | None = None) -> None:
-        """Remove steps and edges `(src, dst)` in one undo step."""
+    def remove(
+        self,
+        ids: list[str],
+        edges: list[tuple[str, str]],
+        text: str | None = None,
+        notes: Sequence[int] = (),
+    ) -> None:
+        """Remove steps, edges `(src, dst)` and the notes at the indices `notes`, in one undo
+        step."""
         ids = [i for i in dict.fromkeys(ids) if self.workflow.find(i) is not None]
         edges = [(s, d) for s, d in edges if (st := self.workflow.find(d)) and s in st.after]
-        if not ids and not edges:
+        gone = {i for i in notes if 0 <= i < len(self.workflow.notes)}
+        if not ids and not edges and not gone:
             return
-        self.undo_stack.push(
-            RemoveCommand(self.model, ids, edges, text or describe_removal(ids, edges))
+        if not gone:
+            self.undo_stack.push(
+                RemoveCommand(self.model, ids, edges, text or describe_removal(ids, edges))
+            )
+            return
+        if text is None:
+            n = _plural(len(gone), "note")
+            if ids or edges:
+                text = f"{describe_removal(ids, edges)} and {n}"
+            else:
+                text = "Delete note" if len(gone) == 1 else f"Delete {n}"
+        kept = [n for i, n in enumerate(self.workflow.notes) if i not in gone]
+        self._with_notes(
+            text, kept, RemoveCommand(self.model, ids, edges, text) if ids or edges else None
         )
 
     def move_steps(self, moves: dict[str, tuple[Pos, Pos]], text: str | None = None) -> None:
@@ -243,23 +270,46 @@ class WorkflowDocument(QObject):
         offset: Pos,
         text: str | None = None,
         keep_after: bool = False,
+        notes: Sequence[Note] = (),
     ) -> list[str]:
-        """Add copies of `steps`; with `keep_after` (a duplicate) they keep their edges to the
-        steps of this workflow outside the selection."""
-        if not steps:
+        """Add copies of `steps`, and of `notes` shifted by the same offset, in one undo step;
+        with `keep_after` (a duplicate) the steps keep their edges to the steps of this workflow
+        outside the selection."""
+        if not steps and not notes:
             return []
         ids = set(self.workflow.ids)
         new_steps, positions = remap_pasted(
             steps, layout, ids, offset, keep_after=ids if keep_after else frozenset()
         )
-        if text is None:
+        if text is None and new_steps:
             text = (
                 f"Paste step {new_steps[0].id}"
                 if len(new_steps) == 1
                 else f"Paste {len(new_steps)} steps"
             )
-        self.undo_stack.push(AddStepsCommand(self.model, new_steps, positions, text))
+            text += f" and {_plural(len(notes), 'note')}" if notes else ""
+        elif text is None:
+            text = "Paste note" if len(notes) == 1 else f"Paste {len(notes)} notes"
+        add = AddStepsCommand(self.model, new_steps, positions, text) if new_steps else None
+        if not notes and add is not None:
+            self.undo_stack.push(add)
+        else:
+            moved = [
+                Note(n.text, (round(n.at[0] + offset[0]), round(n.at[1] + offset[1])))
+                for n in notes
+            ]
+            self._with_notes(text, [*self.workflow.notes, *moved], add)
         return [s.id for s in new_steps]
+
+    def _with_notes(self, text: str, notes: list[Note], steps: QUndoCommand | None) -> None:
+        """A step edit and a new notes list as one undo step (a macro: two edits of the notes
+        in a row must not merge as typed edits of one field do)."""
+        self.undo_stack.beginMacro(text)
+        if steps is not None:
+            self.undo_stack.push(steps)
+        old = self.workflow.notes
+        self.undo_stack.push(SetWorkflowFieldCommand(self.model, "notes", old, notes, text))
+        self.undo_stack.endMacro()
 
     def auto_layout(self) -> None:
         new = layered_layout(self.workflow)

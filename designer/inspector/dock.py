@@ -80,7 +80,7 @@ class InspectorWidget(QScrollArea):
             self._set_form(note)
 
     def _set_form(self, widget: QWidget) -> None:
-        if isinstance(widget, StepForm):
+        if isinstance(widget, (StepForm, WorkflowForm)):
             widget.run_record = lambda: self.run_record() if self.run_record else None
         old = self.takeWidget()
         if old is not None:

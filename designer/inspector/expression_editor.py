@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QRegularExpression, QStringListModel, Qt
 from PySide6.QtGui import (
@@ -167,9 +167,12 @@ class ExpressionEdit(QPlainTextEdit):
         return before.rstrip().endswith("${") or before.endswith("(")
 
 
+Checked = tuple[list[tuple[int, str, str]], Any, str | None]
+
+
 def check_expression_text(
-    text: str, scope: SampleScope, single: bool
-) -> tuple[list[tuple[int, str, str]], Any, str | None]:
+    text: str, scope: SampleScope, single: bool, roots: tuple[str, ...] = ROOTS
+) -> Checked:
     """Problems as (offset, severity, message), the preview value, and why there is none."""
     problems: list[tuple[int, str, str]] = []
     try:
@@ -182,13 +185,13 @@ def check_expression_text(
             problems.append((0, "error", "write it as one expression: ${ … }"))
     for expr, offset, refs in found:
         for ref in refs:
-            if not ref or ref[0] not in ROOTS:
+            if not ref or ref[0] not in roots:
                 name = ref[0] if ref else expr
                 problems.append(
                     (
                         offset + max(0, expr.find(name)),
                         "error",
-                        f"'{name}' is not in scope: use one of {', '.join(ROOTS)}",
+                        f"'{name}' is not in scope: use one of {', '.join(roots)}",
                     )
                 )
             elif ref[0] == "steps" and len(ref) > 1 and ref[1] not in scope.step_ids:
@@ -216,7 +219,10 @@ def check_expression_text(
 
 
 class ExpressionDialog(QDialog):
-    """Edit one `${ }` field: the editor, its problems, and its value against sample data."""
+    """Edit one `${ }` field: the editor, its problems, and its value against sample data.
+
+    `check` replaces the one-template check (a YAML-valued field checks each of its strings:
+    yaml_expressions.py); `names` the completions, `hint` the line above the editor."""
 
     def __init__(
         self,
@@ -225,6 +231,10 @@ class ExpressionDialog(QDialog):
         title: str,
         single: bool = False,
         parent: QWidget | None = None,
+        *,
+        check: Callable[[str], Checked] | None = None,
+        names: list[str] | None = None,
+        hint: str = "",
     ) -> None:
         super().__init__(parent)
         self.setObjectName("expressionDialog")
@@ -232,9 +242,12 @@ class ExpressionDialog(QDialog):
         self.resize(640, 420)
         self.scope = scope
         self.single = single
+        self.check: Callable[[str], Checked] = check or (
+            lambda t: check_expression_text(t, scope, single)
+        )
         self.problems: list[tuple[int, str, str]] = []
         self.preview_value: Any = None
-        self.edit = ExpressionEdit(completions(scope), self)
+        self.edit = ExpressionEdit(names if names is not None else completions(scope), self)
         self.edit.setPlainText(text)
         self.edit.moveCursor(QTextCursor.MoveOperation.End)
         self.edit.textChanged.connect(self.refresh)
@@ -248,7 +261,8 @@ class ExpressionDialog(QDialog):
         self.preview.setReadOnly(True)
         self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         hint = QLabel(
-            "Names complete as you type (Ctrl+Space lists them): input, steps.<id>.output, "
+            (hint + " " if hint else "")
+            + "Names complete as you type (Ctrl+Space lists them): input, steps.<id>.output, "
             "item, index, run, secrets, and JMESPath functions."
         )
         hint.setObjectName("hint")
@@ -274,7 +288,7 @@ class ExpressionDialog(QDialog):
     def refresh(self) -> None:
         """Check the text and show its value now (it is short: no pause needed)."""
         text = self.text()
-        self.problems, value, why = check_expression_text(text, self.scope, self.single)
+        self.problems, value, why = self.check(text)
         self.preview_value = value
         marks = [self._mark(offset, sev) for offset, sev, _ in self.problems]
         self.edit.setExtraSelections(marks)
@@ -332,3 +346,29 @@ def with_expression_button(editor: QWidget, open_editor: Callable[[], None]) -> 
     row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
     editor.setProperty("expressionButton", button)
     return box
+
+
+class _TextField(Protocol):
+    def text(self) -> str: ...
+
+    def _set_text(self, text: str) -> None: ...
+
+    def _text_changed(self) -> None: ...
+
+
+def open_over_field(
+    dialog: ExpressionDialog, field: _TextField, closed: Callable[[], None]
+) -> ExpressionDialog:
+    """Open `dialog` (made over `field`'s text): OK writes its text back through the field, so
+    the field's own check and edit run (one undo step); `closed` is told when it closes."""
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def done(result: int) -> None:
+        closed()
+        if result == ExpressionDialog.DialogCode.Accepted and dialog.text() != field.text():
+            field._set_text(dialog.text())
+            field._text_changed()
+
+    dialog.finished.connect(done)
+    dialog.open()
+    return dialog

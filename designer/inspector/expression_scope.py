@@ -37,10 +37,13 @@ __all__ = [
     "folder_mocks",
     "SECRET_PREFIX",
     "ROOTS",
+    "RESPONSE_ROOTS",
+    "with_response",
 ]
 
 SECRET_PREFIX = "SWITCHBOARD_SECRET_"
 ROOTS = ("input", "steps", "item", "index", "run", "secrets")
+RESPONSE_ROOTS = ("body", "status", "headers")  # what a call step's `output` sees besides
 _MAX_DEPTH = 6  # paths deeper than this are not offered (typing on still evaluates them)
 _MAX_PATHS = 2_000
 
@@ -199,11 +202,30 @@ def _paths(value: Any, prefix: str, depth: int, out: list[str]) -> None:
         _paths(value[0], path, depth + 1, out)
 
 
-def completions(scope: SampleScope) -> list[str]:
+def with_response(
+    scope: SampleScope,
+    step: CallStep,
+    record: RunRecord | None = None,
+    mocks: MocksFile | None = None,
+) -> SampleScope:
+    """`scope` plus the step's own response (`body`, `status`, `headers`), as its `output`
+    sees it: the last run's last answer to it, else its first mock answer, else blanks."""
+    view = record.steps.get(step.id) if record is not None else None
+    answered = [c.response for c in view.calls if c.response is not None] if view else []
+    if answered:
+        got = answered[-1]
+        body, status, headers = got.get("body"), got.get("status", 200), got.get("headers", {})
+    else:
+        body, status, headers = _mock_body(mocks, step), 200, {}
+    data = {**scope.data, "body": body, "status": status, "headers": dict(headers or {})}
+    return SampleScope(data, scope.source, scope.step_ids)
+
+
+def completions(scope: SampleScope, roots: tuple[str, ...] = ROOTS) -> list[str]:
     """Every name the completer offers: the roots, every path into the sample data, and the
     JMESPath functions (as `name(`)."""
     out: list[str] = []
-    for root in ROOTS:
+    for root in roots:
         if root in scope.data or root == "steps":
             out.append(root)
             _paths(scope.data.get(root), root, 1, out)

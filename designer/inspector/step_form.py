@@ -15,8 +15,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.inspector.expression_editor import ExpressionDialog, with_expression_button
-from designer.inspector.expression_scope import folder_mocks, sample_scope
+from designer.inspector.expression_editor import (
+    ExpressionDialog,
+    open_over_field,
+    with_expression_button,
+)
+from designer.inspector.expression_scope import (
+    RESPONSE_ROOTS,
+    ROOTS,
+    completions,
+    folder_mocks,
+    sample_scope,
+    with_response,
+)
 from designer.inspector.fields import (
     ChoiceField,
     FieldEditor,
@@ -38,6 +49,7 @@ from designer.inspector.fields import (
     show_number,
     show_size,
 )
+from designer.inspector.yaml_expressions import YAML_HINT, check_yaml_expressions
 from engine import (
     NOTIFY_LEVELS,
     AnyStep,
@@ -62,11 +74,14 @@ _METHODS = [
     ("PATCH", "PATCH"),
     ("DELETE", "DELETE"),
 ]
-# left out: the environment's value, else not followed (README "Transfer keys")
+# left out: the workflow's defaults, the environment's value, else not followed (README
+# "Transfer keys")
 _REDIRECTS = [("default (not followed)", None), ("follow", True), ("do not follow", False)]
 _ON_ERROR = [("default (fail)", None), ("fail", "fail"), ("continue", "continue")]
 # one-line `${ }` fields that get the expression editor's button; True: exactly one expression
 _EXPRESSION_FIELDS = {"if_": True, "foreach": True, "message": False, "path": False}
+# YAML-valued fields whose strings may hold `${ }`: the editor checks each (yaml_expressions.py)
+_YAML_EXPRESSION_FIELDS = ("with_", "query", "headers", "output", "data")
 
 
 def _section(title: str) -> QLabel:
@@ -161,7 +176,8 @@ class StepForm(QWidget):
         )
         for attr in ("follow_redirects", "max_response_size"):
             self.editors[attr].input.setToolTip(
-                "Left out: the environment's value, if it has one, else the default"
+                "Left out: the workflow's defaults, else the environment's value, if they have "
+                "one, else the default"
             )
         form.addRow(_section("Flow"))
         self._add("foreach", "foreach", LineField(parse_expression, placeholder="${ input.items }"))
@@ -183,7 +199,7 @@ class StepForm(QWidget):
     def _add(self, attr: str, label: str, editor: FieldEditor) -> None:
         self.editors[attr] = editor
         editor.edited.connect(lambda value, a=attr: self._edit(a, value))
-        if attr in _EXPRESSION_FIELDS:
+        if attr in _EXPRESSION_FIELDS or attr in _YAML_EXPRESSION_FIELDS:
             opener = lambda a=attr, k=label: self.open_expression(a, k)  # noqa: E731
             self.form.addRow(label, with_expression_button(editor, opener))
         else:
@@ -193,24 +209,29 @@ class StepForm(QWidget):
         """The expression editor for one field; OK writes its text back (one undo step)."""
         editor = self.editors[attr]
         record = self.run_record() if self.run_record is not None else None
-        scope = sample_scope(
-            self.document.workflow, self.step_id, record, folder_mocks(self.document.path)
-        )
-        dialog = ExpressionDialog(
-            editor.text(), scope, f"{key} of {self.step_id}", _EXPRESSION_FIELDS[attr], self
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def done(result: int) -> None:
-            self.expression_dialog = None
-            if result == ExpressionDialog.DialogCode.Accepted and dialog.text() != editor.text():
-                editor._set_text(dialog.text())
-                editor._text_changed()  # the field's own check and edit: one undo step
-
-        dialog.finished.connect(done)
+        mocks = folder_mocks(self.document.path)
+        scope = sample_scope(self.document.workflow, self.step_id, record, mocks)
+        title = f"{key} of {self.step_id}"
+        if attr in _YAML_EXPRESSION_FIELDS:
+            step, roots = self.step, ROOTS
+            if attr == "output" and isinstance(step, CallStep):  # it sees the response too
+                scope, roots = with_response(scope, step, record, mocks), ROOTS + RESPONSE_ROOTS
+            dialog = ExpressionDialog(
+                editor.text(),
+                scope,
+                title,
+                parent=self,
+                check=lambda t, s=scope, r=roots: check_yaml_expressions(t, s, r),
+                names=completions(scope, roots),
+                hint=YAML_HINT,
+            )
+        else:
+            dialog = ExpressionDialog(editor.text(), scope, title, _EXPRESSION_FIELDS[attr], self)
         self.expression_dialog = dialog
-        dialog.open()
-        return dialog
+        return open_over_field(dialog, editor, self._expression_closed)
+
+    def _expression_closed(self) -> None:
+        self.expression_dialog = None
 
     # model -> form ---------------------------------------------------------------------------
     @property

@@ -1,5 +1,7 @@
 """File → Import OpenAPI…: pick a spec and a service name; writes NAME.service.yaml (and, if
-asked, NAME.mocks.yaml from the spec's examples) into the workflow's folder.
+asked, NAME.mocks.yaml from the spec's examples) into the workflow's folder, and, if asked, the
+spec's `servers[0].url` as the service's base URL into an environment of the folder's
+environments file (`import-openapi --env`).
 
 The spec is read as soon as it is picked, so its operations (or its problems, with line and
 column) show before anything is written; files that exist are named and the button says
@@ -14,6 +16,7 @@ import re
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -28,7 +31,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import LoadError, ServiceImport, check_service_name, plan_service_import
+from engine import (
+    LoadError,
+    ServiceImport,
+    ServiceUrlEdit,
+    SwitchboardError,
+    check_service_name,
+    folder_environments,
+    plan_service_import,
+    plan_service_url,
+)
 
 __all__ = ["OpenApiImportDialog", "service_name_from_title"]
 
@@ -61,6 +73,16 @@ class OpenApiImportDialog(QDialog):
         self.folder_edit.setToolTip("The service file goes beside the workflows of this folder")
         self.mocks_check = QCheckBox("Also write mocks from the spec's response examples")
         self.mocks_check.setChecked(True)
+        # servers[0].url into an environment: offered when the spec has one
+        self.env_check = QCheckBox("Add the spec's URL to the environment")
+        self.env_combo = QComboBox()
+        self.env_combo.setEditable(True)  # a new name makes a new environment
+        self.env_combo.setToolTip(
+            "The environment of the folder's environments file that gets the service's base "
+            "URL (a name not there adds it; no file: environments.yaml is made)"
+        )
+        self.env_edit: ServiceUrlEdit | None = None
+        self._env_folder: str | None = None
         self.operations = QTreeWidget()
         self.operations.setRootIsDecorated(False)
         self.operations.setHeaderLabels(["Operation", "Method", "Path", "Summary"])
@@ -82,6 +104,10 @@ class OpenApiImportDialog(QDialog):
         form.addRow("Service &name:", self.service_edit)
         form.addRow("&Folder:", self.folder_edit)
         form.addRow("", self.mocks_check)
+        env_row = QHBoxLayout()
+        env_row.addWidget(self.env_check)
+        env_row.addWidget(self.env_combo, 1)
+        form.addRow("", env_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.operations, 1)
@@ -96,6 +122,8 @@ class OpenApiImportDialog(QDialog):
         self.service_edit.textEdited.connect(self._service_edited)
         self.folder_edit.editingFinished.connect(self.refresh)
         self.mocks_check.toggled.connect(lambda _on: self.refresh())
+        self.env_check.toggled.connect(lambda _on: self.refresh())
+        self.env_combo.currentTextChanged.connect(lambda _t: self.refresh())
         self.buttons.accepted.connect(self.write)
         self.buttons.rejected.connect(self.reject)
         self.refresh()
@@ -118,8 +146,10 @@ class OpenApiImportDialog(QDialog):
     def refresh(self) -> None:
         """Read the spec and plan the files; show its operations, or what is wrong."""
         self.plan = None
+        self.env_edit = None
         self.operations.clear()
         spec, folder = self.spec_edit.text().strip(), self.folder_edit.text().strip()
+        self._offer_environments(folder)
         if not spec:
             self._say("Choose the spec to import.", ok=False)
             return
@@ -152,15 +182,56 @@ class OpenApiImportDialog(QDialog):
         if why is not None:
             self._say(why, ok=False)
             return
-        self.plan = plan
         n = len(plan.spec.operations)
         names = ", ".join(os.path.basename(p) for p, _ in plan.files)
         existing = plan.existing()
         text = f"{n} operation{'s' if n != 1 else ''}. Writes {names} into {folder}."
         if existing:
             text += " Overwrites " + ", ".join(p.name for p in existing) + "."
+        self.env_check.setEnabled(plan.base_url is not None)
+        self.env_check.setText(
+            f"Add {plan.base_url} to the environment"
+            if plan.base_url
+            else "The spec gives no servers[0].url to add to an environment"
+        )
+        self.env_combo.setEnabled(plan.base_url is not None and self.env_check.isChecked())
+        if plan.base_url and self.env_check.isChecked():
+            env = self.env_combo.currentText().strip()
+            if not env:
+                self._say("Name the environment that gets the URL.", ok=False)
+                return
+            try:
+                self.env_edit = plan_service_url(folder, env, plan.service, plan.base_url)
+            except LoadError as e:
+                self._say("\n".join(str(p) for p in e.problems[:5]), ok=False)
+                return
+            except ValueError as e:
+                self._say(str(e), ok=False)
+                return
+            text += f" {self.env_edit.describe()}."
+        self.plan = plan
         self._say(text, ok=True)
         self.ok_button.setText("Overwrite" if existing else "Import")
+
+    def _offer_environments(self, folder: str) -> None:
+        """The folder's environments in the box, once per folder; the first one with base URLs
+        (live or hybrid) chosen and the offer ticked, else `live` and not ticked."""
+        if folder == self._env_folder:
+            return
+        self._env_folder = folder
+        try:
+            envs = folder_environments(folder).environments if os.path.isdir(folder) else []
+        except (SwitchboardError, OSError):
+            envs = []  # a broken file is said when the offer is taken
+        live = [e.name for e in envs if e.services]
+        blocked = self.env_combo.blockSignals(True)
+        self.env_combo.clear()
+        self.env_combo.addItems([e.name for e in envs])
+        self.env_combo.setCurrentText(live[0] if live else "live")
+        self.env_combo.blockSignals(blocked)
+        blocked = self.env_check.blockSignals(True)
+        self.env_check.setChecked(bool(live))
+        self.env_check.blockSignals(blocked)
 
     def _say(self, text: str, ok: bool) -> None:
         self.message.setText(text)
@@ -177,6 +248,9 @@ class OpenApiImportDialog(QDialog):
             return
         try:
             written = self.plan.write()
+            if self.env_edit is not None and not self.env_edit.unchanged:
+                self.env_edit.write()
+                written.append(self.env_edit.path)
         except OSError as e:
             self._say(f"Cannot write: {e.strerror or e}", ok=False)
             return

@@ -61,6 +61,7 @@ class RunSpec:
     env_label: str = ""
     # steps that finish as the last run recorded them ("run from here"; run_from.py)
     pinned: dict[str, dict[str, Any]] | None = None
+    check_contract: bool = False  # warn of responses that break an imported OpenAPI spec
 
 
 class _Bridge(QObject):
@@ -172,6 +173,7 @@ class RunController(QObject):
             record=_absolute(spec.record),
             environ=dict(os.environ),
             pinned=spec.pinned if kind == "run" else None,
+            check_contract=spec.check_contract and kind == "run",
             **more,
         )
 

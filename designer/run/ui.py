@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from designer.canvas import RunStatesPresenter
 from designer.run.compare import RunCompareDialog
+from designer.run.contract_check import ContractChecks
 from designer.run.controller import JobOutcome, RunController, RunSpec
 from designer.run.environments import tests_file_for
 from designer.run.history import RunHistoryWidget
@@ -71,6 +72,9 @@ class RunUI(QObject):
         self.history = RunHistoryWidget()
         self.tests = TestsPanel()
         self.input_editor = InputEditor(settings)
+        self.contracts = ContractChecks(
+            self.controller, window, settings
+        )  # Run → Check Responses Against Contracts
         self.log_dock = self._dock("Run Log", "runLogDock", self.log_panel, _BOTTOM)
         self.history_dock = self._dock("Run History", "runHistoryDock", self.history, _BOTTOM)
         self.tests_dock = self._dock("Tests", "testsDock", self.tests, _BOTTOM)
@@ -139,7 +143,9 @@ class RunUI(QObject):
         menu.addSeparator()
         menu.addActions([tb.emit_action, tb.tests_action])
         menu.addSeparator()
-        menu.addActions([tb.record_action, tb.real_time_action, tb.input_action])
+        menu.addActions(
+            [tb.record_action, tb.real_time_action, self.contracts.action, tb.input_action]
+        )
         menu.addSeparator()
         for dock in self.docks():
             menu.addAction(dock.toggleViewAction())
@@ -194,6 +200,7 @@ class RunUI(QObject):
             real_time=tb.real_time_action.isChecked() and choice.mode == "mock",
             record=record,
             env_label=label,
+            check_contract=self.contracts.on,
         )
 
     def _can_start(self) -> bool:

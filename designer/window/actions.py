@@ -353,5 +353,8 @@ class WindowActions:
         for action in self.arrange_actions:
             action.setEnabled(len(selected) >= 2)
         has = bool(selected)
-        for action in (self.cut, self.copy, self.duplicate, self.toggle_disabled):
-            action.setEnabled(has)
+        # selected notes alone can be cut, copied and duplicated too (not disabled)
+        notes = has or bool(self.view.selected_note_indices())
+        for action in (self.cut, self.copy, self.duplicate):
+            action.setEnabled(notes)
+        self.toggle_disabled.setEnabled(has)

@@ -28,6 +28,7 @@ class AuthoringAids:
         self.minimap = Minimap(window.view)
         self.notes = NoteLayer(window.view)
         self.notes.set_dark(theme.is_dark())
+        self.minimap.set_notes(self.notes)
         self.quick_add_picker: QuickAddPicker | None = None
 
     def quick_add(self, at: QPointF, link: str = "", after_link: bool = True) -> QuickAddPicker:

@@ -136,12 +136,13 @@ class InteropActions:
             self.host.problems_dock.show()
             return False
         locator = loaded.locator
-        services, env = self._base_urls()
+        services, env, follow = self._base_urls()
         out = export_serverless(
             loaded.model,
             file=name,
             locate=(lambda p: locator.locate(p)) if locator else None,
             services=services,
+            follow_redirects=follow,
         )
         self._show_problems(EXPORT, out.problems)
         if out.document is None:
@@ -160,23 +161,24 @@ class InteropActions:
         )
         return True
 
-    def _base_urls(self) -> tuple[dict[str, str], str | None]:
+    def _base_urls(self) -> tuple[dict[str, str], str | None, bool | None]:
         """The services' base URLs of the environment chosen in the run tool bar, when it has
-        any (a live or hybrid one), as `export --env` takes them; else none (`http://<service>`)."""
+        any (a live or hybrid one), as `export --env` takes them, and whether it follows
+        redirects (None: not said); else none (`http://<service>`)."""
         doc = self.host.document
         run_ui = getattr(self.window, "run_ui", None)
         if run_ui is None or not doc.path:
-            return {}, None
+            return {}, None, None
         name = run_ui.toolbar.current_choice().env
         if not name:
-            return {}, None
+            return {}, None, None
         try:
             info = folder_environments(Path(doc.path).parent).get(name)
         except (SwitchboardError, OSError):
-            return {}, None  # the run tool bar and Problems say what is wrong with the file
+            return {}, None, None  # the run tool bar and Problems say what is wrong with the file
         if info is None or not info.services:
-            return {}, None
-        return dict(info.services), name
+            return {}, None, None
+        return dict(info.services), name, info.http.follow_redirects or None
 
     # --- open a Serverless Workflow file ------------------------------------------------------
 
@@ -225,6 +227,8 @@ class InteropActions:
         self.host.palette_widget.set_sources(source, doc.workflow)
         self.host.palette_dock.show()
         self.host.palette_widget.expand_service(service)
+        if doc.path and any(os.path.basename(p).startswith("environments.") for p in written):
+            self.host.run_ui.toolbar.set_workflow_path(doc.path)  # the new base URL is there
         names = ", ".join(os.path.basename(p) for p in written)
         self._status(f"Imported the service {service}: wrote {names}")
 

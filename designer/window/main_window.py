@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
             self._autosave_timer.start()
 
         self.act.grid.setChecked(self.settings.show_grid())
+        self.act.minimap.setChecked(self.settings.show_minimap())
         self.act.dark.setChecked(theme.current_theme() == "dark")
         restore_geometry(self, self.settings)
         self._update_title()
@@ -183,7 +184,8 @@ class MainWindow(QMainWindow):
         self.view.step_activated.connect(self._step_activated)
         self.view.quick_add_requested.connect(self.aids.quick_add)
         self.view.note_requested.connect(lambda at: self.notes.add((at.x(), at.y())))
-        self.act.minimap.toggled.connect(self.minimap.setVisible)
+        self.act.minimap.toggled.connect(self.minimap.set_wanted)
+        self.act.minimap.toggled.connect(self.settings.set_show_minimap)
         self.problems.step_activated.connect(self.select_step)
         self.problems.count_changed.connect(self._problems_count)
         self.palette_widget.add_requested.connect(self.add_from_palette)

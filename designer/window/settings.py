@@ -79,6 +79,12 @@ class AppSettings:
     def set_show_grid(self, on: bool) -> None:
         self.qsettings.setValue("showGrid", "true" if on else "false")
 
+    def show_minimap(self) -> bool:
+        return str(self.qsettings.value("showMinimap", "true")).lower() == "true"
+
+    def set_show_minimap(self, on: bool) -> None:
+        self.qsettings.setValue("showMinimap", "true" if on else "false")
+
     def window_geometry(self) -> QByteArray | None:
         value = self.qsettings.value("window/geometry")
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None

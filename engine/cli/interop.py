@@ -15,6 +15,7 @@ from engine.files.documents import (
     read_text,
     save_text_atomic,
 )
+from engine.files.environment_edit import ServiceUrlEdit, plan_service_url
 from engine.files.folder import ENVIRONMENTS_FILE, MOCKS_SUFFIX, environments_file
 from engine.files.openapi_import import check_service_name, plan_service_import
 from engine.files.serverless import export_serverless
@@ -40,8 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e.add_argument(
         "--env",
         metavar="NAME",
-        help="take the services' base URLs from this environment of the folder's "
-        "environments file (default: http://<service>)",
+        help="take the services' base URLs (and followRedirects) from this environment of "
+        "the folder's environments file (default: http://<service>)",
     )
     e.add_argument("--namespace", default="default", help="the document's namespace")
     e.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
@@ -80,6 +81,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"also write <NAME>{MOCKS_SUFFIX} from the spec's response examples",
     )
     o.add_argument("--force", action="store_true", help="overwrite files that exist")
+    o.add_argument(
+        "--env",
+        metavar="ENV",
+        help="also write the spec's servers[0].url as the service's base URL into this "
+        "environment of DIR's environments file (both made when missing)",
+    )
     o.set_defaults(func=cmd_import_openapi)
 
 
@@ -105,12 +112,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{src}: not exported: fix the errors above first", file=sys.stderr)
         return 1
     services: dict[str, str] = {}
+    follow: bool | None = None
     if args.env:
         env_path = environments_file(src.resolve().parent)
         try:
             if env_path is None:
                 raise KeyError(args.env)
-            services = load_environments(env_path).environments[args.env].services
+            env = load_environments(env_path).environments[args.env]
+            services, follow = env.services, env.follow_redirects
         except LoadError as e:
             print_problems(e.problems, sys.stderr)
             return 1
@@ -129,6 +138,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         services=services,
         namespace=args.namespace,
         locate=(lambda p: locator.locate(p)) if locator else None,
+        follow_redirects=follow,
     )
     print_problems(out.problems, sys.stderr)
     if out.document is None:
@@ -192,13 +202,34 @@ def cmd_import_openapi(args: argparse.Namespace) -> int:
     if existing and not args.force:
         print(f"{', '.join(existing)}: exists; pass --force to overwrite", file=sys.stderr)
         return 1
+    env_edit: ServiceUrlEdit | None = None
+    if args.env:  # planned before anything is written: a broken file stops the import
+        if not plan.base_url:
+            print(
+                f"{args.spec}: the spec gives no servers[0].url to write into '{args.env}'; "
+                "import without --env and add the service's URL to the environment by hand",
+                file=sys.stderr,
+            )
+            return 1
+        try:
+            env_edit = plan_service_url(folder, args.env, args.service, plan.base_url)
+        except LoadError as e:
+            print_problems(e.problems, sys.stderr)
+            return 1
+        except ValueError as e:
+            print(f"{folder}: {e}", file=sys.stderr)
+            return 1
     for path, text in plan.files:
         if not _write(path, text):
             return 1
         print(f"wrote {path}", file=sys.stderr)
+    if env_edit is not None:
+        if not env_edit.unchanged and not _write(env_edit.path, env_edit.text):
+            return 1
+        print(f"{env_edit.path}: {env_edit.describe()}", file=sys.stderr)
     for op in plan.spec.operations.values():
         print(f"{args.service}.{op.operation_id}\t{op.method} {op.path}\t{op.summary}")
-    if plan.base_url:
+    if plan.base_url and env_edit is None:
         print(
             f"servers[0]: {plan.base_url} (an environment's services can use it: "
             f"'{args.service}: {plan.base_url}')",

@@ -48,6 +48,7 @@ PLAIN_FIELDS = frozenset(
         "wait",
         "level",
         "event",
+        "comments",  # YAML comments: text, never a reference
     }
 )
 

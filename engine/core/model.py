@@ -26,6 +26,8 @@ __all__ = [
     "NotifyStep",
     "AnyStep",
     "Workflow",
+    "Comment",
+    "Comments",
     "ResolvedCall",
     "resolve_call",
     "MockResponse",
@@ -115,6 +117,9 @@ class CallDefaults:
     retry: Retry | None = None
     on_error: str | None = None
     headers: dict[str, Any] | None = None
+    # the transfer keys: a step's own value, else these, else its environment's (README)
+    follow_redirects: bool | None = None
+    max_response_size: int | None = None  # bytes
 
     def is_empty(self) -> bool:
         return (
@@ -122,7 +127,33 @@ class CallDefaults:
             and self.retry is None
             and self.on_error is None
             and self.headers is None
+            and self.follow_redirects is None
+            and self.max_response_size is None
         )
+
+
+@dataclass
+class Comment:
+    """The YAML comments a file had at one key or list item (`files/comments.py` finds them).
+
+    `before`: full lines above it (`"# text"`, `""` for a blank line); `trailing`: the comment
+    at the end of its first line, `trailing_col` the column it stood at; `after`: full lines
+    below its whole block (a comment indented as the block's last lines)."""
+
+    before: list[str] = field(default_factory=list)
+    trailing: str | None = None
+    trailing_col: int = 0
+    after: list[str] = field(default_factory=list)
+
+
+# Comments by path: inside a file's data (`("defaults", "retry")`); on a step, inside the step
+# (`()` is the step itself, `("with", "x")`; `("^layout",)` its `layout:` line).
+Comments = dict[tuple[str | int, ...], Comment]
+
+
+def _comments() -> Any:
+    # not compared and not shown: two models that differ only in comments mean the same
+    return field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -134,6 +165,9 @@ class Step:
     if_: str | None = None
     description: str | None = None
     disabled: bool = False  # skipped in every run (state `skipped`), kept in the file
+    # kept on the step, so they follow it through a rename, a move in the list, a delete (and
+    # its undo) and a copy
+    comments: Comments = _comments()
 
 
 @dataclass
@@ -213,6 +247,7 @@ class Workflow:
     layout: dict[str, tuple[float, float]] = field(default_factory=dict)
     version: int = 1
     notes: list[Note] = field(default_factory=list)
+    comments: Comments = _comments()  # all but the steps' own (and their layout lines')
 
     def step(self, step_id: str) -> AnyStep:
         for s in self.steps:
@@ -304,6 +339,7 @@ class MocksFile:
     mocks: dict[str, list[MockResponse]] = field(default_factory=dict)
     scenarios: dict[str, dict[str, list[MockResponse]]] = field(default_factory=dict)
     version: int = 1
+    comments: Comments = _comments()
 
     def for_scenario(self, scenario: str | None) -> dict[str, list[MockResponse]]:
         """The mocks with a scenario's overrides applied. Raises KeyError for an unknown one."""
@@ -344,6 +380,7 @@ class EnvironmentsFile:
     environments: dict[str, Environment] = field(default_factory=dict)
     default: str | None = None
     version: int = 1
+    comments: Comments = _comments()
 
 
 # --- tests ---------------------------------------------------------------------------------
@@ -380,3 +417,4 @@ class TestsFile:
     mocks: str | None = None
     cases: list[TestCase] = field(default_factory=list)
     version: int = 1
+    comments: Comments = _comments()

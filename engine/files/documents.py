@@ -23,6 +23,7 @@ from engine.core.errors import Collector, LoadError, Problem
 from engine.core.heap import LARGE_LOAD_BYTES, paused_gc
 from engine.core.model import CallStep, EnvironmentsFile, MocksFile, TestsFile, Workflow
 from engine.core.validate import check_mocks, check_workflow
+from engine.files.commented import keep_comments
 from engine.files.contracts import contract_problems
 from engine.files.folder import (
     ALLOW_OUTSIDE_FLAG,
@@ -176,7 +177,9 @@ _KINDS: dict[str, Any] = {
 }
 
 
-def _from_data(data: Any, loc: Locator, file: str, kind: str) -> Loaded[Any]:
+def _from_data(
+    data: Any, loc: Locator, file: str, kind: str, text: str | bytes = ""
+) -> Loaded[Any]:
     if data is None:
         return Loaded(
             file,
@@ -191,22 +194,28 @@ def _from_data(data: Any, loc: Locator, file: str, kind: str) -> Loaded[Any]:
     complete = model is not None and not any(p[4] == "error" for p in c.problems)
     if model is not None and check is not None:
         check(c, model)
+    if model is not None and text:
+        keep_comments(model, text, loc, c.step_index if kind == "workflow" else None)
     problems = c.located(loc.locate, file)
     problems.sort(key=lambda p: (p.line or 10**9, p.col))
     return Loaded(file, kind, model, problems, loc, complete)
 
 
-def _parse(text: str | bytes, file: str, kind: str) -> Loaded[Any]:
+def _parse(text: str | bytes, file: str, kind: str, comments: bool = True) -> Loaded[Any]:
     with paused_gc(len(text) >= LARGE_LOAD_BYTES):
         try:
             data, loc = read_yaml(text, file)
         except LoadError as e:
             return Loaded(file, kind, None, e.problems)
-        return _from_data(data, loc, file, kind)
+        return _from_data(data, loc, file, kind, text if comments else "")
 
 
-def parse_workflow(text: str | bytes, file: str = "<text>") -> Loaded[Workflow]:
-    return _parse(text, file, "workflow")
+def parse_workflow(
+    text: str | bytes, file: str = "<text>", *, comments: bool = True
+) -> Loaded[Workflow]:
+    """Parse a workflow's text; `comments=False` leaves its YAML comments out of the model (a
+    check that only wants the problems need not find them)."""
+    return _parse(text, file, "workflow", comments)
 
 
 def parse_mocks(text: str | bytes, file: str = "<text>") -> Loaded[MocksFile]:
@@ -237,10 +246,10 @@ def parse_any(text: str | bytes, file: str = "<text>", kind: str | None = None) 
             data, loc = read_yaml(text, file)
         except LoadError as e:
             return Loaded(file, "unknown", None, e.problems)
-        return _parse_detected(data, loc, file)
+        return _parse_detected(data, loc, file, text)
 
 
-def _parse_detected(data: Any, loc: Locator, file: str) -> Loaded[Any]:
+def _parse_detected(data: Any, loc: Locator, file: str, text: str | bytes = "") -> Loaded[Any]:
     kind = detect_kind(data, file)
     if kind is None:
         return Loaded(
@@ -258,7 +267,7 @@ def _parse_detected(data: Any, loc: Locator, file: str) -> Loaded[Any]:
                 )
             ],
         )
-    return _from_data(data, loc, file, kind)
+    return _from_data(data, loc, file, kind, text)
 
 
 def _load(path: str | os.PathLike[str], parser: Any) -> Any:
@@ -430,17 +439,18 @@ def _check_tests_refs(tf: TestsFile, base: Path, add: Any) -> None:
                     )
 
 
-def dump_any(model: Any) -> str:
+def dump_any(model: Any, comments: bool = True) -> str:
+    """Any model's canonical text, with its YAML comments unless `comments` is False."""
     if isinstance(model, Workflow):
-        return dump_workflow(model)
+        return dump_workflow(model, comments)
     if isinstance(model, MocksFile):
-        return dump_mocks(model)
+        return dump_mocks(model, comments)
     if isinstance(model, EnvironmentsFile):
-        return dump_environments(model)
+        return dump_environments(model, comments)
     if isinstance(model, TestsFile):
-        return dump_tests(model)
+        return dump_tests(model, comments)
     if isinstance(model, ServiceFile):
-        return dump_service(model)
+        return dump_service(model, comments)
     raise TypeError(f"cannot write {type(model).__name__}")
 
 

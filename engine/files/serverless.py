@@ -76,13 +76,20 @@ def _sw_name(name: str) -> str:
 
 class _Exporter:
     def __init__(
-        self, wf: Workflow, file: str, locate: Locate | None, services: dict[str, str], source: str
+        self,
+        wf: Workflow,
+        file: str,
+        locate: Locate | None,
+        services: dict[str, str],
+        source: str,
+        follow_redirects: bool | None = None,
     ) -> None:
         self.wf = wf
         self.file = file
         self.locate = locate
         self.services = services
         self.source = source
+        self.follow_redirects = follow_redirects  # the environment's, when exported with one
         self.problems: list[Problem] = []
         self.index = {s.id: i for i, s in enumerate(wf.steps)}
         self.conds: dict[str, str | None] = {}
@@ -233,6 +240,10 @@ class _Exporter:
             args["body"] = self.value(s.with_, here + ("with",), s.id)
         elif rc.method not in _NO_BODY:
             args["body"] = "${ $workflow.input }"
+        redirect = self.redirect(s)
+        if redirect is not None:
+            args["redirect"] = redirect
+        self.size_limit(s, here)
         call: dict[str, Any] = {"call": "http", "with": args}
         if s.output is not None:
             call["output"] = {"as": self.value(s.output, here + ("output",), s.id, in_output=True)}
@@ -261,6 +272,29 @@ class _Exporter:
             "do": [{f"{s.id}Item": inner}],
             "export": {"as": f"${{ $context + {{{key}: ($context[{key}] // [])}} }}"},
         }
+
+    def redirect(self, s: CallStep) -> bool | None:
+        """`followRedirects` as SW's `redirect` (3xx answers are not errors: the runtime's
+        client follows them): the step's, else `defaults:`, else the environment's; None when
+        none says (SW's default, false, is Switchboard's too)."""
+        for said in (s.follow_redirects, self.wf.defaults.follow_redirects, self.follow_redirects):
+            if said is not None:
+                return said
+        return None
+
+    def size_limit(self, s: CallStep, here: tuple[str | int, ...]) -> None:
+        if s.max_response_size is not None:
+            where: tuple[str | int, ...] = here + ("maxResponseSize",)
+        elif self.wf.defaults.max_response_size is not None:
+            where = ("defaults", "maxResponseSize")
+        else:
+            return
+        self.problem(
+            "maxResponseSize has no Serverless Workflow equivalent: the runtime's own limit "
+            "applies",
+            where,
+            s.id,
+        )
 
     def guarded(
         self, s: CallStep, i: int, retry: RetryPolicy, on_error: str, call: dict[str, Any]
@@ -357,11 +391,18 @@ def export_serverless(
     source: str | None = None,
     namespace: str = "default",
     version: str = "1.0.0",
+    follow_redirects: bool | None = None,
 ) -> Exported:
     """The Serverless Workflow document for `wf`; None with an error naming the steps when
-    its order is not series-parallel. Problems are located with `locate(path)`."""
+    its order is not series-parallel. Problems are located with `locate(path)`. `services` and
+    `follow_redirects` are the environment's, when exported with one."""
     ex = _Exporter(
-        wf, file, locate, services or {}, source or f"https://switchboard.local/{_sw_name(wf.name)}"
+        wf,
+        file,
+        locate,
+        services or {},
+        source or f"https://switchboard.local/{_sw_name(wf.name)}",
+        follow_redirects,
     )
     try:
         tree = series_parallel({s.id: s.after for s in wf.steps})

@@ -374,6 +374,10 @@ class _Importer:
                 val = self.expr(args[key], here + (key,), names, first)
                 if val is not None:
                     out[target] = val
+        if isinstance(args.get("redirect"), bool):
+            out["followRedirects"] = args["redirect"]  # 3xx not an error: followed here
+        elif "redirect" in args:
+            self.problem("the call's 'redirect' must be true or false", here + ("redirect",))
         for key in args:
             if key not in ("method", "endpoint", "query", "headers", "body", "redirect"):
                 self.problem(f"the call's '{key}' is not imported", here + (key,))

@@ -13,15 +13,16 @@ from the spec, and `validate` checks call steps and mocks of that service agains
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.errors import Collector
+from engine.core.model import Comments
 from engine.core.names import SERVICE_RE
 from engine.files.shapes import as_map, check_keys, opt_str, parse_version
 from engine.files.yamlwrite import dump_data
 
-__all__ = ["ServiceFile", "SERVICE_KEYS", "parse_service_data", "dump_service"]
+__all__ = ["ServiceFile", "SERVICE_KEYS", "parse_service_data", "dump_service", "service_to_data"]
 
 SERVICE_KEYS = frozenset({"version", "service", "openapi", "baseUrl", "description"})
 
@@ -35,6 +36,7 @@ class ServiceFile:
     base_url: str | None = None
     description: str | None = None
     version: int = 1
+    comments: Comments = field(default_factory=dict, compare=False, repr=False)
 
 
 def parse_service_data(c: Collector, data: Any) -> ServiceFile | None:
@@ -60,11 +62,15 @@ def parse_service_data(c: Collector, data: Any) -> ServiceFile | None:
     return sf
 
 
-def dump_service(sf: ServiceFile) -> str:
+def dump_service(sf: ServiceFile, comments: bool = True) -> str:
+    return dump_data(service_to_data(sf), sf.comments if comments else None)
+
+
+def service_to_data(sf: ServiceFile) -> dict[str, Any]:
     out: dict[str, Any] = {"version": sf.version, "service": sf.service}
     if sf.description is not None:
         out["description"] = sf.description
     out["openapi"] = sf.openapi
     if sf.base_url is not None:
         out["baseUrl"] = sf.base_url
-    return dump_data(out)
+    return out

@@ -94,7 +94,9 @@ NOTIFY_KEYS = STEP_COMMON_KEYS | {"notify"}
 EMIT_BODY_KEYS = frozenset({"event", "data"})
 NOTIFY_BODY_KEYS = frozenset({"message", "level"})
 RETRY_KEYS = frozenset({"attempts", "delay", "backoff", "maxDelay", "jitter", "on"})
-DEFAULTS_KEYS = frozenset({"timeout", "retry", "onError", "headers"})
+DEFAULTS_KEYS = frozenset(
+    {"timeout", "retry", "onError", "headers", "followRedirects", "maxResponseSize"}
+)
 LAYOUT_LIMIT = 100_000_000  # canvas units either way: 400,000 steps in a row, and finite
 _ALL_STEP_KEYS = CALL_KEYS | WAIT_KEYS | EMIT_KEYS | NOTIFY_KEYS
 
@@ -320,6 +322,8 @@ def parse_workflow_data(c: Collector, data: Any) -> Workflow | None:
                 else None,
                 on_error=opt_str(c, dm, "onError", ("defaults",)),
                 headers=opt_str_map(c, dm, "headers", ("defaults",)),
+                follow_redirects=opt_bool(c, dm, "followRedirects", ("defaults",)),
+                max_response_size=opt_size(c, dm, "maxResponseSize", ("defaults",)),
             )
     steps_raw = d.get("steps")
     if steps_raw is None:

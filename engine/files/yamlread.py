@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -185,6 +186,34 @@ class Locator:
             else:
                 break
         return where
+
+    def entries(self) -> Iterator[tuple[tuple[str | int, ...], int, int]]:
+        """Every mapping key and list item with the line and column (1-based) it starts at
+        (a key's own place; an item's value's), parents before their entries."""
+        flat = self._flat
+        stack: list[tuple[tuple[str | int, ...], Any]] = [((), self.root)]
+        while stack:
+            path, node = stack.pop()
+            at = self._at.get(id(node))
+            if at is None:
+                continue
+            count = flat[at + 1]
+            if isinstance(node, dict):
+                for i, (k, v) in enumerate(node.items()):
+                    if 2 * i >= count:
+                        break
+                    p = (*path, k)
+                    yield (p, *_unpack(flat[at + 2 + 2 * i]))
+                    if isinstance(v, (dict, list)):
+                        stack.append((p, v))
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    if i >= count:
+                        break
+                    p = (*path, i)
+                    yield (p, *_unpack(flat[at + 2 + i]))
+                    if isinstance(v, (dict, list)):
+                        stack.append((p, v))
 
     def problem(
         self,

@@ -18,6 +18,7 @@ from engine.core.heap import LARGE_RUN_STEPS, paused_gc
 from engine.core.model import (
     CallDefaults,
     CallStep,
+    Comments,
     EmitStep,
     EnvironmentsFile,
     MockResponse,
@@ -30,6 +31,7 @@ from engine.core.model import (
 )
 from engine.core.names import base_id, default_step_ids
 from engine.core.sizes import format_size
+from engine.files.comments import Marks, insert_comments, workflow_comments
 from engine.files.yamlread import resolve_plain
 
 __all__ = [
@@ -38,9 +40,14 @@ __all__ = [
     "dump_environments",
     "dump_tests",
     "dump_data",
+    "data_lines",
     "workflow_to_data",
     "mocks_to_data",
+    "environments_to_data",
+    "tests_to_data",
 ]
+
+Path = tuple[str | int, ...]
 
 _PLAIN = re.compile(
     r"^[A-Za-z_$/(][^\x00-\x1f\x7f-\x9f#\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*$"
@@ -141,38 +148,52 @@ def _flow_list(items: list[Any]) -> str | None:
     return "[" + ", ".join(_scalar(i, flow=True) for i in items) + "]"
 
 
-def _emit(v: Any, indent: int, out: list[str]) -> None:
-    """Append the block lines of a mapping or list at `indent` spaces."""
+def _emit(v: Any, indent: int, out: list[str], path: Path = (), marks: Marks | None = None) -> None:
+    """Append the block lines of a mapping or list at `indent` spaces; with `marks`, note
+    where each key and item (by its `path`) was written."""
     pad = " " * indent
     if isinstance(v, dict):
         for k, item in v.items():
             key = _scalar(str(k))
-            _emit_entry(f"{pad}{key}:", item, indent, out)
-    else:
-        for item in v:
-            if isinstance(item, dict) and item:
-                sub: list[str] = []
-                _emit(item, indent + 2, sub)
-                sub[0] = f"{pad}- " + sub[0][indent + 2 :]
-                out.extend(sub)
+            if marks is None:
+                _emit_entry(f"{pad}{key}:", item, indent, out)
             else:
-                _emit_entry(f"{pad}-", item, indent, out)
+                p = (*path, k)
+                start = len(out)
+                _emit_entry(f"{pad}{key}:", item, indent, out, p, marks)
+                marks.own[p] = (start, len(out) - 1)
+    else:
+        for i, item in enumerate(v):
+            p = (*path, i) if marks is not None else path
+            start = len(out)
+            if isinstance(item, dict) and item:
+                _emit(item, indent + 2, out, p, marks)
+                out[start] = f"{pad}- " + out[start][indent + 2 :]
+            else:
+                _emit_entry(f"{pad}-", item, indent, out, p, marks)
+            if marks is not None:
+                marks.own[p] = (start, len(out) - 1)
 
 
-def _emit_entry(head: str, item: Any, indent: int, out: list[str]) -> None:
+def _emit_entry(
+    head: str, item: Any, indent: int, out: list[str], path: Path = (), marks: Marks | None = None
+) -> None:
     if isinstance(item, dict):
         if not item:
             out.append(f"{head} {{}}")
         else:
             out.append(head)
-            _emit(item, indent + 2, out)
+            _emit(item, indent + 2, out, path, marks)
     elif isinstance(item, list):
         flow = _flow_list(item)
         if flow is not None and (isinstance(item, _Flow) or len(head) + len(flow) < _FLOW_MAX):
             out.append(f"{head} {flow}")
+            if marks is not None:
+                for i in range(len(item)):
+                    marks.inline[(*path, i)] = path
         else:
             out.append(head)
-            _emit(item, indent + 2, out)
+            _emit(item, indent + 2, out, path, marks)
     elif isinstance(item, str) and _literal_ok(item):
         body = item[:-1] if item.endswith("\n") else item
         chomp = "" if item.endswith("\n") and not item.endswith("\n\n") else "-"
@@ -188,11 +209,23 @@ def _emit_entry(head: str, item: Any, indent: int, out: list[str]) -> None:
         out.append(f"{head} {_scalar(item)}")
 
 
-def dump_data(data: Any) -> str:
-    """Plain data (a mapping at the top) in the canonical block style."""
+def dump_data(data: Any, comments: Comments | None = None) -> str:
+    """Plain data (a mapping at the top) in the canonical block style; `comments` by path
+    (`files/comments.py`) are written beside the keys and items they belong to."""
     out: list[str] = []
-    _emit(data, 0, out)
-    return "\n".join(out) + "\n"
+    if not comments:
+        _emit(data, 0, out)
+        return "\n".join(out) + "\n"
+    out, marks = data_lines(data)
+    return "\n".join(insert_comments(out, marks, comments)) + "\n"
+
+
+def data_lines(data: Any) -> tuple[list[str], Marks]:
+    """The canonical lines of `data` and where each key and item stands in them."""
+    out: list[str] = []
+    marks = Marks()
+    _emit(data, 0, out, (), marks)
+    return out, marks
 
 
 def _num(v: float) -> int | float:
@@ -230,6 +263,10 @@ def _defaults(d: CallDefaults) -> dict[str, Any]:
         out["onError"] = d.on_error
     if d.headers is not None:
         out["headers"] = dict(d.headers)
+    if d.follow_redirects is not None:
+        out["followRedirects"] = d.follow_redirects
+    if d.max_response_size is not None:
+        out["maxResponseSize"] = format_size(d.max_response_size)
     return out
 
 
@@ -335,10 +372,11 @@ def workflow_to_data(wf: Workflow) -> dict[str, Any]:
     return out
 
 
-def dump_workflow(wf: Workflow) -> str:
+def dump_workflow(wf: Workflow, comments: bool = True) -> str:
+    """The workflow's canonical text, with its YAML comments unless `comments` is False."""
     # what is built to write a large workflow is let go when it is written: nothing to collect
     with paused_gc(len(wf.steps) >= LARGE_RUN_STEPS):
-        return dump_data(workflow_to_data(wf))
+        return dump_data(workflow_to_data(wf), workflow_comments(wf) if comments else None)
 
 
 def _response(r: MockResponse) -> dict[str, Any]:
@@ -367,11 +405,15 @@ def mocks_to_data(m: MocksFile) -> dict[str, Any]:
     return out
 
 
-def dump_mocks(m: MocksFile) -> str:
-    return dump_data(mocks_to_data(m))
+def dump_mocks(m: MocksFile, comments: bool = True) -> str:
+    return dump_data(mocks_to_data(m), m.comments if comments else None)
 
 
-def dump_environments(ef: EnvironmentsFile) -> str:
+def dump_environments(ef: EnvironmentsFile, comments: bool = True) -> str:
+    return dump_data(environments_to_data(ef), ef.comments if comments else None)
+
+
+def environments_to_data(ef: EnvironmentsFile) -> dict[str, Any]:
     out: dict[str, Any] = {"version": ef.version}
     if ef.default is not None:
         out["default"] = ef.default
@@ -400,10 +442,14 @@ def dump_environments(ef: EnvironmentsFile) -> str:
             e["tls"] = tls if t.verify else {**tls, "verify": False}
         envs[name] = e
     out["environments"] = envs
-    return dump_data(out)
+    return out
 
 
-def dump_tests(tf: TestsFile) -> str:
+def dump_tests(tf: TestsFile, comments: bool = True) -> str:
+    return dump_data(tests_to_data(tf), tf.comments if comments else None)
+
+
+def tests_to_data(tf: TestsFile) -> dict[str, Any]:
     out: dict[str, Any] = {"version": tf.version, "workflow": tf.workflow}
     if tf.mocks is not None:
         out["mocks"] = tf.mocks
@@ -431,4 +477,4 @@ def dump_tests(tf: TestsFile) -> str:
         c["expect"] = e
         cases.append(c)
     out["cases"] = cases
-    return dump_data(out)
+    return out

@@ -9,6 +9,7 @@ already `***`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,17 @@ from engine.files.contracts import DescribedService, described_services
 from engine.files.openapi import schema_errors
 from engine.runtime.events import CallRecord, Event, Notification, Sink, StepFinished
 
-__all__ = ["ContractCheck", "json_path"]
+__all__ = ["ContractCheck", "json_path", "is_contract_warning"]
 
 _MAX_PER_CALL = 20  # mismatches reported per response; a list of 10,000 bad items says enough
+# how every message of `check` starts: `step <id>: <Service.action> answered <status>`
+_WARNING_RE = re.compile(r"step [^\s:]+: [A-Za-z][\w-]*\.\S+ answered \d+[:,]")
+
+
+def is_contract_warning(message: str) -> bool:
+    """Whether a warning notification is a contract mismatch (for a front end that lists them
+    apart, as the designer's Problems does)."""
+    return _WARNING_RE.match(message) is not None
 
 
 def json_path(where: Sequence[str | int]) -> str:

@@ -10,7 +10,8 @@ Caller for mocks, hybrid runs' mocked calls and tests.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 import aiohttp
@@ -107,7 +108,10 @@ class AiohttpCaller:
                 if not encoding and declared.isdigit() and int(declared) <= limit:
                     raw = await response.read()  # a plain body of a known size: in one read
                 else:
-                    raw = await read_limited(_chunks(response.content), encoding, declared, limit)
+                    # closed here, not when collected: a body cut short (too large, bad gzip)
+                    # must not leave its generator's cleanup to a task of its own later
+                    async with aclosing(_chunks(response.content)) as chunks:
+                        raw = await read_limited(chunks, encoding, declared, limit)
         except ResponseTooLarge:
             raise too_large(target, status, limit) from None
         except aiohttp.ClientResponseError as e:  # not HTTP, a huge header, 2,000 headers
@@ -132,6 +136,6 @@ class AiohttpCaller:
             await session.close()
 
 
-async def _chunks(stream: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+async def _chunks(stream: aiohttp.StreamReader) -> AsyncGenerator[bytes, None]:
     async for chunk in stream.iter_chunked(_CHUNK):
         yield chunk

@@ -48,6 +48,8 @@ __all__ = ["CallPlan", "run_call_step", "render_in"]
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _BAD_HEADER = re.compile(r"[^\t\x20-\x7e]")
 _EVAL_ERRORS = (jexc.JMESPathError, TemplateSyntaxError, TypeError, ValueError, KeyError)
+# compact JSON; one encoder for all calls (json.dumps makes a new one whenever it is given options)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def render_in(value: Any, scope: Mapping[str, Any], step_id: str, where: str) -> Any:
@@ -72,7 +74,7 @@ def render_in(value: Any, scope: Mapping[str, Any], step_id: str, where: str) ->
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _JSON(value)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -162,8 +164,12 @@ class CallPlan:
         self.on_error = self.call.on_error
         self.send_input = self.method not in _NO_BODY_METHODS
         self.no_body = step.no_body
-        self.follow_redirects = step.follow_redirects
-        self.max_response_bytes = step.max_response_size
+        # the step's own transfer keys, else the workflow's defaults (None: the environment's)
+        d = defaults or _NO_DEFAULTS
+        self.follow_redirects = (
+            step.follow_redirects if step.follow_redirects is not None else d.follow_redirects
+        )
+        self.max_response_bytes = step.max_response_size or d.max_response_size
         # where secrets go, so that a redirect to another origin does not carry them there
         self.secret_headers: frozenset[str] = frozenset()
         self.secret_body = False
@@ -177,6 +183,9 @@ class CallPlan:
         self.static_url: str | None = None
         if "${" not in path:
             self.static_url = _join(self.base_url, path)
+
+
+_NO_DEFAULTS = CallDefaults()
 
 
 def _join(base: str, path: str) -> str:
@@ -298,7 +307,7 @@ def _encode_body(body: Any, headers: dict[str, str], sid: str) -> bytes:
     ctype_key = next((k for k in headers if k.lower() == "content-type"), None)
     if ctype_key is None:
         headers["Content-Type"] = "application/json"
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return _JSON(body).encode()
     ctype = headers[ctype_key].split(";", 1)[0].strip().lower()
     if ctype == "application/x-www-form-urlencoded":
         if not isinstance(body, dict):
@@ -315,7 +324,7 @@ def _encode_body(body: Any, headers: dict[str, str], sid: str) -> bytes:
         ]
         return urlencode(fields).encode()
     if "json" in ctype:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return _JSON(body).encode()
     return _text(body).encode("utf-8")
 
 

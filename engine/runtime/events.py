@@ -33,9 +33,17 @@ __all__ = [
 ]
 
 
+_last_iso: tuple[int, str] = (-1, "")
+
+
 def iso_utc(epoch: float) -> str:
-    """Epoch seconds -> `2026-11-25T10:00:00Z` (ISO 8601, UTC, whole seconds, as the spec shows)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Epoch seconds -> `2026-11-25T10:00:00Z` (ISO 8601, UTC, whole seconds, as the spec shows).
+    The last second's text is kept: every run formats its start, mostly within the same second."""
+    global _last_iso
+    second = int(epoch // 1)
+    if _last_iso[0] != second:
+        _last_iso = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _last_iso[1]
 
 
 def _fast_pickle(cls: type[_T]) -> type[_T]:

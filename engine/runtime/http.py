@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -226,12 +227,17 @@ class HttpxCaller:
                 elif response.is_stream_consumed:  # a transport's answer made whole (a test's)
                     raw = await read_limited(_whole(response.content), "", None, limit)
                 else:
-                    raw = await read_limited(
-                        response.aiter_raw(),
-                        response.headers.get("content-encoding", ""),
-                        response.headers.get("content-length"),
-                        limit,
-                    )
+                    # closed here, not when collected: a body cut short (too large, bad gzip)
+                    # must not leave its generator's cleanup to a task of its own later
+                    async with aclosing(
+                        cast(AsyncGenerator[bytes, None], response.aiter_raw())
+                    ) as chunks:
+                        raw = await read_limited(
+                            chunks,
+                            response.headers.get("content-encoding", ""),
+                            response.headers.get("content-length"),
+                            limit,
+                        )
             finally:
                 await response.aclose()
         except TransportFailure as e:

@@ -3,8 +3,10 @@
 A step starts as soon as every step in its `after` has finished (FORMAT.md "Steps and order").
 Scheduling is push-based: when a step finishes, the task that finished it works out which steps
 became ready and starts them before it ends, so a virtual clock never sees a moment where nothing
-is busy while work is still due. Each started step runs in its own participant task (which also
-yields to the event loop between steps, so a GUI loop sharing it is not starved).
+is busy while work is still due. A started step runs in the run's own task when that task is
+free for it (a chain of steps, the common case, then needs no task per step), else in a
+participant task of its own; either way the loop gets a turn between steps, so a GUI loop
+sharing it is not starved.
 
 A run reaches the world only through its ports (clock, caller, starter, secrets, ids); its
 state is private to this module, and call steps see it as a `StepContext`.
@@ -22,13 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.core.durations import format_duration
-from engine.core.errors import ExpressionError, InputInvalid, Problem, RunError, ValidationError
+from engine.core.errors import ExpressionError, InputInvalid, RunError
 from engine.core.expressions import template_table, truthy, using_templates
-from engine.core.graph import topological_order
 from engine.core.heap import LargeRun
-from engine.core.model import AnyStep, CallStep, EmitStep, NotifyStep, WaitStep, Workflow
+from engine.core.model import AnyStep, EmitStep, NotifyStep, WaitStep, Workflow
 from engine.runtime.calls import CallPlan, render_in, run_call_step
-from engine.runtime.clock import Clock, TimerHandle
+from engine.runtime.clock import Clock, Gate, TimerHandle
 from engine.runtime.events import (
     Event,
     Notification,
@@ -43,6 +44,7 @@ from engine.runtime.events import (
 )
 from engine.runtime.ports import Caller, Cascade, SecretReader
 from engine.runtime.secrets import redact
+from engine.runtime.skeleton import skeleton
 
 if TYPE_CHECKING:
     from engine.runtime.bus import EventBus
@@ -83,47 +85,17 @@ class _StepState:
         self.plan: CallPlan | None = None
 
 
-def _plan(workflow: Workflow) -> list[_StepState]:
-    """Step states wired to their dependents. Raises ValidationError for a broken graph."""
-    states = [_StepState(s) for s in workflow.steps]
-    by_id: dict[str, _StepState] = {}
-    problems: list[Problem] = []
-    for i, st in enumerate(states):
-        if st.id in by_id:
-            problems.append(
-                Problem(
-                    f"step id '{st.id}' is used twice; give each step its own id",
-                    ("steps", i, "id"),
-                    step_id=st.id,
-                )
-            )
-        by_id[st.id] = st
-    for i, st in enumerate(states):
-        for dep in dict.fromkeys(st.step.after):
-            target = by_id.get(dep)
-            if target is None:
-                problems.append(
-                    Problem(
-                        f"step '{st.id}' comes after '{dep}', which does not exist",
-                        ("steps", i, "after"),
-                        step_id=st.id,
-                    )
-                )
-                continue
-            st.waiting += 1
-            target.dependents.append(st)
-    if not problems:
-        _, left = topological_order({st.id: st.step.after for st in states})
-        if left:
-            problems.append(
-                Problem(
-                    f"steps {', '.join(left)} wait on each other in a cycle; "
-                    "remove one of their `after` links",
-                    ("steps",),
-                )
-            )
-    if problems:
-        raise ValidationError(problems)
+def _states(workflow: Workflow, services: Mapping[str, str]) -> list[_StepState]:
+    """This run's step states, wired to their dependents, call steps with their plans. Raises
+    ValidationError for a broken graph."""
+    sk = skeleton(workflow, services)
+    states = [_StepState(s) for s in sk.steps]
+    for st, plan, waiting, dependents in zip(
+        states, sk.plans, sk.waiting, sk.dependents, strict=True
+    ):
+        st.plan = plan
+        st.waiting = waiting
+        st.dependents = [states[i] for i in dependents]
     return states
 
 
@@ -208,6 +180,15 @@ class _Run:
         self._pumping = False
         self.pinned: dict[str, Mapping[str, Any]] = {}
         self.large: LargeRun | None = None
+        self.gate: Gate | None = None
+        # The run's own task (the driver) runs a ready step itself when it is free for one
+        # (`_drive`); `_abort` cancels it like a step task then, counted so that the run can
+        # tell its own cancel from the caller's.
+        self._driver: asyncio.Task[Any] | None = None
+        self._driver_free = False
+        self._inline: _StepState | None = None
+        self._driver_cancels = 0
+        self._cancelling = 0
 
     # --- events ----------------------------------------------------------------------------
 
@@ -230,39 +211,70 @@ class _Run:
         clock = self.clock
         wf = self.workflow
         self.t0 = clock.now()
-        states = _plan(wf)
+        states = _states(wf, self.services)
         self.states = states
         self.remaining = len(states)
-        for st in states:
-            if isinstance(st.step, CallStep):
-                st.plan = CallPlan(st.step, wf.defaults, self.services)
-        self.emit(RunStarted(self.run_id, wf.name, self.t0, redact(self.input)))
+        if self.listening:
+            self.emit(RunStarted(self.run_id, wf.name, self.t0, redact(self.input)))
         problem = _check_input(wf, self.input)
         if problem is not None:
             self._abort(InputInvalid(problem), "failed")
             self._mark_unfinished()
             return self._conclude()
-        self.gate = clock.gate()
         deadline: TimerHandle | None = None
         if wf.timeout is not None:
             deadline = clock.call_later(wf.timeout / 1000, self._on_deadline)
+        driver = self._driver = asyncio.current_task()
+        if driver is not None:
+            self._cancelling = driver.cancelling()
         try:
             for st in states:
                 if st.waiting == 0:
                     self._ready.append(st)
+            self._driver_free = driver is not None
             self._pump()
+            await self._drive()
+            self._driver_free = False
             if self.remaining > 0 and not self.ended:
+                self.gate = clock.gate()
                 await self.gate.wait()
         except asyncio.CancelledError:
-            self._abort(RunError("the run was cancelled", type="cancelled"), "cancelled")
-            await self._drain()
-            self._conclude()
-            raise
+            self._driver_free = False
+            if not self._own_cancel():
+                self._abort(RunError("the run was cancelled", type="cancelled"), "cancelled")
+                await self._drain()
+                self._conclude()
+                raise
         finally:
             if deadline is not None:
                 deadline.cancel()
         await self._drain()
         return self._conclude()
+
+    async def _drive(self) -> None:
+        """Run the steps handed to the run's own task, one after another, while there are any
+        (`_start` hands one over when the task is free)."""
+        done = 0
+        while (st := self._inline) is not None:
+            self._inline = None
+            if self.ended:
+                return  # ended before it began: it is marked cancelled with the others
+            await self._step_task(st, inline=True)
+            done += 1
+            if done % 8 == 0 and self._inline is not None:
+                # a chain of steps that answer without waiting (mocks) lets the loop run too
+                await asyncio.sleep(0)
+
+    def _own_cancel(self) -> bool:
+        """Whether the run's task was cancelled only by `_abort` (a step it ran had to stop):
+        then the run goes on to its end as the abort decided, rather than as `cancelled`."""
+        driver, n = self._driver, self._driver_cancels
+        if driver is None or n == 0:
+            return False
+        self._driver_cancels = 0
+        for _ in range(n):
+            driver.uncancel()
+        return driver.cancelling() <= self._cancelling
 
     def _on_deadline(self) -> None:
         if self.ended:
@@ -287,16 +299,24 @@ class _Run:
         self.end_status = status
         self.error = {"type": error.type, "message": redact(error.message), "step": error.step}
         clock = self.clock
+        driver = self._driver
         for st in list(self.running):
-            if st.task is not None:
-                clock.cancel(st.task)
-        gate = getattr(self, "gate", None)
-        if gate is not None:
-            gate.open()
+            task = st.task
+            if task is None:
+                continue
+            if driver is not None and task is driver:
+                if task is asyncio.current_task():
+                    continue  # the run's own task, here: it stops before its next step
+                self._driver_cancels += 1
+            clock.cancel(task)
+        if self.gate is not None:
+            self.gate.open()
 
     async def _drain(self) -> None:
         """Wait until every cancelled step task has unwound: no task outlives the run."""
-        tasks = [st.task for st in self.running if st.task is not None]
+        tasks = [
+            st.task for st in self.running if st.task is not None and st.task is not self._driver
+        ]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._mark_unfinished()
@@ -340,7 +360,8 @@ class _Run:
             output,
             self.error,
         )
-        self.emit(RunFinished(self.run_id, result, end))
+        if self.listening:
+            self.emit(RunFinished(self.run_id, result, end))
         return result
 
     # --- scheduling ------------------------------------------------------------------------
@@ -356,7 +377,7 @@ class _Run:
                 self._start(ready.popleft())
         finally:
             self._pumping = False
-        if self.remaining == 0:
+        if self.remaining == 0 and self.gate is not None:
             self.gate.open()
 
     def _start(self, st: _StepState) -> None:
@@ -383,9 +404,17 @@ class _Run:
             self._emit_event(st, step)
         else:
             self.running.add(st)
-            st.task = self.clock.spawn(self._step_task(st), name=f"switchboard-{st.id}")
+            if self._driver_free:
+                # the run's own task waits for work: it runs this step (no task made for it)
+                self._driver_free = False
+                self._inline = st
+                st.task = self._driver
+            else:
+                st.task = self.clock.spawn(self._step_task(st), name=f"switchboard-{st.id}")
 
-    async def _step_task(self, st: _StepState) -> None:
+    async def _step_task(self, st: _StepState, inline: bool = False) -> None:
+        """Run one call or wait step and finish it. `inline`: in the run's own task, which is
+        free for the next step from the moment this one finishes."""
         step = st.step
         try:
             if st.plan is not None:
@@ -399,6 +428,8 @@ class _Run:
                 output = None
         except RunError as e:
             self.running.discard(st)
+            if inline:
+                self._driver_free = True
             self._finish(st, "failed", None, e)
         except asyncio.CancelledError:
             raise
@@ -406,6 +437,8 @@ class _Run:
             log.error("step %s crashed: %s", st.id, redact(f"{type(e).__name__}: {e}"))
             log.debug("step %s crashed", st.id, exc_info=True)
             self.running.discard(st)
+            if inline:
+                self._driver_free = True
             self._finish(
                 st,
                 "failed",
@@ -414,6 +447,8 @@ class _Run:
             )
         else:
             self.running.discard(st)
+            if inline:
+                self._driver_free = True
             self._finish(st, "succeeded", output, None)
 
     def _notify(self, st: _StepState, step: NotifyStep) -> None:

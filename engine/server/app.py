@@ -133,7 +133,7 @@ def create_app(
             raise ApiError(503, "stopping", "the server is shutting down; send the event again")
         key = request.headers.get("idempotency-key")
         ids, replayed = service.emit(name, data, key, flush=False)
-        await service.written()  # (with the other answers of this turn: one transaction)
+        await service.flushed()  # the runs are stored before their ids are answered
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return JSONResponse({"event": name, "runs": ids}, status_code=202, headers=headers)
 
@@ -153,8 +153,8 @@ def create_app(
         run_id = service.start_run(name, data, flush=False)
         result = await service.wait_result(run_id, timeout_s) if wait else None
         if result is not None:
-            return JSONResponse(result, status_code=200)
-        await service.written()  # the run is written before its id is told
+            return JSONResponse(result, status_code=200)  # written with the result
+        await service.flushed()  # the run is stored before its id is answered
         status = {"run": run_id, "workflow": name, "status": "running"}
         return JSONResponse(status, status_code=202, headers={"Location": f"/runs/{run_id}"})
 

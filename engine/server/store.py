@@ -68,13 +68,14 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 """
-# one encoder for every event (json.dumps with options builds one per call)
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 _INSERT_RUN = (
     "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, owner) "
     "VALUES (?, ?, ?, 'running', ?, ?, ?)"
 )
 _INSERT_EVENT = "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)"
+_LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+# an event's JSON text; one encoder (json.dumps makes a new one whenever it is given options)
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 @dataclass(frozen=True)
@@ -157,15 +158,14 @@ class Store:
         try:
             if wait:
                 db.execute("BEGIN IMMEDIATE")
+            events: list[_QueuedEvent] = []
             for op in ops:
                 if isinstance(op, _QueuedEvent):
-                    cur = db.execute(_INSERT_EVENT, op.row)
-                    run_id, kind, level, workflow, _ = op.row
-                    written.append(
-                        StoredEvent(int(cur.lastrowid or 0), run_id, kind, level, workflow, op.body)
-                    )
-                else:
-                    db.execute(*op)
+                    events.append(op)
+                    continue
+                self._insert_events(events, written)
+                db.execute(*op)
+            self._insert_events(events, written)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -175,6 +175,19 @@ class Store:
         if written and self.on_flushed is not None:
             self.on_flushed(written)
         return written
+
+    def _insert_events(self, events: list[_QueuedEvent], written: list[StoredEvent]) -> None:
+        """Insert queued events in one statement (inside flush's transaction, which holds the
+        write lock: their `seq`s are consecutive, ending at the table's last one); emptied."""
+        if not events:
+            return
+        db = self._db
+        db.executemany(_INSERT_EVENT, [e.row for e in events])
+        last = int(db.execute(_LAST_SEQ).fetchone()[0])
+        for seq, e in enumerate(events, last - len(events) + 1):
+            run_id, kind, level, workflow, _ = e.row
+            written.append(StoredEvent(seq, run_id, kind, level, workflow, e.body))
+        events.clear()
 
     # --- runs ------------------------------------------------------------------------------
 

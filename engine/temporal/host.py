@@ -77,14 +77,14 @@ def run_args(
     bus = setup.engine.bus
     listeners = {w.name: w for event in bus.events for w in bus.listeners(event)}
     return RunArgs(
-        workflow=dump_any(wf),
+        workflow=dump_any(wf, comments=False),  # the run's history needs none
         input=input,
         run_id=run_id or new_run_id(),
         services=dict(env.services),
         mocks=env.mocks,
         secret_vars=dict(env.secrets),
         virtual_time=env.mode == "mock" and not real_time,
-        listeners=[dump_any(w) for w in listeners.values()],
+        listeners=[dump_any(w, comments=False) for w in listeners.values()],
         notify=list(env.notify) if notify else [],
         notify_base=str(env.base_dir.resolve()) if notify else "",
         follow_redirects=env.http.follow_redirects,

@@ -81,7 +81,7 @@ class TemporalStarter:
         # what was left when it started (so a fan-out may start more than in-process).
         args = replace(
             self._args,
-            workflow=dump_any(workflow),
+            workflow=dump_any(workflow, comments=False),
             input=input,
             run_id=run_id,
             depth=cascade.depth,

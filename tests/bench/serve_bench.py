@@ -1,7 +1,7 @@
-"""`switchboard serve` benchmark: a real server process over the 3-step workflow against a local
-mock server (aiohttp, its own process), printed side by side in one run.
+"""`switchboard serve` benchmark: a real server process over the 3-step workflow against local
+stand-in services (their own process), printed side by side in one run.
 
-    python3 tests/bench/serve_bench.py [--quick] [--runs N] [--workers 1,2] [--client aiohttp]
+    python3 tests/bench/serve_bench.py [--quick] [--runs N] [--workers 1,2]
 
 (a) events accepted per second (POST /events/NAME, 202) with 1, 50 and 500 concurrent clients;
 (b) runs completed per second and p50/p99 latency of POST /workflows/NAME/runs?wait=true with
@@ -12,13 +12,12 @@ mock server (aiohttp, its own process), printed side by side in one run.
 
 (a) and (b) are printed for each `serve --workers` count (default 1 and 2), then the ratio of
 the last to the first: the servers run side by side and take turns, 3 rounds (medians). The
-load generator is one process on the same machine: on two cores it takes CPU the workers would
-use, so the ratio understates what the workers give.
-
-The load generator's client is httpx over aiohttp; `--client aiohttp` uses a bare aiohttp session
-instead, which costs about a third of the CPU per request (0.3 against 0.8 ms measured here): at
-one client the chain client -> server -> services is serial on two cores, so that alone moves
-runs/s at 1 client by a fifth or more. The client used is printed with the figures.
+load generator (this process) and the services run on the same machine: on two cores they take
+CPU the workers would use, so both are kept light (wire_load.py: raw asyncio protocols, httptools,
+uvloop; with httpx and aiohttp.web they took about as much CPU per run as the server). Beside
+runs/s, the server's own CPU per run (all its processes, from /proc) and the share of the
+machine's CPU the server got are printed: what a second worker can add is bounded by the CPU
+the others leave it.
 
 The peer to beat is Node-RED's `http in` flow doing the same three calls: about 500 runs/s at 1
 and 780 at 50 in flight, measured on this project's machines (not re-measured here: Node-RED is
@@ -27,18 +26,18 @@ not installed by the project); those figures are printed beside ours.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wire_load import encode_post, hammer, run  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 RUNS = (
@@ -55,38 +54,6 @@ WORKERS = [
     ).split(",")
 ]
 NODE_RED = {1: 500, 50: 780}
-CLIENT = sys.argv[sys.argv.index("--client") + 1] if "--client" in sys.argv else "httpx"
-
-SERVICES = textwrap.dedent("""
-    import asyncio, sys
-    from aiohttp import web
-
-    async def update(request):
-        body = await request.json()
-        return web.json_response({"policyId": body.get("policyId"), "version": 7})
-
-    async def check(request):
-        await request.read()
-        return web.json_response({"status": "pass"})
-
-    async def send(request):
-        await request.read()
-        return web.Response(status=202)
-
-    async def main():
-        app = web.Application()
-        app.router.add_post("/updatePolicy", update)
-        app.router.add_post("/runCheck", check)
-        app.router.add_post("/sendUpdate", send)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        print(runner.addresses[0][1], flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-
-    asyncio.run(main())
-""")
 
 WORKFLOW = """version: 1
 name: bench
@@ -116,119 +83,63 @@ def rss_kib(pid: int) -> int:
     return total
 
 
-async def for_seconds(seconds: float, clients: int, one: Any) -> tuple[float, list[float]]:
-    """(completions per second, latencies) of `clients` workers doing `one()` back to back."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            t = time.perf_counter()
-            await one()
-            latencies.append(time.perf_counter() - t)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return len(latencies) / (time.perf_counter() - start), latencies
+def _accepted(status: int, body: bytes) -> None:
+    assert status == 202, body
 
 
-def client_for(url: str, clients: int) -> Any:
-    """The load generator's client: httpx over aiohttp (default httpx's pool is the bottleneck
-    under concurrency: 77 runs/s at 50 in flight in engine_bench), so the server is measured;
-    with `--client aiohttp`, a bare aiohttp session (about a third of its CPU per request)."""
-    if CLIENT == "aiohttp":
-        return _AiohttpClient(url, clients)
-    from httpx_aiohttp import AiohttpTransport
-
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    return httpx.AsyncClient(base_url=url, limits=limits, timeout=60, transport=AiohttpTransport())
+def _succeeded(status: int, body: bytes) -> None:
+    assert status == 200 and json.loads(body)["status"] == "succeeded", body
 
 
-class _Answer:
-    """What the benchmark reads of an answer, as httpx gives it."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        self.status_code, self.body = status, body
-        self.text = body.decode(errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class _AiohttpClient:
-    """`post` and `get` over one aiohttp session with `clients` connections."""
-
-    def __init__(self, url: str, clients: int) -> None:
-        self.url, self.clients = url, clients
-
-    async def __aenter__(self) -> _AiohttpClient:
-        import aiohttp
-
-        self.session = aiohttp.ClientSession(
-            self.url,
-            connector=aiohttp.TCPConnector(limit=self.clients),
-            timeout=aiohttp.ClientTimeout(total=60),
-        )
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.session.close()
-
-    async def post(self, path: str, json: Any = None) -> _Answer:
-        async with self.session.post(path, json=json) as r:
-            return _Answer(r.status, await r.read())
-
-    async def get(self, path: str) -> _Answer:
-        async with self.session.get(path) as r:
-            return _Answer(r.status, await r.read())
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of `pid` and its children (the workers), summed."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += cpu_seconds(int(child))
+    return total
 
 
-async def measure(url: str, clients: int) -> tuple[float, float, float, float]:
-    # a client per phase: connections left idle while the events' runs drain would be closed
-    # by the server's keep-alive timeout (5 s) just as the next phase reuses them
-    async with client_for(url, clients) as client:
-
-        async def event() -> None:
-            r = await client.post("/events/benchEvent", json={"policyId": "P-7"})
-            assert r.status_code == 202, r.text
-
-        events, _ = await for_seconds(SECONDS, clients, event)
-    async with client_for(url, 1) as client:
-        await wait_idle(client)
-    async with client_for(url, clients) as client:
-
-        async def run() -> None:
-            r = await client.post(
-                "/workflows/bench/runs?wait=true&timeout=60s", json={"policyId": "P-7"}
-            )
-            assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
-
-        runs, lat = await for_seconds(SECONDS, clients, run)
+def measure(url: str, clients: int, pid: int) -> tuple[float, ...]:
+    """events/s, runs/s, p50 and p99 ms, the server's CPU ms per run and its share of the
+    machine's CPU while the runs went on."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    where = f"{host}:{port}"
+    event = encode_post(where, "/events/benchEvent", {"policyId": "P-7"})
+    events, _ = run(hammer(host, int(port), event, clients, SECONDS, _accepted))
+    wait_idle(url)
+    request = encode_post(where, "/workflows/bench/runs?wait=true&timeout=60s", {"policyId": "P-7"})
+    cpu, t = cpu_seconds(pid), time.perf_counter()
+    runs, lat = run(hammer(host, int(port), request, clients, SECONDS, _succeeded))
+    cpu, t = cpu_seconds(pid) - cpu, time.perf_counter() - t
     lat.sort()
-    return events, runs, lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+    return (
+        events,
+        runs,
+        lat[len(lat) // 2] * 1000,
+        lat[int(len(lat) * 0.99)] * 1000,
+        cpu / len(lat) * 1000,
+        cpu / t / (os.cpu_count() or 1),
+    )
 
 
-async def wait_idle(client: Any) -> None:
+def wait_idle(url: str) -> None:
     """Wait until the runs the events started have finished (so they do not skew the next)."""
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        running = (await client.get("/runs?status=running&limit=1")).json()["runs"]
-        if not running:
-            return
-        await asyncio.sleep(0.05)
+    with httpx.Client(base_url=url, timeout=60) as client:
+        while time.monotonic() < deadline:
+            if not client.get("/runs?status=running&limit=1").json()["runs"]:
+                return
+            time.sleep(0.05)
 
 
-async def many_runs(url: str, n: int) -> None:
-    async with client_for(url, 50) as client:
-        left = n
-
-        async def worker() -> None:
-            nonlocal left
-            while left > 0:
-                left -= 1
-                await client.post("/workflows/bench/runs?wait=true", json={"policyId": "P-7"})
-
-        await asyncio.gather(*(worker() for _ in range(50)))
+def many_runs(url: str, n: int) -> float:
+    """Runs `n` runs 50 at a time; returns runs per second."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    request = encode_post(f"{host}:{port}", "/workflows/bench/runs?wait=true", {"policyId": "P-7"})
+    rate, _ = run(hammer(host, int(port), request, 50, 3600, _succeeded, total=n))
+    return float(rate)
 
 
 def start_server(folder: Path, store: Path, workers: int) -> tuple[subprocess.Popen[str], str]:
@@ -261,7 +172,7 @@ def start_server(folder: Path, store: Path, workers: int) -> tuple[subprocess.Po
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         services = subprocess.Popen(
-            [sys.executable, "-c", SERVICES],
+            [sys.executable, str(Path(__file__).with_name("wire_load.py")), "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -278,27 +189,30 @@ def main() -> None:
             encoding="utf-8",
         )
         servers = {w: start_server(folder, Path(tmp) / f"store{w}.sqlite3", w) for w in WORKERS}
-        print(f"load generator: one process, {CLIENT} client")
         print(
             f"{'workers':>7} {'clients':>8} {'events/s':>10} {'runs/s':>8} {'p50 ms':>8}"
-            f" {'p99 ms':>8} {'Node-RED runs/s':>16}"
+            f" {'p99 ms':>8} {'Node-RED runs/s':>16} {'server CPU ms/run':>18} "
+            f"{'server CPU share':>17}"
         )
         rows: dict[int, dict[int, float]] = {}
         try:
             for clients in (1, 50, 500):
                 # the servers take turns, ROUNDS times: on a busy machine the load changes
                 # from minute to minute, and turns expose each server to the same; medians
-                got: dict[int, list[tuple[float, float, float, float]]] = {w: [] for w in WORKERS}
+                got: dict[int, list[tuple[float, ...]]] = {w: [] for w in WORKERS}
                 for _ in range(ROUNDS):
                     for w in WORKERS:
-                        got[w].append(asyncio.run(measure(servers[w][1], clients)))
+                        got[w].append(measure(servers[w][1], clients, servers[w][0].pid))
                 for w in WORKERS:
-                    events, runs, p50, p99 = (sorted(col)[len(col) // 2] for col in zip(*got[w]))
+                    events, runs, p50, p99, cpu, share = (
+                        sorted(col)[len(col) // 2] for col in zip(*got[w], strict=True)
+                    )
                     rows.setdefault(w, {})[clients] = runs
                     peer = NODE_RED.get(clients)
                     print(
                         f"{w:>7} {clients:>8} {events:>10.0f} {runs:>8.0f} "
-                        f"{p50:>8.1f} {p99:>8.1f} {peer if peer else '-':>16}",
+                        f"{p50:>8.1f} {p99:>8.1f} {peer if peer else '-':>16} {cpu:>18.2f} "
+                        f"{share:>16.0%}",
                         flush=True,
                     )
             if len(WORKERS) > 1:
@@ -314,7 +228,7 @@ def main() -> None:
             t = time.perf_counter()
             marks = []  # resident memory after each fifth of the runs: flat?
             for _ in range(5):
-                asyncio.run(many_runs(url, RUNS // 5))
+                many_runs(url, RUNS // 5)
                 marks.append(f"{rss_kib(server.pid) / 1024:.0f}")
             took = time.perf_counter() - t
             print(

@@ -156,3 +156,28 @@ def test_json_paths() -> None:
     assert json_path(()) == "$"
     assert json_path(("pets", 0, "id")) == "$.pets[0].id"
     assert json_path(("a b",)) == '$["a b"]'
+
+
+def test_a_front_end_tells_contract_warnings_from_others(
+    tmp_path: Path, http_server: RecordingServer
+) -> None:
+    from engine import is_contract_warning
+
+    folder = _folder(tmp_path, http_server.url)
+    _wrong(http_server)
+    warnings = [
+        e.message
+        for e in _run(folder, check=True)
+        if isinstance(e, Notification) and e.level == "warning"
+    ]
+    assert len(warnings) == 4 and all(is_contract_warning(w) for w in warnings)
+    assert is_contract_warning(
+        "step a: Svc.act answered 500, a status act does not declare (it has 200)"
+    )
+    for other in (
+        "step a is disabled: every run skips it",
+        "cascade stopped 16 levels deep",
+        "step a: answered 200: not a target",
+        "",
+    ):
+        assert not is_contract_warning(other)

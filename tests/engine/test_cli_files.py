@@ -92,16 +92,77 @@ def test_fmt_rewrites_and_check_reports(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0
 
 
-def test_fmt_keeps_files_with_comments_unless_asked(
+def test_fmt_keeps_comments_unless_asked_to_drop_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     f = tmp_path / "w.yaml"
     original = "version: 1\nname: w  # the name\nsteps:\n- {service: S, action: a}\n"
     f.write_text(original)
     code, _, err = run(capsys, "fmt", str(f))
-    assert code == 1 and "has comments" in err and f.read_text() == original
+    assert code == 0, err
+    assert f.read_text() == (
+        "version: 1\nname: w  # the name\nsteps:\n  - service: S\n    action: a\n"
+    )
+    code, _, err = run(capsys, "fmt", "--check", str(f))
+    assert code == 0, err
     code, _, _ = run(capsys, "fmt", "--drop-comments", str(f))
     assert code == 0 and "#" not in f.read_text()
+
+
+def test_fmt_keeps_the_comments_of_mocks_and_tests_files_and_diffs_only_the_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "w.yaml").write_text(
+        "version: 1\nname: w\nsteps:\n  - service: S\n    action: a\n", encoding="utf-8"
+    )
+    mocks = tmp_path / "w.mocks.yaml"
+    mocks.write_text(
+        "# answers for the demo\n"
+        "version: 1\n"
+        "mocks:\n"
+        "  # the happy path\n"
+        "  S.a: {status: 200, body: {ok: true}}   # fast\n"
+        "scenarios:\n"
+        "  down:\n"
+        "    S.a: {fault: connection}   # the service is off\n",
+        encoding="utf-8",
+    )
+    tests = tmp_path / "w.tests.yaml"
+    tests.write_text(
+        "version: 1\nworkflow: w.yaml\nmocks: w.mocks.yaml\ncases:\n"
+        "  # the one that matters\n"
+        "  - name: ok\n    expect: {status: succeeded}   # nothing else\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "fmt", "--diff", str(mocks), str(tests))
+    assert code == 0, err
+    removed = [line for line in out.splitlines() if line.startswith("-") and "---" not in line]
+    added = [line for line in out.splitlines() if line.startswith("+") and "+++" not in line]
+    assert removed == [
+        "-  S.a: {status: 200, body: {ok: true}}   # fast",
+        "-    S.a: {fault: connection}   # the service is off",
+        "-    expect: {status: succeeded}   # nothing else",
+    ]
+
+    def at_its_column(line: str, old: str, comment: str) -> str:
+        return "+" + line.ljust(old.index(comment)) + comment
+
+    assert added == [
+        at_its_column("  S.a:", removed[0][1:], "# fast"),
+        "+    status: 200",
+        "+    body:",
+        "+      ok: true",
+        at_its_column("    S.a:", removed[1][1:], "# the service is off"),
+        "+      fault: connection",
+        at_its_column("    expect:", removed[2][1:], "# nothing else"),
+        "+      status: succeeded",
+    ]
+    code, _, err = run(capsys, "fmt", str(mocks), str(tests))
+    assert code == 0, err
+    assert mocks.read_text(encoding="utf-8").startswith("# answers for the demo\nversion: 1\n")
+    assert "  # the one that matters\n  - name: ok\n" in tests.read_text(encoding="utf-8")
+    code, _, err = run(capsys, "fmt", "--check", str(mocks), str(tests))
+    assert code == 0, err
 
 
 def test_fmt_refuses_invalid_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -274,4 +335,8 @@ def test_fmt_keeps_a_leading_yaml_language_server_modeline(
     assert code == 0, err
     f.write_text(modeline + UNTIDY.replace("name: w", "name: w  # a comment"))
     code, _, err = run(capsys, "fmt", str(f))
-    assert code == 1 and "has comments" in err
+    assert code == 0, err
+    assert f.read_text().startswith(modeline) and "name: w  # a comment\n" in f.read_text()
+    code, _, err = run(capsys, "fmt", "--drop-comments", str(f))
+    assert code == 0, err  # the modeline is the editor's: it stays
+    assert f.read_text().startswith(modeline) and f.read_text().count("#") == 1

@@ -121,3 +121,61 @@ def test_real_clock_is_wall_time() -> None:
         assert not clock.virtual
 
     arun(main())
+
+
+def test_real_clock_timeout_fires_after_its_time_and_not_before() -> None:
+    async def main() -> None:
+        clock = RealClock()
+        t0 = asyncio.get_running_loop().time()
+        with pytest.raises(TimeoutError):
+            async with clock.timeout(0.05):
+                await asyncio.sleep(5)
+        assert asyncio.get_running_loop().time() - t0 >= 0.05
+        async with clock.timeout(5):  # a block that ends in time is left alone
+            await asyncio.sleep(0)
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+
+    arun(main())
+
+
+def test_real_clock_timeout_lets_a_cancel_from_outside_through() -> None:
+    async def main() -> None:
+        clock = RealClock()
+
+        async def attempt() -> None:
+            async with clock.timeout(0.05):
+                await asyncio.sleep(5)
+
+        task = asyncio.get_running_loop().create_task(attempt())
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.06)  # its slot's timer fires for nobody
+
+    arun(main())
+
+
+def test_real_clock_timeouts_ending_in_one_slot_share_a_loop_timer() -> None:
+    """Every call attempt has a timeout; 200 attempts at once set a handful of loop timers."""
+
+    async def main() -> None:
+        clock = RealClock()
+        loop = asyncio.get_running_loop()
+        before = len(loop._scheduled)  # type: ignore[attr-defined]
+        gate = asyncio.Event()
+
+        async def attempt() -> None:
+            async with clock.timeout(30):
+                await gate.wait()
+
+        tasks = [loop.create_task(attempt()) for _ in range(200)]
+        await asyncio.sleep(0)
+        assert len(loop._scheduled) - before <= 3  # type: ignore[attr-defined]
+        gate.set()
+        await asyncio.gather(*tasks)
+        for handle in loop._scheduled:  # type: ignore[attr-defined]
+            handle.cancel()  # the slots' timers (30 s out): not left for the next test
+
+    arun(main())

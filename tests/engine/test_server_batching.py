@@ -265,3 +265,53 @@ def test_a_workers_tail_does_not_wait_for_another_process_to_write(tmp_path: Pat
     gap = asyncio.run(go())
     other.close()
     assert gap < 0.15, gap  # no round of the tail sat in SQLite's wait for the lock
+
+
+def test_answers_waiting_in_one_loop_turn_share_one_commit(tmp_path: Path) -> None:
+    """Twenty runs started at once and waited on: their results are written before they are
+    answered, and the answers of one loop turn share a transaction (a group commit)."""
+    import asyncio
+    from typing import Any
+
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\ntrigger: hello\nsteps:\n  - notify: hi ${ input.who }\n",
+        encoding="utf-8",
+    )
+    store = Store(tmp_path / "s.sqlite3")
+    other = sqlite3.connect(tmp_path / "s.sqlite3")  # another worker's view of the file
+    flushes = 0
+    flush, try_flush = store.flush, store.try_flush
+
+    def counted() -> list[StoredEvent]:
+        nonlocal flushes
+        flushes += 1
+        return flush()
+
+    def try_counted() -> list[StoredEvent] | None:
+        nonlocal flushes
+        flushes += 1
+        return try_flush()
+
+    store.flush = counted  # type: ignore[method-assign]
+    store.try_flush = try_counted  # type: ignore[method-assign]
+
+    async def go() -> list[dict[str, Any] | None]:
+        service = Service(tmp_path, store)
+        service.open()
+        ids = [service.start_run("hi", {"who": i}, flush=False) for i in range(20)]
+
+        async def answer(run_id: str) -> dict[str, Any] | None:
+            result = await service.wait_result(run_id, 10)
+            row = other.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            assert row == ("succeeded",)  # stored before answered
+            return result
+
+        results = await asyncio.gather(*(answer(i) for i in ids))
+        await service.aclose()
+        return results
+
+    results = asyncio.run(go())
+    assert all(r is not None and r["status"] == "succeeded" for r in results)
+    assert flushes <= 5  # not one per run

@@ -104,3 +104,28 @@ def test_a_claimed_key_and_its_runs_are_written_in_one_transaction(tmp_path: Pat
         "running",
     )
     assert got["input"] == {"n": 1} and other.get_run("x") is None
+
+
+def test_a_flush_gives_each_event_the_seq_it_was_stored_with(tmp_path: Path) -> None:
+    """Events and run writes queued in any order, by two stores on one file (two workers):
+    the seq each flush reports is the one a later read finds, in the order queued."""
+    one = Store(tmp_path / "s.sqlite3")
+    two = Store(tmp_path / "s.sqlite3", recover=False)
+    reported = []
+    for round_ in range(3):
+        for store, name in ((one, "a"), (two, "b")):
+            run_id = f"{name}{round_}"
+            store.queue_event(run_id, "Notification", "wf", {"n": 0})
+            store.add_run(run_id, "wf", "v1", None)
+            for n in (1, 2):
+                store.queue_event(run_id, "Notification", "wf", {"n": n})
+            store.finish_run(run_id, {"run": run_id, "status": "succeeded", "error": None})
+            store.queue_event(run_id, "RunFinished", "wf", {"n": 3})
+            written = store.flush()
+            assert [e.body["n"] for e in written] == [0, 1, 2, 3]
+            reported += [(e.seq, e.run_id, e.body) for e in written]
+    stored = [(e.seq, e.run_id, e.body) for e in one.events()]
+    assert stored == reported
+    assert [seq for seq, _, _ in stored] == list(range(1, 25))
+    one.close()
+    two.close()

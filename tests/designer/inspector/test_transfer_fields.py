@@ -99,3 +99,26 @@ def test_a_wheel_over_a_choice_scrolls_the_inspector_and_edits_nothing(qtbot, wi
     qtbot.waitUntil(combo.hasFocus, timeout=2000)
     _wheel(combo)
     assert doc.workflow.step("check").follow_redirects is True
+
+
+def test_the_workflow_defaults_take_the_transfer_keys(qtbot, window):  # noqa: F811
+    doc = window.document
+    window.view.select_steps([])
+    form = window.inspector.workflow_form
+    combo = form.default_editors["follow_redirects"].input
+    size = form.default_editors["max_response_size"]
+    assert combo.currentData() is None and size.text() == ""
+    combo.setCurrentIndex(combo.findData(True))
+    assert doc.workflow.defaults.follow_redirects is True
+    _retype(qtbot, size, "2 mib")
+    assert doc.workflow.defaults.max_response_size == 2 * 1024 * 1024
+    text = doc.yaml_text()
+    assert "defaults:\n" in text and "  followRedirects: true\n" in text
+    assert "  maxResponseSize: 2MiB\n" in text
+    assert doc.workflow.step("check").follow_redirects is None  # the steps keep their own
+    _retype(qtbot, size, "lots")
+    assert "512KiB" in size.error
+    assert doc.workflow.defaults.max_response_size is None  # the emptied field: never "lots"
+    window.act.undo.trigger()  # edits of the defaults in a row are one undo step (as before)
+    assert doc.workflow.defaults.follow_redirects is None and combo.currentIndex() == 0
+    assert doc.workflow.defaults.max_response_size is None
