@@ -127,7 +127,6 @@ class Service:
         self.wrote = asyncio.Event()  # set by every flush (shared: wakes the tail)
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_waiters: list[asyncio.Future[None]] = []
-        self._wrote_this_turn = False  # `flushed` wrote in this turn of the loop
         store.on_flushed = self._written
         self.metrics = Metrics(
             lambda: len(self.live),
@@ -535,28 +534,16 @@ class Service:
         self._flush_timer = loop.call_later(FLUSH_DELAY_S, self._timed_write)
 
     async def flushed(self) -> None:
-        """Return once what is queued now is written. The first caller of a loop turn writes at
-        once; the callers after it in the same turn share one transaction at the start of the
-        next (a group commit: a commit per answered run was a tenth of the server's CPU with 50
-        clients waiting on their runs, and waiting a turn for every answer slowed accepted
-        events behind a busy loop). No write waits inside SQLite for another process's
-        transaction: it is tried again `RETRY_WRITE_S` later, the loop going on."""
-        if not self.store.pending:
-            return
+        """Return once what is queued now is written. The callers of one loop turn share one
+        transaction (a group commit): a commit per answered run was a tenth of the server's CPU
+        with 50 clients waiting on their runs. No write waits inside SQLite for another
+        process's transaction: it is tried again `RETRY_WRITE_S` later, the loop going on."""
         loop = asyncio.get_running_loop()
-        if not self._wrote_this_turn:
-            self._wrote_this_turn = True
-            loop.call_soon(self._next_turn)
-            if self._try_write():
-                return
         waiter = loop.create_future()
         if not self._flush_waiters:
             loop.call_soon(self._flush_for_waiters)
         self._flush_waiters.append(waiter)
         await waiter
-
-    def _next_turn(self) -> None:
-        self._wrote_this_turn = False
 
     def _flush_for_waiters(self) -> None:
         if not self._try_write():  # another process is writing: again in a moment
