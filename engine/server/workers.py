@@ -39,6 +39,7 @@ __all__ = ["serve_workers", "bind", "print_interrupted", "metrics_dir"]
 
 STOPS = {signal.SIGTERM, signal.SIGINT}
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's (engine.server.metrics)
+METRICS_PREFIX = "switchboard-metrics-"  # then the parent's pid
 REPLACE_AFTER_S = 5.0  # a worker that dies sooner is not replaced (it would die again)
 log = logging.getLogger("switchboard.serve")
 
@@ -158,7 +159,8 @@ def metrics_dir() -> Iterator[Callable[[int], None]]:
     named in `PROMETHEUS_MULTIPROC_DIR` for the workers the parent forks, removed on leaving;
     yields what marks a worker that exited dead there. (prometheus-client picks its value class
     when first imported: the parent imports it only once the variable is set.)"""
-    path = tempfile.mkdtemp(prefix=f"switchboard-metrics-{os.getpid()}-")
+    _remove_stale_metrics_dirs()
+    path = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
     before = os.environ.get(MULTIPROC_ENV)
     os.environ[MULTIPROC_ENV] = path
 
@@ -176,6 +178,26 @@ def metrics_dir() -> Iterator[Callable[[int], None]]:
         else:
             os.environ[MULTIPROC_ENV] = before
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_stale_metrics_dirs() -> None:
+    """Remove the metrics directories of parents that died without removing theirs (SIGKILL):
+    the directory's name holds its parent's pid."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        pid = stale.name[len(METRICS_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _worker(worker: Callable[[socket.socket], None], sock: socket.socket, parent: int) -> NoReturn:

@@ -88,15 +88,26 @@ def test_one_process_keeps_its_metrics_in_memory(tmp_path: Path) -> None:
     from tests.engine.test_server_restart import serve_process
 
     folder = _folder(tmp_path)
-    with serve_process(folder, tmp_path / "s.sqlite3", "--workers", "1") as (proc, url):
+    with serve_process(folder, tmp_path / "s.sqlite3", "--workers", "1") as (_, url):
         r = httpx.post(f"{url}/workflows/quick/runs?wait=true", json={"n": 1})
         assert r.status_code == 200
         text = httpx.get(f"{url}/metrics").text
         assert _value(text, 'switchboard_runs_started_total{workflow="quick"}') == 1
         assert "switchboard_runs_started_created" in text  # (multiprocess mode has none)
-        assert not glob.glob(
-            os.path.join(tempfile.gettempdir(), f"switchboard-metrics-{proc.pid}-*")
-        )
+
+
+def test_a_killed_servers_metrics_directory_is_removed_by_the_next(tmp_path: Path) -> None:
+    # SIGKILL leaves the parent no chance to remove its directory; the next server does
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a pid now dead
+    dead.wait()
+    stale = tempfile.mkdtemp(prefix=f"switchboard-metrics-{dead.pid}-")
+    Path(stale, "counter_1.db").write_bytes(b"")
+    folder = _folder(tmp_path)
+    with two_workers(folder, tmp_path / "s.sqlite3", "--no-watch"):
+        assert not os.path.exists(stale)
 
 
 def test_a_worker_writes_its_metrics_to_the_directory_even_if_imported_before(
