@@ -151,11 +151,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}  # an event class's field names (fields() is slow)
+
+
 def event_to_json(event: Any) -> dict[str, Any]:
     """An event as a JSON object: `{"event": "StepFinished", "run_id": …, …}`."""
-    out: dict[str, Any] = {"event": type(event).__name__}
-    for f in dataclasses.fields(event):
-        out[f.name] = _jsonable(getattr(event, f.name))
+    kind = type(event)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(event))
+    out: dict[str, Any] = {"event": kind.__name__}
+    for name in names:
+        out[name] = _jsonable(getattr(event, name))
     return out
 
 

@@ -32,6 +32,7 @@ from engine.core.durations import parse_duration
 from engine.server import shared
 from engine.server.admin import ADMIN_HTML
 from engine.server.auth import AuthMiddleware, Tokens
+from engine.server.metrics import keep_fresh
 from engine.server.openapi import DOCS_HTML, openapi_document
 from engine.server.service import Filter, Service
 
@@ -94,11 +95,13 @@ def create_app(
     tokens: Tokens | None = None,
     watch: bool = False,
     bus: str | None = None,
+    bus_claim_idle_s: float = 60.0,
 ) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
     route's scope. With `watch`, a changed file in the folder is reloaded while serving; with
-    `bus` (a redis:// URL), events are consumed from its stream too."""
+    `bus` (a redis:// URL), events are consumed from its stream too (entries other consumers
+    left pending `bus_claim_idle_s` are claimed)."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -254,6 +257,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        # for this process only (serve --workers: the worker the kernel gave the connection)
         if not service.accepting:
             return _error(503, "stopping", "the server is shutting down")
         return JSONResponse(
@@ -341,11 +345,13 @@ def create_app(
         stop = asyncio.Event()
         watcher = asyncio.ensure_future(service.watch(stop)) if watch else None
         tail = asyncio.ensure_future(shared.tail(service, stop)) if service.shared else None
+        # a worker's gauges are read by scrapes another worker answers
+        fresh = asyncio.ensure_future(keep_fresh(service.metrics, stop)) if service.shared else None
         consumer = None
         if bus:
             from engine.server.redisbus import RedisBus
 
-            consumer = RedisBus(bus, service)
+            consumer = RedisBus(bus, service, claim_idle_s=bus_claim_idle_s)
             await consumer.start()
         try:
             yield
@@ -353,7 +359,7 @@ def create_app(
             if consumer is not None:
                 await consumer.aclose()
             stop.set()
-            for task in (watcher, tail):
+            for task in (watcher, tail, fresh):
                 if task is not None:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task

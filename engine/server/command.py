@@ -2,7 +2,8 @@
 point, so `engine.cli` never imports the server) and `serve`, which runs uvicorn on it.
 
 The socket is bound before uvicorn starts, so `--port 0` works: the first line on stdout says
-where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT`).
+where the server listens (`switchboard serve: listening on http://127.0.0.1:PORT`), printed once
+it serves, so a SIGTERM from then on is a graceful stop.
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "unix:///PATH.sock; stream switchboard:events, group switchboard)",
     )
     p.add_argument(
+        "--bus-claim-idle",
+        metavar="DURATION",
+        default="60s",
+        help="with --bus: entries another consumer of the group has left unacknowledged "
+        "this long (it died) are claimed and processed here (default 60s)",
+    )
+    p.add_argument(
         "--no-watch",
         action="store_true",
         help="do not reload files of DIR when they change (default: watch, keeping "
@@ -141,8 +149,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         grace_s = parse_duration(args.grace) / 1000
         retain_s = _days(args.retain)
+        claim_idle_s = parse_duration(args.bus_claim_idle) / 1000
     except ValueError as e:
-        print(f"error: --grace/--retain: {e}", file=sys.stderr)
+        print(f"error: --grace/--retain/--bus-claim-idle: {e}", file=sys.stderr)
         return 2
     options: dict[str, Any] = {
         "host": args.host,
@@ -155,6 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "retain_s": retain_s or None,
         "retain_runs": args.retain_runs or None,
         "bus": args.bus,
+        "bus_claim_idle_s": claim_idle_s,
         "runner": runner,
     }
     try:
@@ -217,7 +227,18 @@ def _server_class() -> type[Any]:
 
     class Server(uvicorn.Server):
         """uvicorn's server, except that a SIGTERM/SIGINT it has handled (a graceful shutdown,
-        runs recorded) ends the process with 0 instead of being raised again after it."""
+        runs recorded) ends the process with 0 instead of being raised again after it, and
+        that `announce` is printed once it has started."""
+
+        announce: str | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # printed only now: uvicorn's signal handlers are in place (it installs them before
+            # starting), so a SIGTERM sent on reading the line is a graceful stop; printed
+            # before, a SIGTERM in between ended the process with -15
+            if self.announce is not None and not self.should_exit:
+                print(self.announce, flush=True)
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
@@ -239,6 +260,7 @@ async def serve(
     retain_s: float | None = None,
     retain_runs: int | None = None,
     bus: str | None = None,
+    bus_claim_idle_s: float = 60.0,
     runner: Any = None,  # a plug-in's Runner (serve --engine temporal); None: run_job
     sock: socket.socket | None = None,
     worker: bool = False,
@@ -253,6 +275,7 @@ async def serve(
     from engine.jobs.run import run_job
     from engine.server.app import create_app
     from engine.server.auth import load_tokens
+    from engine.server.coalesce import coalescing
     from engine.server.service import Service
     from engine.server.store import Store
 
@@ -280,14 +303,23 @@ async def serve(
             sock = bind(host, port)
         assert sock is not None
         # open streams (SSE, WebSockets) must not hold the shutdown past the grace period
-        app = create_app(service, grace_s=grace_s, tokens=tokens, watch=watch, bus=bus)
+        app = create_app(
+            service,
+            grace_s=grace_s,
+            tokens=tokens,
+            watch=watch,
+            bus=bus,
+            bus_claim_idle_s=bus_claim_idle_s,
+        )
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))
         )
+        config.load()  # (picks the HTTP protocol class, which then writes an answer at once)
+        config.http_protocol_class = coalescing(config.http_protocol_class)
         server = _server_class()(config)
-        if not worker:
-            print(
-                f"switchboard serve: listening on http://{host}:{sock.getsockname()[1]}", flush=True
+        if not worker:  # (the parent of workers prints it)
+            server.announce = (
+                f"switchboard serve: listening on http://{host}:{sock.getsockname()[1]}"
             )
         await server.serve(sockets=[sock])
     finally:

@@ -5,9 +5,15 @@ Every server of a group reads the stream `switchboard:events` as consumer `<host
 group `switchboard`: each entry goes to one of them (several servers share the work). An entry
 holds `event`, `data` (JSON) and optionally `key` (an idempotency key, as the HTTP header). It is
 acknowledged only after its runs are recorded in the store, so a server that dies before that
-leaves it pending, and it is delivered again (at least once; the key dedupes). Entries left
-pending by this consumer are read first on start. An entry that is not understood is
-acknowledged and logged, so it cannot block the stream.
+leaves it pending, and it is delivered again (at least once). Entries left pending by this
+consumer are read first on start; entries any consumer of the group has left pending for
+`claim_idle_s` (a consumer that died: a worker's name dies with its pid) are claimed with
+XAUTOCLAIM and processed here like new ones. Processing is idempotent: an entry's runs are
+recorded with a key (its own `key`, else `redis:STREAM:ENTRY-ID`) in one store transaction, so
+an entry delivered again after its runs were recorded starts nothing and is just acknowledged
+(across the processes that share a store, as `serve --workers` do). An entry that is not
+understood is acknowledged and logged, so it cannot block the stream; one whose processing
+failed (the store was busy, the ack did not reach Redis) stays pending and is claimed again.
 
 While the bus is on, `emit` steps publish to the stream too (`StreamBus`), instead of starting
 the triggered runs in this process: whichever server of the group reads the entry starts them.
@@ -24,6 +30,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,10 +39,12 @@ from engine.runtime.events import Sink
 from engine.runtime.ports import Cascade
 from engine.server.service import Service
 
-__all__ = ["RedisBus", "StreamBus", "STREAM", "GROUP", "publish"]
+__all__ = ["RedisBus", "StreamBus", "STREAM", "GROUP", "CLAIM_IDLE_S", "publish"]
 
 STREAM = "switchboard:events"
 GROUP = "switchboard"
+CLAIM_IDLE_S = 60.0  # an entry pending this long was read by a consumer that died
+BATCH = 100
 log = logging.getLogger("switchboard.serve")
 
 
@@ -50,6 +59,7 @@ class RedisBus:
         stream: str = STREAM,
         group: str = GROUP,
         consumer: str | None = None,
+        claim_idle_s: float = CLAIM_IDLE_S,
     ) -> None:
         import redis.asyncio as redis
 
@@ -58,7 +68,11 @@ class RedisBus:
         self.stream, self.group = stream, group
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self.client: Any = redis.from_url(url)
+        self.claim_idle_s = claim_idle_s
+        # how often pending entries are looked for: an entry waits at most 1.5x the idle time
+        self.claim_every_s = min(max(claim_idle_s / 2, 0.05), 30.0)
         self.handled = 0
+        self.claimed = 0  # entries claimed from other (dead) consumers
         self.published = 0
         self._task: asyncio.Task[None] | None = None
         self._publishing: set[asyncio.Task[None]] = set()
@@ -97,14 +111,19 @@ class RedisBus:
 
     async def _consume(self) -> None:
         pending = True  # first this consumer's own unacknowledged entries, then new ones
+        block_ms = max(1, min(1000, int(self.claim_every_s * 1000)))
+        next_claim = time.monotonic() + self.claim_every_s
         while True:
             try:
+                if time.monotonic() >= next_claim:
+                    await self._claim()
+                    next_claim = time.monotonic() + self.claim_every_s
                 got = await self.client.xreadgroup(
                     self.group,
                     self.consumer,
                     {self.stream: "0" if pending else ">"},
-                    count=100,
-                    block=1000,
+                    count=BATCH,
+                    block=block_ms,
                 )
             except asyncio.CancelledError:
                 raise
@@ -116,10 +135,52 @@ class RedisBus:
             if pending and not entries:
                 pending = False
                 continue
-            for entry_id, fields in entries:
+            await self._process(entries)
+
+    async def _claim(self) -> None:
+        """Take over the entries of the group pending longer than `claim_idle_s` (their
+        consumer died, or failed to process them) and process them."""
+        cursor: Any = "0-0"
+        while True:
+            got = await self.client.xautoclaim(
+                self.stream,
+                self.group,
+                self.consumer,
+                int(self.claim_idle_s * 1000),
+                start_id=cursor,
+                count=BATCH,
+            )
+            cursor, entries = got[0], [e for e in got[1] if e[0] is not None]
+            if entries:
+                self.claimed += len(entries)
+                log.info(
+                    "redis bus: claimed %d entr%s left pending over %g s by another consumer",
+                    len(entries),
+                    "y" if len(entries) == 1 else "ies",
+                    self.claim_idle_s,
+                )
+                await self._process(entries)
+            if _text(cursor) == "0-0":
+                return
+
+    async def _process(self, entries: list[tuple[Any, dict[Any, Any]]]) -> None:
+        for entry_id, fields in entries:
+            try:
                 self._handle(entry_id, fields)
                 await self.client.xack(self.stream, self.group, entry_id)
-                self.handled += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # left pending: claimed again once idle (idempotently)
+                log.error(
+                    "redis bus: entry %s not processed (%s: %s); it stays pending and is "
+                    "claimed again after %g s",
+                    _text(entry_id),
+                    type(e).__name__,
+                    e,
+                    self.claim_idle_s,
+                )
+                continue
+            self.handled += 1
 
     def _handle(self, entry_id: Any, fields: dict[Any, Any]) -> None:
         f = {_text(k): _text(v) for k, v in fields.items()}
@@ -135,12 +196,15 @@ class RedisBus:
             )
             return
         depth = int(f["depth"]) if f.get("depth", "").isdigit() else 0
-        ids, replayed = self.service.emit(event, data, f.get("key") or None, depth=depth)
+        # without a key of its own, the entry's id is its key: delivered again (its consumer
+        # died before the ack), it finds its runs recorded and starts nothing
+        key = f.get("key") or f"redis:{self.stream}:{_text(entry_id)}"
+        ids, replayed = self.service.emit(event, data, key, depth=depth)
         log.info(
             "redis bus: %s -> %d run(s)%s",
             event,
             len(ids),
-            " (a key seen before)" if replayed else "",
+            " (already recorded: a key seen before)" if replayed else "",
         )
 
     async def aclose(self) -> None:

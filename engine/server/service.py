@@ -55,6 +55,7 @@ __all__ = ["Service", "Filter"]
 QUEUE_SIZE = 10_000
 PRUNE_EVERY = 200  # finished runs between two retention passes
 FLUSH_DELAY_S = 0.005  # how long an event may wait in memory before it is written
+RETRY_WRITE_S = 0.0005  # how soon a write is tried again when another process is writing
 log = logging.getLogger("switchboard.serve")
 
 
@@ -131,6 +132,7 @@ class Service:
             lambda: len(self.live),
             lambda: sum(s.queue.qsize() for s in self.subscribers),
             lambda: self.overflows,
+            multiprocess=shared,
         )
 
     def open(self) -> list[str]:
@@ -273,11 +275,14 @@ class Service:
             self._flush_soon()
         return run_id
 
-    def _start(self, name: str, input: Any, run_id: str | None, depth: int = 0) -> str:
+    def _start(
+        self, name: str, input: Any, run_id: str | None, depth: int = 0, recorded: bool = False
+    ) -> str:
         entry = self.registry.runnable(name)
         assert entry is not None and entry.model is not None
         run_id = run_id or uuid.uuid4().hex
-        self.store.add_run(run_id, entry.name, entry.version, input)
+        if not recorded:  # (an event's runs were recorded with its idempotency key)
+            self.store.add_run(run_id, entry.name, entry.version, input)
         live = self.live[run_id] = _Live(RunRecord(run_id, entry.name, env=self.env or ""))
         live.task = self._launch(run_id, entry, input, depth)
         return run_id
@@ -396,16 +401,37 @@ class Service:
         listeners = self.registry.listeners(event)
         ids = [uuid.uuid4().hex for _ in listeners]
         if key:  # claimed before anything starts, once for every process sharing the store
-            ids, seen = self.store.claim_key(key, event, ids, self.window)
+            runs = [(i, e.name, e.version, data) for e, i in zip(listeners, ids)]
+            ids, seen = self.store.claim_key(key, event, ids, self.window, runs)
             if seen:
                 return ids, True
         for entry, run_id in zip(listeners, ids):
-            self._start(entry.name, data, run_id, depth)
+            self._start(entry.name, data, run_id, depth, recorded=bool(key))
         if flush:
             self.flush()
         else:
             self._flush_soon()
         return ids, False
+
+    def _try_write(self) -> bool:
+        """Write what is queued unless another process holds the store's write lock (False:
+        nothing written, the loop goes on). An error is logged and counts as written: the
+        next flush retries, as for every flush."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        try:
+            return self.store.try_flush() is not None
+        except sqlite3.Error as e:
+            log.error("writing to the store failed: %s: %s", type(e).__name__, e)
+            return True
+
+    def _timed_write(self) -> None:
+        self._flush_timer = None
+        if not self._try_write():
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                RETRY_WRITE_S, self._timed_write
+            )
 
     async def wait(self, run_id: str, timeout_s: float) -> bool:
         """Wait until the run has ended; False when `timeout_s` passed first."""
@@ -472,13 +498,12 @@ class Service:
     def sink(self, event: ev.Event) -> None:
         """Every event of every run: stored, folded into the live record, sent to subscribers."""
         live = self.live.get(event.run_id)
-        if isinstance(event, ev.RunStarted):
-            entry = self.registry.get(event.workflow)  # a run an emit step started: its version
+        if isinstance(event, ev.RunStarted) and live is None:  # a run an emit step started
+            entry = self.registry.get(event.workflow)  # its version
             self.store.add_run(
                 event.run_id, event.workflow, entry.version if entry else "", event.input
             )
-            if live is None:  # a run an emit step started
-                live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
+            live = self.live[event.run_id] = _Live(RunRecord(event.run_id, event.workflow))
         workflow = live.record.workflow if live is not None else ""
         if live is not None:
             apply_event(live.record, event)
@@ -506,12 +531,13 @@ class Service:
         except RuntimeError:  # no loop (a script feeding events): write now
             self.flush()
             return
-        self._flush_timer = loop.call_later(FLUSH_DELAY_S, self.flush)
+        self._flush_timer = loop.call_later(FLUSH_DELAY_S, self._timed_write)
 
     async def flushed(self) -> None:
         """Return once what is queued now is written. The callers of one loop turn share one
         transaction (a group commit): a commit per answered run was a tenth of the server's CPU
-        with 50 clients waiting on their runs."""
+        with 50 clients waiting on their runs. No write waits inside SQLite for another
+        process's transaction: it is tried again `RETRY_WRITE_S` later, the loop going on."""
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         if not self._flush_waiters:
@@ -520,8 +546,10 @@ class Service:
         await waiter
 
     def _flush_for_waiters(self) -> None:
+        if not self._try_write():  # another process is writing: again in a moment
+            asyncio.get_running_loop().call_later(RETRY_WRITE_S, self._flush_for_waiters)
+            return
         waiters, self._flush_waiters = self._flush_waiters, []
-        self.flush()
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)

@@ -90,31 +90,35 @@ class Tailing(Protocol):
 async def tail(service: Tailing, stop: asyncio.Event) -> None:
     """Until `stop`: give the followers every event any process wrote, cancel the runs of ours
     that another process was asked to cancel, and reload after another process's deploy. Woken
-    early by this process's own writes, so its followers wait no longer than before."""
+    early by this process's own writes while it has followers, so they wait no longer than
+    with one process (without followers, a round per write cost a busy worker three queries
+    per run). Its reads do not write this process's queued events first: they would wait for
+    another process's transaction, blocking the loop; those events reach it once written."""
     store = service.store
     last = store.last_seq()
     deploys = store.counter(DEPLOYS)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(service.wrote.wait(), TAIL_EVERY_S)
+            async with asyncio.timeout(TAIL_EVERY_S):
+                await (service.wrote if service.subscribers else stop).wait()
         service.wrote.clear()
         try:
             if service.subscribers:
                 while True:
-                    batch = store.events(after=last, limit=1000)
+                    batch = store.events(after=last, limit=1000, flush=False)
                     if batch:
                         last = batch[-1].seq
                         service.offer(batch)
                     if len(batch) < 1000:
                         break
             else:  # nobody follows: a follower that comes replays from the store itself
-                last = store.last_seq()
+                last = store.last_seq(flush=False)
             if service.live:
-                for run_id in store.cancel_requests():
+                for run_id in store.cancel_requests(flush=False):
                     if run_id in service.live:
                         service.cancel(run_id)
                         store.cancel_handled(run_id)
-            now = store.counter(DEPLOYS)
+            now = store.counter(DEPLOYS, flush=False)
             if now != deploys:
                 deploys = now
                 for line in service.reload():

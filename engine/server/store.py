@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from typing import Any
 __all__ = ["Store", "StoredEvent", "INTERRUPTED"]
 
 INTERRUPTED = "interrupted"
+BUSY_TIMEOUT_S = 30  # how long a write waits for another process's transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     run_ids TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
 CREATE TABLE IF NOT EXISTS cancels (
     run_id TEXT PRIMARY KEY,
     created REAL NOT NULL
@@ -66,6 +68,10 @@ CREATE TABLE IF NOT EXISTS meta (
     value INTEGER NOT NULL
 );
 """
+_INSERT_RUN = (
+    "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, owner) "
+    "VALUES (?, ?, ?, 'running', ?, ?, ?)"
+)
 _INSERT_EVENT = "INSERT INTO events (run_id, kind, level, workflow, body) VALUES (?, ?, ?, ?, ?)"
 _LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
 # an event's JSON text; one encoder (json.dumps makes a new one whenever it is given options)
@@ -97,7 +103,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # timeout: how long a write waits for another process's transaction (serve --workers)
         self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -121,14 +127,37 @@ class Store:
         return len(self._pending)
 
     def flush(self) -> list[StoredEvent]:
-        """Write what is queued in one transaction; the events it wrote (also to `on_flushed`)."""
+        """Write what is queued in one transaction; the events it wrote (also to `on_flushed`).
+        Waits for another process's transaction (up to `BUSY_TIMEOUT_S`)."""
+        written = self._flush(wait=True)
+        assert written is not None
+        return written
+
+    def try_flush(self) -> list[StoredEvent] | None:
+        """`flush`, or None, writing nothing, when another process holds the write lock: the
+        caller's event loop goes on and tries again (waiting blocked it for 1 ms or more, as
+        SQLite's waits start at 1 ms)."""
+        return self._flush(wait=False)
+
+    def _flush(self, *, wait: bool) -> list[StoredEvent] | None:
         if not self._pending:
             return []
+        db = self._db
+        if not wait:
+            db.execute("PRAGMA busy_timeout = 0")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                if e.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                return None
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         ops, self._pending = self._pending, []
         written: list[StoredEvent] = []
-        db = self._db
         try:
-            db.execute("BEGIN IMMEDIATE")
+            if wait:
+                db.execute("BEGIN IMMEDIATE")
             events: list[_QueuedEvent] = []
             for op in ops:
                 if isinstance(op, _QueuedEvent):
@@ -205,20 +234,10 @@ class Store:
 
     def add_run(self, run_id: str, workflow: str, version: str, input: Any) -> None:
         """Record a run as `running` (nothing happens when it is recorded already); queued."""
-        self._pending.append(
-            (
-                "INSERT OR IGNORE INTO runs (id, workflow, version, status, created, input, "
-                "owner) VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (
-                    run_id,
-                    workflow,
-                    version,
-                    time.time(),
-                    json.dumps(input, default=str),
-                    self._owner,
-                ),
-            )
-        )
+        self._pending.append((_INSERT_RUN, self._run_args(run_id, workflow, version, input)))
+
+    def _run_args(self, run_id: str, workflow: str, version: str, input: Any) -> tuple[Any, ...]:
+        return (run_id, workflow, version, time.time(), json.dumps(input, default=str), self._owner)
 
     def finish_run(self, run_id: str, result: dict[str, Any]) -> None:
         """Record a run's result; queued."""
@@ -338,9 +357,18 @@ class Store:
         self._pending.append(_QueuedEvent((run_id, kind, level, workflow, text), body))
 
     def events(
-        self, *, after: int = 0, run_id: str | None = None, limit: int = 10_000
+        self,
+        *,
+        after: int = 0,
+        run_id: str | None = None,
+        limit: int = 10_000,
+        flush: bool = True,
     ) -> list[StoredEvent]:
-        self.flush()
+        """Stored events after `after`. Every read of the store writes what this process has
+        queued first, except with `flush=False` (`engine.server.shared.tail`, which must not
+        wait for another process's transaction: its own writes reach it once written)."""
+        if flush:
+            self.flush()
         sql = "SELECT * FROM events WHERE seq > ?"
         args: list[Any] = [after]
         if run_id is not None:
@@ -355,19 +383,28 @@ class Store:
             for r in self._db.execute(sql, args).fetchall()
         ]
 
-    def last_seq(self) -> int:
-        self.flush()
+    def last_seq(self, *, flush: bool = True) -> int:
+        if flush:
+            self.flush()
         row = self._db.execute("SELECT MAX(seq) AS m FROM events").fetchone()
         return int(row["m"] or 0)
 
     # --- idempotency -----------------------------------------------------------------------
 
     def claim_key(
-        self, key: str, event: str, run_ids: list[str], window_s: float
+        self,
+        key: str,
+        event: str,
+        run_ids: list[str],
+        window_s: float,
+        runs: Sequence[tuple[str, str, str, Any]] = (),
     ) -> tuple[list[str], bool]:
         """Claim an `Idempotency-Key` for `run_ids`, in one transaction that every process
         sharing the store sees in turn: (run_ids, False) when the key was free or had expired,
-        (the run ids it was claimed for, True) when it was claimed within the window."""
+        (the run ids it was claimed for, True) when it was claimed within the window. `runs`
+        (run id, workflow, version, input) are recorded `running` in the same transaction as
+        a successful claim, so a claimed key always has its runs (a process that died between
+        the two once left a key answering runs that did not exist)."""
         self.flush()
         now = time.time()
         db = self._db
@@ -384,6 +421,8 @@ class Store:
                 "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?)",
                 (key, event, json.dumps(run_ids), now),
             )
+            for run in runs:
+                db.execute(_INSERT_RUN, self._run_args(*run))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -417,10 +456,11 @@ class Store:
         self.flush()
         self._db.execute("INSERT OR REPLACE INTO cancels VALUES (?, ?)", (run_id, time.time()))
 
-    def cancel_requests(self, max_age_s: float = 60.0) -> list[str]:
+    def cancel_requests(self, max_age_s: float = 60.0, *, flush: bool = True) -> list[str]:
         """Runs some process asked to cancel; requests older than `max_age_s` (nobody ran
         that run) are forgotten."""
-        self.flush()
+        if flush:
+            self.flush()
         rows = self._db.execute("SELECT run_id, created FROM cancels").fetchall()
         cut = time.time() - max_age_s
         if any(r["created"] < cut for r in rows):
@@ -430,10 +470,11 @@ class Store:
     def cancel_handled(self, run_id: str) -> None:
         self._db.execute("DELETE FROM cancels WHERE run_id = ?", (run_id,))
 
-    def counter(self, key: str) -> int:
+    def counter(self, key: str, *, flush: bool = True) -> int:
         """A shared counter (0 when never bumped): how processes tell each other that
         something changed, e.g. a deploy."""
-        self.flush()
+        if flush:
+            self.flush()
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row["value"]) if row is not None else 0
 

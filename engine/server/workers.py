@@ -9,7 +9,9 @@ the shared SQLite store (`engine.server.shared`). The parent only supervises: SI
 passed on to every worker (each then shuts down gracefully, as one process does), a worker that
 dies has the runs it was running marked interrupted (every run records the process running it)
 and is replaced if it had served a while, and each worker dies with the parent (SIGKILL of the
-parent leaves no worker serving; the runs it had are then recovered as interrupted).
+parent leaves no worker serving; the runs it had are then recovered as interrupted). The
+workers' metrics are files in a directory the parent makes and removes (`metrics_dir`), so a
+scrape of any worker sums them all (`engine.server.metrics`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import sqlite3
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -31,9 +35,11 @@ from engine.jobs.environments import resolve_environment
 from engine.server.registry import Registry
 from engine.server.store import Store
 
-__all__ = ["serve_workers", "bind", "print_interrupted"]
+__all__ = ["serve_workers", "bind", "print_interrupted", "metrics_dir"]
 
 STOPS = {signal.SIGTERM, signal.SIGINT}
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's (engine.server.metrics)
+METRICS_PREFIX = "switchboard-metrics-"  # then the parent's pid
 REPLACE_AFTER_S = 5.0  # a worker that dies sooner is not replaced (it would die again)
 log = logging.getLogger("switchboard.serve")
 
@@ -58,6 +64,20 @@ def serve_workers(
     print_interrupted(store.interrupted)
     store.close()
     sock = bind(options["host"], options["port"])
+    try:
+        with metrics_dir() as dead:
+            return _supervise(n, options, worker, sock, dead)
+    finally:
+        sock.close()
+
+
+def _supervise(
+    n: int,
+    options: dict[str, Any],
+    worker: Callable[[socket.socket], None],
+    sock: socket.socket,
+    dead: Callable[[int], None],
+) -> int:
     parent = os.getpid()
     started: dict[int, float] = {}
 
@@ -109,6 +129,7 @@ def serve_workers(
         if began is None:
             continue
         code = os.waitstatus_to_exitcode(status)
+        dead(pid)  # its in-flight and queue gauges no longer count
         if stopping:
             # a worker still starting when the one stop came had no handler of its own yet:
             # SIGTERM's default action ended it before it served anything, a clean stop (it
@@ -129,8 +150,54 @@ def serve_workers(
             spawn()
         else:
             failed = True
-    sock.close()
     return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def metrics_dir() -> Iterator[Callable[[int], None]]:
+    """A private directory for the workers' metrics (prometheus-client's multiprocess mode),
+    named in `PROMETHEUS_MULTIPROC_DIR` for the workers the parent forks, removed on leaving;
+    yields what marks a worker that exited dead there. (prometheus-client picks its value class
+    when first imported: the parent imports it only once the variable is set.)"""
+    _remove_stale_metrics_dirs()
+    path = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
+    before = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = path
+
+    def dead(pid: int) -> None:
+        from prometheus_client import multiprocess
+
+        with contextlib.suppress(OSError):
+            multiprocess.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+
+    try:
+        yield dead
+    finally:
+        if before is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = before
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_stale_metrics_dirs() -> None:
+    """Remove the metrics directories of parents that died without removing theirs (SIGKILL):
+    the directory's name holds its parent's pid."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        pid = stale.name[len(METRICS_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _worker(worker: Callable[[socket.socket], None], sock: socket.socket, parent: int) -> NoReturn:

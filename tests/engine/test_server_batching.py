@@ -121,6 +121,151 @@ def test_a_flush_that_cannot_write_keeps_what_it_held(tmp_path: Path) -> None:
     assert store.get_run("r1") is not None
 
 
+def test_a_worker_without_followers_reads_the_store_on_its_own_clock(tmp_path: Path) -> None:
+    # each of a worker's flushes woke its tail for a round of three queries, follower or not
+    import asyncio
+    import time
+
+    from engine.server import shared
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\nsteps:\n  - notify: hi ${ input.n }\n", encoding="utf-8"
+    )
+    rounds: list[str] = []
+
+    async def go() -> float:
+        store = Store(tmp_path / "s.sqlite3")
+        service = Service(tmp_path, store, shared=True)
+        service.open()
+        stop = asyncio.Event()
+        tail = asyncio.create_task(shared.tail(service, stop))
+        await asyncio.sleep(0)
+        store._db.set_trace_callback(  # a round of the tail reads the deploys counter
+            lambda sql: rounds.append(sql) if sql.startswith("SELECT value FROM meta") else None
+        )
+        began = time.monotonic()
+        for n in range(60):
+            run_id = service.start_run("hi", {"n": n}, flush=False)
+            assert (await service.wait_result(run_id, 10) or {}).get("status") == "succeeded"
+        took = time.monotonic() - began
+        stop.set()
+        await tail
+        await service.aclose()
+        return took
+
+    took = asyncio.run(go())
+    assert len(rounds) <= took / shared.TAIL_EVERY_S + 3, (len(rounds), took)  # not one a run
+
+
+def test_requests_answered_in_one_turn_share_one_transaction(tmp_path: Path) -> None:
+    # every accepted event had a commit of its own before it was answered
+    import asyncio
+
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\ntrigger: hello\nsteps:\n  - wait: 1h\n", encoding="utf-8"
+    )
+    commits: list[str] = []
+
+    async def go() -> list[tuple[list[str], int]]:
+        store = Store(tmp_path / "s.sqlite3")
+        service = Service(tmp_path, store)
+        service.open()
+        store._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        other = Store(tmp_path / "s.sqlite3", recover=False)  # another process's view
+
+        async def accept(n: int) -> tuple[list[str], int]:  # what POST /events does
+            ids, _ = service.emit("hello", {"n": n}, flush=False)
+            await service.flushed()
+            return ids, len(commits)  # (the runs' own events are written later)
+
+        answered = await asyncio.gather(*(accept(n) for n in range(20)))
+        assert all(other.get_run(ids[0]) is not None for ids, _ in answered)
+        await service.aclose()
+        return answered
+
+    answered = asyncio.run(go())
+    assert len(answered) == 20 and max(n for _, n in answered) == 1  # one for all twenty
+
+
+def test_a_write_waits_for_another_process_without_blocking_the_loop(tmp_path: Path) -> None:
+    # SQLite's own wait for another worker's transaction blocked the event loop (1 ms and up)
+    import asyncio
+    import threading
+
+    from engine.server.service import Service
+
+    (tmp_path / "hi.yaml").write_text(
+        "version: 1\nname: hi\ntrigger: hello\nsteps:\n  - wait: 1h\n", encoding="utf-8"
+    )
+    other = sqlite3.connect(tmp_path / "s.sqlite3", check_same_thread=False, isolation_level=None)
+
+    async def go() -> tuple[int, bool]:
+        service = Service(tmp_path, Store(tmp_path / "s.sqlite3"))
+        service.open()
+        other.execute("BEGIN IMMEDIATE")  # another process is writing, for 0.3 s
+        threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        ids, _ = service.emit("hello", {}, flush=False)
+        await service.flushed()  # waits for the lock, the loop going on meanwhile
+        ticker.cancel()
+        seen = Store(tmp_path / "s.sqlite3", recover=False).get_run(ids[0]) is not None
+        await service.aclose()
+        return ticks, seen
+
+    ticks, seen = asyncio.run(go())
+    other.close()
+    assert seen  # written once the other process was done
+    assert ticks >= 10, ticks  # the loop ran on while the write waited
+
+
+def test_a_workers_tail_does_not_wait_for_another_process_to_write(tmp_path: Path) -> None:
+    # its reads wrote this process's queued events first, waiting inside SQLite for another
+    # worker's transaction with the event loop blocked
+    import asyncio
+    import threading
+    import time
+
+    from engine.server import shared
+    from engine.server.service import Service
+
+    other = sqlite3.connect(tmp_path / "s.sqlite3", check_same_thread=False, isolation_level=None)
+
+    async def go() -> float:
+        service = Service(tmp_path, Store(tmp_path / "s.sqlite3"), shared=True)
+        service.open()
+        stop = asyncio.Event()
+        tail = asyncio.create_task(shared.tail(service, stop))
+        await asyncio.sleep(0.05)  # the tail has started
+        service.store.queue_event("r1", "Notification", "wf", {"message": "queued"})
+        other.execute("BEGIN IMMEDIATE")  # another process is writing, for 0.4 s
+        threading.Timer(0.4, lambda: other.execute("COMMIT")).start()
+        gap = 0.0
+        for _ in range(20):  # 0.2 s of the tail's rounds (every 20 ms) meanwhile
+            began = time.monotonic()
+            await asyncio.sleep(0.01)
+            gap = max(gap, time.monotonic() - began)
+        stop.set()
+        await tail
+        await asyncio.sleep(0.3)  # the lock is released: the shutdown writes what is queued
+        await service.aclose()
+        return gap
+
+    gap = asyncio.run(go())
+    other.close()
+    assert gap < 0.15, gap  # no round of the tail sat in SQLite's wait for the lock
+
+
 def test_answers_waiting_in_one_loop_turn_share_one_commit(tmp_path: Path) -> None:
     """Twenty runs started at once and waited on: their results are written before they are
     answered, and the answers of one loop turn share a transaction (a group commit)."""
@@ -136,14 +281,20 @@ def test_answers_waiting_in_one_loop_turn_share_one_commit(tmp_path: Path) -> No
     store = Store(tmp_path / "s.sqlite3")
     other = sqlite3.connect(tmp_path / "s.sqlite3")  # another worker's view of the file
     flushes = 0
-    flush = store.flush
+    flush, try_flush = store.flush, store.try_flush
 
     def counted() -> list[StoredEvent]:
         nonlocal flushes
         flushes += 1
         return flush()
 
+    def try_counted() -> list[StoredEvent] | None:
+        nonlocal flushes
+        flushes += 1
+        return try_flush()
+
     store.flush = counted  # type: ignore[method-assign]
+    store.try_flush = try_counted  # type: ignore[method-assign]
 
     async def go() -> list[dict[str, Any] | None]:
         service = Service(tmp_path, store)

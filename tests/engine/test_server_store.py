@@ -85,6 +85,27 @@ def test_a_slow_follower_catches_up_from_the_store(
     assert service.overflows > 0
 
 
+def test_a_claimed_key_and_its_runs_are_written_in_one_transaction(tmp_path: Path) -> None:
+    # a process that died between claiming a key and writing its runs left a key answering
+    # runs that did not exist (a Redis entry delivered again then started nothing)
+    store = Store(tmp_path / "s.sqlite3")
+    runs = [("r1", "wf", "v1", {"n": 1}), ("r2", "other", "v2", {"n": 1})]
+    assert store.claim_key("k", "ev", ["r1", "r2"], 3600, runs) == (["r1", "r2"], False)
+    assert store.pending == 0  # nothing left queued to be lost
+    other = Store(tmp_path / "s.sqlite3", recover=False)  # another process's view
+    assert other.claim_key("k", "ev", ["x"], 3600, [("x", "wf", "v1", None)]) == (
+        ["r1", "r2"],
+        True,
+    )
+    got = other.get_run("r2")
+    assert got is not None and (got["workflow"], got["version"], got["status"]) == (
+        "other",
+        "v2",
+        "running",
+    )
+    assert got["input"] == {"n": 1} and other.get_run("x") is None
+
+
 def test_a_flush_gives_each_event_the_seq_it_was_stored_with(tmp_path: Path) -> None:
     """Events and run writes queued in any order, by two stores on one file (two workers):
     the seq each flush reports is the one a later read finds, in the order queued."""

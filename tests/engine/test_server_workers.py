@@ -212,3 +212,19 @@ def test_a_sigterm_while_the_workers_start_is_a_clean_stop(tmp_path: Path) -> No
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_a_run_answered_before_its_end_is_readable_on_the_other_worker(tmp_path: Path) -> None:
+    # `?wait=true` writes the run only with its end; a wait that times out answers 202 with the
+    # id, so the run is written before that answer
+    folder = _folder(tmp_path)
+    with two_workers(folder, tmp_path / "s.sqlite3", "--no-watch", "--grace", "1s") as (
+        _,
+        (a, b),
+        _url,
+    ):
+        for _ in range(5):
+            r = a.post("/workflows/slow/runs?wait=true&timeout=0s", json={})
+            assert r.status_code == 202, r.text
+            got = b.get(f"/runs/{r.json()['run']}")
+            assert got.status_code == 200 and got.json()["status"] == "running"

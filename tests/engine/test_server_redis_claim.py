@@ -1,0 +1,116 @@
+"""`--bus`: entries a consumer of the group read and never acknowledged (it died) are claimed
+by another server with XAUTOCLAIM and run once: those whose runs the dead one had recorded are
+only acknowledged. Redis is Debian's redis-server on a free TCP port, started by the test; a
+server whose acknowledgements fail is a real one logged in as a Redis ACL user without XACK."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.engine.serve_support import wait_until
+from tests.engine.test_server_restart import serve_process
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(
+    REDIS is None, reason="needs redis-server (apt-get install redis-server; .ci/run installs it)"
+)
+redis = pytest.importorskip("redis")
+
+QUICK = "version: 1\nname: quick\ntrigger: go\nsteps:\n  - notify: done ${ input.n }\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def redis_port(tmp_path: Path) -> Iterator[int]:
+    assert REDIS is not None
+    port = _free_port()
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + ["--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def answers() -> bool:
+        try:
+            return bool(redis.Redis(port=port, socket_timeout=1).ping())
+        except redis.exceptions.ConnectionError:
+            assert proc.poll() is None, "redis-server ended (the port was taken?)"
+            return False
+
+    try:
+        wait_until(answers, what="redis to listen")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _runs(url: str) -> list[dict[str, object]]:
+    return list(httpx.get(f"{url}/runs?limit=100", timeout=10).json()["runs"])
+
+
+def test_entries_a_dead_consumer_left_pending_are_claimed_and_run_once(
+    tmp_path: Path, redis_port: int
+) -> None:
+    from engine.server.redisbus import GROUP, STREAM
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "quick.yaml").write_text(QUICK, encoding="utf-8")
+    store = tmp_path / "store.sqlite3"
+    sync = redis.Redis(port=redis_port, decode_responses=True)
+    # a server that records runs but whose acknowledgements are refused: it dies with them
+    # pending, their runs recorded
+    sync.acl_setuser(
+        "noack", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-xack"]
+    )
+    sync.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    noack = f"redis://noack:pw@127.0.0.1:{redis_port}"
+    with serve_process(flows, store, "--bus", noack, "--workers", "1", "--no-watch") as (_, url):
+        sync.xadd(STREAM, {"event": "go", "data": '{"n": 0}'})
+        sync.xadd(STREAM, {"event": "go", "data": '{"n": 1}', "key": "k1"})
+        sync.xadd(STREAM, {"event": "go", "data": '{"n": 2}'})
+        wait_until(
+            lambda: len(r := _runs(url)) == 3 and all(x["status"] == "succeeded" for x in r),
+            what="the first server's three runs",
+        )
+        wait_until(lambda: sync.xpending(STREAM, GROUP)["pending"] == 3, what="failed acks")
+    # (the first server is killed on leaving the block)
+
+    # a consumer that reads three more entries and dies before recording anything
+    for n in (3, 4, 5):
+        sync.xadd(STREAM, {"event": "go", "data": f'{{"n": {n}}}'})
+    read = sync.xreadgroup(GROUP, "gone-1", {STREAM: ">"}, count=10)
+    assert len(read[0][1]) == 3
+    assert sync.xpending(STREAM, GROUP)["pending"] == 6
+
+    bus = f"redis://127.0.0.1:{redis_port}"
+    extra = ("--bus", bus, "--bus-claim-idle", "300ms", "--workers", "2", "--no-watch")
+    with serve_process(flows, store, *extra) as (_, url):
+        wait_until(
+            lambda: sync.xpending(STREAM, GROUP)["pending"] == 0,
+            timeout=20,
+            what="every pending entry claimed and acknowledged",
+        )
+        runs = wait_until(
+            lambda: len(r := _runs(url)) >= 6 and all(x["status"] == "succeeded" for x in r) and r,
+            what="the claimed entries' runs",
+        )
+        inputs = sorted(httpx.get(f"{url}/runs/{x['run']}").json()["input"]["n"] for x in runs)
+        assert inputs == [0, 1, 2, 3, 4, 5]  # each entry ran once: none of the first three again
+        consumers = {c["name"]: c for c in sync.xinfo_consumers(STREAM, GROUP)}
+        assert consumers["gone-1"]["pending"] == 0
+    sync.close()
