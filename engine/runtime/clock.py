@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "Gate", "TimerHandle", "ClockTimeout"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "Gate", "TimerHandle", "ClockTimeout", "Timeout"]
 
 T = TypeVar("T")
 
@@ -91,10 +91,12 @@ class _RealGate:
 TIMEOUT_GRAIN = 0.005
 
 
-class _Timeout:
+class Timeout:
     """asyncio.timeout's logic (Python 3.11): at the deadline the block's task is cancelled,
     and that cancel (not another's) leaves the block as TimeoutError. Subclasses say where the
-    deadline waits (`_arm`, `_disarm`) and how the task is cancelled (`_cancel`)."""
+    deadline waits (`_arm`, `_disarm`) and how the task is cancelled (`_cancel`). It is entered
+    with `async with` (the Clock protocol's form) or, as the engine's hot path does, `with`:
+    nothing in it awaits, and a plain `with` makes no coroutine per enter and exit."""
 
     __slots__ = ("_seconds", "_task", "_fired", "_cancelling")
 
@@ -102,7 +104,7 @@ class _Timeout:
         self._seconds = seconds
         self._fired = False
 
-    async def __aenter__(self) -> _Timeout:
+    def __enter__(self) -> Timeout:
         task = asyncio.current_task()
         assert task is not None
         self._task = task
@@ -110,11 +112,7 @@ class _Timeout:
         self._arm()
         return self
 
-    def _fire(self) -> None:
-        self._fired = True
-        self._cancel(self._task)
-
-    async def __aexit__(
+    def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._disarm()
@@ -126,6 +124,19 @@ class _Timeout:
             raise TimeoutError from ev
         return None
 
+    # as `async with` too (the Clock protocol's form): the same, with no await inside
+    async def __aenter__(self) -> Timeout:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(et, ev, tb)
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._cancel(self._task)
+
     def _arm(self) -> None:
         raise NotImplementedError
 
@@ -136,7 +147,7 @@ class _Timeout:
         task.cancel()
 
 
-class ClockTimeout(_Timeout):
+class ClockTimeout(Timeout):
     """A timeout on a clock's own timers (a VirtualClock's, a Temporal workflow's)."""
 
     __slots__ = ("_clock", "_timer")
@@ -155,7 +166,7 @@ class ClockTimeout(_Timeout):
         self._clock.cancel(task)
 
 
-class _SlotTimeout(_Timeout):
+class _SlotTimeout(Timeout):
     """A RealClock timeout on a shared slot timer: every call attempt has a timeout, and a loop
     timer of its own per attempt (made, pushed on the loop's heap, cancelled) was about a sixth
     of the engine's own CPU on a live run. A slot's timer is left to fire even when its
