@@ -115,7 +115,8 @@ class Service:
         self.retain_s, self.retain_runs = retain_s, retain_runs
         self._finished = 0
         self.registry = Registry(self.folder)
-        self.host = Host(keep=True)
+        # an edited environments or mocks file is used by the runs that start a second later
+        self.host = Host(keep=True, recheck=1.0)
         self.live: dict[str, _Live] = {}
         self.subscribers: set[_Subscriber] = set()
         self.overflows = 0  # live events a slow follower had to read from the store instead

@@ -314,3 +314,28 @@ def test_answers_waiting_in_one_loop_turn_share_one_commit(tmp_path: Path) -> No
     results = asyncio.run(go())
     assert all(r is not None and r["status"] == "succeeded" for r in results)
     assert flushes <= 5  # not one per run
+
+
+def test_a_keeping_host_looks_at_the_files_at_most_every_recheck_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.jobs import setup
+
+    env = tmp_path / "environments.yaml"
+    env.write_text(
+        "version: 1\ndefault: live\nenvironments:\n  live:\n    services:\n"
+        "      A: http://127.0.0.1:1\n",
+        encoding="utf-8",
+    )
+    now = [1000.0]
+    monkeypatch.setattr(setup.time, "monotonic", lambda: now[0])
+    host = Host(keep=True, recheck=1.0)
+    first = host.resolve(tmp_path, None)
+    env.write_text(env.read_text().replace(":1\n", ":22\n"), encoding="utf-8")
+    now[0] += 0.5
+    assert host.resolve(tmp_path, None) is first  # not looked at yet
+    now[0] += 0.6
+    again = host.resolve(tmp_path, None)
+    assert again is not first and again.services == {"A": "http://127.0.0.1:22"}
+    now[0] += 5
+    assert host.resolve(tmp_path, None) is again  # looked at, unchanged: kept
