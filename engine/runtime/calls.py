@@ -139,6 +139,7 @@ class CallPlan:
         "secret_headers",
         "secret_body",
         "unresolved",
+        "ctype_key",
     )
 
     def __init__(
@@ -156,6 +157,9 @@ class CallPlan:
             and self.target not in services.mocked
         ):
             self.unresolved = services.environment
+        # the name the step gives its Content-Type header, if it gives one (names are not
+        # templates: only values are)
+        self.ctype_key = next((k for k in self.call.headers if k.lower() == "content-type"), None)
         self.secret_names = _secret_names(
             [self.call.path, step.with_, step.query, self.call.headers]
         )
@@ -297,16 +301,16 @@ def _build_request(
         body = render_in(step.with_, scope, sid, "with")
     content = None
     if body is not None:
-        content = _encode_body(body, headers, sid)
+        content = _encode_body(body, headers, cp.ctype_key, sid)
     return _Request(url, headers, content, body)
 
 
-def _encode_body(body: Any, headers: dict[str, str], sid: str) -> bytes:
-    """The body as the step's `Content-Type` says (JSON when it names none, and then the header
-    is added): `application/x-www-form-urlencoded` encodes a mapping as a form (a list value
-    repeats the field), `text/*` and other non-JSON types send text as it is."""
-    ctype_key = next((k for k in headers if k.lower() == "content-type"), None)
-    if ctype_key is None:
+def _encode_body(body: Any, headers: dict[str, str], ctype_key: str | None, sid: str) -> bytes:
+    """The body as the step's `Content-Type` (header `ctype_key`) says (JSON when it names
+    none, and then the header is added): `application/x-www-form-urlencoded` encodes a mapping
+    as a form (a list value repeats the field), `text/*` and other non-JSON types send text as
+    it is."""
+    if ctype_key is None or ctype_key not in headers:
         headers["Content-Type"] = "application/json"
         return _JSON(body).encode()
     ctype = headers[ctype_key].split(";", 1)[0].strip().lower()

@@ -89,6 +89,7 @@ class _RealGate:
 # A RealClock timeout fires at most this late, or a thousandth of its length if that is more:
 # deadlines share one loop timer per slot this wide.
 TIMEOUT_GRAIN = 0.005
+_GRAIN_FROM = TIMEOUT_GRAIN * 1000  # the timeout from which a thousandth of it is the wider
 
 
 class Timeout:
@@ -176,12 +177,30 @@ class _SlotTimeout(Timeout):
     __slots__ = ("_clock", "_slot")
 
     def __init__(self, clock: RealClock, seconds: float) -> None:
-        super().__init__(seconds)
         self._clock = clock
+        self._seconds = seconds
+        self._fired = False
 
-    def _arm(self) -> None:
-        self._slot = self._clock._slot(self._seconds)
-        self._slot.add(self)
+    def __enter__(self) -> _SlotTimeout:
+        # Timeout.__enter__ and the slot's lookup in one frame: it runs for every call attempt
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._cancelling = task.cancelling()
+        clock = self._clock
+        loop = asyncio.get_running_loop()
+        if loop is not clock._loop:
+            clock._loop, clock._slots = loop, {}  # another loop: the old one's timers are gone
+        seconds = self._seconds if self._seconds > 0 else 0.0
+        grain = seconds / 1000 if seconds > _GRAIN_FROM else TIMEOUT_GRAIN
+        when = math.ceil((loop.time() + seconds) / grain) * grain
+        slot = clock._slots.get(when)
+        if slot is None:
+            slot = clock._slots[when] = set()
+            loop.call_at(when, clock._expire, when)
+        slot.add(self)
+        self._slot = slot
+        return self
 
     def _disarm(self) -> None:
         self._slot.discard(self)
@@ -207,19 +226,6 @@ class RealClock:
         """Like asyncio.timeout, firing up to TIMEOUT_GRAIN late: the attempts whose deadlines
         fall in one slot share a loop timer."""
         return _SlotTimeout(self, seconds)
-
-    def _slot(self, seconds: float) -> set[_SlotTimeout]:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop, self._slots = loop, {}  # another loop: the old one's timers are gone
-        seconds = max(0.0, seconds)
-        grain = max(TIMEOUT_GRAIN, seconds / 1000)
-        when = math.ceil((loop.time() + seconds) / grain) * grain
-        slot = self._slots.get(when)
-        if slot is None:
-            slot = self._slots[when] = set()
-            loop.call_at(when, self._expire, when)
-        return slot
 
     def _expire(self, key: float) -> None:
         for timeout in list(self._slots.pop(key, ())):
