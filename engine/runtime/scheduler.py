@@ -27,8 +27,8 @@ from engine.core.durations import format_duration
 from engine.core.errors import ExpressionError, InputInvalid, RunError
 from engine.core.expressions import template_table, truthy, using_templates
 from engine.core.heap import LargeRun
-from engine.core.model import AnyStep, EmitStep, NotifyStep, WaitStep, Workflow
-from engine.runtime.calls import CallPlan, render_in, run_call_step
+from engine.core.model import EmitStep, NotifyStep, WaitStep, Workflow
+from engine.runtime.calls import render_in, run_call_step
 from engine.runtime.clock import Clock, Gate, TimerHandle
 from engine.runtime.events import (
     Event,
@@ -44,7 +44,7 @@ from engine.runtime.events import (
 )
 from engine.runtime.ports import Caller, Cascade, SecretReader
 from engine.runtime.secrets import redact
-from engine.runtime.skeleton import skeleton
+from engine.runtime.steps import StepState, check_input, on_error, step_states
 
 if TYPE_CHECKING:
     from engine.runtime.bus import EventBus
@@ -54,49 +54,6 @@ __all__ = ["execute_run", "MAX_EMIT_DEPTH"]
 log = logging.getLogger("switchboard.engine")
 
 MAX_EMIT_DEPTH = Cascade.MAX_DEPTH
-
-
-class _StepState:
-    __slots__ = (
-        "step",
-        "id",
-        "waiting",
-        "live",
-        "dependents",
-        "status",
-        "task",
-        "started",
-        "attempts",
-        "calls",
-        "plan",
-    )
-
-    def __init__(self, step: AnyStep) -> None:
-        self.step = step
-        self.id = step.id
-        self.waiting = 0
-        self.live = 0
-        self.dependents: list[_StepState] = []
-        self.status: str | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.started = 0.0
-        self.attempts = 0
-        self.calls: list[Any] = []
-        self.plan: CallPlan | None = None
-
-
-def _states(workflow: Workflow, services: Mapping[str, str]) -> list[_StepState]:
-    """This run's step states, wired to their dependents, call steps with their plans. Raises
-    ValidationError for a broken graph."""
-    sk = skeleton(workflow, services)
-    states = [_StepState(s) for s in sk.steps]
-    for st, plan, waiting, dependents in zip(
-        states, sk.plans, sk.waiting, sk.dependents, strict=True
-    ):
-        st.plan = plan
-        st.waiting = waiting
-        st.dependents = [states[i] for i in dependents]
-    return states
 
 
 class RunPorts(Protocol):
@@ -175,8 +132,8 @@ class _Run:
         self.ended = False
         self.end_status = "succeeded"
         self.remaining = 0
-        self.running: set[_StepState] = set()
-        self._ready: deque[_StepState] = deque()
+        self.running: set[StepState] = set()
+        self._ready: deque[StepState] = deque()
         self._pumping = False
         self.pinned: dict[str, Mapping[str, Any]] = {}
         self.large: LargeRun | None = None
@@ -186,7 +143,7 @@ class _Run:
         # tell its own cancel from the caller's.
         self._driver: asyncio.Task[Any] | None = None
         self._driver_free = False
-        self._inline: _StepState | None = None
+        self._inline: StepState | None = None
         self._driver_cancels = 0
         self._cancelling = 0
 
@@ -211,12 +168,12 @@ class _Run:
         clock = self.clock
         wf = self.workflow
         self.t0 = clock.now()
-        states = _states(wf, self.services)
+        states = step_states(wf, self.services)
         self.states = states
         self.remaining = len(states)
         if self.listening:
             self.emit(RunStarted(self.run_id, wf.name, self.t0, redact(self.input)))
-        problem = _check_input(wf, self.input)
+        problem = check_input(wf, self.input)
         if problem is not None:
             self._abort(InputInvalid(problem), "failed")
             self._mark_unfinished()
@@ -380,7 +337,7 @@ class _Run:
         if self.remaining == 0 and self.gate is not None:
             self.gate.open()
 
-    def _start(self, st: _StepState) -> None:
+    def _start(self, st: StepState) -> None:
         step = st.step
         if st.id in self.pinned:
             self._replay(st, self.pinned[st.id])
@@ -412,7 +369,7 @@ class _Run:
             else:
                 st.task = self.clock.spawn(self._step_task(st), name=f"switchboard-{st.id}")
 
-    async def _step_task(self, st: _StepState, inline: bool = False) -> None:
+    async def _step_task(self, st: StepState, inline: bool = False) -> None:
         """Run one call or wait step and finish it. `inline`: in the run's own task, which is
         free for the next step from the moment this one finishes."""
         step = st.step
@@ -451,7 +408,7 @@ class _Run:
                 self._driver_free = True
             self._finish(st, "succeeded", output, None)
 
-    def _notify(self, st: _StepState, step: NotifyStep) -> None:
+    def _notify(self, st: StepState, step: NotifyStep) -> None:
         st.attempts = 1
         try:
             message = render_in(step.message, self.scope, st.id, "message")
@@ -466,7 +423,7 @@ class _Run:
         self.emit(Notification(self.run_id, st.id, step.level or "info", text, self.clock.now()))
         self._finish(st, "succeeded", {"message": text, "level": step.level or "info"}, None)
 
-    def _emit_event(self, st: _StepState, step: EmitStep) -> None:
+    def _emit_event(self, st: StepState, step: EmitStep) -> None:
         st.attempts = 1
         try:
             data = render_in(step.data, self.scope, st.id, "data")
@@ -508,7 +465,7 @@ class _Run:
         )
         self._finish(st, "succeeded", {"event": step.event, "runs": run_ids}, None)
 
-    def _finish(self, st: _StepState, status: str, output: Any, error: RunError | None) -> None:
+    def _finish(self, st: StepState, status: str, output: Any, error: RunError | None) -> None:
         if st.status is not None:
             return
         err = None
@@ -521,7 +478,7 @@ class _Run:
         if (
             status == "failed"
             and not self.ended
-            and (_on_error(st) != "continue" or (error is not None and error.type == "secret"))
+            and (on_error(st) != "continue" or (error is not None and error.type == "secret"))
         ):
             assert error is not None
             if error.step is None:
@@ -531,7 +488,7 @@ class _Run:
         if not self.ended:
             self._release(st, status)
 
-    def _replay(self, st: _StepState, pinned: Mapping[str, Any]) -> None:
+    def _replay(self, st: StepState, pinned: Mapping[str, Any]) -> None:
         """Finish a pinned step as recorded, sending nothing. A recorded failure does not end
         the run (it was continued past, or the user pinned it to go on)."""
         status = str(pinned.get("status") or "succeeded")
@@ -545,7 +502,7 @@ class _Run:
         if not self.ended:
             self._release(st, status)
 
-    def _release(self, st: _StepState, status: str) -> None:
+    def _release(self, st: StepState, status: str) -> None:
         """`st` ended as `status`: its dependents wait for one step less, and run when ready."""
         live = status != "skipped"
         ready = self._ready
@@ -558,7 +515,7 @@ class _Run:
         self._pump()
 
     def _record(
-        self, st: _StepState, status: str, output: Any, err: dict[str, Any] | None, duration: int
+        self, st: StepState, status: str, output: Any, err: dict[str, Any] | None, duration: int
     ) -> None:
         st.status = status
         self.remaining -= 1
@@ -586,33 +543,3 @@ class _Run:
                     self.clock.now(),
                 )
             )
-
-
-def _on_error(st: _StepState) -> str:
-    return st.plan.on_error if st.plan is not None else "fail"
-
-
-def _check_input(workflow: Workflow, value: Any) -> str | None:
-    """A message when the run input breaks the workflow's `input` schema, else None."""
-    if not workflow.input:
-        return None
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(workflow.input)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-    if error is None:
-        return None
-    if value is None:
-        required = workflow.input.get("required") if isinstance(workflow.input, dict) else None
-        fields = ", ".join(str(r) for r in required) if isinstance(required, list) else ""
-        example = ", ".join(f'"{r}": …' for r in required) if isinstance(required, list) else ""
-        need = f"an object with {fields}" if fields else "an input"
-        return (
-            f"the run has no input, and the workflow's input schema needs {need}: pass it "
-            f"(switchboard run --input '{{{example}}}', or the designer's Run Input)"
-        )
-    where = "input" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
-    return (
-        f"the run input does not match the workflow's input schema at {where}: "
-        f"{error.message}; pass an input that matches `input:` in the workflow"
-    )

@@ -44,6 +44,7 @@ from engine.runtime import events as ev
 from engine.runtime.bus import EventBus
 from engine.runtime.state import RunRecord, apply_event
 from engine.server import shared
+from engine.server.followers import Filter, Subscriber, follow
 from engine.server.metrics import Metrics
 from engine.server.registry import Entry, Registry
 from engine.server.runner import DurableRunner, Runner
@@ -52,31 +53,10 @@ from engine.server.store import Store, StoredEvent
 
 __all__ = ["Service", "Filter"]
 
-QUEUE_SIZE = 10_000
 PRUNE_EVERY = 200  # finished runs between two retention passes
 FLUSH_DELAY_S = 0.005  # how long an event may wait in memory before it is written
 RETRY_WRITE_S = 0.0005  # how soon a write is tried again when another process is writing
 log = logging.getLogger("switchboard.serve")
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Which stored events a subscriber wants: by run, workflow and notification level; with
-    `notifications_only`, only notifications."""
-
-    run_id: str | None = None
-    workflow: str | None = None
-    levels: frozenset[str] = frozenset()
-    notifications_only: bool = False
-
-    def __call__(self, e: StoredEvent) -> bool:
-        if self.run_id and e.run_id != self.run_id:
-            return False
-        if self.workflow and e.workflow != self.workflow:
-            return False
-        if self.notifications_only and e.kind != "Notification":
-            return False
-        return not (self.levels and e.kind == "Notification" and e.level not in self.levels)
 
 
 @dataclass
@@ -118,7 +98,7 @@ class Service:
         # an edited environments or mocks file is used by the runs that start a second later
         self.host = Host(keep=True, recheck=1.0)
         self.live: dict[str, _Live] = {}
-        self.subscribers: set[_Subscriber] = set()
+        self.subscribers: set[Subscriber] = set()
         self.overflows = 0  # live events a slow follower had to read from the store instead
         self.accepting = True
         self._bus = EventBus()
@@ -578,67 +558,16 @@ class Service:
                 if not sub.offer(e):
                     self.overflows += 1
 
-    async def follow(
+    def follow(
         self, flt: Filter, after: int = 0, *, until_run_end: bool = False
     ) -> AsyncIterator[StoredEvent]:
-        """Stored events after `after` that pass `flt`, then live ones as they come. Nothing is
-        lost: the subscription starts before the replay is read, and a subscriber too slow for
-        its queue catches up from the store. With `until_run_end`, stop after the filter's run
-        has finished."""
-        sub = _Subscriber()
-        self.subscribers.add(sub)
-        last = after
-
-        def ends(e: StoredEvent) -> bool:
-            return until_run_end and e.kind == "RunFinished" and e.run_id == flt.run_id
-
-        try:
-            while True:
-                while True:  # catch up from the store
-                    batch = self.store.events(after=last, run_id=flt.run_id, limit=1000)
-                    for e in batch:
-                        last = e.seq
-                        if flt(e):
-                            yield e
-                        if ends(e):
-                            return
-                    if len(batch) < 1000:
-                        break
-                if until_run_end and flt.run_id and not self._running(flt.run_id):
-                    return
-                sub.overflowed = False
-                while not sub.overflowed:
-                    e = await sub.queue.get()
-                    if e.seq <= last or not flt(e):
-                        continue
-                    last = e.seq
-                    yield e
-                    if ends(e):
-                        return
-                while not sub.queue.empty():  # what is left is in the store: read it there
-                    sub.queue.get_nowait()
-        finally:
-            self.subscribers.discard(sub)
+        """Stored events after `after` that pass `flt`, then live ones (`followers.follow`)."""
+        return follow(
+            self.store, self.subscribers, self._running, flt, after, until_run_end=until_run_end
+        )
 
     def _running(self, run_id: str) -> bool:
         return run_id in self.live or (self.shared and shared.running_elsewhere(self.store, run_id))
-
-
-class _Subscriber:
-    """One follower's queue of live events; when it overflows, the follower re-reads the store."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[StoredEvent] = asyncio.Queue(QUEUE_SIZE)
-        self.overflowed = False
-
-    def offer(self, e: StoredEvent) -> bool:
-        """Queue one live event; False when the queue was full (the follower will catch up)."""
-        try:
-            self.queue.put_nowait(e)
-            return True
-        except asyncio.QueueFull:
-            self.overflowed = True
-            return False
 
 
 def _file_stem(name: str) -> str:

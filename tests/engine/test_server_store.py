@@ -58,10 +58,10 @@ def test_a_slow_follower_catches_up_from_the_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from engine.runtime import events as ev
-    from engine.server import service as service_module
+    from engine.server import followers
     from engine.server.service import Filter, Service
 
-    monkeypatch.setattr(service_module, "QUEUE_SIZE", 2)
+    monkeypatch.setattr(followers, "QUEUE_SIZE", 2)
     service = Service(tmp_path, Store(":memory:"))
 
     def note(i: int) -> ev.Notification:
