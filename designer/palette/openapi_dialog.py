@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -45,6 +47,8 @@ from engine import (
 __all__ = ["OpenApiImportDialog", "service_name_from_title"]
 
 SPEC_FILTER = "OpenAPI documents (*.yaml *.yml *.json);;All files (*)"
+
+_T = TypeVar("_T")
 
 
 def service_name_from_title(title: str) -> str:
@@ -157,16 +161,13 @@ class OpenApiImportDialog(QDialog):
             self._say(f"{folder or 'The folder'}: no such folder: choose where to write.", False)
             return
         service = self.service_edit.text().strip()
-        try:
-            # the spec's title names the service until the user types a name
-            plan = plan_service_import(
+        # the spec's title names the service until the user types a name
+        plan = self._planned(
+            lambda: plan_service_import(
                 spec, service or "Service", folder, self.mocks_check.isChecked()
             )
-        except LoadError as e:
-            self._say("\n".join(str(p) for p in e.problems[:5]), ok=False)
-            return
-        except ValueError as e:
-            self._say(str(e), ok=False)
+        )
+        if plan is None:
             return
         if not self._named_by_user and plan.spec.title:
             named = service_name_from_title(plan.spec.title)
@@ -200,13 +201,11 @@ class OpenApiImportDialog(QDialog):
             if not env:
                 self._say("Name the environment that gets the URL.", ok=False)
                 return
-            try:
-                self.env_edit = plan_service_url(folder, env, plan.service, plan.base_url)
-            except LoadError as e:
-                self._say("\n".join(str(p) for p in e.problems[:5]), ok=False)
-                return
-            except ValueError as e:
-                self._say(str(e), ok=False)
+            base_url = plan.base_url
+            self.env_edit = self._planned(
+                lambda: plan_service_url(folder, env, plan.service, base_url)
+            )
+            if self.env_edit is None:
                 return
             text += f" {self.env_edit.describe()}."
         self.plan = plan
@@ -232,6 +231,16 @@ class OpenApiImportDialog(QDialog):
         blocked = self.env_check.blockSignals(True)
         self.env_check.setChecked(bool(live))
         self.env_check.blockSignals(blocked)
+
+    def _planned(self, make: Callable[[], _T]) -> _T | None:
+        """What `make` plans, or None when it cannot (said in the dialog, located)."""
+        try:
+            return make()
+        except LoadError as e:
+            self._say("\n".join(str(p) for p in e.problems[:5]), ok=False)
+        except ValueError as e:
+            self._say(str(e), ok=False)
+        return None
 
     def _say(self, text: str, ok: bool) -> None:
         self.message.setText(text)
