@@ -30,7 +30,6 @@ from engine.core.expressions import (
 )
 from engine.core.expressions import iter_expressions as _iter_expressions
 from engine.core.model import CallDefaults, CallStep, ResolvedCall, RetryPolicy, resolve_call
-from engine.runtime.clock import Timeout
 from engine.runtime.events import CallRecord, StepRetrying, StepStarted
 from engine.runtime.ports import (
     CallFailed,
@@ -372,13 +371,8 @@ async def run_item(
         response: CallResponse | None = None
         status: int | None = None
         try:
-            timeout = clock.timeout(cp.timeout)
-            if isinstance(timeout, Timeout):  # the engine's clocks: entered with no coroutines
-                with timeout:
-                    response = await caller.call(request)
-            else:  # a Clock of someone else's, as the protocol has it
-                async with timeout:
-                    response = await caller.call(request)
+            with clock.timeout(cp.timeout):  # a plain `with`: no coroutine per enter and exit
+                response = await caller.call(request)
         except TimeoutError:
             kind, message = (
                 "timeout",

@@ -53,8 +53,9 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
-    def timeout(self, seconds: float) -> Any:
-        """An async context manager raising TimeoutError when the block outlives `seconds`."""
+    def timeout(self, seconds: float) -> Timeout:
+        """A context manager (`with` or `async with`) raising TimeoutError when the block
+        outlives `seconds`; `ClockTimeout(self, seconds)` serves any clock with timers."""
         ...
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> TimerHandle: ...
@@ -222,7 +223,7 @@ class RealClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
-    def timeout(self, seconds: float) -> _SlotTimeout:
+    def timeout(self, seconds: float) -> Timeout:
         """Like asyncio.timeout, firing up to TIMEOUT_GRAIN late: the attempts whose deadlines
         fall in one slot share a loop timer."""
         return _SlotTimeout(self, seconds)

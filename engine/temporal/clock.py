@@ -14,7 +14,6 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Callable
-from typing import Any
 
 from temporalio import workflow
 
@@ -115,5 +114,5 @@ class TemporalClock(RealClock):
         finally:
             timer.cancel()
 
-    def timeout(self, seconds: float) -> Any:
+    def timeout(self, seconds: float) -> ClockTimeout:
         return ClockTimeout(self, seconds)
