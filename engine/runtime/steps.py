@@ -4,6 +4,8 @@ the check of the run's input against the workflow's `input` schema."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,14 +63,33 @@ def on_error(st: StepState) -> str:
     return st.plan.on_error if st.plan is not None else "fail"
 
 
+# The input schema's validator per workflow, kept while the schema is as it was (a validator
+# built per run cost about as much as the rest of a 3-step run's own work).
+_VALIDATORS: dict[int, tuple[Any, Any]] = {}
+
+
+def _validator(workflow: Workflow) -> Any:
+    import jsonschema
+
+    key = id(workflow)
+    kept = _VALIDATORS.get(key)
+    if kept is not None and kept[0] == workflow.input:
+        return kept[1]
+    schema = copy.deepcopy(workflow.input)  # what it was built from, as it was then
+    validator = jsonschema.Draft202012Validator(schema)
+    if kept is None:
+        weakref.finalize(workflow, _VALIDATORS.pop, key, None)
+    _VALIDATORS[key] = (schema, validator)
+    return validator
+
+
 def check_input(workflow: Workflow, value: Any) -> str | None:
     """A message when the run input breaks the workflow's `input` schema, else None."""
     if not workflow.input:
         return None
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(workflow.input)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    error = jsonschema.exceptions.best_match(_validator(workflow).iter_errors(value))
     if error is None:
         return None
     if value is None:

@@ -215,6 +215,59 @@ def test_an_edit_between_runs_is_what_the_next_run_sends() -> None:
     arun(main())
 
 
+def test_an_input_schema_edited_between_runs_is_what_the_next_run_checks() -> None:
+    """The schema's validator is kept between runs only while the schema is as it was."""
+
+    async def main() -> None:
+        wf = workflow("""
+            version: 1
+            name: schema
+            input:
+              type: object
+              required: [policyId]
+            steps:
+              - {id: send, service: S, action: a}
+        """)
+        mocks = "version: 1\nmocks:\n  S.a: {}\n"
+        assert (await run_mocked(wf, mocks, {"policyId": "P-1"})).result.status == "succeeded"
+        assert wf.input is not None
+        wf.input["required"].append("reason")  # edited in place, as the designer does
+        out = await run_mocked(wf, mocks, {"policyId": "P-1"})
+        assert out.result.status == "failed"
+        assert out.result.error is not None and "'reason' is a required property" in str(
+            out.result.error["message"]
+        )
+        wf.input = {"type": "object"}
+        assert (await run_mocked(wf, mocks, {"policyId": "P-1"})).result.status == "succeeded"
+
+    arun(main())
+
+
+def test_run_ids_are_random_and_a_forked_child_draws_its_own() -> None:
+    """Run ids come from os.urandom read in blocks: a server's forked worker must not hand out
+    the ids its parent is about to."""
+    import os
+
+    from engine import new_run_id
+
+    ids = {new_run_id() for _ in range(2000)}  # more than one block of randomness
+    assert len(ids) == 2000
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        try:
+            os.write(write, new_run_id().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child) == 16
+    assert child != new_run_id()
+
+
 def test_a_broken_graph_is_refused_on_every_run() -> None:
     wf = Workflow(name="cyc", steps=workflow(CHAIN).steps)
     wf.steps[0].after = ["c"]  # a -> b -> c -> a
