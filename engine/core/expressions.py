@@ -11,10 +11,10 @@ from __future__ import annotations
 import difflib
 import json
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import jmespath
@@ -199,13 +199,49 @@ def evaluate(expr: str, scope: Mapping[str, Any]) -> Any:
     return _INTERPRETER.visit(compile_expression(expr).parsed, scope)
 
 
-# A template compiled: its literal text and parsed expressions, in order.
-_Compiled = tuple[tuple[str, dict[str, Any] | None], ...]
+# A template compiled: its literal text and its expressions' evaluators, in order.
+_Evaluator = Callable[[Any], Any]
+_Compiled = tuple[tuple[str, _Evaluator | None], ...]
+
+
+def _field_chain(node: dict[str, Any]) -> tuple[str, ...] | None:
+    """The keys of an expression that only names fields (`steps.a.output.version`), else None."""
+    kind = node.get("type")
+    if kind == "field":
+        return (node["value"],)
+    if kind != "subexpression":
+        return None
+    keys: tuple[str, ...] = ()
+    for child in node["children"]:
+        chain = _field_chain(child)
+        if chain is None:
+            return None
+        keys += chain
+    return keys
+
+
+def _evaluator(tree: dict[str, Any]) -> _Evaluator:
+    """How to evaluate a parsed expression. Most name a path of fields: those are looked up
+    directly, as JMESPath does (`.get` of each key; None once a value has no `.get`), without
+    its tree walk (a visit per node, several times the cost)."""
+    keys = _field_chain(tree)
+    if keys is None:
+        return partial(_INTERPRETER.visit, tree)
+
+    def lookup(value: Any) -> Any:
+        for key in keys:
+            try:
+                value = value.get(key)
+            except AttributeError:
+                return None
+        return value
+
+    return lookup
 
 
 def _compile_template(s: str) -> _Compiled:
     return tuple(
-        (seg.text, None if seg.expr is None else compile_expression(seg.expr).parsed)
+        (seg.text, None if seg.expr is None else _evaluator(compile_expression(seg.expr).parsed))
         for seg in _split_cached(s)
     )
 
@@ -293,12 +329,9 @@ def render(value: Any, scope: Mapping[str, Any]) -> Any:
         if "${" not in value:
             return value
         segs = _compiled(value)
-        visit = _INTERPRETER.visit
         if len(segs) == 1 and segs[0][1] is not None:
-            return visit(segs[0][1], scope)
-        return "".join(
-            _as_text(visit(tree, scope)) if tree is not None else text for text, tree in segs
-        )
+            return segs[0][1](scope)
+        return "".join(_as_text(ev(scope)) if ev is not None else text for text, ev in segs)
     if isinstance(value, dict):
         return {k: render(v, scope) for k, v in value.items()}
     if isinstance(value, list):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from engine import TemplateSyntaxError, check_template, render, split_template
@@ -84,3 +86,21 @@ def test_an_expression_cut_short_says_so() -> None:
     # JMESPath reports a trailing dot as a parse error at an empty token: "near ''" said nothing
     with pytest.raises(TemplateSyntaxError, match="'steps.a.output.' ends too early"):
         check_template("${ steps.a.output. }")
+
+
+def test_a_path_of_fields_gives_what_jmespath_gives_on_any_value() -> None:
+    """`a.b.c` is looked up without JMESPath's tree walk: the answer must be JMESPath's own for
+    every shape the values on the way can take."""
+    import jmespath
+
+    leaves: list[Any] = [None, 0, 7, "", "text", [], [1, {"c": 2}], {}, {"c": None}, {"c": 3}]
+    scopes: list[Any] = [{"a": {"b": leaf}} for leaf in leaves]
+    scopes += [{"a": leaf} for leaf in leaves] + [{}, {"b": 1}]
+    scopes += [{"a": {"b": {"c": [1, 2]}, "x": 1}}, {"a b": {"c": 1}, "a": {"b": {"c": "found"}}}]
+    for expr in ("a", "a.b", "a.b.c", '"a b".c', "a.b.c.d"):
+        for scope in scopes:
+            want = jmespath.search(expr, scope)
+            assert render("${ " + expr + " }", scope) == want, (expr, scope)
+            assert render("<${ " + expr + " }>", scope) == render(
+                "<${ " + expr + " | @ }>", scope
+            ), (expr, scope)
