@@ -46,7 +46,7 @@ from engine.runtime.http import DEFAULT_LIMITS, make_live_transport  # noqa: E40
 QUICK = "--quick" in sys.argv
 N = 2_000 if QUICK else 10_000
 SECONDS = 0.3 if QUICK else 0.7  # one measuring round of (b)
-ROUNDS = 1 if QUICK else 2
+ROUNDS = 1 if QUICK else 3
 
 
 # --- (a) 10,000 sequential mocked calls ------------------------------------------------------
