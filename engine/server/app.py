@@ -96,12 +96,14 @@ def create_app(
     watch: bool = False,
     bus: str | None = None,
     bus_claim_idle_s: float = 60.0,
+    bus_max_deliveries: int = 5,
 ) -> Starlette:
     """The ASGI app serving `service`; at shutdown its runs get `grace_s` seconds to finish.
     With `tokens`, every request but /healthz and /readyz needs a bearer token with the
     route's scope. With `watch`, a changed file in the folder is reloaded while serving; with
     `bus` (a redis:// URL), events are consumed from its stream too (entries other consumers
-    left pending `bus_claim_idle_s` are claimed)."""
+    left pending `bus_claim_idle_s` are claimed; one delivered `bus_max_deliveries` times
+    without being processed goes to the dead-letter stream)."""
 
     def unknown_workflow(name: str) -> ApiError:
         entry = service.registry.get(name)
@@ -351,7 +353,12 @@ def create_app(
         if bus:
             from engine.server.redisbus import RedisBus
 
-            consumer = RedisBus(bus, service, claim_idle_s=bus_claim_idle_s)
+            consumer = RedisBus(
+                bus,
+                service,
+                claim_idle_s=bus_claim_idle_s,
+                max_deliveries=bus_max_deliveries,
+            )
             await consumer.start()
         try:
             yield

@@ -88,6 +88,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "this long (it died) are claimed and processed here (default 60s)",
     )
     p.add_argument(
+        "--bus-max-deliveries",
+        metavar="N",
+        type=int,
+        default=5,
+        help="with --bus: an entry delivered N times without being processed is moved to "
+        "the stream switchboard:events:dead and acknowledged (default 5)",
+    )
+    p.add_argument(
         "--no-watch",
         action="store_true",
         help="do not reload files of DIR when they change (default: watch, keeping "
@@ -153,6 +161,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: --grace/--retain/--bus-claim-idle: {e}", file=sys.stderr)
         return 2
+    if args.bus_max_deliveries < 1:
+        print(
+            f"error: --bus-max-deliveries {args.bus_max_deliveries}: give 1 or more (how many "
+            "times an entry is delivered before it goes to switchboard:events:dead)",
+            file=sys.stderr,
+        )
+        return 2
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -165,6 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "retain_runs": args.retain_runs or None,
         "bus": args.bus,
         "bus_claim_idle_s": claim_idle_s,
+        "bus_max_deliveries": args.bus_max_deliveries,
         "runner": runner,
     }
     try:
@@ -261,6 +277,7 @@ async def serve(
     retain_runs: int | None = None,
     bus: str | None = None,
     bus_claim_idle_s: float = 60.0,
+    bus_max_deliveries: int = 5,
     runner: Any = None,  # a plug-in's Runner (serve --engine temporal); None: run_job
     sock: socket.socket | None = None,
     worker: bool = False,
@@ -310,6 +327,7 @@ async def serve(
             watch=watch,
             bus=bus,
             bus_claim_idle_s=bus_claim_idle_s,
+            bus_max_deliveries=bus_max_deliveries,
         )
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=max(1, int(grace_s))

@@ -13,7 +13,12 @@ recorded with a key (its own `key`, else `redis:STREAM:ENTRY-ID`) in one store t
 an entry delivered again after its runs were recorded starts nothing and is just acknowledged
 (across the processes that share a store, as `serve --workers` do). An entry that is not
 understood is acknowledged and logged, so it cannot block the stream; one whose processing
-failed (the store was busy, the ack did not reach Redis) stays pending and is claimed again.
+failed (the store was busy, the ack did not reach Redis) stays pending and is claimed again,
+until it has been delivered `max_deliveries` times: then it is moved to the stream
+`switchboard:events:dead` (its fields, plus `entry`, its id, and `deliveries`) and acknowledged,
+so that an entry no server can process does not come back forever. Consumers of the group with
+nothing pending that have not read for twice `claim_idle_s` (a worker's name dies with its pid)
+are removed from the group, so that it does not grow with every restart.
 
 While the bus is on, `emit` steps publish to the stream too (`StreamBus`), instead of starting
 the triggered runs in this process: whichever server of the group reads the entry starts them.
@@ -39,11 +44,22 @@ from engine.runtime.events import Sink
 from engine.runtime.ports import Cascade
 from engine.server.service import Service
 
-__all__ = ["RedisBus", "StreamBus", "STREAM", "GROUP", "CLAIM_IDLE_S", "publish"]
+__all__ = [
+    "RedisBus",
+    "StreamBus",
+    "STREAM",
+    "DEAD",
+    "GROUP",
+    "CLAIM_IDLE_S",
+    "MAX_DELIVERIES",
+    "publish",
+]
 
 STREAM = "switchboard:events"
+DEAD = ":dead"  # the dead-letter stream is the stream's name with this after it
 GROUP = "switchboard"
 CLAIM_IDLE_S = 60.0  # an entry pending this long was read by a consumer that died
+MAX_DELIVERIES = 5  # an entry delivered this often without being processed is dead-lettered
 BATCH = 100
 log = logging.getLogger("switchboard.serve")
 
@@ -60,6 +76,7 @@ class RedisBus:
         group: str = GROUP,
         consumer: str | None = None,
         claim_idle_s: float = CLAIM_IDLE_S,
+        max_deliveries: int = MAX_DELIVERIES,
     ) -> None:
         import redis.asyncio as redis
 
@@ -69,10 +86,13 @@ class RedisBus:
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self.client: Any = redis.from_url(url)
         self.claim_idle_s = claim_idle_s
+        self.max_deliveries = max(1, max_deliveries)
+        self.dead_stream = stream + DEAD
         # how often pending entries are looked for: an entry waits at most 1.5x the idle time
         self.claim_every_s = min(max(claim_idle_s / 2, 0.05), 30.0)
         self.handled = 0
         self.claimed = 0  # entries claimed from other (dead) consumers
+        self.dead = 0  # entries moved to the dead-letter stream
         self.published = 0
         self._task: asyncio.Task[None] | None = None
         self._publishing: set[asyncio.Task[None]] = set()
@@ -139,7 +159,50 @@ class RedisBus:
 
     async def _claim(self) -> None:
         """Take over the entries of the group pending longer than `claim_idle_s` (their
-        consumer died, or failed to process them) and process them."""
+        consumer died, or failed to process them) and process them; first move those delivered
+        `max_deliveries` times to the dead-letter stream; then forget consumers long gone."""
+        await self._dead_letter()
+        await self._take_over()
+        await self._forget_gone_consumers()
+
+    async def _dead_letter(self) -> None:
+        idle_ms = int(self.claim_idle_s * 1000)
+        pending = await self.client.xpending_range(
+            self.stream, self.group, min="-", max="+", count=BATCH, idle=idle_ms
+        )
+        worn = [p["message_id"] for p in pending if p["times_delivered"] >= self.max_deliveries]
+        if not worn:
+            return
+        # claimed first, so that of several servers looking at once only one moves each entry
+        taken = await self.client.xclaim(self.stream, self.group, self.consumer, idle_ms, worn)
+        for entry_id, fields in taken:
+            if entry_id is None or fields is None:
+                continue  # deleted from the stream meanwhile
+            times = next((p["times_delivered"] for p in pending if p["message_id"] == entry_id), 0)
+            record = {**fields, "entry": entry_id, "deliveries": str(times)}
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xadd(self.dead_stream, record)
+                pipe.xack(self.stream, self.group, entry_id)
+                await pipe.execute()
+            self.dead += 1
+            log.error(
+                "redis bus: entry %s was delivered %d times and never processed; moved to %s "
+                "(look at it there, fix what fails, and XADD it to %s again)",
+                _text(entry_id),
+                times,
+                self.dead_stream,
+                self.stream,
+            )
+
+    async def _forget_gone_consumers(self) -> None:
+        gone_ms = 2 * self.claim_idle_s * 1000
+        for c in await self.client.xinfo_consumers(self.stream, self.group):
+            name = _text(c["name"])
+            if name != self.consumer and not c["pending"] and c["idle"] > gone_ms:
+                await self.client.xgroup_delconsumer(self.stream, self.group, name)
+                log.info("redis bus: consumer %s of the group is gone; removed", name)
+
+    async def _take_over(self) -> None:
         cursor: Any = "0-0"
         while True:
             got = await self.client.xautoclaim(

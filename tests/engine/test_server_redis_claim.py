@@ -112,5 +112,70 @@ def test_entries_a_dead_consumer_left_pending_are_claimed_and_run_once(
         inputs = sorted(httpx.get(f"{url}/runs/{x['run']}").json()["input"]["n"] for x in runs)
         assert inputs == [0, 1, 2, 3, 4, 5]  # each entry ran once: none of the first three again
         consumers = {c["name"]: c for c in sync.xinfo_consumers(STREAM, GROUP)}
-        assert consumers["gone-1"]["pending"] == 0
+        # nothing left with it: it is removed from the group once gone long enough
+        assert "gone-1" not in consumers or consumers["gone-1"]["pending"] == 0
     sync.close()
+
+
+def test_an_entry_delivered_too_often_is_dead_lettered_and_gone_consumers_removed(
+    tmp_path: Path, redis_port: int
+) -> None:
+    """An entry that consumers keep taking and never acknowledge (each died, or failed on it)
+    goes to `switchboard:events:dead` once delivered `--bus-max-deliveries` times, instead of
+    coming back forever; consumers that are gone, with nothing pending, leave the group."""
+    from engine.server.redisbus import DEAD, GROUP, STREAM
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "quick.yaml").write_text(QUICK, encoding="utf-8")
+    sync = redis.Redis(port=redis_port, decode_responses=True)
+    sync.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    poison = sync.xadd(STREAM, {"event": "go", "data": '{"n": 9}'})
+    assert sync.xreadgroup(GROUP, "flaky-1", {STREAM: ">"}, count=1)[0][1][0][0] == poison
+    for consumer in ("flaky-2", "flaky-3"):  # delivered again to consumers that died too
+        assert sync.xclaim(STREAM, GROUP, consumer, 0, [poison])[0][0] == poison
+    sync.xadd(STREAM, {"event": "go", "data": '{"n": 4}'})
+    sync.xreadgroup(GROUP, "gone-4", {STREAM: ">"}, count=1)  # delivered once: runs
+    pending = {p["message_id"]: p for p in sync.xpending_range(STREAM, GROUP, "-", "+", 10)}
+    assert pending[poison]["times_delivered"] == 3
+
+    bus = f"redis://127.0.0.1:{redis_port}"
+    extra = ("--bus", bus, "--bus-claim-idle", "300ms", "--bus-max-deliveries", "3")
+    gone = {"flaky-1", "flaky-2", "flaky-3", "gone-4"}
+    with serve_process(flows, tmp_path / "s.sqlite3", *extra, "--workers", "1", "--no-watch") as (
+        proc,
+        url,
+    ):
+        dead = wait_until(
+            lambda: sync.xrange(STREAM + DEAD), timeout=20, what="the entry dead-lettered"
+        )
+        assert len(dead) == 1
+        fields = dead[0][1]
+        assert fields == {"event": "go", "data": '{"n": 9}', "entry": poison, "deliveries": "3"}
+        wait_until(lambda: sync.xpending(STREAM, GROUP)["pending"] == 0, what="both acknowledged")
+        runs = wait_until(
+            lambda: (r := _runs(url)) and all(x["status"] == "succeeded" for x in r) and r,
+            what="the other entry's run",
+        )
+        assert [httpx.get(f"{url}/runs/{x['run']}").json()["input"] for x in runs] == [{"n": 4}]
+
+        def consumers() -> set[str]:
+            return {c["name"] for c in sync.xinfo_consumers(STREAM, GROUP)}
+
+        wait_until(lambda: not consumers() & gone, timeout=20, what="the gone consumers removed")
+        assert len(consumers()) == 1  # the server's own stays
+        proc.terminate()
+        _, log = proc.communicate(timeout=30)
+    assert f"entry {poison} was delivered 3 times and never processed" in log
+    assert "switchboard:events:dead" in log and "consumer flaky-1 of the group is gone" in log
+    sync.close()
+
+
+def test_max_deliveries_below_one_is_refused_with_what_it_means(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    assert main(["serve", str(tmp_path), "--port", "0", "--bus-max-deliveries", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--bus-max-deliveries 0: give 1 or more" in err and "switchboard:events:dead" in err
