@@ -404,6 +404,8 @@ class YamlField(FieldEditor):
         edit.setPlaceholderText(placeholder)
         edit.setTabChangesFocus(True)
         edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        # YAML lines are not wrapped: a long `${ }` broken mid-word looked like two lines
+        edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         line_height = edit.fontMetrics().lineSpacing()
         edit.setFixedHeight(line_height * lines + 12)
         edit.textChanged.connect(self._text_changed)

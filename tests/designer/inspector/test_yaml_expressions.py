@@ -145,3 +145,20 @@ def test_the_workflows_output_has_the_editor_too(qtbot, tmp_path):
         "verdict": "${ steps.check.output.status }",
     }
     assert doc.undo_stack.count() == before + 1
+
+
+def test_a_long_expression_in_the_with_box_stays_on_its_line(qtbot, tmp_path):
+    """The inspector's YAML boxes do not wrap: a long `${ }` broken mid-word read as two lines."""
+    window = _window_after_a_run(qtbot, tmp_path)
+    window.select_step("sendUpdate")
+    form = window.inspector.step_form
+    assert form is not None
+    edit = form.editors["with_"].input
+    long = (
+        "message: ${ join(' / ', [steps.updatePolicy.output.policyId, steps.check.output.status]) }"
+    )
+    edit.setPlainText(long)
+    assert edit.fontMetrics().horizontalAdvance(long) > edit.viewport().width()  # it is long
+    block = edit.document().firstBlock()
+    assert block.text() == long
+    assert block.layout().lineCount() == 1
