@@ -58,11 +58,15 @@ class ContractChecks(QObject):
         if self.settings is not None:
             self.settings.setValue(SETTING, "true" if on else "false")
 
+    def clear(self) -> None:
+        """A new list (an Emit Event job starts; a Run clears it itself)."""
+        self.found = []
+        self._show()
+
     def _run_started(self, record: RunRecord) -> None:
         # a Run starts a new list; the runs its emits start add to it
         if record.source == "run":
-            self.found = []
-            self._show()
+            self.clear()
 
     def _lines(self, lines: list[LogLine]) -> None:
         new = [

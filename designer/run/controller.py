@@ -173,7 +173,7 @@ class RunController(QObject):
             record=_absolute(spec.record),
             environ=dict(os.environ),
             pinned=spec.pinned if kind == "run" else None,
-            check_contract=spec.check_contract and kind == "run",
+            check_contract=spec.check_contract and kind in ("run", "emit"),
             **more,
         )
 

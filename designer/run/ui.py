@@ -243,6 +243,7 @@ class RunUI(QObject):
         """Publish `event`: the open workflow and its folder's workflows listen on the bus."""
         if not self._can_start():
             return False
+        self.contracts.clear()  # the event's runs make a new list
         self.controller.emit_event(self._spec(), event, data)
         return True
 

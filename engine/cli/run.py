@@ -61,13 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         help="write the run's calls as a mocks file (for live and hybrid runs)",
     )
-    r.add_argument(
-        "--check-contract",
-        action="store_true",
-        help="check each response of a service with an imported OpenAPI spec (a "
-        "*.service.yaml beside the workflow) against its operation's response schema; a "
-        "warning per mismatch (off by default)",
-    )
+    _contract_option(r, "beside the workflow")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser(
@@ -97,7 +91,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="folder of workflows (default: ./workflows, else .)",
     )
     _run_options(e)
+    _contract_option(e, "in the folder")
     e.set_defaults(func=cmd_emit)
+
+
+def _contract_option(p: argparse.ArgumentParser, where: str) -> None:
+    p.add_argument(
+        "--check-contract",
+        action="store_true",
+        help="check each response of a service with an imported OpenAPI spec (a "
+        f"*.service.yaml {where}) against its operation's response schema; a "
+        "warning per mismatch (off by default)",
+    )
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -335,5 +340,6 @@ def cmd_emit(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         real_time=args.real_time,
         allow_outside_files=args.allow_outside_files,
+        check_contract=args.check_contract,
     )
     return run_for_cli(request, sys.stdout, sys.stderr, args.json).exit_code

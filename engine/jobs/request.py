@@ -67,7 +67,7 @@ class JobRequest:
     record: Path | None = None
     environ: dict[str, str] | None = None
     allow_outside_files: bool = False  # an environment may name files outside its folder
-    check_contract: bool = False  # run: check responses against imported OpenAPI specs
+    check_contract: bool = False  # run, emit: check responses against imported OpenAPI specs
     # a run: how deep in a cascade of emits it starts (an event an emit step published to a
     # stream, consumed here), so a workflow that triggers itself stops there as in one process
     depth: int = 0

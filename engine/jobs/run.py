@@ -204,7 +204,13 @@ async def _emit(request: JobRequest, sinks: Sequence[Sink], host: Host | None) -
         )
     outcome: JobOutcome
     try:
-        results: list[RunResult] = await bus.publish(request.event, request.data, sinks=setup.sinks)
+        sinks = setup.sinks
+        if request.check_contract:
+            from engine.jobs.contract import ContractCheck
+
+            # every run the event starts (and the runs their emits start) is checked
+            sinks = [*sinks, ContractCheck(Path(folder).resolve(), lambda: setup.sinks)]
+        results: list[RunResult] = await bus.publish(request.event, request.data, sinks=sinks)
         n = len(results)
         outcome = JobOutcome(
             "emit",

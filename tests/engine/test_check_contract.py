@@ -181,3 +181,35 @@ def test_a_front_end_tells_contract_warnings_from_others(
         "",
     ):
         assert not is_contract_warning(other)
+
+
+def test_an_emitted_event_checks_the_runs_it_starts(
+    tmp_path: Path, http_server: RecordingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`switchboard emit --check-contract`: the runs the event starts are checked as a run's."""
+    folder = _folder(tmp_path, http_server.url)
+    pets = folder / "pets.yaml"
+    pets.write_text(
+        pets.read_text(encoding="utf-8").replace("name: pets\n", "name: pets\ntrigger: petAsked\n"),
+        encoding="utf-8",
+    )
+    events: list[Event] = []
+    _wrong(http_server)
+    request = JobRequest(
+        "emit", folder=folder, event="petAsked", data={"petId": 7}, env="live", check_contract=True
+    )
+    outcome = asyncio.run(run_job(request, sinks=[events.append]))
+    assert outcome.kind == "emit", outcome.message
+    warnings = [e for e in events if isinstance(e, Notification) and e.level == "warning"]
+    assert len(warnings) == 4
+    assert warnings[1].message.endswith("at $[1].id: 'two' is not of type 'integer'")
+    assert {w.run_id for w in warnings} == set(outcome.run_ids)
+
+    _wrong(http_server)
+    args = ["emit", "petAsked", "--workflows", str(folder), "--env", "live"]
+    code = main([*args, "--data", '{"petId": 7}', "--check-contract"])
+    assert "at $[1].id: 'two' is not of type 'integer'" in capsys.readouterr().out
+    assert code in (0, 1)
+    _wrong(http_server)
+    main([*args, "--data", '{"petId": 7}'])
+    assert "is not of type" not in capsys.readouterr().out  # off by default

@@ -117,3 +117,24 @@ def test_contract_mismatches_show_in_the_log_and_problems(qtbot, tmp_path, servi
     action.trigger()
     again = make_window(qtbot, tmp_path / "w2", settings=settings)  # remembered
     assert again.run_ui.contracts.action.isChecked()
+
+
+def test_an_emitted_events_runs_are_checked_too(qtbot, tmp_path, service):
+    """Emit Event with the check on: the runs the event starts are checked, and each Emit Event
+    makes a new list."""
+    folder = _folder(tmp_path, service.url)
+    flow = folder / "flow.yaml"
+    flow.write_text(FLOW.replace("name: contractFlow\n", "name: contractFlow\ntrigger: ask\n"))
+    window = make_window(qtbot, tmp_path / "w", settings=make_settings(tmp_path))
+    assert window.open_path(str(flow))
+    ui = window.run_ui
+    ui.contracts.action.trigger()
+    for _ in range(2):
+        assert ui.emit_event("ask", None)
+        wait_run(qtbot, ui)
+        outcome = ui.controller.last_outcome
+        assert outcome.kind == "emit" and len(outcome.run_ids) == 1
+        rows = _contract_rows(window)
+        assert len(rows) == 2  # the second Emit Event replaced the first one's rows
+        assert {r.text(0) for r in rows} == {f"{CONTRACT}: fetch"}
+        assert any("$.id: 7 is not of type 'string'" in r.text(1) for r in rows)
