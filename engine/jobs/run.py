@@ -10,7 +10,7 @@ host): the runs it started are cancelled and the files it writes are written.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,10 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     except (SwitchboardError, ValueError, OSError) as e:
         return _cannot_start(e)
     if setup.env.engine not in (None, "local"):
+        if request.check_contract:
+            # the run's events come back from its engine with their call records
+            job_sinks = list(sinks)
+            sinks = [*job_sinks, _contract_check(Path(path).parent, lambda: job_sinks)]
         return await _run_remote(setup, request, sinks, host)
     try:
         setup.add_notify_sinks()
@@ -100,10 +104,8 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     last = _LastResult(run_id)
     extra: list[Sink] = [last]
     if request.check_contract:
-        from engine.jobs.contract import ContractCheck
-
         # its warnings go where the run's own events go (setup.sinks is read at each one)
-        extra.append(ContractCheck(Path(path).resolve().parent, lambda: setup.sinks))
+        extra.append(_contract_check(Path(path).parent, lambda: setup.sinks))
     outcome: JobOutcome
     try:
         result = await setup.run(
@@ -119,6 +121,14 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         outcome = JobOutcome("cancelled", [run_id], "the run was stopped", payload=last.result)
         await _cancel_started(setup)
     return await _close(setup, outcome)
+
+
+def _contract_check(folder: Path, forward: Callable[[], Sequence[Sink]]) -> Sink:
+    """`--check-contract`'s sink: responses checked against the services described in
+    `folder`; its warnings go to the sinks `forward` gives at each one."""
+    from engine.jobs.contract import ContractCheck
+
+    return ContractCheck(folder.resolve(), forward)
 
 
 async def _run_remote(
@@ -206,10 +216,8 @@ async def _emit(request: JobRequest, sinks: Sequence[Sink], host: Host | None) -
     try:
         sinks = setup.sinks
         if request.check_contract:
-            from engine.jobs.contract import ContractCheck
-
             # every run the event starts (and the runs their emits start) is checked
-            sinks = [*sinks, ContractCheck(Path(folder).resolve(), lambda: setup.sinks)]
+            sinks = [*sinks, _contract_check(Path(folder), lambda: setup.sinks)]
         results: list[RunResult] = await bus.publish(request.event, request.data, sinks=sinks)
         n = len(results)
         outcome = JobOutcome(

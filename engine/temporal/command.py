@@ -260,6 +260,14 @@ def run_temporal(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if getattr(args, "check_contract", False):
+        print(
+            "error: --check-contract is not supported with --temporal (this command gets only "
+            "the run's result back, not its calls): name the server in an environment with "
+            "`engine: temporal`, whose runs send their events back, and run with --env",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         value = _input(args.input)
     except (ValueError, OSError, LoadError) as e:

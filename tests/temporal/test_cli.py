@@ -126,6 +126,15 @@ def test_run_says_what_to_do_when_temporal_cannot_be_reached(tmp_path: Path) -> 
     assert "cannot reach Temporal" in proc.stderr and "start-dev" in proc.stderr
 
 
+def test_run_temporal_refuses_check_contract_and_says_what_does_it(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(BAD)
+    args = ("run", "--temporal", "127.0.0.1:1", "--check-contract", str(tmp_path / "bad.yaml"))
+    proc = subprocess.run(_cli(*args), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--check-contract is not supported with --temporal" in proc.stderr
+    assert "engine: temporal" in proc.stderr
+
+
 def test_ctrl_c_cancels_the_run_on_temporal_and_prints_its_result(
     server: DevServer, tmp_path: Path
 ) -> None:

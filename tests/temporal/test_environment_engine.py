@@ -118,3 +118,63 @@ def test_an_unreachable_temporal_is_a_clear_error(tmp_path: Path) -> None:
     outcome = asyncio.run(run_job(request))
     assert outcome.kind == "error"
     assert f"cannot reach Temporal at {dead.address}" in outcome.message
+
+
+SHOP_SPEC = """openapi: 3.0.3
+info: {title: Shop, version: "1"}
+paths:
+  /price:
+    post:
+      operationId: price
+      responses:
+        "200":
+          description: a price
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, amount, currency]
+                properties:
+                  amount: {type: integer}
+"""
+
+
+def test_check_contract_checks_a_run_made_on_temporal(server: DevServer, tmp_path: Path) -> None:
+    """`--check-contract` on an `engine: temporal` environment: the run's events come back
+    with their call records, and each response is checked as an in-process run's is."""
+    from engine.cli import main
+    from engine.runtime.events import Notification
+
+    tq = f"env-{uuid.uuid4().hex}"
+    folder = _folder(tmp_path, server, tq)
+    spec = tmp_path / "shop.openapi.yaml"
+    spec.write_text(SHOP_SPEC)
+    assert main(["import-openapi", str(spec), "--service", "Shop", "--into", str(folder)]) == 0
+    worker = start_worker(server, folder, tq)
+    try:
+        warned: dict[str, list[str]] = {}
+        for env in ("cluster", "here"):
+            events: list[Event] = []
+            request = JobRequest(
+                "run",
+                path=folder / "priced.yaml",
+                input={"id": "A"},
+                env=env,
+                check_contract=True,
+            )
+            outcome = asyncio.run(run_job(request, sinks=[events.append]))
+            assert outcome.kind == "run", outcome.message
+            warned[env] = [
+                e.message for e in events if isinstance(e, Notification) and e.level == "warning"
+            ]
+        assert (
+            warned["cluster"]
+            == warned["here"]
+            == [
+                "step price: Shop.price answered 200: the body breaks price's 200 response schema "
+                "at $: 'currency' is a required property"
+            ]
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
