@@ -407,7 +407,9 @@ class YamlField(FieldEditor):
         # YAML lines are not wrapped: a long `${ }` broken mid-word looked like two lines
         edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         line_height = edit.fontMetrics().lineSpacing()
-        edit.setFixedHeight(line_height * lines + 12)
+        # room for the lines and for the scroll bar a long line brings
+        bar = edit.horizontalScrollBar().sizeHint().height()
+        edit.setFixedHeight(line_height * lines + 12 + bar)
         edit.textChanged.connect(self._text_changed)
         self._finish(edit)
 
