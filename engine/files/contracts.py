@@ -38,15 +38,24 @@ class DescribedService:
     error: str | None = None
 
 
-def read_service(path: Path) -> DescribedService | None:
-    """The service description at `path` and its spec; None when the file is not one."""
+def read_service(path: Path, unread: list[str] | None = None) -> DescribedService | None:
+    """The service description at `path` and its spec; None when the file is not one (why
+    is added to `unread`, when given)."""
     try:
         data, _ = read_yaml(path.read_bytes(), str(path))
-    except (LoadError, OSError):
+    except LoadError as e:
+        if unread is not None:
+            unread.append(str(e.problems[0]) if e.problems else f"{path}: cannot be read")
+        return None
+    except OSError as e:
+        if unread is not None:
+            unread.append(f"{path}: cannot be read: {e.strerror or e}")
         return None
     c = Collector()
     sf = parse_service_data(c, data)
     if sf is None or not sf.service or not sf.openapi:
+        if unread is not None:
+            unread.append(f"{path}: not a service description (it needs `service:` and `openapi:`)")
         return None
     out = DescribedService(path, sf)
     try:
@@ -56,11 +65,14 @@ def read_service(path: Path) -> DescribedService | None:
     return out
 
 
-def described_services(folder: Path) -> dict[str, DescribedService]:
-    """Service name -> its description and spec, for every service file of `folder`."""
+def described_services(
+    folder: Path, unread: list[str] | None = None
+) -> dict[str, DescribedService]:
+    """Service name -> its description and spec, for every service file of `folder`; why a
+    file is not among them is added to `unread`, when given."""
     out: dict[str, DescribedService] = {}
     for path in service_files(folder):
-        found = read_service(path)
+        found = read_service(path, unread)
         if found is not None:
             out.setdefault(found.description.service, found)
     return out

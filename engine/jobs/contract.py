@@ -54,7 +54,19 @@ class ContractCheck:
         forward: Callable[[], Sequence[Sink]],
         services: dict[str, DescribedService] | None = None,
     ) -> None:
-        self.services = described_services(folder) if services is None else services
+        # what cannot be checked, and why (a service file or a spec that cannot be read)
+        self.unchecked: list[str] = []
+        if services is None:
+            unread: list[str] = []
+            services = described_services(folder, unread)
+            self.unchecked = [f"{u}; --check-contract skips it" for u in unread]
+        self.unchecked += [
+            f"{d.file}: its spec cannot be read ({d.error}); --check-contract skips "
+            f"{d.description.service}"
+            for d in services.values()
+            if d.spec is None and d.error
+        ]
+        self.services = services
         self.forward = forward
         self.warnings: list[str] = []
 

@@ -93,7 +93,11 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
         if request.check_contract:
             # the run's events come back from its engine with their call records
             job_sinks = list(sinks)
-            sinks = [*job_sinks, _contract_check(Path(path).parent, lambda: job_sinks)]
+            unchecked: list[str] = []
+            sinks = [*job_sinks, _contract_check(Path(path).parent, lambda: job_sinks, unchecked)]
+            remote = await _run_remote(setup, request, sinks, host)
+            remote.warnings.extend(unchecked)
+            return remote
         return await _run_remote(setup, request, sinks, host)
     try:
         setup.add_notify_sinks()
@@ -105,7 +109,7 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     extra: list[Sink] = [last]
     if request.check_contract:
         # its warnings go where the run's own events go (setup.sinks is read at each one)
-        extra.append(_contract_check(Path(path).parent, lambda: setup.sinks))
+        extra.append(_contract_check(Path(path).parent, lambda: setup.sinks, setup.warnings))
     outcome: JobOutcome
     try:
         result = await setup.run(
@@ -123,12 +127,17 @@ async def _run(request: JobRequest, sinks: Sequence[Sink], host: Host | None) ->
     return await _close(setup, outcome)
 
 
-def _contract_check(folder: Path, forward: Callable[[], Sequence[Sink]]) -> Sink:
+def _contract_check(
+    folder: Path, forward: Callable[[], Sequence[Sink]], warnings: list[str]
+) -> Sink:
     """`--check-contract`'s sink: responses checked against the services described in
-    `folder`; its warnings go to the sinks `forward` gives at each one."""
+    `folder`; its warnings go to the sinks `forward` gives at each one; what it cannot check
+    (a service file or spec that cannot be read) is added to `warnings`."""
     from engine.jobs.contract import ContractCheck
 
-    return ContractCheck(folder.resolve(), forward)
+    check = ContractCheck(folder.resolve(), forward)
+    warnings.extend(check.unchecked)
+    return check
 
 
 async def _run_remote(
@@ -217,7 +226,7 @@ async def _emit(request: JobRequest, sinks: Sequence[Sink], host: Host | None) -
         sinks = setup.sinks
         if request.check_contract:
             # every run the event starts (and the runs their emits start) is checked
-            sinks = [*sinks, _contract_check(Path(folder), lambda: setup.sinks)]
+            sinks = [*sinks, _contract_check(Path(folder), lambda: setup.sinks, setup.warnings)]
         results: list[RunResult] = await bus.publish(request.event, request.data, sinks=sinks)
         n = len(results)
         outcome = JobOutcome(

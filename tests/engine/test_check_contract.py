@@ -213,3 +213,29 @@ def test_an_emitted_event_checks_the_runs_it_starts(
     _wrong(http_server)
     main([*args, "--data", '{"petId": 7}'])
     assert "is not of type" not in capsys.readouterr().out  # off by default
+
+
+def test_a_service_file_it_cannot_read_is_named_not_skipped_silently(
+    tmp_path: Path, http_server: RecordingServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _folder(tmp_path, http_server.url)
+    (folder / "broken.service.yaml").write_text("version: 1\nservice: Broken\n  openapi: [\n")
+    _wrong(http_server)
+    request = JobRequest(
+        "run", path=folder / "pets.yaml", input={"petId": 7}, env="live", check_contract=True
+    )
+    outcome = asyncio.run(run_job(request))
+    assert outcome.kind == "run"
+    assert [w for w in outcome.warnings if "broken.service.yaml" in w] == [
+        f"{folder / 'broken.service.yaml'}:3:10: YAML syntax error: mapping values are not "
+        "allowed in this context; a value holding ': ' must be quoted, or the indentation is "
+        "off; --check-contract skips it"
+    ]
+    _wrong(http_server)
+    args = ["run", str(folder / "pets.yaml"), "--env", "live", "--input", '{"petId": 7}']
+    main([*args, "--check-contract"])
+    captured = capsys.readouterr()
+    assert (
+        "broken.service.yaml:3:10" in captured.err and "--check-contract skips it" in captured.err
+    )
+    assert "at $[1].id: 'two' is not of type 'integer'" in captured.out  # the others still are
