@@ -41,7 +41,6 @@ __all__ = [
     "HttpxCaller",
     "TransportFailure",
     "make_live_transport",
-    "make_client",
     "classify_error",
     "describe_error",
     "parse_body",
@@ -65,8 +64,6 @@ class TransportFailure(httpx.TransportError):
 DEFAULT_LIMITS = httpx.Limits(
     max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0
 )
-# Per-attempt limits are enforced by the runner's clock; these are the outer bounds.
-DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=30.0)
 
 
 def make_live_transport(
@@ -98,18 +95,6 @@ def make_live_transport(
         verify=verify,
         client=session,
         proxy=httpx.Proxy(proxy) if proxy else None,
-    )
-
-
-def make_client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
-    """The one AsyncClient of an engine (one per proxy too). Redirects are followed by
-    `wire.follow`, the same rules for every Caller."""
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=DEFAULT_TIMEOUT,
-        trust_env=False,
-        follow_redirects=False,
-        headers={"User-Agent": USER_AGENT},
     )
 
 
@@ -157,7 +142,8 @@ async def _whole(data: bytes) -> AsyncIterator[bytes]:
 
 
 class HttpxCaller:
-    """The Caller over an httpx transport (live, mocked or both): one AsyncClient, one pool.
+    """The Caller over an httpx transport (live, mocked or both): each request goes to the
+    transport itself (one pool), as an AsyncClient would send it but without its cookie jar.
 
     Without a transport it is live (httpx over aiohttp, with `settings`' TLS and the proxy
     variables); with one (a mock, a test's) nothing is read from the environment."""
@@ -179,22 +165,21 @@ class HttpxCaller:
         # proxies chosen per request by `wire.proxy_for`, as AiohttpCaller does (httpx reads
         # no proxy variables for a client given its own transport)
         self._proxies = self.settings.proxies() if live else {}
-        self._proxied: dict[str, httpx.AsyncClient] = {}
+        self._proxied: dict[str, httpx.AsyncBaseTransport] = {}
         self.transport = (
             transport if transport is not None else make_live_transport(limits, self._ssl)
         )
-        self.client = make_client(self.transport)
         self.max_response_bytes = self.settings.max_response_bytes
 
-    def _client_for(self, url: str) -> httpx.AsyncClient:
+    def _transport_for(self, url: str) -> httpx.AsyncBaseTransport:
         proxy = proxy_for(url, self._proxies) if self._proxies else None
         if proxy is None:
-            return self.client
-        client = self._proxied.get(proxy)
-        if client is None:
+            return self.transport
+        transport = self._proxied.get(proxy)
+        if transport is None:
             transport = make_live_transport(self._limits, self._ssl, proxy)
-            client = self._proxied[proxy] = make_client(transport)
-        return client
+            self._proxied[proxy] = transport
+        return transport
 
     async def call(self, request: CallRequest) -> CallResponse:
         if not following(request, self.settings):
@@ -216,10 +201,15 @@ class HttpxCaller:
             content=request.content,
             extensions=extensions,
         )
+        if "user-agent" not in req.headers:
+            req.headers["User-Agent"] = USER_AGENT  # as AiohttpCaller's session sends it
         target = request.target
         limit = request.max_response_bytes or self.max_response_bytes
         try:
-            response = await self._client_for(request.url).send(req, stream=True)
+            # the transport itself, not AsyncClient.send: no cookie jar (the engine never
+            # uses cookies; it was a fifth of a mocked call), redirects and timeouts are ours
+            response = await self._transport_for(request.url).handle_async_request(req)
+            response.request = req
             try:
                 # a mock's answer carries its body as a value already: nothing to read
                 if BODY in response.extensions:
@@ -258,5 +248,5 @@ class HttpxCaller:
             ended(run_id)
 
     async def aclose(self) -> None:
-        for client in [*self._proxied.values(), self.client]:
-            await client.aclose()
+        for transport in [*self._proxied.values(), self.transport]:
+            await transport.aclose()

@@ -28,7 +28,7 @@ from engine.core.errors import ExpressionError, InputInvalid, RunError
 from engine.core.expressions import template_table, truthy, using_templates
 from engine.core.heap import LargeRun
 from engine.core.model import EmitStep, NotifyStep, WaitStep, Workflow
-from engine.runtime.calls import render_in, run_call_step
+from engine.runtime.calls import render_in, run_call_step, run_item
 from engine.runtime.clock import Clock, Gate, TimerHandle
 from engine.runtime.events import (
     Event,
@@ -90,7 +90,7 @@ async def execute_run(
     with using_templates(template_table(workflow)), LargeRun(len(workflow.steps)) as large:
         run = _Run(ports, workflow, input, run_id, run_sinks, cascade or Cascade())
         run.pinned = dict(pinned or {})
-        run.large = large
+        run.large = large if large.on else None  # a small run has nothing to checkpoint
         return await run.execute()
 
 
@@ -374,8 +374,12 @@ class _Run:
         free for the next step from the moment this one finishes."""
         step = st.step
         try:
-            if st.plan is not None:
-                output = await run_call_step(self, st.plan, st)
+            plan = st.plan
+            if plan is not None:
+                if plan.step.foreach is None:  # one call: straight to it, without a frame more
+                    output = await run_item(self, plan, st, self.scope, None)
+                else:
+                    output = await run_call_step(self, plan, st)
             else:
                 assert isinstance(step, WaitStep)
                 st.attempts = 1

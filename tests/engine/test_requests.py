@@ -409,3 +409,18 @@ def test_a_binary_answer_is_kept_exactly() -> None:
     result = _run_answered_by(_ok(b"image/png", png), PLAIN_FLOW)
     body = result.output["call"]
     assert body["contentType"] == "image/png" and b64.b64decode(body["base64"]) == png
+
+
+def test_every_caller_names_itself_the_same_unless_the_step_does(
+    http_server: RecordingServer,
+) -> None:
+    flow = """
+        version: 1
+        name: ua
+        steps:
+          - {id: plain, service: Api, action: a}
+          - {id: own, service: Api, action: b, headers: {User-Agent: portal/2}}
+    """
+    assert arun(_run(http_server, flow)).status == "succeeded"
+    agents = [seen.headers.get("user-agent") for seen in http_server.seen]
+    assert agents == ["switchboard", "portal/2"]
