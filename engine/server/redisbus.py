@@ -18,7 +18,9 @@ until it has been delivered `max_deliveries` times: then it is moved to the stre
 `switchboard:events:dead` (its fields, plus `entry`, its id, and `deliveries`) and acknowledged,
 so that an entry no server can process does not come back forever. Consumers of the group with
 nothing pending that have not read for twice `claim_idle_s` (a worker's name dies with its pid)
-are removed from the group, so that it does not grow with every restart.
+are removed from the group, so that it does not grow with every restart. Entries every group of
+the stream has been given and acknowledged are trimmed from it, and the dead-letter stream keeps
+about the newest `DEAD_KEPT`, so neither grows without bound.
 
 While the bus is on, `emit` steps publish to the stream too (`StreamBus`), instead of starting
 the triggered runs in this process: whichever server of the group reads the entry starts them.
@@ -60,6 +62,7 @@ DEAD = ":dead"  # the dead-letter stream is the stream's name with this after it
 GROUP = "switchboard"
 CLAIM_IDLE_S = 60.0  # an entry pending this long was read by a consumer that died
 MAX_DELIVERIES = 5  # an entry delivered this often without being processed is dead-lettered
+DEAD_KEPT = 10_000  # about this many dead letters are kept, the newest
 BATCH = 100
 log = logging.getLogger("switchboard.serve")
 
@@ -164,6 +167,22 @@ class RedisBus:
         await self._dead_letter()
         await self._take_over()
         await self._forget_gone_consumers()
+        await self._trim()
+
+    async def _trim(self) -> None:
+        """Drop the entries every group of the stream has been given and acknowledged (below
+        each group's oldest pending entry and its last delivered one): the stream would
+        otherwise keep every event ever published."""
+        floor: tuple[int, int] | None = None
+        for g in await self.client.xinfo_groups(self.stream):
+            low = _entry_id(g["last-delivered-id"])
+            if g["pending"]:
+                oldest = (await self.client.xpending(self.stream, g["name"]))["min"]
+                if oldest is not None:
+                    low = min(low, _entry_id(oldest))
+            floor = low if floor is None else min(floor, low)
+        if floor is not None and floor > (0, 0):
+            await self.client.xtrim(self.stream, minid=f"{floor[0]}-{floor[1]}", approximate=False)
 
     async def _dead_letter(self) -> None:
         idle_ms = int(self.claim_idle_s * 1000)
@@ -181,7 +200,8 @@ class RedisBus:
             times = next((p["times_delivered"] for p in pending if p["message_id"] == entry_id), 0)
             record = {**fields, "entry": entry_id, "deliveries": str(times)}
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xadd(self.dead_stream, record)
+                # the dead letters kept are the newest DEAD_KEPT
+                pipe.xadd(self.dead_stream, record, maxlen=DEAD_KEPT, approximate=True)
                 pipe.xack(self.stream, self.group, entry_id)
                 await pipe.execute()
             self.dead += 1
@@ -321,3 +341,9 @@ async def publish(
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry_id(value: Any) -> tuple[int, int]:
+    """A stream entry id (`1700000000000-3`) as a pair that orders as Redis orders them."""
+    ms, _, seq = _text(value).partition("-")
+    return int(ms), int(seq or 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -163,6 +164,8 @@ def test_an_entry_delivered_too_often_is_dead_lettered_and_gone_consumers_remove
             return {c["name"] for c in sync.xinfo_consumers(STREAM, GROUP)}
 
         wait_until(lambda: not consumers() & gone, timeout=20, what="the gone consumers removed")
+        # both handled: the stream keeps only the last entry delivered (trimmed below it)
+        wait_until(lambda: sync.xlen(STREAM) == 1, timeout=20, what="the stream trimmed")
         assert len(consumers()) == 1  # the server's own stays
         proc.terminate()
         _, log = proc.communicate(timeout=30)
@@ -179,3 +182,34 @@ def test_max_deliveries_below_one_is_refused_with_what_it_means(
     assert main(["serve", str(tmp_path), "--port", "0", "--bus-max-deliveries", "0"]) == 2
     err = capsys.readouterr().err
     assert "--bus-max-deliveries 0: give 1 or more" in err and "switchboard:events:dead" in err
+
+
+def test_the_stream_keeps_what_any_group_has_not_been_given_or_acknowledged(
+    tmp_path: Path, redis_port: int
+) -> None:
+    """Handled entries are trimmed from the stream, but only once every group of it (another
+    application's too) has been given them and acknowledged them."""
+    from engine.server.redisbus import GROUP, STREAM
+
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "quick.yaml").write_text(QUICK, encoding="utf-8")
+    sync = redis.Redis(port=redis_port, decode_responses=True)
+    sync.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    sync.xgroup_create(STREAM, "audit", id="0")  # another reader of the stream, slow
+    ids = [sync.xadd(STREAM, {"event": "go", "data": f'{{"n": {n}}}'}) for n in range(5)]
+    bus = f"redis://127.0.0.1:{redis_port}"
+    extra = ("--bus", bus, "--bus-claim-idle", "200ms", "--workers", "1", "--no-watch")
+    with serve_process(flows, tmp_path / "s.sqlite3", *extra) as (_, url):
+        wait_until(lambda: len(_runs(url)) == 5, what="the five runs")
+        wait_until(lambda: sync.xpending(STREAM, GROUP)["pending"] == 0, what="acknowledged")
+        time.sleep(1.0)  # a few claim rounds: nothing may go while audit has not read them
+        assert sync.xlen(STREAM) == 5
+        got = sync.xreadgroup("audit", "auditor", {STREAM: ">"}, count=3)
+        assert [e[0] for e in got[0][1]] == ids[:3]
+        time.sleep(1.0)  # given but not acknowledged: still kept
+        assert sync.xlen(STREAM) == 5
+        sync.xack(STREAM, "audit", *ids[:3])
+        wait_until(lambda: sync.xlen(STREAM) == 3, what="the three audit has handled trimmed")
+        assert [e[0] for e in sync.xrange(STREAM)] == ids[2:]  # from audit's last delivered
+    sync.close()
