@@ -9,7 +9,6 @@ it serves, so a SIGTERM from then on is a graceful stop.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import socket
@@ -22,7 +21,6 @@ from typing import Any
 from engine.core.durations import parse_duration
 from engine.core.errors import LoadError, SwitchboardError
 from engine.files.folder import ENVIRONMENTS_FILE
-from engine.server.workers import bind, print_interrupted
 
 __all__ = ["register", "cmd_serve", "serve", "default_store"]
 
@@ -222,6 +220,8 @@ def cores() -> int:
 def run_loop(main: Coroutine[Any, Any, None]) -> None:
     """Run the server's loop: uvloop's where it is installed (its transports and callbacks cost
     less per request), asyncio's otherwise."""
+    import asyncio  # here: `switchboard --help` builds this command's parser without it
+
     try:
         import uvloop
     except ImportError:
@@ -295,6 +295,7 @@ async def serve(
     from engine.server.coalesce import coalescing
     from engine.server.service import Service
     from engine.server.store import Store
+    from engine.server.workers import bind, print_interrupted
 
     tokens = load_tokens(tokens_file, os.environ) if tokens_file is not None else None
     db = Store(store, recover=not worker)
