@@ -8,20 +8,15 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.core.errors import Problem, format_path
-from engine.files.comments import find_comments
-from engine.files.documents import (
-    Loaded,
-    check_file,
-    dump_any,
-    folder_problems,
-    read_text,
-    save_text_atomic,
-)
 from engine.files.folder import ALLOW_OUTSIDE_FLAG, yaml_files
-from engine.files.yamlread import MAX_BYTES
+
+# What the commands use is imported when they run: `switchboard --help` builds every
+# command's parser, and needs none of it.
+if TYPE_CHECKING:
+    from engine.core.errors import Problem
+    from engine.files.documents import Loaded
 
 __all__ = ["register", "print_problems", "has_comments"]
 
@@ -70,6 +65,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _fmt_problem(p: Problem) -> str:
+    from engine.core.errors import format_path
+
     where = p.file or "<input>"
     if p.line:
         where += f":{p.line}:{p.col}"
@@ -84,6 +81,8 @@ def print_problems(problems: list[Problem], out: Any = None) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.files.documents import check_file
+
     files, missing = yaml_files(args.paths)
     for m in missing:
         print(m, file=sys.stderr)
@@ -125,6 +124,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _add_folder_problems(files: list[Path], results: list[Loaded[Any]]) -> None:
     """Add each folder's problems (two workflows with one name) to the files checked."""
+    from engine.files.documents import folder_problems
+
     by_path = {f.resolve(): r for f, r in zip(files, results)}
     for folder in dict.fromkeys(f.resolve().parent for f in files):
         for path, problems in folder_problems(folder, by_path).items():
@@ -146,10 +147,15 @@ def _modeline(text: str) -> str:
 def has_comments(text: str) -> bool:
     """Whether a YAML text that parses holds comments (a `#` inside a quoted or block
     scalar, or in `http://x/#frag`, is text)."""
+    from engine.files.comments import find_comments
+
     return bool(find_comments(text))
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
+    from engine.files.documents import check_file, dump_any, read_text, save_text_atomic
+    from engine.files.yamlread import MAX_BYTES
+
     files, missing = yaml_files(args.paths)
     for m in missing:
         print(m, file=sys.stderr)

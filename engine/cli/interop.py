@@ -6,20 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli.files import print_problems
-from engine.core.errors import LoadError
-from engine.files.documents import (
-    load_environments,
-    parse_workflow,
-    read_text,
-    save_text_atomic,
-)
-from engine.files.environment_edit import ServiceUrlEdit, plan_service_url
 from engine.files.folder import ENVIRONMENTS_FILE, MOCKS_SUFFIX, environments_file
-from engine.files.openapi_import import check_service_name, plan_service_import
-from engine.files.serverless import export_serverless
-from engine.files.serverless_import import import_serverless
+
+# What the commands use is imported when they run (`switchboard --help` needs none of it).
+if TYPE_CHECKING:
+    from engine.files.environment_edit import ServiceUrlEdit
 
 __all__ = ["register"]
 
@@ -91,6 +85,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _write(path: Path, text: str) -> bool:
+    from engine.files.documents import save_text_atomic
+
     try:
         save_text_atomic(path, text)
     except OSError as e:
@@ -100,6 +96,10 @@ def _write(path: Path, text: str) -> bool:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from engine.core.errors import LoadError
+    from engine.files.documents import load_environments, parse_workflow, read_text
+    from engine.files.serverless import export_serverless
+
     src = Path(args.file)
     try:
         text = read_text(src)
@@ -159,6 +159,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from engine.core.errors import LoadError
+    from engine.files.documents import read_text
+    from engine.files.serverless_import import import_serverless
+
     src = Path(args.file)
     try:
         text = read_text(src)
@@ -185,6 +189,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_import_openapi(args: argparse.Namespace) -> int:
+    from engine.core.errors import LoadError
+    from engine.files.environment_edit import plan_service_url
+    from engine.files.openapi_import import check_service_name, plan_service_import
+
     why = check_service_name(args.service)
     if why is not None:
         print(why, file=sys.stderr)

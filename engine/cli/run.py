@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from engine.core.errors import LoadError
 from engine.files.folder import ALLOW_OUTSIDE_FLAG, ENVIRONMENTS_FILE, TESTS_SUFFIX
 
 if TYPE_CHECKING:
@@ -136,6 +135,7 @@ def parse_input(text: str | None, what: str = "--input") -> Any:
     if text is None:
         return None
     if text.startswith("@"):
+        from engine.core.errors import LoadError
         from engine.files.documents import read_text
 
         path = Path(text[1:])

@@ -13,9 +13,10 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from engine.core.model import EnvironmentsFile
+if TYPE_CHECKING:
+    from engine.core.model import EnvironmentsFile
 
 __all__ = [
     "FileKind",

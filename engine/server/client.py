@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.core.errors import LoadError, Problem
+from engine.core.errors import Problem
 
 if TYPE_CHECKING:  # httpx (and the click and rich it loads) only when a command runs
     import httpx
-from engine.files.documents import parse_workflow, read_text
 
 __all__ = [
     "DeployAnswer",
@@ -165,6 +164,10 @@ def deploy_text(
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    # the file stack only when a command runs (`switchboard --help` needs none of it)
+    from engine.core.errors import LoadError
+    from engine.files.documents import parse_workflow, read_text
+
     try:
         data = read_text(args.file)
     except LoadError as e:

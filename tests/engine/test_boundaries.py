@@ -135,3 +135,23 @@ def test_the_code_is_formatted_and_lint_clean() -> None:
     ):
         proc = subprocess.run([exe, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_help_builds_every_parser_without_the_commands_imports() -> None:
+    """`switchboard --help` builds every command's parser (the plug-ins' too) and loads none of
+    what the commands themselves use: the file stack, asyncio, httpx, jsonschema, the server."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from engine.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "assert 'validate' in out.getvalue() and 'serve' in out.getvalue(), out.getvalue()\n"
+        "heavy = ('asyncio', 'httpx', 'jsonschema', 'aiohttp', 'engine.files.documents', "
+        "'engine.files.comments', 'engine.server.service', 'engine.runtime')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""

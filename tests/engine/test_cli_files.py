@@ -295,11 +295,11 @@ def test_fmt_never_writes_a_file_the_reader_would_refuse(
 ) -> None:
     # a valid 9.1 MB workflow was rewritten to 10.7 MB, which no longer loads; the same with a
     # limit made small (the file is under it, its canonical form over it)
-    import engine.cli.files
+    import engine.files.yamlread
 
     f = tmp_path / "big.yaml"
     f.write_text(UNTIDY)
-    monkeypatch.setattr(engine.cli.files, "MAX_BYTES", len(UNTIDY) + 1)
+    monkeypatch.setattr(engine.files.yamlread, "MAX_BYTES", len(UNTIDY) + 1)
     before = f.read_text()
     code, _, err = run(capsys, "fmt", str(f))
     assert code == 1 and "over the 10 MiB a file may have" in err, err
