@@ -15,6 +15,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _printed(code: str) -> str:
+    """What `code` prints, run in a fresh interpreter (which must succeed)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
 def _engine_modules() -> list[str]:
     import engine
 
@@ -37,11 +46,7 @@ def test_importing_every_engine_module_loads_no_qt() -> None:
         "('PySide6', 'shiboken6', 'qasync', 'designer'))\n"
         "print(','.join(bad))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ""
+    assert _printed(code) == ""
 
 
 def test_import_linter_contracts_hold() -> None:
@@ -150,8 +155,4 @@ def test_help_builds_every_parser_without_the_commands_imports() -> None:
         "'engine.files.comments', 'engine.server.service', 'engine.runtime')\n"
         "print(','.join(sorted(m for m in sys.modules if m.startswith(heavy))))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ""
+    assert _printed(code) == ""
