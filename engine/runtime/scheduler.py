@@ -44,6 +44,7 @@ from engine.runtime.events import (
 )
 from engine.runtime.ports import Caller, Cascade, SecretReader
 from engine.runtime.secrets import redact
+from engine.runtime.skeleton import skeleton
 from engine.runtime.steps import StepState, check_input, on_error, step_states
 
 if TYPE_CHECKING:
@@ -168,12 +169,13 @@ class _Run:
         clock = self.clock
         wf = self.workflow
         self.t0 = clock.now()
-        states = step_states(wf, self.services)
+        sk = skeleton(wf, self.services)  # raises ValidationError for a broken graph
+        states = step_states(sk)
         self.states = states
         self.remaining = len(states)
         if self.listening:
             self.emit(RunStarted(self.run_id, wf.name, self.t0, redact(self.input)))
-        problem = check_input(wf, self.input)
+        problem = check_input(sk, self.input)
         if problem is not None:
             self._abort(InputInvalid(problem), "failed")
             self._mark_unfinished()

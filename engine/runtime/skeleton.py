@@ -1,13 +1,14 @@
 """What every run of a workflow builds before its first step, built once per workflow.
 
-A run needs the step graph wired (who waits on whom, checked for unknown steps and cycles) and
-a `CallPlan` per call step (defaults merged, URL, retry policy, where secrets go). For a small
-workflow run often (a server's, a benchmark's) building them was a fifth of the engine's own
-CPU per run, so they are kept per workflow object. A workflow is a plain mutable model (the
-designer edits steps in place, scripts may too), so the kept skeleton is only used while the
-workflow still equals what it was built from: every run compares each step with a deep copy
-taken then (dataclass equality, so a field added to the model is covered without a change
-here), and the defaults and the services the same way. That check costs a few percent of a
+A run needs the step graph wired (who waits on whom, checked for unknown steps and cycles), a
+`CallPlan` per call step (defaults merged, URL, retry policy, where secrets go) and the
+validator of the input schema. For a small workflow run often (a server's, a benchmark's)
+building them was a fifth of the engine's own CPU per run (the validator alone as much again),
+so they are kept per workflow object. A workflow is a plain mutable model (the designer edits
+steps in place, scripts may too), so the kept skeleton is only used while the workflow still
+equals what it was built from: every run compares each step with a deep copy taken then
+(dataclass equality, so a field added to the model is covered without a change here), and the
+defaults, the input schema and the services the same way. That check costs a few percent of a
 build; a workflow that changed is built again. Workflows larger than CACHE_MAX_STEPS are built
 for every run (the build is then a small part of the run, and a copy of every step would be
 kept for as long as the workflow lives).
@@ -32,9 +33,10 @@ CACHE_MAX_STEPS = 1_000
 
 class Skeleton:
     """Per step, in the workflow's order: the step, its call plan (None unless a call step),
-    how many steps it waits on, and the indices of the steps that wait on it."""
+    how many steps it waits on, and the indices of the steps that wait on it; and the
+    validator of the workflow's input schema, made when a run first needs it."""
 
-    __slots__ = ("steps", "plans", "waiting", "dependents", "_seen")
+    __slots__ = ("steps", "plans", "waiting", "dependents", "schema", "_validator", "_seen")
 
     def __init__(
         self,
@@ -42,12 +44,23 @@ class Skeleton:
         plans: list[CallPlan | None],
         waiting: list[int],
         dependents: list[list[int]],
+        schema: Any,
     ) -> None:
         self.steps = steps
         self.plans = plans
         self.waiting = waiting
         self.dependents = dependents
+        self.schema = schema  # the workflow's `input`
+        self._validator: Any = None
         self._seen: tuple[Any, ...] = ()  # what it was built from (deep copies), when kept
+
+    def validator(self) -> Any:
+        """The input schema's jsonschema validator (a schema is needed)."""
+        if self._validator is None:
+            import jsonschema
+
+            self._validator = jsonschema.Draft202012Validator(self.schema)
+        return self._validator
 
 
 _KEPT: dict[int, Skeleton] = {}
@@ -64,6 +77,7 @@ def skeleton(workflow: Workflow, services: Mapping[str, str]) -> Skeleton:
     built = _build(workflow, services)
     if len(workflow.steps) <= CACHE_MAX_STEPS:
         built._seen = _seen(workflow, services)
+        built.schema = built._seen[-1]  # the copy: an edit in place must not reach it
         if kept is None:
             weakref.finalize(workflow, _KEPT.pop, key, None)
         _KEPT[key] = built
@@ -78,14 +92,17 @@ def _seen(workflow: Workflow, services: Mapping[str, str]) -> tuple[Any, ...]:
             dict(services),
             getattr(services, "environment", None),
             getattr(services, "mocked", None),
+            workflow.input,
         )
     )
 
 
 def _unchanged(kept: Skeleton, workflow: Workflow, services: Mapping[str, str]) -> bool:
-    steps, defaults, urls, environment, mocked = kept._seen
+    steps, defaults, urls, environment, mocked, schema = kept._seen
     now = workflow.steps
     if len(now) != len(steps) or workflow.defaults != defaults or services != urls:
+        return False
+    if workflow.input != schema:
         return False
     if getattr(services, "environment", None) != environment:
         return False
@@ -143,4 +160,4 @@ def _build(workflow: Workflow, services: Mapping[str, str]) -> Skeleton:
     plans = [
         CallPlan(s, workflow.defaults, services) if isinstance(s, CallStep) else None for s in steps
     ]
-    return Skeleton(steps, plans, waiting, dependents)
+    return Skeleton(steps, plans, waiting, dependents, workflow.input)
