@@ -82,11 +82,12 @@ class AiohttpCaller:
         )
         return self._session
 
-    async def call(self, request: CallRequest, hop: bool = False) -> CallResponse:
-        """One request; one that may be redirected goes through `wire.follow`, which makes
-        each hop with `hop=True` (the common case, not following, costs no frame more)."""
-        if not hop and following(request, self.settings):
-            return await follow(self._hop, request, self.settings)
+    async def call(self, request: CallRequest) -> CallResponse:
+        if not following(request, self.settings):
+            return await self._once(request)  # the common case, without follow's frame
+        return await follow(self._once, request, self.settings)
+
+    async def _once(self, request: CallRequest) -> CallResponse:
         session = self._session or self._open()
         target = request.target
         limit = request.max_response_bytes or self.settings.max_response_bytes
@@ -125,9 +126,6 @@ class AiohttpCaller:
         except Exception as e:
             raise unreadable(target, e) from None
         return CallResponse(status, headers, decode_body(raw, headers.get("content-type", "")))
-
-    async def _hop(self, request: CallRequest) -> CallResponse:
-        return await self.call(request, hop=True)
 
     def run_ended(self, run_id: str) -> None:
         return None

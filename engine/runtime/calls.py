@@ -43,7 +43,7 @@ from engine.runtime.retry import next_delay, retry_after_seconds, retry_matches
 from engine.runtime.secrets import redact
 from engine.runtime.wire import REDIRECT_STATUSES
 
-__all__ = ["CallPlan", "run_call_step", "run_item", "render_in"]
+__all__ = ["CallPlan", "run_call_step", "render_in"]
 
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 _BAD_HEADER = re.compile(r"[^\t\x20-\x7e]")

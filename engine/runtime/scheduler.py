@@ -28,7 +28,7 @@ from engine.core.errors import ExpressionError, InputInvalid, RunError
 from engine.core.expressions import template_table, truthy, using_templates
 from engine.core.heap import LargeRun
 from engine.core.model import EmitStep, NotifyStep, WaitStep, Workflow
-from engine.runtime.calls import render_in, run_call_step, run_item
+from engine.runtime.calls import render_in, run_call_step
 from engine.runtime.clock import Clock, Gate, TimerHandle
 from engine.runtime.events import (
     Event,
@@ -376,12 +376,8 @@ class _Run:
         free for the next step from the moment this one finishes."""
         step = st.step
         try:
-            plan = st.plan
-            if plan is not None:
-                if plan.step.foreach is None:  # one call: straight to it, without a frame more
-                    output = await run_item(self, plan, st, self.scope, None)
-                else:
-                    output = await run_call_step(self, plan, st)
+            if st.plan is not None:
+                output = await run_call_step(self, st.plan, st)
             else:
                 assert isinstance(step, WaitStep)
                 st.attempts = 1
